@@ -1,0 +1,372 @@
+"""Settings: config.yaml, then ``SKILLS_IMPORT_...`` environment variables, then CLI flags.
+
+One frozen ``Settings`` object is built at the CLI boundary and passed down; core code never
+reads the environment. Unknown keys, wrong types and impossible combinations raise
+``ConfigError`` naming the key and the file.
+
+Relative paths in a config file (``target.sandbox_db``, ``target.sandbox_directory``,
+``report.dir``, ``auth.certificate_path``) are resolved against the folder of that file, so a
+scheduler can run the job from any working directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from importer.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "NATIONAL_CLOUDS",
+    "AuthSettings",
+    "ColumnsSettings",
+    "DefaultsSettings",
+    "InputSettings",
+    "ReportSettings",
+    "RunSettings",
+    "Settings",
+    "TargetSettings",
+    "ValuesSettings",
+    "load_settings",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONFIG_PATH = Path("config.yaml")
+
+#: Graph root -> sign-in authority host, for the clouds that host the profile API.
+NATIONAL_CLOUDS: dict[str, str] = {
+    "https://graph.microsoft.com": "login.microsoftonline.com",
+    "https://graph.microsoft.us": "login.microsoftonline.us",
+    "https://dod-graph.microsoft.us": "login.microsoftonline.us",
+    "https://microsoftgraph.chinacloudapi.cn": "login.chinacloudapi.cn",
+}
+
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+_SECRET_KEYS = {"client_secret", "access_token"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetSettings(_Section):
+    """Where skills are written: the built-in sandbox, a Graph cloud, or a loopback URL."""
+
+    graph: str = "sandbox"
+    api_version: Literal["beta", "v1.0"] = "beta"
+    sandbox_db: Path = Path(".sandbox/graph.sqlite")
+    sandbox_directory: Path = Path("samples/directory.csv")
+
+    @field_validator("graph")
+    @classmethod
+    def _known_target(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value == "sandbox" or value in NATIONAL_CLOUDS:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS and parts.port:
+            return value
+        allowed = ", ".join(["sandbox", *NATIONAL_CLOUDS, "http://127.0.0.1:PORT"])
+        raise ValueError(f"{value!r} is not a known target; use one of {allowed}")
+
+    @property
+    def is_sandbox(self) -> bool:
+        """True when nothing is sent to Microsoft Graph (built-in or loopback sandbox)."""
+        return self.graph == "sandbox" or self.graph.startswith("http://")
+
+
+class AuthSettings(_Section):
+    """How to sign in to real Graph. Secrets come from the environment, never from this file."""
+
+    method: Literal["device-code", "client-secret", "certificate", "managed-identity", "token"] = (
+        "device-code"
+    )
+    tenant_id: str = ""
+    client_id: str = ""
+    certificate_path: Path | None = None
+
+    @field_validator("certificate_path", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+
+class InputSettings(_Section):
+    """How input files are read."""
+
+    sheets: tuple[str, ...] = ()
+    delimiter: Literal["auto", ",", ";", "\t", "|"] = "auto"
+    encoding: str = "auto"
+    list_separator: str = Field(default=";", min_length=1)
+
+
+class ColumnsSettings(_Section):
+    """Extra header aliases per canonical field; the built-in aliases always apply."""
+
+    user: tuple[str, ...] = ()
+    displayName: tuple[str, ...] = ()  # noqa: N815 - the key is Graph's property name
+    proficiency: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    collaborationTags: tuple[str, ...] = ()  # noqa: N815 - Graph's property name
+    allowedAudiences: tuple[str, ...] = ()  # noqa: N815 - Graph's property name
+    webUrl: tuple[str, ...] = ()  # noqa: N815 - Graph's property name
+
+
+class ValuesSettings(_Section):
+    """Extra synonyms mapped to canonical enum values."""
+
+    proficiency: dict[str, str] = Field(
+        default_factory=lambda: {
+            "1": "elementary",
+            "2": "limitedWorking",
+            "3": "generalProfessional",
+            "4": "advancedProfessional",
+            "5": "expert",
+            "beginner": "elementary",
+        }
+    )
+    collaborationTags: dict[str, str] = Field(  # noqa: N815 - Graph's property name
+        default_factory=lambda: {"mentor": "ableToMentor"}
+    )
+    allowedAudiences: dict[str, str] = Field(default_factory=dict)  # noqa: N815
+
+    @field_validator("proficiency", "collaborationTags", "allowedAudiences", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: Any) -> Any:
+        # YAML reads `1: elementary` with an integer key; the cell text is "1".
+        if isinstance(value, Mapping):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+
+class DefaultsSettings(_Section):
+    """Values applied to a field when its cell is empty."""
+
+    allowedAudiences: str | None = "organization"  # noqa: N815 - Graph's property name
+
+
+class RunSettings(_Section):
+    """How the import runs."""
+
+    mode: Literal["create", "upsert", "sync"] = "upsert"
+    concurrency: int = Field(default=8, ge=1, le=256)
+    batch_size: int = Field(default=20, ge=1, le=20)
+    max_attempts: int = Field(default=8, ge=1, le=50)
+    max_retry_wait_s: float = Field(default=600, gt=0)
+    request_timeout_s: float = Field(default=60, gt=0)
+    max_invalid_ratio: float = Field(default=0.05, ge=0, le=1)
+    max_delete_ratio: float = Field(default=0.2, ge=0, le=1)
+    source_tag: str = Field(default="skills-import", min_length=1)
+
+
+class ReportSettings(_Section):
+    """Where and in which formats the report is written."""
+
+    dir: Path = Path("reports")
+    formats: tuple[Literal["csv", "xlsx", "json"], ...] = ("csv", "xlsx", "json")
+
+
+class Settings(BaseSettings):
+    """Every setting of one run. Frozen: build it once at the boundary, pass it down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SKILLS_IMPORT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    target: TargetSettings = Field(default_factory=TargetSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    input: InputSettings = Field(default_factory=InputSettings)
+    columns: ColumnsSettings = Field(default_factory=ColumnsSettings)
+    values: ValuesSettings = Field(default_factory=ValuesSettings)
+    defaults: DefaultsSettings = Field(default_factory=DefaultsSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    #: From SKILLS_IMPORT_CLIENT_SECRET only.
+    client_secret: SecretStr | None = None
+    #: From SKILLS_IMPORT_ACCESS_TOKEN only.
+    access_token: SecretStr | None = None
+    #: The file the settings came from ("" for built-in defaults); for messages.
+    config_path: str = ""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence, highest first: CLI flags (init), environment, the YAML file (passed in
+        # as init too, underneath the flags, by load_settings). No .env files, no secret dirs.
+        return (init_settings, env_settings)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    for key in _SECRET_KEYS & set(data):
+        raise ConfigError(
+            f"{path}: key '{key}' is not allowed in a file; "
+            f"set SKILLS_IMPORT_{key.upper()} in the environment instead"
+        )
+    return data
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    for section, key in (
+        ("target", "sandbox_db"),
+        ("target", "sandbox_directory"),
+        ("report", "dir"),
+        ("auth", "certificate_path"),
+    ):
+        part = data.get(section)
+        if isinstance(part, dict) and isinstance(part.get(key), str) and part[key]:
+            value = Path(part[key]).expanduser()
+            if not value.is_absolute() and str(value) != ":memory:":
+                part[key] = str(base / value)
+
+
+def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(exc: ValidationError, origin: str) -> str:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    key = ".".join(str(part) for part in first["loc"])
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    more = len(exc.errors()) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{origin}: {key}: {message}{tail}"
+
+
+class _DictSource(PydanticBaseSettingsSource):
+    """A settings source over an already-parsed mapping (the YAML file)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: Mapping[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = dict(data)
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def _build(
+    file_data: Mapping[str, Any], overrides: Mapping[str, Any], environ: Mapping[str, str] | None
+) -> Settings:
+    class _Layered(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            env_source = EnvSettingsSource(settings_cls)
+            if environ is not None:
+                env_source.env_vars = {k.lower(): v for k, v in environ.items()}
+            return (init_settings, env_source, _DictSource(settings_cls, file_data))
+
+    layered = _Layered(**overrides)
+    return Settings.model_construct(**dict(layered))
+
+
+def load_settings(
+    config_path: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings of one run: file < environment < flags.
+
+    Args:
+        config_path: the YAML file. ``None`` means ``./config.yaml`` if it exists, else the
+            built-in defaults. A path that was given explicitly must exist.
+        overrides: nested values from CLI flags, e.g. ``{"run": {"concurrency": 4}}``; they win.
+        environ: the environment to read ``SKILLS_IMPORT_...`` from (default ``os.environ``).
+
+    Raises:
+        ConfigError: naming the key and where it came from (the file, "environment" or
+            "command line").
+    """
+    if config_path is None and DEFAULT_CONFIG_PATH.exists():
+        config_path = DEFAULT_CONFIG_PATH
+    data: dict[str, Any] = {}
+    origin = "built-in defaults"
+    if config_path is not None:
+        data = _read_yaml(config_path)
+        _resolve_paths(data, config_path.resolve().parent)
+        origin = str(config_path)
+    data["config_path"] = str(config_path or "")
+    try:
+        return _build(data, overrides or {}, environ)
+    except ValidationError as exc:
+        loc = tuple(exc.errors()[0]["loc"])
+        if overrides and _mentions(overrides, loc):
+            origin = "command line"
+        elif _env_mentions(loc, environ):
+            origin = "environment"
+        raise ConfigError(_describe(exc, origin)) from None
+
+
+def _mentions(values: Mapping[str, Any], loc: tuple[int | str, ...]) -> bool:
+    node: Any = values
+    for part in loc:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _env_mentions(loc: tuple[int | str, ...], environ: Mapping[str, str] | None) -> bool:
+    env = environ if environ is not None else os.environ
+    names = {k.upper() for k in env}
+    for depth in range(1, len(loc) + 1):
+        if ("SKILLS_IMPORT_" + "__".join(str(p) for p in loc[:depth])).upper() in names:
+            return True
+    return False

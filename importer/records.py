@@ -1,0 +1,204 @@
+"""The records passed between pipeline stages.
+
+Data flows one way (DESIGN section 1)::
+
+    reader -> SourceRow -> validation -> SkillRow | RowOutcome(invalid/duplicate)
+           -> planner -> Operation -> dispatcher -> RowOutcome -> report
+
+All records are plain frozen dataclasses with slots: cheap to create by the million and
+safe to share between coroutines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "FIELDS",
+    "Action",
+    "OpKind",
+    "Operation",
+    "RowOutcome",
+    "SkillRow",
+    "SourceRow",
+    "Table",
+]
+
+#: The canonical input fields, in report order.
+FIELDS: tuple[str, ...] = (
+    "user",
+    "displayName",
+    "proficiency",
+    "categories",
+    "collaborationTags",
+    "allowedAudiences",
+    "webUrl",
+)
+
+
+class Action(StrEnum):
+    """What happened to one input row (the ``action`` column of results.csv)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    DELETED = "deleted"
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+    WOULD_CREATE = "would-create"
+    WOULD_UPDATE = "would-update"
+    WOULD_DELETE = "would-delete"
+    VALID = "valid"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One table found in an input: a CSV file, or one sheet of a workbook.
+
+    Attributes:
+        source: the path as the user gave it.
+        sheet: the sheet name, or "" for CSV.
+        header: the original header cells, in file order (used by rejects.csv).
+        mapping: canonical field -> index into ``header`` for the columns that were recognised.
+        ignored: header cells that map to no field (warned about once).
+        header_row: spreadsheet row number of the header line.
+    """
+
+    source: str
+    sheet: str
+    header: tuple[str, ...]
+    mapping: dict[str, int]
+    ignored: tuple[str, ...] = ()
+    header_row: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One non-blank input row, every cell a string, before validation.
+
+    Attributes:
+        table: the table the row came from (shared by all its rows).
+        row: the row number the user sees in Excel or an editor (header line included).
+        cells: the original cells in file order, padded or cut to ``len(table.header)``.
+    """
+
+    table: Table
+    row: int
+    cells: tuple[str, ...]
+
+    def get(self, field_name: str) -> str:
+        """Return the raw cell of a canonical field, or "" when the column is absent."""
+        index = self.table.mapping.get(field_name)
+        if index is None or index >= len(self.cells):
+            return ""
+        return self.cells[index]
+
+
+@dataclass(frozen=True, slots=True)
+class SkillRow:
+    """A valid, normalised input row: one desired skill of one user.
+
+    ``None`` in an optional field means the cell was empty: the existing value is left alone.
+    Enum values are canonical Graph names (``advancedProfessional``, ``ableToMentor``).
+    """
+
+    source: SourceRow
+    user: str
+    display_name: str
+    proficiency: str | None = None
+    categories: tuple[str, ...] | None = None
+    collaboration_tags: tuple[str, ...] | None = None
+    allowed_audiences: str | None = None
+    web_url: str | None = None
+
+    @property
+    def user_key(self) -> str:
+        """The user compared case-insensitively (UPNs and GUIDs are case-insensitive)."""
+        return self.user.casefold()
+
+    @property
+    def skill_key(self) -> str:
+        """The skill name as compared for identity: trimmed and case-insensitive."""
+        return self.display_name.strip().casefold()
+
+
+class OpKind(StrEnum):
+    """What the planner decided for one skill."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One planned change to one skill of one user.
+
+    Attributes:
+        kind: create, update (PATCH), delete, or unchanged (nothing to send).
+        user: the user id or UPN as written in the input (encoded into the path by the client).
+        display_name: the skill name.
+        body: the JSON body to send (create: every set field; update: only changed fields).
+        skill_id: Graph's id of the existing skill (update, delete, unchanged).
+        row: the input row this operation serves; None for a sync delete.
+    """
+
+    kind: OpKind
+    user: str
+    display_name: str
+    body: dict[str, Any] = field(default_factory=dict)
+    skill_id: str | None = None
+    row: SkillRow | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowOutcome:
+    """What happened to one input row, or to one skill deleted by sync: a line of results.csv.
+
+    Attributes:
+        source, sheet, row: where the row is (row 0 and empty source for a sync delete).
+        user, display_name: as in the input (or as held by Graph for a delete).
+        action: see ``Action``.
+        status: the final HTTP status for this row's request, or None when nothing was sent.
+        skill_id: Graph's id of the skill, when known.
+        attempts: how many times a request for this row was sent.
+        error_type: kebab-case error class (``invalid-enum``, ``user-not-found``...), "" if none.
+        error: a message written for an HR admin, naming the column and the value.
+        request_id: Graph's request-id of the final response, for support tickets.
+        cells: the original cells (for rejects.csv), with ``header`` their column names.
+    """
+
+    source: str
+    sheet: str
+    row: int
+    user: str
+    display_name: str
+    action: Action
+    status: int | None = None
+    skill_id: str = ""
+    attempts: int = 0
+    error_type: str = ""
+    error: str = ""
+    request_id: str = ""
+    header: tuple[str, ...] = ()
+    cells: tuple[str, ...] = ()
+
+    @classmethod
+    def for_source(cls, source_row: SourceRow, action: Action, **kwargs: Any) -> RowOutcome:
+        """Build the outcome of one input row, carrying its location and original cells."""
+        table = source_row.table
+        kwargs.setdefault("user", source_row.get("user").strip())
+        kwargs.setdefault("display_name", source_row.get("displayName").strip())
+        return cls(
+            source=table.source,
+            sheet=table.sheet,
+            row=source_row.row,
+            action=action,
+            header=table.header,
+            cells=source_row.cells,
+            **kwargs,
+        )
