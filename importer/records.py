@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "FIELDS",
     "Action",
+    "InputSummary",
     "OpKind",
     "Operation",
     "RowOutcome",
@@ -52,6 +53,25 @@ class Action(StrEnum):
     WOULD_UPDATE = "would-update"
     WOULD_DELETE = "would-delete"
     VALID = "valid"
+
+
+@dataclass(frozen=True, slots=True)
+class InputSummary:
+    """What one input file held, for summary.json.
+
+    Attributes:
+        path: the path as the user gave it.
+        sha256: hex digest of the file's bytes (proves which file was imported).
+        rows: non-blank data rows read (every one has a RowOutcome).
+        blank_rows: fully blank rows skipped (counted, not reported per row).
+        sheets: the sheets read ("" for CSV).
+    """
+
+    path: str
+    sha256: str
+    rows: int
+    blank_rows: int
+    sheets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
