@@ -1,0 +1,359 @@
+"""The HTTP client for Microsoft Graph (and the sandbox): plain requests, ``$batch`` and paging.
+
+One ``GraphClient`` per run owns one aiohttp session. It sends, it does not decide: apart from
+``list_skills`` nothing here retries (the dispatcher does, with ``importer.graph.retry``), but
+every request first waits on the run's ``RetryAfterGate`` and every 429 closes it.
+
+Tokens: the ``Authorization`` header is built here and nowhere else. No log line, exception
+text or chained exception carries it: transport errors are re-raised as our own
+``TransientGraphError`` with a message built from the method, the path and the error type only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from importer import __version__
+from importer.errors import PermanentGraphError, TransientGraphError
+from importer.graph.retry import RetryAfterGate, parse_retry_after, retrying
+from importer.graph.wire import (
+    HttpStats,
+    SubRequest,
+    SubResponse,
+    request_id_of,
+    skills_path,
+)
+
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "GraphClient",
+    "HttpStats",
+    "SubRequest",
+    "SubResponse",
+    "TokenProvider",
+    "skills_path",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Graph refuses a ``$batch`` of more than 20 requests.
+MAX_BATCH_SIZE = 20
+
+#: ``force_refresh`` -> a bearer token. Never logged.
+TokenProvider = Callable[[bool], Awaitable[str]]
+
+#: Status of the synthetic answer for a batch item Graph did not answer: like a gateway
+#: timeout, the item may or may not have been carried out, and it is worth retrying.
+MISSING_ITEM_STATUS = 504
+
+
+class _Answer(NamedTuple):
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: Any
+
+
+class GraphClient:
+    """An async Graph client for one run.
+
+    Args:
+        base_url: ``https://graph.microsoft.com`` (or another cloud) or ``http://127.0.0.1:PORT``.
+        api_version: ``beta`` or ``v1.0``; every relative URL is appended to it.
+        token_provider: ``force_refresh -> token``; called before each exchange (it caches).
+        concurrency: the most connections open at once.
+        request_timeout_s: total time allowed for one HTTP exchange.
+        gate: the run's shared gate; a new one is made if None.
+        max_attempts: attempts per page in ``list_skills``.
+        max_retry_wait_s: the longest wait ``list_skills`` accepts before giving up.
+        sleep: the coroutine ``list_skills`` uses between retries (injected in tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_version: str,
+        token_provider: TokenProvider,
+        *,
+        concurrency: int,
+        request_timeout_s: float,
+        gate: RetryAfterGate | None = None,
+        max_attempts: int = 8,
+        max_retry_wait_s: float = 600.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._root = f"{self._base}/{api_version.strip('/')}"
+        origin = urlsplit(self._base)
+        self._origin = (origin.scheme, origin.hostname, origin.port)
+        self._token_provider = token_provider
+        self._concurrency = concurrency
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+        self._max_attempts = max_attempts
+        self._max_retry_wait_s = max_retry_wait_s
+        self._sleep = sleep
+        self._refresh_lock = asyncio.Lock()
+        # Our own limit, equal to the connector's: a request waits for a free slot *before*
+        # the gate, so none can sit queued in the pool while a 429 closes the gate.
+        self._slots = asyncio.Semaphore(concurrency)
+        self._session: aiohttp.ClientSession | None = None
+        self.stats = HttpStats()
+        self.gate = gate if gate is not None else RetryAfterGate()
+
+    async def __aenter__(self) -> GraphClient:
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._concurrency),
+            timeout=self._timeout,
+            headers={"Accept": "application/json", "User-Agent": f"skills-import/{__version__}"},
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    async def send(self, request: SubRequest) -> SubResponse:
+        """Send one plain request, without retrying.
+
+        Waits on the gate first; a 401 is answered once with a fresh token; a 429 (or a 503
+        with Retry-After) closes the gate.
+
+        Raises:
+            TransientGraphError: no response arrived (``sent=False`` only if the connection
+                could not even be made).
+        """
+        _check_relative(request.url)
+        self.stats.sub_requests += 1
+        answer = await self._exchange(request.method, self._root + request.url, request.body)
+        return self._record(request.id, answer, close_on_503=True)
+
+    async def send_batch(self, requests: Sequence[SubRequest]) -> list[SubResponse]:
+        """Send 1 to 20 requests as one ``$batch`` and return the answers in request order.
+
+        Items Graph did not answer come back as a synthetic 504 (``MissingBatchResponse``):
+        like a gateway timeout, the item may or may not have been carried out.
+
+        Raises:
+            ValueError: no requests, more than 20, duplicate ids (case-insensitive) or an
+                absolute URL.
+            TransientGraphError: the whole batch was refused with 429/503/504, or no response
+                arrived.
+            PermanentGraphError: the whole batch was refused otherwise (400, 401 after a
+                refresh, 403...).
+        """
+        if not 1 <= len(requests) <= MAX_BATCH_SIZE:
+            raise ValueError(f"a $batch holds 1 to {MAX_BATCH_SIZE} requests, not {len(requests)}")
+        keys = [request.id.casefold() for request in requests]
+        if len(set(keys)) != len(keys):
+            raise ValueError("request ids in one $batch must be unique (case-insensitive)")
+        items = []
+        for request in requests:
+            _check_relative(request.url)
+            item: dict[str, Any] = {"id": request.id, "method": request.method, "url": request.url}
+            if request.body is not None:
+                item["headers"] = {"Content-Type": "application/json"}
+                item["body"] = request.body
+            items.append(item)
+        self.stats.batches += 1
+        self.stats.sub_requests += len(requests)
+        answer = await self._exchange("POST", f"{self._root}/$batch", {"requests": items})
+        outer = self._record("$batch", answer, close_on_503=True)
+        error = outer.error()
+        if error is not None:
+            # A refused 429 batch was not carried out; after 503/504 some items may have been.
+            error.sent = answer.status != 429
+            raise error
+        return self._match_items(requests, answer.body)
+
+    async def get_page(self, url: str) -> SubResponse:
+        """GET an absolute ``@odata.nextLink`` verbatim, without retrying.
+
+        Raises:
+            PermanentGraphError: the link points to another host (the token is never sent
+                anywhere but the configured Graph endpoint).
+            TransientGraphError: as for ``send``.
+        """
+        link = urlsplit(url)
+        if (link.scheme, link.hostname, link.port) != self._origin:
+            raise PermanentGraphError(
+                f"refusing to follow @odata.nextLink to another host ({link.hostname})"
+            )
+        self.stats.sub_requests += 1
+        answer = await self._exchange("GET", url, None)
+        return self._record("page", answer, close_on_503=True)
+
+    async def list_skills(self, user: str) -> list[dict[str, Any]]:
+        """Return every skill of one user, following ``@odata.nextLink``, retrying each page.
+
+        Raises:
+            GraphError: a page failed for good (404 for an unknown user, retries exhausted...).
+        """
+        skills: list[dict[str, Any]] = []
+        next_url: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = await self._fetch_page(user, next_url)
+            body = page.body if isinstance(page.body, Mapping) else {}
+            value = body.get("value")
+            if isinstance(value, list):
+                skills.extend(item for item in value if isinstance(item, dict))
+            link = body.get("@odata.nextLink")
+            if not isinstance(link, str) or not link:
+                return skills
+            if link in seen:
+                raise PermanentGraphError("Graph returned the same @odata.nextLink twice")
+            seen.add(link)
+            next_url = link
+
+    # -- internals ----------------------------------------------------------------------------
+
+    async def _fetch_page(self, user: str, next_url: str | None) -> SubResponse:
+        async for attempt in retrying(
+            self._max_attempts, self._max_retry_wait_s, sleep=self._sleep, stats=self.stats
+        ):
+            with attempt:
+                if next_url is None:
+                    page = await self.send(SubRequest("list", "GET", skills_path(user)))
+                else:
+                    page = await self.get_page(next_url)
+                error = page.error()
+                if error is not None:
+                    raise error
+                return page
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _exchange(self, method: str, url: str, body: Any) -> _Answer:
+        token = await self._token_provider(False)
+        answer = await self._http(method, url, body, token)
+        if answer.status == 401:
+            token = await self._fresh_token(token)
+            answer = await self._http(method, url, body, token)
+        return answer
+
+    async def _fresh_token(self, stale: str) -> str:
+        # Many requests may hit 401 at once: only the first refreshes, the others reuse it.
+        async with self._refresh_lock:
+            current = await self._token_provider(False)
+            if current != stale:
+                return current
+            logger.info("Graph answered 401: getting a fresh token and trying once more")
+            return await self._token_provider(True)
+
+    async def _http(self, method: str, url: str, body: Any, token: str) -> _Answer:
+        if self._session is None:
+            raise RuntimeError("use GraphClient in `async with` before sending")
+        async with self._slots:
+            await self.gate.wait()
+            return await self._http_now(self._session, method, url, body, token)
+
+    async def _http_now(
+        self, session: aiohttp.ClientSession, method: str, url: str, body: Any, token: str
+    ) -> _Answer:
+        path = urlsplit(url).path
+        headers = {"Authorization": f"Bearer {token}"}
+        data: bytes | None = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self.stats.requests += 1
+        try:
+            async with session.request(
+                method, URL(url, encoded=True), data=data, headers=headers
+            ) as response:
+                raw = await response.read()
+                status, answer_headers = response.status, response.headers
+        except aiohttp.ClientConnectorError as exc:
+            raise TransientGraphError(
+                f"{method} {path}: cannot connect ({type(exc).__name__})", sent=False
+            ) from None
+        except TimeoutError:
+            raise TransientGraphError(
+                f"{method} {path}: no answer within {self._timeout.total} s"
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise TransientGraphError(f"{method} {path}: {type(exc).__name__}") from None
+        logger.debug("%s %s -> %d", method, path, status)
+        return _Answer(status, answer_headers, _parse_json(raw))
+
+    def _record(self, item_id: str, answer: _Answer, *, close_on_503: bool) -> SubResponse:
+        retry_after = parse_retry_after(answer.headers.get("Retry-After"))
+        if answer.status == 429:
+            self.stats.throttled += 1
+        if retry_after is not None and (
+            answer.status == 429 or (close_on_503 and answer.status == 503)
+        ):
+            self.gate.close_for(retry_after)
+        return SubResponse(
+            id=item_id,
+            status=answer.status,
+            body=answer.body,
+            headers=answer.headers,
+            request_id=request_id_of(answer.body, answer.headers),
+            retry_after=retry_after,
+        )
+
+    def _match_items(self, requests: Sequence[SubRequest], body: Any) -> list[SubResponse]:
+        raw_items = body.get("responses") if isinstance(body, Mapping) else None
+        by_id: dict[str, _Answer] = {}
+        for raw in raw_items if isinstance(raw_items, list) else []:
+            if not isinstance(raw, Mapping) or not isinstance(raw.get("status"), int):
+                continue
+            headers = raw.get("headers")
+            item_headers = CIMultiDict(
+                {str(k): str(v) for k, v in headers.items()} if isinstance(headers, Mapping) else {}
+            )
+            by_id.setdefault(
+                str(raw.get("id", "")).casefold(),
+                _Answer(raw["status"], CIMultiDictProxy(item_headers), raw.get("body")),
+            )
+        responses: list[SubResponse] = []
+        for request in requests:
+            answer = by_id.get(request.id.casefold())
+            if answer is None:
+                logger.warning("$batch answer has no item %r: treating it as a timeout", request.id)
+                answer = _missing_item_answer(request.id)
+            # Item 503s do not close the gate: one busy item must not stall the whole run.
+            responses.append(self._record(request.id, answer, close_on_503=False))
+        return responses
+
+
+def _missing_item_answer(item_id: str) -> _Answer:
+    body = {
+        "error": {
+            "code": "MissingBatchResponse",
+            "message": f"the $batch answer held no response for item {item_id!r}",
+        }
+    }
+    return _Answer(MISSING_ITEM_STATUS, CIMultiDictProxy(CIMultiDict()), body)
+
+
+def _check_relative(url: str) -> None:
+    # Absolute item URLs are the msgraph-core bug Graph answers with 400 (graph-api.md 7.3).
+    if not url.startswith("/") or url.startswith("//"):
+        raise ValueError(f"request URLs must be relative to the API version, got {url!r}")
+
+
+def _parse_json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
