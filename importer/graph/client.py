@@ -30,6 +30,7 @@ from importer.graph.wire import (
     HttpStats,
     SubRequest,
     SubResponse,
+    TokenProvider,
     request_id_of,
     skills_path,
 )
@@ -48,9 +49,6 @@ logger = logging.getLogger(__name__)
 
 #: Graph refuses a ``$batch`` of more than 20 requests.
 MAX_BATCH_SIZE = 20
-
-#: ``force_refresh`` -> a bearer token. Never logged.
-TokenProvider = Callable[[bool], Awaitable[str]]
 
 #: Status of the synthetic answer for a batch item Graph did not answer: like a gateway
 #: timeout, the item may or may not have been carried out, and it is worth retrying.

@@ -7,7 +7,7 @@ without importing aiohttp.
 from __future__ import annotations
 
 import http
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote
@@ -19,11 +19,15 @@ __all__ = [
     "HttpStats",
     "SubRequest",
     "SubResponse",
+    "TokenProvider",
     "error_from_answer",
     "is_transient_status",
     "request_id_of",
     "skills_path",
 ]
+
+#: ``force_refresh`` -> a bearer token. Never logged.
+TokenProvider = Callable[[bool], Awaitable[str]]
 
 #: Statuses worth retrying (DESIGN section 5). 500 is not: Graph's SDKs do not retry it either.
 RETRY_STATUSES = frozenset({429, 503, 504})
