@@ -9,7 +9,7 @@ exchange, before it is turned into a row outcome) cannot go on::
     ├── InputError                an input file cannot be read as a table           (exit 2)
     ├── AuthError                 no usable credential, sign-in needed               (exit 2)
     ├── LockError                 another run holds the run lock                     (exit 4)
-    ├── SafetyAbort               a safety guard stopped the run before harm        (exit 3)
+    ├── SafetyAbortError          a safety guard stopped the run before harm        (exit 3)
     └── GraphError                an HTTP exchange with Graph failed
         ├── TransientGraphError   worth retrying: 429, 503, 504, timeouts, resets
         └── PermanentGraphError   not worth retrying: other 4xx, 500
@@ -27,7 +27,7 @@ __all__ = [
     "InputError",
     "LockError",
     "PermanentGraphError",
-    "SafetyAbort",
+    "SafetyAbortError",
     "TransientGraphError",
 ]
 
@@ -81,7 +81,7 @@ class LockError(ImporterError):
     exit_code = 4
 
 
-class SafetyAbort(ImporterError):
+class SafetyAbortError(ImporterError):
     """A safety guard stopped the run (invalid-row ratio, delete ratio, systemic 401/403)."""
 
     exit_code = 3

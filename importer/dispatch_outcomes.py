@@ -1,0 +1,95 @@
+"""Turning Graph answers into row outcomes, and the live progress counters.
+
+Kept apart from the dispatcher's control flow so both stay small.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from importer.errors import GraphError
+from importer.graph.client import SubResponse
+from importer.records import Action, Operation, RowOutcome, SkillRow
+
+__all__ = ["PERMISSION_MESSAGE", "ProgressState", "error_type_for", "outcome_for"]
+
+PERMISSION_MESSAGE = (
+    "Writing profile skills needs a DELEGATED sign-in (auth.method: device-code, then "
+    "`skills-import login`) with the User.ReadWrite.All permission granted to the app, by an "
+    "account allowed to edit other users' profiles. Current Microsoft Graph docs list "
+    "application permissions as not supported for profile writes, so client-secret, certificate "
+    "and managed-identity sign-ins are refused."
+)
+
+
+@dataclass(slots=True)
+class ProgressState:
+    """Counters the CLI polls to draw the progress bar."""
+
+    total: int = 0
+    done: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+
+    def count(self, action: Action) -> None:
+        """Record one finished row."""
+        self.done += 1
+        self.actions[action.value] += 1
+
+
+def error_type_for(error: GraphError) -> str:
+    """A kebab-case error type for the report, from the HTTP status and Graph's code."""
+    if type(error).__name__ == "NotSentError":
+        return "not-sent"
+    status = error.status
+    if status is None:
+        return "network-error"
+    if status == 404:
+        return "user-not-found" if error.code == "Request_ResourceNotFound" else "not-found"
+    return {
+        400: "rejected-by-graph",
+        401: "unauthorized",
+        403: "forbidden",
+        409: "conflict",
+        429: "throttled",
+    }.get(status, "server-error" if status >= 500 else f"http-{status}")
+
+
+def _message(error: GraphError, user: str) -> str:
+    kind = error_type_for(error)
+    if kind == "user-not-found":
+        return f"user {user!r} was not found in the directory ({error})"
+    if kind == "forbidden":
+        return f"Graph refused the write ({error}). {PERMISSION_MESSAGE}"
+    if kind == "throttled":
+        return f"still throttled after the allowed attempts or wait ({error})"
+    return str(error)
+
+
+def outcome_for(
+    item: Operation | SkillRow,
+    action: Action,
+    *,
+    error: GraphError | None = None,
+    answer: SubResponse | None = None,
+    skill_id: str = "",
+    attempts: int = 0,
+) -> RowOutcome:
+    """Build the outcome of one row (or of one sync delete, which has no row)."""
+    row = item.row if isinstance(item, Operation) else item
+    user = item.user
+    name = item.display_name
+    details: dict[str, object] = {"attempts": attempts, "skill_id": skill_id}
+    if answer is not None:
+        details["status"] = answer.status
+        details["request_id"] = answer.request_id
+    if error is not None:
+        details["status"] = error.status
+        details["request_id"] = error.request_id
+        details["error_type"] = error_type_for(error)
+        details["error"] = _message(error, user)
+    if row is None:
+        return RowOutcome(
+            source="", sheet="", row=0, user=user, display_name=name, action=action, **details
+        )  # type: ignore[arg-type]
+    return RowOutcome.for_source(row.source, action, user=user, display_name=name, **details)

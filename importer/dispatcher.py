@@ -1,0 +1,459 @@
+"""Write every user's planned changes to Graph: concurrently, batched, retried, never twice.
+
+Two phases, so that nothing is written before every guard has had its say:
+
+1. *Plan*: list each user's skills (batched GETs, ``@odata.nextLink`` followed) and plan the
+   user's operations. Dry runs stop here and report ``would-*`` actions.
+2. *Write*: send creates, PATCHes and deletes through the shared ``Batcher``.
+
+Safety rules (DESIGN section 5):
+
+- transient failures (429, 503, 504, timeouts, resets) are retried with the announced
+  ``Retry-After`` or a jittered backoff, up to ``max_attempts``;
+- a create whose outcome is unknown (timeout, reset, any 5xx) is never re-posted blindly: the
+  user's skills are listed again and the create is retried only if the skill is not there;
+- if every one of the first users' requests is refused with 401/403, the run stops (exit 3) with
+  a message that names the permission needed;
+- ``stop()`` (Ctrl-C, SIGTERM) sends nothing more: rows not yet written are reported ``failed``
+  with ``not-sent``, so every row is still accounted for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from importer.dispatch_outcomes import PERMISSION_MESSAGE, ProgressState, outcome_for
+from importer.errors import GraphError, TransientGraphError
+from importer.graph.batcher import Batcher, NotSentError
+from importer.graph.client import GraphClient, SubResponse, skills_path
+from importer.graph.pacing import AdaptivePacer
+from importer.graph.retry import backoff_delay
+from importer.planner import UserPlan, plan_user_changes, skill_key
+from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow
+
+__all__ = ["DispatchResult", "Dispatcher", "ProgressState"]
+
+logger = logging.getLogger(__name__)
+
+#: How many distinct users must all be refused (401/403) before the run stops as systemic.
+SYSTEMIC_AUTH_USERS = 5
+
+_WRITE_METHOD = {OpKind.CREATE: "POST", OpKind.UPDATE: "PATCH", OpKind.DELETE: "DELETE"}
+
+
+@dataclass(slots=True)
+class DispatchResult:
+    """How the dispatch ended.
+
+    Attributes:
+        aborted: why a safety guard stopped the run ("" when none did).
+        interrupted: True when ``stop()`` was called from outside (Ctrl-C, SIGTERM).
+        warnings: things the planner noticed, for the run log and summary.
+        owned_skills: skills carrying the source tag among the listed users (sync guard).
+        planned_deletes: deletes the sync plan wanted.
+    """
+
+    aborted: str = ""
+    interrupted: bool = False
+    warnings: list[str] = field(default_factory=list)
+    owned_skills: int = 0
+    planned_deletes: int = 0
+
+
+class _Listing:
+    """One user's skills as last listed, and when; shared by reconciliations."""
+
+    __slots__ = ("lock", "skills", "version")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.skills: list[dict[str, Any]] = []
+        self.version = 0
+
+
+class Dispatcher:
+    """Plans and writes the desired skills of every user.
+
+    Args:
+        client: an open ``GraphClient``.
+        mode: ``create``, ``upsert`` or ``sync``.
+        source_tag: written as ``source.type`` on create; sync deletes only skills carrying it.
+        batch_size, concurrency, max_attempts, max_retry_wait_s: from ``run:`` settings.
+        dry_run: plan only; send no write.
+        max_delete_ratio: sync aborts when deletes exceed this share of owned skills...
+        allow_deletes: ...unless they are at most this many (``--allow-deletes N``).
+        on_outcome: called once for every row (and every sync delete).
+        sleep: injectable for tests.
+    """
+
+    def __init__(
+        self,
+        client: GraphClient,
+        *,
+        mode: str,
+        source_tag: str,
+        batch_size: int,
+        concurrency: int,
+        max_attempts: int,
+        max_retry_wait_s: float,
+        dry_run: bool = False,
+        max_delete_ratio: float = 1.0,
+        allow_deletes: int | None = None,
+        on_outcome: Callable[[RowOutcome], None],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._client = client
+        self._mode = mode
+        self._source_tag = source_tag
+        self._batch_size = batch_size
+        self._concurrency = concurrency
+        self._max_attempts = max_attempts
+        self._max_wait = max_retry_wait_s
+        self._dry_run = dry_run
+        self._max_delete_ratio = max_delete_ratio
+        self._allow_deletes = allow_deletes
+        self._emit = on_outcome
+        self._sleep = sleep
+        self._listings: dict[str, _Listing] = {}
+        self._auth_results: dict[str, dict[str, bool]] = {"read": {}, "write": {}}
+        self._systemic_users = SYSTEMIC_AUTH_USERS
+        self._batcher: Batcher | None = None
+        self._stop_reason = ""
+        self.result = DispatchResult()
+        self.progress = ProgressState()
+
+    # ------------------------------------------------------------------ control
+
+    def stop(self, reason: str = "interrupted") -> None:
+        """Stop sending: what is in flight finishes, the rest is reported not sent."""
+        if not self._stop_reason:
+            self._stop_reason = reason
+            if reason == "interrupted":
+                self.result.interrupted = True
+            logger.warning("stopping: %s", reason)
+        if self._batcher is not None:
+            self._batcher.stop()
+
+    def _abort(self, reason: str) -> None:
+        if not self.result.aborted:
+            self.result.aborted = reason
+        self.stop(reason)
+
+    # ------------------------------------------------------------------ entry point
+
+    async def run(self, users: Mapping[str, Sequence[SkillRow]]) -> DispatchResult:
+        """Plan and write every user's rows; every row gets exactly one outcome."""
+        self.progress.total = sum(len(rows) for rows in users.values())
+        self._systemic_users = max(1, min(SYSTEMIC_AUTH_USERS, len(users)))
+        pacer = AdaptivePacer(sleep=self._sleep)
+        async with Batcher(
+            self._client, batch_size=self._batch_size, concurrency=self._concurrency, pacer=pacer
+        ) as batcher:
+            self._batcher = batcher
+            if self._stop_reason:
+                batcher.stop()
+            plans = await self._plan_all(users)
+            if self._dry_run:
+                self._report_dry_run(plans)
+                return self.result
+            self._check_delete_guard(plans)
+            await self._write_all(plans)
+        return self.result
+
+    # ------------------------------------------------------------------ phase 1: plan
+
+    async def _plan_all(
+        self, users: Mapping[str, Sequence[SkillRow]]
+    ) -> list[tuple[str, Sequence[SkillRow], UserPlan | None]]:
+        limit = asyncio.Semaphore(max(1, self._concurrency * self._batch_size * 2))
+
+        async def plan_one(user: str, rows: Sequence[SkillRow]) -> UserPlan | None:
+            async with limit:
+                existing = await self._list_for_plan(user, rows)
+            if existing is None:
+                return None
+            plan = plan_user_changes(
+                user,
+                rows,
+                existing,
+                mode=self._mode,
+                source_tag=self._source_tag,  # type: ignore[arg-type]
+            )
+            self.result.warnings.extend(plan.warnings)
+            self.result.owned_skills += plan.owned
+            return plan
+
+        names = list(users)
+        plans = await asyncio.gather(*(plan_one(user, users[user]) for user in names))
+        return [(user, users[user], plan) for user, plan in zip(names, plans, strict=True)]
+
+    async def _list_for_plan(
+        self, user: str, rows: Sequence[SkillRow]
+    ) -> list[dict[str, Any]] | None:
+        """List the user's skills, or report all their rows failed and return None."""
+        try:
+            skills, _attempts = await self._list(user)
+        except GraphError as exc:
+            self._note_auth("read", user, exc)
+            for row in rows:
+                self._record(outcome_for(row, Action.FAILED, error=exc, attempts=1))
+            return None
+        self._note_auth("read", user, None)
+        return skills
+
+    def _report_dry_run(self, plans: list[tuple[str, Sequence[SkillRow], UserPlan | None]]) -> None:
+        would = {
+            OpKind.CREATE: Action.WOULD_CREATE,
+            OpKind.UPDATE: Action.WOULD_UPDATE,
+            OpKind.DELETE: Action.WOULD_DELETE,
+            OpKind.UNCHANGED: Action.UNCHANGED,
+        }
+        for _user, _rows, plan in plans:
+            if plan is None:
+                continue
+            for op in plan.operations:
+                self._record(outcome_for(op, would[op.kind], skill_id=op.skill_id or ""))
+
+    def _check_delete_guard(
+        self, plans: list[tuple[str, Sequence[SkillRow], UserPlan | None]]
+    ) -> None:
+        deletes = sum(
+            1
+            for _u, _r, plan in plans
+            if plan is not None
+            for op in plan.operations
+            if op.kind is OpKind.DELETE
+        )
+        self.result.planned_deletes = deletes
+        if not deletes:
+            return
+        owned = max(1, self.result.owned_skills)
+        if self._allow_deletes is not None and deletes <= self._allow_deletes:
+            return
+        if deletes / owned > self._max_delete_ratio:
+            self._abort(
+                f"sync would delete {deletes} of {owned} skills this tool owns "
+                f"({deletes / owned:.0%} > max_delete_ratio {self._max_delete_ratio:.0%}); "
+                f"nothing was written. Check the file, or allow it for this run with "
+                f"--allow-deletes {deletes}"
+            )
+
+    # ------------------------------------------------------------------ phase 2: write
+
+    async def _write_all(
+        self, plans: list[tuple[str, Sequence[SkillRow], UserPlan | None]]
+    ) -> None:
+        limit = asyncio.Semaphore(max(1, self._concurrency * self._batch_size * 2))
+
+        async def write_user(plan: UserPlan) -> None:
+            async with limit:
+                await asyncio.gather(*(self._execute(op) for op in plan.operations))
+
+        await asyncio.gather(*(write_user(plan) for _u, _r, plan in plans if plan is not None))
+
+    async def _execute(self, op: Operation) -> None:
+        if op.kind is OpKind.UNCHANGED:
+            self._record(outcome_for(op, Action.UNCHANGED, skill_id=op.skill_id or ""))
+            return
+        if self._stop_reason:
+            self._record(outcome_for(op, Action.FAILED, error=self._not_sent()))
+            return
+        done = {OpKind.CREATE: Action.CREATED, OpKind.UPDATE: Action.UPDATED}.get(
+            op.kind, Action.DELETED
+        )
+        method = _WRITE_METHOD[op.kind]
+        url = skills_path(op.user, op.skill_id if op.kind is not OpKind.CREATE else None)
+        body = op.body if op.kind is not OpKind.DELETE else None
+        attempts = 0
+        ambiguous = False
+        while True:
+            attempts += 1
+            started_version = self._listing(op.user).version
+            error: GraphError
+            try:
+                answer = await self._submit(method, url, body)
+            except NotSentError:
+                self._record(
+                    outcome_for(op, Action.FAILED, error=self._not_sent(), attempts=attempts - 1)
+                )
+                return
+            except GraphError as exc:
+                error = exc
+            else:
+                if answer.status < 300 or (
+                    op.kind is OpKind.DELETE and answer.status == 404 and ambiguous
+                ):
+                    self._note_auth("write", op.user, None)
+                    skill_id = op.skill_id or _id_of(answer.body)
+                    self._record(
+                        outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=attempts)
+                    )
+                    return
+                found = answer.error()
+                assert found is not None
+                error = found
+            self._note_auth("write", op.user, error)
+            ambiguous = ambiguous or _is_ambiguous(error)
+            if not isinstance(error, TransientGraphError) and not (
+                ambiguous and op.kind is OpKind.CREATE and _is_server_error(error)
+            ):
+                self._record(outcome_for(op, Action.FAILED, error=error, attempts=attempts))
+                return
+            if attempts >= self._max_attempts or self._retry_too_long(error):
+                self._record(outcome_for(op, Action.FAILED, error=error, attempts=attempts))
+                return
+            self._client.stats.retries += 1
+            await self._sleep(
+                backoff_delay(attempts, retry_after=error.retry_after, cap=self._max_wait)
+            )
+            if op.kind is OpKind.CREATE and ambiguous:
+                try:
+                    existing = await self._relist(op.user, started_version)
+                except NotSentError:
+                    self._record(
+                        outcome_for(op, Action.FAILED, error=self._not_sent(), attempts=attempts)
+                    )
+                    return
+                except GraphError as exc:
+                    self._record(outcome_for(op, Action.FAILED, error=exc, attempts=attempts))
+                    return
+                match = _find(existing, op.display_name)
+                if match is not None:
+                    logger.info(
+                        "create of %r for %s had landed; not re-posted", op.display_name, op.user
+                    )
+                    self._record(
+                        outcome_for(
+                            op, Action.CREATED, skill_id=str(match.get("id", "")), attempts=attempts
+                        )
+                    )
+                    return
+
+    def _retry_too_long(self, error: GraphError) -> bool:
+        return error.retry_after is not None and error.retry_after > self._max_wait
+
+    # ------------------------------------------------------------------ listing
+
+    def _listing(self, user: str) -> _Listing:
+        listing = self._listings.get(user)
+        if listing is None:
+            listing = self._listings[user] = _Listing()
+        return listing
+
+    async def _relist(self, user: str, seen_version: int) -> list[dict[str, Any]]:
+        """List the user again, unless another reconciliation already did after ``seen_version``."""
+        listing = self._listing(user)
+        async with listing.lock:
+            if listing.version > seen_version:
+                return listing.skills
+            skills, _attempts = await self._list(user)
+            return skills
+
+    async def _list(self, user: str) -> tuple[list[dict[str, Any]], int]:
+        """All the user's skills (every page), retried on transient errors."""
+        listing = self._listing(user)
+        skills: list[dict[str, Any]] = []
+        answer, attempts = await self._with_retry(lambda: self._submit("GET", skills_path(user)))
+        while True:
+            body = answer.body if isinstance(answer.body, dict) else {}
+            skills.extend(item for item in body.get("value", []) if isinstance(item, dict))
+            next_link = body.get("@odata.nextLink")
+            if not isinstance(next_link, str) or not next_link:
+                break
+            if self._stop_reason:
+                raise NotSentError("not sent: the run was stopping", sent=False)
+            answer, more = await self._with_retry(functools.partial(self._page, next_link))
+            attempts += more
+        listing.skills = skills
+        listing.version += 1
+        return skills, attempts
+
+    async def _page(self, url: str) -> SubResponse:
+        return await self._client.get_page(url)
+
+    async def _with_retry(
+        self, send: Callable[[], Awaitable[SubResponse]]
+    ) -> tuple[SubResponse, int]:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                answer = await send()
+            except NotSentError:
+                raise
+            except TransientGraphError as exc:
+                error: GraphError = exc
+            else:
+                if answer.status < 300:
+                    return answer, attempts
+                found = answer.error()
+                assert found is not None
+                error = found
+            if not isinstance(error, TransientGraphError):
+                raise error
+            if attempts >= self._max_attempts or self._retry_too_long(error):
+                raise error
+            self._client.stats.retries += 1
+            await self._sleep(
+                backoff_delay(attempts, retry_after=error.retry_after, cap=self._max_wait)
+            )
+
+    async def _submit(
+        self, method: str, url: str, body: dict[str, Any] | None = None
+    ) -> SubResponse:
+        assert self._batcher is not None
+        return await self._batcher.submit(method, url, body)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _not_sent(self) -> GraphError:
+        return NotSentError(f"not sent: {self._stop_reason or 'the run was stopping'}", sent=False)
+
+    def _record(self, outcome: RowOutcome) -> None:
+        self.progress.count(outcome.action)
+        self._emit(outcome)
+
+    def _note_auth(self, kind: str, user: str, error: GraphError | None) -> None:
+        """Stop the run when the first users' reads or writes are all refused with 401/403."""
+        results = self._auth_results[kind]
+        if user in results or len(results) >= self._systemic_users:
+            return
+        refused = error is not None and error.status in (401, 403)
+        if error is not None and not refused and isinstance(error, TransientGraphError):
+            return  # no verdict yet for this user
+        results[user] = refused
+        if len(results) == self._systemic_users and all(results.values()):
+            status = error.status if error is not None else 403
+            what = "reading skills" if kind == "read" else "writing skills"
+            self._abort(
+                f"{what} was refused (HTTP {status}) for every one of the first "
+                f"{self._systemic_users} users. {PERMISSION_MESSAGE}"
+            )
+
+
+def _is_server_error(error: GraphError) -> bool:
+    return error.status is None or error.status >= 500
+
+
+def _is_ambiguous(error: GraphError) -> bool:
+    """True when the server may have acted although we got no success answer."""
+    if isinstance(error, NotSentError) or not error.sent:
+        return False
+    return error.status is None or error.status >= 500
+
+
+def _id_of(body: Any) -> str:
+    return str(body.get("id", "")) if isinstance(body, dict) else ""
+
+
+def _find(skills: list[dict[str, Any]], display_name: str) -> dict[str, Any] | None:
+    key = skill_key(display_name)
+    for skill in skills:
+        if skill_key(str(skill.get("displayName", ""))) == key:
+            return skill
+    return None

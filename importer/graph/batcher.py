@@ -1,0 +1,169 @@
+"""Pack sub-requests from many users into ``$batch`` requests, a fixed number in flight.
+
+Callers ``await submit(...)`` one sub-request and get its own ``SubResponse``; behind the scenes
+``concurrency`` workers each take up to ``batch_size`` pending sub-requests, wait for the
+throttling gate and the pacer, and send them as one ``$batch`` (or as a plain request when
+``batch_size`` is 1). Answers come back in any order and are matched by id by the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import TracebackType
+from typing import Any
+
+from importer.errors import GraphError, TransientGraphError
+from importer.graph.client import GraphClient, SubRequest, SubResponse
+from importer.graph.pacing import AdaptivePacer
+
+__all__ = ["Batcher", "NotSentError"]
+
+
+class NotSentError(GraphError):
+    """The run was stopping, so this sub-request was never sent."""
+
+
+class _Pending:
+    __slots__ = ("body", "future", "method", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None,
+        future: asyncio.Future[SubResponse],
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.body = body
+        self.future = future
+
+
+class Batcher:
+    """Shares ``concurrency`` HTTP slots between every user's sub-requests.
+
+    Args:
+        client: the open Graph client.
+        batch_size: sub-requests per ``$batch`` (1 = plain requests).
+        concurrency: HTTP requests in flight at once.
+        pacer: the adaptive client-side rate limit.
+        linger_s: how long a worker waits for a fuller batch when fewer than ``batch_size``
+            sub-requests are pending; short, so a lone request is not held up.
+    """
+
+    def __init__(
+        self,
+        client: GraphClient,
+        *,
+        batch_size: int,
+        concurrency: int,
+        pacer: AdaptivePacer,
+        linger_s: float = 0.003,
+    ) -> None:
+        self._client = client
+        self._batch_size = batch_size
+        self._concurrency = concurrency
+        self._pacer = pacer
+        self._linger_s = linger_s
+        self._pending: list[_Pending] = []
+        self._ready = asyncio.Event()
+        self._workers: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def __aenter__(self) -> Batcher:
+        self._workers = [asyncio.create_task(self._work()) for _ in range(self._concurrency)]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        for worker in self._workers:
+            worker.cancel()
+        for worker in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    def stop(self) -> None:
+        """Send nothing more: pending sub-requests fail with ``NotSentError``.
+
+        Batches already on the wire finish normally.
+        """
+        self._stopping = True
+        pending, self._pending = self._pending, []
+        for item in pending:
+            if not item.future.done():
+                item.future.set_exception(
+                    NotSentError("not sent: the run was stopping", sent=False)
+                )
+
+    async def submit(
+        self, method: str, url: str, body: dict[str, Any] | None = None
+    ) -> SubResponse:
+        """Queue one sub-request and wait for its answer.
+
+        Raises:
+            TransientGraphError: the whole exchange failed (timeout, reset, outer 429/5xx).
+            PermanentGraphError: the whole exchange was refused.
+            NotSentError: the run is stopping.
+        """
+        if self._stopping:
+            raise NotSentError("not sent: the run was stopping", sent=False)
+        future: asyncio.Future[SubResponse] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(method, url, body, future))
+        self._ready.set()
+        return await future
+
+    async def _work(self) -> None:
+        while True:
+            await self._ready.wait()
+            if len(self._pending) < self._batch_size and self._linger_s:
+                await asyncio.sleep(self._linger_s)
+            chunk = self._pending[: self._batch_size]
+            del self._pending[: self._batch_size]
+            if not self._pending:
+                self._ready.clear()
+            if chunk:
+                await self._send(chunk)
+
+    async def _send(self, chunk: list[_Pending]) -> None:
+        live = [item for item in chunk if not item.future.done()]
+        if not live:
+            return
+        requests = [
+            SubRequest(str(index), item.method, item.url, item.body)
+            for index, item in enumerate(live, start=1)
+        ]
+        try:
+            await self._pacer.acquire(len(requests))
+            if self._stopping:
+                raise NotSentError("not sent: the run was stopping", sent=False)
+            if self._batch_size == 1:
+                answers = [await self._client.send(requests[0])]
+            else:
+                answers = await self._client.send_batch(requests)
+        except asyncio.CancelledError:
+            for item in live:
+                if not item.future.done():
+                    item.future.set_exception(
+                        NotSentError("not sent: the run was stopping", sent=True)
+                    )
+            raise
+        except GraphError as exc:
+            if isinstance(exc, TransientGraphError) and exc.status == 429:
+                self._pacer.record_throttled(exc.retry_after or 1.0)
+            for item in live:
+                if not item.future.done():
+                    item.future.set_exception(exc)
+            return
+        throttled = [answer.retry_after or 1.0 for answer in answers if answer.status == 429]
+        self._pacer.record_success(len(answers) - len(throttled))
+        if throttled:
+            self._pacer.record_throttled(max(throttled))
+        for item, answer in zip(live, answers, strict=True):
+            if not item.future.done():
+                item.future.set_result(answer)

@@ -1,0 +1,305 @@
+"""Wires the stages: reader -> validation -> planner/dispatcher -> report.
+
+The only module that knows every stage. The CLI calls ``validate_files`` or ``run_import`` and
+renders the returned ``RunResult``; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from importer.config import Settings
+from importer.dispatcher import Dispatcher, DispatchResult, ProgressState
+from importer.graph.auth import make_token_provider
+from importer.graph.client import GraphClient, TokenProvider
+from importer.reader import InputReader
+from importer.records import Action, RowOutcome, SkillRow
+from importer.report import ReportWriter, RunSummary, new_run_id
+from importer.sandbox import SandboxConfig, start_sandbox
+from importer.validation import Validator
+
+__all__ = ["RunResult", "run_import", "validate_files"]
+
+logger = logging.getLogger(__name__)
+
+SANDBOX_NOTE = "nothing was sent to Microsoft Graph"
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What the CLI needs to render the end of a run.
+
+    Attributes:
+        exit_code: DESIGN section 2.
+        reason: one line explaining the exit code.
+        report_dir: the run's report folder.
+        counts: rows per action.
+        summary: what was written to summary.json.
+        warnings: things the user should read (ignored columns, duplicates in Graph...).
+    """
+
+    exit_code: int
+    reason: str
+    report_dir: Path
+    counts: dict[str, int]
+    summary: RunSummary
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Validated:
+    users: dict[str, list[SkillRow]]
+    rows: int
+    invalid: int
+
+
+def _validate_into(
+    reader: InputReader, settings: Settings, writer: ReportWriter, *, keep_valid: bool
+) -> _Validated:
+    """Stream rows through validation; invalid and duplicate rows go straight to the report."""
+    validator = Validator(settings)
+    kept: dict[tuple[str, str, int], SkillRow] = {}
+    rows = 0
+    for item in validator.feed(reader.rows()):
+        rows += 1
+        if isinstance(item, RowOutcome):
+            writer.add(item)
+        elif keep_valid:
+            kept[(item.source.table.source, item.source.table.sheet, item.source.row)] = item
+        else:
+            writer.add(RowOutcome.for_source(item.source, Action.VALID))
+    late: list[RowOutcome] = []
+    for correction in validator.finish():
+        key = (correction.source, correction.sheet, correction.row)
+        if keep_valid and kept.pop(key, None) is not None:
+            writer.add(correction)
+        else:
+            late.append(correction)
+    if late:
+        writer.correct(late)
+    users: dict[str, list[SkillRow]] = {}
+    for row in kept.values():
+        users.setdefault(row.user_key, []).append(row)
+    invalid = writer.counts.get(Action.INVALID.value, 0)
+    return _Validated(users=users, rows=rows, invalid=invalid)
+
+
+def _target_label(settings: Settings) -> str:
+    if settings.target.graph == "sandbox":
+        return f"built-in sandbox ({SANDBOX_NOTE})"
+    if settings.target.is_sandbox:
+        return f"sandbox at {settings.target.graph} ({SANDBOX_NOTE})"
+    return settings.target.graph
+
+
+def _exit_for(counts: dict[str, int]) -> tuple[int, str]:
+    bad = counts.get(Action.INVALID.value, 0) + counts.get(Action.FAILED.value, 0)
+    if bad:
+        return 1, f"{bad} row(s) invalid or failed: see rejects.csv"
+    return 0, "every row accounted for, none invalid or failed"
+
+
+def validate_files(paths: Sequence[Path], settings: Settings) -> RunResult:
+    """Read and validate offline; write the report. Never touches the network."""
+    started = datetime.now(UTC)
+    reader = InputReader(paths, settings)
+    run_id = new_run_id(settings.report.dir, started)
+    writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
+    try:
+        _validate_into(reader, settings, writer, keep_valid=False)
+        exit_code, reason = _exit_for(writer.counts)
+        summary = RunSummary(
+            run_id=run_id,
+            command="validate",
+            started=started,
+            finished=datetime.now(UTC),
+            target="none (offline validation)",
+            mode="",
+            dry_run=True,
+            inputs=reader.summaries(),
+            blank_rows=reader.blank_rows,
+            http={},
+            exit_code=exit_code,
+            reason=reason,
+            warnings=list(reader.warnings),
+        )
+        path = writer.finish(summary)
+    finally:
+        writer.close()
+    return RunResult(exit_code, reason, path, dict(summary.counts), summary, summary.warnings)
+
+
+def _not_sent(users: dict[str, list[SkillRow]], reason: str) -> Iterator[RowOutcome]:
+    for rows in users.values():
+        for row in rows:
+            yield RowOutcome.for_source(
+                row.source, Action.FAILED, error_type="not-sent", error=f"not sent: {reason}"
+            )
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop sending; the report is still written (exit 130)."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (tests) or not supported here
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def run_import(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    allow_deletes: int | None = None,
+    progress: Callable[[ProgressState], None] | None = None,
+) -> RunResult:
+    """Read, validate, plan against the target, write, report.
+
+    Args:
+        paths: input files.
+        settings: the run's settings.
+        dry_run: plan only: report ``would-*`` actions, send no write.
+        allow_deletes: sync may delete up to this many skills whatever ``max_delete_ratio`` says.
+        progress: called with the live counters once the dispatcher starts (the CLI polls them).
+
+    Raises:
+        InputError, ConfigError, AuthError: before anything is sent (exit 2).
+    """
+    started = datetime.now(UTC)
+    reader = InputReader(paths, settings)
+    token_provider = make_token_provider(settings)
+    run_id = new_run_id(settings.report.dir, started)
+    writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
+    http: dict[str, int] = {}
+    warnings: list[str] = []
+    abort = ""
+    interrupted = False
+    try:
+        validated = _validate_into(reader, settings, writer, keep_valid=True)
+        warnings.extend(reader.warnings)
+        ratio = validated.invalid / validated.rows if validated.rows else 0.0
+        if ratio > settings.run.max_invalid_ratio:
+            abort = (
+                f"{validated.invalid} of {validated.rows} rows ({ratio:.1%}) are invalid, "
+                f"more than max_invalid_ratio {settings.run.max_invalid_ratio:.0%}: nothing "
+                f"was sent. Fix the rows in rejects.csv, or raise run.max_invalid_ratio"
+            )
+            for outcome in _not_sent(validated.users, "too many invalid rows"):
+                writer.add(outcome)
+        elif validated.users:
+            result = await _dispatch(
+                settings,
+                token_provider,
+                validated.users,
+                writer,
+                dry_run=dry_run,
+                allow_deletes=allow_deletes,
+                progress=progress,
+                http=http,
+            )
+            abort, interrupted = result.aborted, result.interrupted
+            warnings.extend(result.warnings)
+        if abort:
+            exit_code, reason = 3, abort
+        elif interrupted:
+            exit_code, reason = 130, "interrupted: rows not written are reported failed (not-sent)"
+        else:
+            exit_code, reason = _exit_for(writer.counts)
+        summary = RunSummary(
+            run_id=run_id,
+            command="run",
+            started=started,
+            finished=datetime.now(UTC),
+            target=_target_label(settings),
+            mode=settings.run.mode,
+            dry_run=dry_run,
+            inputs=reader.summaries(),
+            blank_rows=reader.blank_rows,
+            http=http,
+            exit_code=exit_code,
+            reason=reason,
+            warnings=warnings,
+        )
+        path = writer.finish(summary)
+    finally:
+        writer.close()
+        await _close_provider(token_provider)
+    return RunResult(exit_code, reason, path, dict(summary.counts), summary, warnings)
+
+
+async def _close_provider(provider: object) -> None:
+    close = getattr(provider, "aclose", None)
+    if close is not None:
+        await close()
+
+
+async def _dispatch(
+    settings: Settings,
+    token_provider: TokenProvider,
+    users: dict[str, list[SkillRow]],
+    writer: ReportWriter,
+    *,
+    dry_run: bool,
+    allow_deletes: int | None,
+    progress: Callable[[ProgressState], None] | None,
+    http: dict[str, int],
+) -> DispatchResult:
+    run = settings.run
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.target.graph == "sandbox":
+            settings.target.sandbox_db.parent.mkdir(parents=True, exist_ok=True)
+            sandbox = await start_sandbox(
+                SandboxConfig(
+                    db_path=str(settings.target.sandbox_db),
+                    directory=settings.target.sandbox_directory,
+                )
+            )
+            stack.push_async_callback(sandbox.close)
+            base_url = sandbox.base_url
+        else:
+            base_url = settings.target.graph
+        client = await stack.enter_async_context(
+            GraphClient(
+                base_url,
+                settings.target.api_version,
+                token_provider,
+                concurrency=run.concurrency,
+                request_timeout_s=run.request_timeout_s,
+            )
+        )
+        dispatcher = Dispatcher(
+            client,
+            mode=run.mode,
+            source_tag=run.source_tag,
+            batch_size=run.batch_size,
+            concurrency=run.concurrency,
+            max_attempts=run.max_attempts,
+            max_retry_wait_s=run.max_retry_wait_s,
+            dry_run=dry_run,
+            max_delete_ratio=run.max_delete_ratio,
+            allow_deletes=allow_deletes,
+            on_outcome=writer.add,
+        )
+        if progress is not None:
+            progress(dispatcher.progress)
+        with _stop_on_signals(dispatcher.stop):
+            result = await dispatcher.run(users)
+        http.update(client.stats.as_dict())
+        return result

@@ -1,0 +1,188 @@
+"""Decide, per user, what to send: create, update (only changed fields), delete, or nothing.
+
+The planner is pure: it compares the desired rows of one user with the skills Graph already
+holds and returns ``Operation``s. Skills are keyed like the input: the trimmed displayName
+compared case-insensitively. Empty cells (``None`` in a ``SkillRow``) leave the existing value
+alone, so a rerun of the same file plans nothing but ``unchanged``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from importer.records import Operation, OpKind, SkillRow
+from importer.schema import parse_audiences, parse_proficiency
+
+__all__ = ["UserPlan", "create_body", "is_owned", "plan_user_changes", "skill_key"]
+
+Mode = Literal["create", "upsert", "sync"]
+
+
+@dataclass(slots=True)
+class UserPlan:
+    """The operations for one user, and what the planner noticed on the way.
+
+    Attributes:
+        operations: one per desired row (create, update or unchanged), then sync deletes.
+        warnings: for the run log (e.g. Graph already holds a skill name twice).
+        owned: how many of the user's existing skills carry the source tag (sync delete guard).
+    """
+
+    operations: list[Operation] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    owned: int = 0
+
+
+def skill_key(display_name: str) -> str:
+    """The identity of a skill name: trimmed and compared case-insensitively."""
+    return display_name.strip().casefold()
+
+
+def is_owned(skill: Mapping[str, Any], source_tag: str) -> bool:
+    """True when the skill carries ``source_tag`` in ``source.type`` (a string or a list)."""
+    source = skill.get("source")
+    if not isinstance(source, Mapping):
+        return False
+    kind = source.get("type")
+    if isinstance(kind, str):
+        return kind == source_tag
+    if isinstance(kind, list):
+        return source_tag in kind
+    return False
+
+
+def create_body(row: SkillRow, source_tag: str) -> dict[str, Any]:
+    """The POST body for a new skill: every field the row sets, plus the ownership tag."""
+    body: dict[str, Any] = {"displayName": row.display_name.strip()}
+    body.update(_settable(row))
+    body["source"] = {"type": source_tag}
+    return body
+
+
+def _settable(row: SkillRow) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if row.proficiency is not None:
+        values["proficiency"] = row.proficiency
+    if row.categories is not None:
+        values["categories"] = list(row.categories)
+    if row.collaboration_tags is not None:
+        values["collaborationTags"] = list(row.collaboration_tags)
+    if row.allowed_audiences is not None:
+        values["allowedAudiences"] = row.allowed_audiences
+    if row.web_url is not None:
+        values["webUrl"] = row.web_url
+    return values
+
+
+def _audience_set(value: object) -> frozenset[str]:
+    parsed = parse_audiences(value)
+    return frozenset(part.strip() for part in parsed.split(",")) if parsed else frozenset()
+
+
+def _as_list(value: object) -> list[str]:
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return []
+
+
+def _changes(row: SkillRow, existing: Mapping[str, Any]) -> dict[str, Any]:
+    """The PATCH body: only fields the row sets whose value differs from Graph's."""
+    changed: dict[str, Any] = {}
+    wanted = _settable(row)
+    for name, value in wanted.items():
+        current = existing.get(name)
+        if name == "proficiency":
+            same = parse_proficiency(current) == value
+        elif name == "allowedAudiences":
+            same = _audience_set(current) == _audience_set(value)
+        elif name in ("categories", "collaborationTags"):
+            # Lists are sets to a user: order in the cell does not matter.
+            same = sorted(_as_list(current)) == sorted(value)
+        else:
+            same = current == value
+        if not same:
+            changed[name] = value
+    # A corrected capitalisation ("python" -> "Python") is a change the admin meant to make.
+    if str(existing.get("displayName", "")).strip() != row.display_name.strip():
+        changed["displayName"] = row.display_name.strip()
+    return changed
+
+
+def plan_user_changes(
+    user: str,
+    rows: Sequence[SkillRow],
+    existing: Sequence[Mapping[str, Any]],
+    *,
+    mode: Mode,
+    source_tag: str,
+) -> UserPlan:
+    """Plan one user's operations.
+
+    Args:
+        user: the user as written in the input (all ``rows`` belong to this user).
+        rows: the user's desired skills, already free of duplicates.
+        existing: the skills Graph holds for the user, in Graph's order (oldest first).
+        mode: ``create`` never updates; ``upsert`` creates and updates; ``sync`` also deletes
+            owned skills that are absent from ``rows``.
+        source_tag: the ``source.type`` this tool writes on create.
+
+    Returns:
+        The plan: one operation per row, in row order, then any deletes.
+    """
+    plan = UserPlan()
+    held: dict[str, list[Mapping[str, Any]]] = {}
+    for skill in existing:
+        held.setdefault(skill_key(str(skill.get("displayName", ""))), []).append(skill)
+        if is_owned(skill, source_tag):
+            plan.owned += 1
+
+    for copies in held.values():
+        if len(copies) > 1:
+            plan.warnings.append(
+                f"{user}: Graph holds the skill {copies[0].get('displayName')!r} "
+                f"{len(copies)} times; only the oldest is updated"
+            )
+
+    wanted: set[str] = set()
+    for row in rows:
+        key = row.skill_key
+        wanted.add(key)
+        copies = held.get(key)
+        if not copies:
+            plan.operations.append(
+                Operation(
+                    OpKind.CREATE,
+                    user,
+                    row.display_name.strip(),
+                    body=create_body(row, source_tag),
+                    row=row,
+                )
+            )
+            continue
+        oldest = copies[0]
+        skill_id = str(oldest.get("id", ""))
+        changes = {} if mode == "create" else _changes(row, oldest)
+        kind = OpKind.UPDATE if changes else OpKind.UNCHANGED
+        plan.operations.append(
+            Operation(
+                kind, user, row.display_name.strip(), body=changes, skill_id=skill_id, row=row
+            )
+        )
+
+    if mode == "sync":
+        for key, copies in held.items():
+            # Extra copies of a wanted skill are deleted too when this tool made them.
+            doomed = copies if key not in wanted else copies[1:]
+            for skill in doomed:
+                if is_owned(skill, source_tag):
+                    plan.operations.append(
+                        Operation(
+                            OpKind.DELETE,
+                            user,
+                            str(skill.get("displayName", "")),
+                            skill_id=str(skill.get("id", "")),
+                        )
+                    )
+    return plan
