@@ -174,7 +174,18 @@ def _render_summary(console: Console, result: RunResult, title: str) -> None:
     console.print(f"Report: {result.report_dir}", highlight=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Boundary(click.Group):
+    """Turns every ImporterError into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ImporterError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="skills-import")
 def cli() -> None:
     """Load employees' skills from CSV and Excel files into their Microsoft Graph profiles.
@@ -447,20 +458,17 @@ def check(user: str, probe_enums: bool, config_path: Path | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit code."""
     try:
-        cli.main(
+        code = cli.main(
             args=list(argv) if argv is not None else None,
             prog_name="skills-import",
             standalone_mode=False,
         )
-    except ImporterError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return exc.exit_code
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         return 130
     except click.ClickException as exc:
         exc.show()
-        return 2
+        return exc.exit_code
     except SystemExit as exc:
-        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
-    return 0
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    return code if isinstance(code, int) else 0
