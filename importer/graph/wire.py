@@ -52,10 +52,16 @@ def skills_path(user: str, skill_id: str | None = None) -> str:
     Returns:
         A path relative to the API version, e.g. ``/users/ann%40contoso.com/profile/skills``.
     """
-    path = f"/users/{quote(user, safe='')}/profile/skills"
+    path = f"/users/{_segment(user)}/profile/skills"
     if skill_id is not None:
-        path += f"/{quote(skill_id, safe='')}"
+        path += f"/{_segment(skill_id)}"
     return path
+
+
+def _segment(value: str) -> str:
+    encoded = quote(value, safe="")
+    # "." and ".." are the only segments that percent-encoding leaves able to move the path.
+    return encoded.replace(".", "%2E") if encoded in {".", ".."} else encoded
 
 
 @dataclass(frozen=True, slots=True)
