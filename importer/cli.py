@@ -75,9 +75,10 @@ def _setup_logging(log_format: str, quiet: bool) -> None:
         handler.setFormatter(_JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    handler.setLevel(logging.WARNING if quiet else logging.INFO)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING if quiet else logging.INFO)
+    root.setLevel(logging.INFO)
     # aiohttp's access log and azure's HTTP logging would be noise (and azure's may show headers).
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("azure").setLevel(logging.WARNING)

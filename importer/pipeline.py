@@ -18,6 +18,7 @@ from pathlib import Path
 from importer.config import Settings
 from importer.dispatcher import Dispatcher, DispatchResult, ProgressState
 from importer.graph.auth import make_token_provider
+from importer.lock import RunLock
 from importer.graph.client import GraphClient, TokenProvider
 from importer.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow
@@ -183,10 +184,57 @@ async def run_import(
         InputError, ConfigError, AuthError: before anything is sent (exit 2).
     """
     started = datetime.now(UTC)
-    reader = InputReader(paths, settings)
-    token_provider = make_token_provider(settings)
-    run_id = new_run_id(settings.report.dir, started)
-    writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
+    with contextlib.ExitStack() as stack:
+        if not dry_run:
+            stack.enter_context(RunLock(settings.report.dir))
+        reader = InputReader(paths, settings)
+        token_provider = make_token_provider(settings)
+        run_id = new_run_id(settings.report.dir, started)
+        writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
+        stack.enter_context(_run_log(writer.path / "run.log"))
+        return await _run_stages(
+            settings,
+            reader,
+            token_provider,
+            writer,
+            run_id,
+            started,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            progress=progress,
+        )
+
+
+@contextlib.contextmanager
+def _run_log(path: Path) -> Iterator[None]:
+    """Copy the importer's log lines into the report folder for the length of the run."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setLevel(logging.INFO)
+    package = logging.getLogger("importer")
+    previous = package.level
+    package.setLevel(logging.INFO)
+    package.addHandler(handler)
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(previous)
+        handler.close()
+
+
+async def _run_stages(
+    settings: Settings,
+    reader: InputReader,
+    token_provider: TokenProvider,
+    writer: ReportWriter,
+    run_id: str,
+    started: datetime,
+    *,
+    dry_run: bool,
+    allow_deletes: int | None,
+    progress: Callable[[ProgressState], None] | None,
+) -> RunResult:
     http: dict[str, int] = {}
     warnings: list[str] = []
     abort = ""
