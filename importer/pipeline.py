@@ -18,8 +18,8 @@ from pathlib import Path
 from importer.config import Settings
 from importer.dispatcher import Dispatcher, DispatchResult, ProgressState
 from importer.graph.auth import make_token_provider
-from importer.lock import RunLock
 from importer.graph.client import GraphClient, TokenProvider
+from importer.lock import RunLock
 from importer.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow
 from importer.report import ReportWriter, RunSummary, new_run_id
