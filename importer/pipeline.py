@@ -18,19 +18,17 @@ from pathlib import Path
 from importer.config import Settings
 from importer.dispatcher import Dispatcher, DispatchResult, ProgressState
 from importer.graph.auth import make_token_provider
-from importer.graph.client import GraphClient, TokenProvider
+from importer.graph.client import TokenProvider
 from importer.lock import RunLock
 from importer.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow
 from importer.report import ReportWriter, RunSummary, new_run_id
-from importer.sandbox import SandboxConfig, start_sandbox
+from importer.target import open_graph, target_label
 from importer.validation import Validator
 
 __all__ = ["RunResult", "run_import", "validate_files"]
 
 logger = logging.getLogger(__name__)
-
-SANDBOX_NOTE = "nothing was sent to Microsoft Graph"
 
 
 @dataclass(slots=True)
@@ -90,14 +88,6 @@ def _validate_into(
         users.setdefault(row.user_key, []).append(row)
     invalid = writer.counts.get(Action.INVALID.value, 0)
     return _Validated(users=users, rows=rows, invalid=invalid)
-
-
-def _target_label(settings: Settings) -> str:
-    if settings.target.graph == "sandbox":
-        return f"built-in sandbox ({SANDBOX_NOTE})"
-    if settings.target.is_sandbox:
-        return f"sandbox at {settings.target.graph} ({SANDBOX_NOTE})"
-    return settings.target.graph
 
 
 def _exit_for(counts: dict[str, int]) -> tuple[int, str]:
@@ -275,7 +265,7 @@ async def _run_stages(
             command="run",
             started=started,
             finished=datetime.now(UTC),
-            target=_target_label(settings),
+            target=target_label(settings),
             mode=settings.run.mode,
             dry_run=dry_run,
             inputs=reader.summaries(),
@@ -310,28 +300,7 @@ async def _dispatch(
     http: dict[str, int],
 ) -> DispatchResult:
     run = settings.run
-    async with contextlib.AsyncExitStack() as stack:
-        if settings.target.graph == "sandbox":
-            settings.target.sandbox_db.parent.mkdir(parents=True, exist_ok=True)
-            sandbox = await start_sandbox(
-                SandboxConfig(
-                    db_path=str(settings.target.sandbox_db),
-                    directory=settings.target.sandbox_directory,
-                )
-            )
-            stack.push_async_callback(sandbox.close)
-            base_url = sandbox.base_url
-        else:
-            base_url = settings.target.graph
-        client = await stack.enter_async_context(
-            GraphClient(
-                base_url,
-                settings.target.api_version,
-                token_provider,
-                concurrency=run.concurrency,
-                request_timeout_s=run.request_timeout_s,
-            )
-        )
+    async with open_graph(settings, token_provider) as client:
         dispatcher = Dispatcher(
             client,
             mode=run.mode,

@@ -1,0 +1,56 @@
+"""Open the run's Graph endpoint: the built-in sandbox (started in-process) or a real cloud."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from importer.config import Settings
+from importer.graph.client import GraphClient, TokenProvider
+from importer.sandbox import SandboxConfig, start_sandbox
+
+__all__ = ["SANDBOX_NOTE", "open_graph", "target_label"]
+
+SANDBOX_NOTE = "nothing was sent to Microsoft Graph"
+
+
+def target_label(settings: Settings) -> str:
+    """How the target is named in summaries: says plainly when it is not Microsoft Graph."""
+    if settings.target.graph == "sandbox":
+        return f"built-in sandbox ({SANDBOX_NOTE})"
+    if settings.target.is_sandbox:
+        return f"sandbox at {settings.target.graph} ({SANDBOX_NOTE})"
+    return settings.target.graph
+
+
+@contextlib.asynccontextmanager
+async def open_graph(
+    settings: Settings, token_provider: TokenProvider
+) -> AsyncIterator[GraphClient]:
+    """Yield an open client for the target; start and stop the built-in sandbox around it."""
+    run = settings.run
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.target.graph == "sandbox":
+            settings.target.sandbox_db.parent.mkdir(parents=True, exist_ok=True)
+            sandbox = await start_sandbox(
+                SandboxConfig(
+                    db_path=str(settings.target.sandbox_db),
+                    directory=settings.target.sandbox_directory,
+                )
+            )
+            stack.push_async_callback(sandbox.close)
+            base_url = sandbox.base_url
+        else:
+            base_url = settings.target.graph
+        client = await stack.enter_async_context(
+            GraphClient(
+                base_url,
+                settings.target.api_version,
+                token_provider,
+                concurrency=run.concurrency,
+                request_timeout_s=run.request_timeout_s,
+                max_attempts=run.max_attempts,
+                max_retry_wait_s=run.max_retry_wait_s,
+            )
+        )
+        yield client
