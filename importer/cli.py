@@ -451,9 +451,24 @@ def login(config_path: Path | None) -> None:
     help="Settings file [default: ./config.yaml if present].",
 )
 def check(user: str, probe_enums: bool, config_path: Path | None) -> None:
-    """Preflight: config, sign-in, permissions, and a canary write/read/delete on --user."""
-    load_settings(config_path)
-    raise ImporterError("`check` is not built yet (planned: config, sign-in, canary skill).")
+    """Preflight: config, sign-in, permissions, and a canary write/read/delete on --user.
+
+    Exit 0 when every step passed, 1 when the target refuses something (each failed step says
+    what to change), 2 for a config or sign-in error.
+    """
+    from importer.preflight import run_checks
+
+    _setup_logging("text", True)
+    settings = load_settings(config_path)
+    report = asyncio.run(run_checks(settings, user, probe_enums=probe_enums))
+    table = Table(title=f"Preflight against {report.target}")
+    for column in ("check", "result", "detail", "what to do"):
+        table.add_column(column, overflow="fold")
+    marks = {True: "[green]ok[/green]", False: "[red]FAILED[/red]", None: "[dim]skipped[/dim]"}
+    for result in report.results:
+        table.add_row(result.name, marks[result.ok], result.detail, result.advice)
+    Console().print(table)
+    sys.exit(report.exit_code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
