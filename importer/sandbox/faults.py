@@ -1,0 +1,178 @@
+"""Fault injection for the sandbox: latency, throttling, random failures and dropped connections.
+
+Everything here is synchronous and driven by an injectable clock, so tests can move time instead of
+waiting. The live :class:`FaultConfig` is read on every request: mutating it (in process or through
+``PUT /_sandbox/faults``) changes behaviour immediately.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["FaultConfig", "FaultDice", "ThrottleDecision", "ThrottleGate", "update_faults"]
+
+
+@dataclass
+class FaultConfig:
+    """Faults the sandbox injects; all off by default.
+
+    Attributes:
+        latency_ms: Added to every Graph request (once per ``$batch``), not to admin or
+            token routes.
+        jitter_ms: Latency varies uniformly by up to this much either way (never below zero).
+        throttle_rps: Token-bucket rate over all Graph requests (each ``$batch`` item counts on its
+            own, the outer ``$batch`` POST does not); 0 turns throttling off.
+        error_503_rate: Fraction of requests answered 503 with nothing stored.
+        commit_then_504_rate: Fraction of successful writes that are stored, then answered 504.
+        reset_rate: Fraction of HTTP requests whose connection is dropped without an answer.
+        enums_as_numbers: Answer ``"proficiency":"4"`` and ``"allowedAudiences":"8"``.
+        deny_app_writes: Writes made with an application token get 403 ``ErrorAccessDeniedForRole``.
+        seed: Seed for the fault dice, for reproducible tests; ``None`` = unpredictable.
+    """
+
+    latency_ms: float = 0
+    jitter_ms: float = 0
+    throttle_rps: float = 0
+    error_503_rate: float = 0
+    commit_then_504_rate: float = 0
+    reset_rate: float = 0
+    enums_as_numbers: bool = False
+    deny_app_writes: bool = True
+    seed: int | None = None
+
+
+_RATES = ("error_503_rate", "commit_then_504_rate", "reset_rate")
+
+
+def update_faults(faults: FaultConfig, changes: Mapping[str, Any]) -> None:
+    """Apply a partial update (the body of ``PUT /_sandbox/faults``) to the live config.
+
+    All changes are checked before any is applied, so a bad update changes nothing.
+
+    Raises:
+        ValueError: For an unknown key or a value of the wrong type or range.
+    """
+    known = {f.name: f for f in fields(FaultConfig)}
+    checked: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in known:
+            raise ValueError(f"unknown fault {key!r}; known: {', '.join(known)}")
+        if key in ("enums_as_numbers", "deny_app_writes"):
+            if not isinstance(value, bool):
+                raise ValueError(f"{key} must be true or false")
+        elif key == "seed":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError("seed must be an integer or null")
+        else:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"{key} must be a number >= 0")
+            if key in _RATES and value > 1:
+                raise ValueError(f"{key} is a fraction between 0 and 1")
+            value = float(value)
+        checked[key] = value
+    for key, value in checked.items():
+        setattr(faults, key, value)
+
+
+class FaultDice:
+    """Random draws for the faults, reseeded whenever ``faults.seed`` changes."""
+
+    def __init__(self, faults: FaultConfig) -> None:
+        """Bind the dice to the live config."""
+        self._faults = faults
+        self._seed_used: int | None = faults.seed
+        self._rng = random.Random(faults.seed)
+
+    @property
+    def rng(self) -> random.Random:
+        """The generator, reseeded first if the configured seed changed."""
+        if self._faults.seed != self._seed_used:
+            self._seed_used = self._faults.seed
+            self._rng = random.Random(self._seed_used)
+        return self._rng
+
+    def hit(self, rate: float) -> bool:
+        """True with probability ``rate`` (never draws when the rate is 0, keeping runs stable)."""
+        return rate > 0 and self.rng.random() < rate
+
+    def latency_s(self) -> float:
+        """The delay to add to one Graph request, in seconds."""
+        base = self._faults.latency_ms
+        jitter = self._faults.jitter_ms
+        if jitter > 0:
+            base += self.rng.uniform(-jitter, jitter)
+        return max(0.0, base) / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleDecision:
+    """The answer of :meth:`ThrottleGate.check`: admitted, or wait ``retry_after`` seconds."""
+
+    retry_after: int | None
+    premature: bool = False
+
+
+_ADMITTED = ThrottleDecision(None)
+
+
+class ThrottleGate:
+    """A global token bucket plus the Retry-After windows it has announced.
+
+    The bucket refills at ``throttle_rps`` tokens per second and holds at most
+    ``max(1, throttle_rps / 10)`` (a tenth of a second of traffic), so short bursts pass and a
+    client that sends faster than the rate is throttled within a fraction of a second.
+
+    A throttled request gets an integer Retry-After (>= 1 s) and closes the gate for that long.
+    The window a client must respect starts when the 429 was *sent* (:meth:`announce`), because
+    that is when the client can learn of it; a request arriving inside an announced window is
+    premature: it is counted and answered 429 as well. Requests refused while the gate is closed
+    take no token, so the bucket is full again when the window ends.
+    """
+
+    def __init__(self, faults: FaultConfig, clock: Callable[[], float]) -> None:
+        """Bind the gate to the live config and a monotonic clock (seconds)."""
+        self._faults = faults
+        self._clock = clock
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every window and refill the bucket."""
+        self._tokens: float | None = None
+        self._last = self._clock()
+        self._closed_until = 0.0
+        self._announced_until = 0.0
+
+    def check(self, arrival: float) -> ThrottleDecision:
+        """Admit one request that arrived at ``arrival``, or say how long it must wait."""
+        rate = self._faults.throttle_rps
+        now = self._clock()
+        if arrival < self._announced_until:
+            return ThrottleDecision(_whole_seconds(self._announced_until - now), premature=True)
+        if rate <= 0:
+            return _ADMITTED
+        if now < self._closed_until:
+            return ThrottleDecision(_whole_seconds(self._closed_until - now))
+        burst = max(1.0, rate / 10)
+        tokens = burst if self._tokens is None else self._tokens
+        tokens = min(burst, tokens + max(0.0, now - self._last) * rate)
+        self._last = now
+        if tokens >= 1:
+            self._tokens = tokens - 1
+            return _ADMITTED
+        self._tokens = tokens
+        retry_after = _whole_seconds((1 - tokens) / rate)
+        self._closed_until = now + retry_after
+        return ThrottleDecision(retry_after)
+
+    def announce(self, retry_after: int) -> None:
+        """Record that a 429 with this Retry-After has just been sent to the client."""
+        self._announced_until = max(self._announced_until, self._clock() + retry_after)
+
+
+def _whole_seconds(seconds: float) -> int:
+    # Graph sends integer seconds; never 0, which some clients read as "retry now".
+    return max(1, math.ceil(seconds))

@@ -1,0 +1,82 @@
+"""Running the sandbox on a loopback port: in-process (tests, ``run``) or blocking (the CLI)."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+
+from aiohttp import web
+
+from importer.sandbox.app import STATE_KEY, create_app
+from importer.sandbox.faults import FaultConfig
+from importer.sandbox.state import SandboxConfig
+from importer.sandbox.stats import SandboxStats
+
+__all__ = ["RunningSandbox", "serve_forever", "start_sandbox"]
+
+logger = logging.getLogger(__name__)
+
+
+class RunningSandbox:
+    """A sandbox serving on a local port; close it (or use ``async with``) when done.
+
+    Attributes:
+        base_url: ``http://127.0.0.1:PORT`` (no version segment).
+        app: The aiohttp application.
+        stats: Live counters.
+        faults: The live fault config: mutating it changes behaviour immediately.
+    """
+
+    def __init__(self, runner: web.AppRunner, base_url: str) -> None:
+        """Wrap a started runner (use :func:`start_sandbox`)."""
+        self._runner = runner
+        self.base_url = base_url
+        self.app: web.Application = runner.app
+        state = self.app[STATE_KEY]
+        self.stats: SandboxStats = state.stats
+        self.faults: FaultConfig = state.faults
+
+    def stats_view(self) -> dict[str, object]:
+        """The same data as ``GET /_sandbox/stats`` (counters, duplicates per user, total)."""
+        return self.app[STATE_KEY].stats_view()
+
+    async def close(self) -> None:
+        """Stop serving and close the store."""
+        await self._runner.cleanup()
+
+    async def __aenter__(self) -> RunningSandbox:
+        """Return self; the sandbox is already serving."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the sandbox."""
+        await self.close()
+
+
+async def start_sandbox(
+    config: SandboxConfig, host: str = "127.0.0.1", port: int = 0
+) -> RunningSandbox:
+    """Serve a new sandbox on ``host:port`` (port 0 = a free one) in the running event loop."""
+    runner = web.AppRunner(create_app(config), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound_host, bound_port = runner.addresses[0][:2]
+    base_url = f"http://{bound_host}:{bound_port}"
+    logger.info("sandbox serving on %s (db %s)", base_url, config.db_path)
+    return RunningSandbox(runner, base_url)
+
+
+def serve_forever(config: SandboxConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve the sandbox until interrupted (Ctrl+C); blocking, for ``skills-import sandbox``."""
+    logger.info("sandbox serving on http://%s:%d (db %s)", host, port, config.db_path)
+    web.run_app(create_app(config), host=host, port=port, print=None, access_log=None)

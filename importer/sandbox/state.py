@@ -1,0 +1,95 @@
+"""The sandbox's configuration and the live state one app instance works on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from importer.sandbox.auth import TokenIssuer
+from importer.sandbox.directory import Directory
+from importer.sandbox.faults import FaultConfig, FaultDice, ThrottleGate
+from importer.sandbox.stats import SandboxStats
+from importer.sandbox.store import SkillStore
+
+__all__ = ["SandboxConfig", "SandboxState"]
+
+
+@dataclass
+class SandboxConfig:
+    """How to build a sandbox.
+
+    Attributes:
+        db_path: SQLite file (state survives restarts with the same file) or ``":memory:"``.
+        directory: Users CSV (``id,userPrincipalName,displayName``); None = only ``users``.
+        users: Extra ``(object id, userPrincipalName)`` pairs.
+        page_size: List page size; a client's ``$top`` may ask for fewer, never more.
+        token_ttl_s: Lifetime of tokens from the token endpoint.
+        faults: The fault config; the running sandbox uses this very object.
+    """
+
+    db_path: str = ":memory:"
+    directory: Path | None = None
+    users: Sequence[tuple[str, str]] = ()
+    page_size: int = 100
+    token_ttl_s: int = 3600
+    faults: FaultConfig = field(default_factory=FaultConfig)
+
+
+class SandboxState:
+    """Everything one running app shares: store, directory, tokens, faults and counters."""
+
+    def __init__(
+        self,
+        config: SandboxConfig,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        """Open the store and load the directory.
+
+        Args:
+            config: The sandbox config.
+            clock: Monotonic seconds; drives throttling windows and token expiry.
+            sleep: Used for injected latency (tests pass a recorder so they never wait).
+        """
+        if config.page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        self.config = config
+        self.faults = config.faults
+        self.clock = clock
+        self.sleep = sleep
+        self.directory = Directory.from_sources(config.directory, config.users)
+        self.store = SkillStore(config.db_path)
+        self.tokens = TokenIssuer(config.token_ttl_s, clock)
+        self.gate = ThrottleGate(self.faults, clock)
+        self.dice = FaultDice(self.faults)
+        self.stats = SandboxStats()
+
+    def stats_view(self) -> dict[str, Any]:
+        """What ``GET /_sandbox/stats`` answers: the counters plus duplicates and totals.
+
+        Duplicates are keyed by userPrincipalName (object id for users no longer listed).
+        """
+        duplicates = {}
+        for user_id, names in self.store.duplicates().items():
+            user = self.directory.by_id(user_id)
+            duplicates[user.user_principal_name if user else user_id] = names
+        return {
+            **self.stats.as_dict(),
+            "duplicates": duplicates,
+            "skills_total": self.store.count(),
+        }
+
+    def reset(self) -> None:
+        """Drop all skills, zero the counters and forget throttling windows."""
+        self.store.clear()
+        self.stats.clear()
+        self.gate.reset()
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()

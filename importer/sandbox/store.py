@@ -1,0 +1,122 @@
+"""SQLite storage of the sandbox's skills (a file survives restarts; ``:memory:`` for tests).
+
+One row per skill: the rendered object as JSON plus the columns needed to find it. ``seq`` is
+AUTOINCREMENT, so it is never reused and ordering by it is creation order (createdDateTime, then
+insertion order) and a stable key for paging while skills are added or deleted.
+
+Callers batch their writes and call :meth:`SkillStore.commit` once per HTTP request (one
+``$batch`` = one transaction), which is what keeps the sandbox fast on a file database.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+__all__ = ["SkillStore", "name_key"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS skills (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS skills_by_user ON skills (user_id, seq);
+"""
+
+
+def name_key(display_name: str) -> str:
+    """How duplicates are recognised: the same name ignoring case and surrounding spaces."""
+    return display_name.strip().casefold()
+
+
+class SkillStore:
+    """Skills per user, keyed by the user's object id (lower case) and the skill id."""
+
+    def __init__(self, db_path: str = ":memory:") -> None:
+        """Open (creating if needed) the database at ``db_path``."""
+        # The event loop is single-threaded, but the app may be built in one thread and served
+        # from another (the CLI), so the same-thread check would only get in the way.
+        self._db = sqlite3.connect(db_path, check_same_thread=False)
+        if db_path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db.commit()
+
+    def list_page(
+        self, user_id: str, after_seq: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Up to ``limit`` skills created after ``after_seq``, and the seq to continue from.
+
+        Returns:
+            The skills, and the last seq returned when more may follow (else None).
+        """
+        rows = self._db.execute(
+            "SELECT seq, data FROM skills WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (user_id, after_seq, limit + 1),
+        ).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_after = rows[-1][0] if more else None
+        return [json.loads(data) for _, data in rows], next_after
+
+    def get(self, user_id: str, skill_id: str) -> dict[str, Any] | None:
+        """One skill of one user, or None."""
+        row = self._db.execute(
+            "SELECT data FROM skills WHERE id = ? AND user_id = ?", (skill_id.lower(), user_id)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def insert(self, user_id: str, skill: dict[str, Any]) -> None:
+        """Add a new skill (``skill["id"]`` must be a new lower-case GUID)."""
+        self._db.execute(
+            "INSERT INTO skills (id, user_id, name_key, data) VALUES (?, ?, ?, ?)",
+            (skill["id"], user_id, name_key(skill["displayName"]), json.dumps(skill)),
+        )
+
+    def replace(self, user_id: str, skill: dict[str, Any]) -> None:
+        """Overwrite an existing skill with its new state."""
+        self._db.execute(
+            "UPDATE skills SET name_key = ?, data = ? WHERE id = ? AND user_id = ?",
+            (name_key(skill["displayName"]), json.dumps(skill), skill["id"], user_id),
+        )
+
+    def delete(self, user_id: str, skill_id: str) -> bool:
+        """Remove a skill; False if it did not exist."""
+        cursor = self._db.execute(
+            "DELETE FROM skills WHERE id = ? AND user_id = ?", (skill_id.lower(), user_id)
+        )
+        return cursor.rowcount > 0
+
+    def commit(self) -> None:
+        """Make the writes so far durable (one transaction per HTTP request)."""
+        self._db.commit()
+
+    def count(self) -> int:
+        """Number of skills stored, over all users."""
+        return int(self._db.execute("SELECT count(*) FROM skills").fetchone()[0])
+
+    def duplicates(self) -> dict[str, list[str]]:
+        """Per user id, the display names stored more than once (ignoring case), each once."""
+        rows = self._db.execute(
+            "SELECT user_id, min(json_extract(data, '$.displayName')) FROM skills"
+            " GROUP BY user_id, name_key HAVING count(*) > 1 ORDER BY user_id, name_key"
+        ).fetchall()
+        found: dict[str, list[str]] = {}
+        for user_id, display_name in rows:
+            found.setdefault(user_id, []).append(display_name)
+        return found
+
+    def clear(self) -> None:
+        """Drop every skill."""
+        self._db.execute("DELETE FROM skills")
+        self._db.commit()
+
+    def close(self) -> None:
+        """Commit and close the database."""
+        self._db.commit()
+        self._db.close()

@@ -1,0 +1,116 @@
+"""Shared fixtures. Keep them generic and grouped by topic; add new groups below the last one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from importer.sandbox import (
+    FIXED_TOKEN,
+    RunningSandbox,
+    SandboxConfig,
+    create_app,
+    start_sandbox,
+)
+
+# --- sandbox (a local Graph on 127.0.0.1) ------------------------------------------------------
+
+ANN_ID = "0b0c3f3a-1c52-4c1e-9a55-7d0c5a2d0001"
+GUEST_UPN = "ann_contoso.com#EXT#@fabrikam.onmicrosoft.com"
+ONEIL_ID = "0b0c3f3a-1c52-4c1e-9a55-7d0c5a2d0002"
+ONEIL_UPN = "o'neil@contoso.com"
+ZOE_ID = "0b0c3f3a-1c52-4c1e-9a55-7d0c5a2d0003"
+ZOE_UPN = "zoë@contoso.com"
+BOB_ID = "0b0c3f3a-1c52-4c1e-9a55-7d0c5a2d0004"
+BOB_UPN = "bob@contoso.com"
+
+SANDBOX_USERS: tuple[tuple[str, str], ...] = (
+    (ANN_ID, GUEST_UPN),
+    (ONEIL_ID, ONEIL_UPN),
+    (ZOE_ID, ZOE_UPN),
+    (BOB_ID, BOB_UPN),
+)
+"""Users every test sandbox knows: a guest (#EXT#), an apostrophe, a non-ASCII UPN, a plain one."""
+
+AUTH = {"Authorization": f"Bearer {FIXED_TOKEN}"}
+"""Headers of a delegated-like client (the fixed sandbox token: writes allowed)."""
+
+
+class FakeClock:
+    """A monotonic clock that only moves when told to (throttling windows, token expiry)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class SleepRecorder:
+    """An injectable ``sleep`` that records the delays it was asked for and never waits."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    """An in-memory sandbox knowing :data:`SANDBOX_USERS`, all faults off."""
+    return SandboxConfig(users=SANDBOX_USERS)
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A clock tests move by hand."""
+    return FakeClock()
+
+
+@pytest.fixture
+def sleep_recorder() -> SleepRecorder:
+    """A sleep that never waits."""
+    return SleepRecorder()
+
+
+SandboxClientFactory = Callable[..., Coroutine[Any, Any, TestClient[Any, Any]]]
+
+
+@pytest.fixture
+def make_sandbox_client(
+    aiohttp_client: Any, fake_clock: FakeClock, sleep_recorder: SleepRecorder
+) -> SandboxClientFactory:
+    """Start a sandbox app on 127.0.0.1 and return a client for it (no auth header preset).
+
+    Call it as ``await make_sandbox_client(config)``; the app runs on :func:`fake_clock` and
+    :func:`sleep_recorder`, so tests move time instead of waiting.
+    """
+
+    async def factory(config: SandboxConfig) -> TestClient[Any, Any]:
+        app = create_app(config, clock=fake_clock, sleep=sleep_recorder)
+        client: TestClient[Any, Any] = await aiohttp_client(app)
+        return client
+
+    return factory
+
+
+@pytest.fixture
+async def sandbox_client(
+    make_sandbox_client: SandboxClientFactory, sandbox_config: SandboxConfig
+) -> TestClient[Any, Any]:
+    """A client for a default sandbox (:func:`sandbox_config`)."""
+    return await make_sandbox_client(sandbox_config)
+
+
+@pytest.fixture
+async def running_sandbox(sandbox_config: SandboxConfig) -> AsyncIterator[RunningSandbox]:
+    """A real sandbox serving on a free 127.0.0.1 port (``.base_url``), closed afterwards."""
+    async with await start_sandbox(sandbox_config) as sandbox:
+        yield sandbox
