@@ -1,0 +1,110 @@
+"""The input stage: open and check every input file, then stream its rows.
+
+Every file is checked when ``InputReader`` is built, before anything is sent anywhere: a
+missing, empty, binary, corrupt or header-less file raises ``InputError`` with one line
+naming the file (and sheet). Rows then stream one by one, so memory does not grow with the
+input. Blank rows are skipped and counted; every other row becomes a ``SourceRow``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from importer.config import Settings
+from importer.errors import InputError
+from importer.headers import HeaderMatcher
+from importer.reader_csv import CSV_SUFFIXES, CsvSource
+from importer.reader_xlsx import XLSX_SUFFIXES, XlsxSource
+from importer.records import InputSummary, SourceRow, Table
+
+__all__ = ["InputReader"]
+
+logger = logging.getLogger(__name__)
+
+
+def _describe_ignored(table: Table) -> str:
+    where = table.source + (f" [{table.sheet}]" if table.sheet else "")
+    names = ", ".join(f"'{name}'" for name in table.ignored)
+    return f"{where}: ignoring column{'s' if len(table.ignored) > 1 else ''} {names}"
+
+
+class InputReader:
+    """Opens and checks every input up front, then streams rows.
+
+    Args:
+        paths: the input files, in the order they are read.
+        settings: uses ``input`` (sheets, delimiter, encoding) and ``columns`` (aliases).
+
+    Raises:
+        InputError: for the first file that cannot be read as a table (missing, empty,
+            header only, no user/displayName header, corrupt or truncated workbook, a CSV
+            renamed .xlsx, binary content, unsupported extension, unknown sheet).
+
+    Attributes:
+        warnings: non-fatal findings for the user, e.g. columns that are ignored (once per table)
+            and sheets skipped for want of a header.
+    """
+
+    def __init__(self, paths: Sequence[Path], settings: Settings) -> None:
+        self.warnings: list[str] = []
+        matcher = HeaderMatcher(settings.columns)
+        self._sources: list[CsvSource | XlsxSource] = []
+        if not paths:
+            raise InputError("no input file given")
+        for path in paths:
+            self._sources.append(self._open(Path(path), settings, matcher))
+        for source in self._sources:
+            tables = [source.table] if isinstance(source, CsvSource) else source.tables
+            for table in tables:
+                if table.ignored:
+                    self.warnings.append(_describe_ignored(table))
+
+    def _open(
+        self, path: Path, settings: Settings, matcher: HeaderMatcher
+    ) -> CsvSource | XlsxSource:
+        display = str(path)
+        if not path.exists():
+            raise InputError("file not found", path=display)
+        if path.is_dir():
+            raise InputError("is a folder, not a file", path=display)
+        suffix = path.suffix.lower()
+        if suffix in CSV_SUFFIXES:
+            return CsvSource(path, display, settings.input, matcher)
+        if suffix in XLSX_SUFFIXES:
+            return XlsxSource(path, display, settings.input.sheets, matcher, self.warnings)
+        if suffix == ".xls":
+            raise InputError("old .xls workbooks are not supported; save it as .xlsx", path=display)
+        supported = ", ".join((*CSV_SUFFIXES, *XLSX_SUFFIXES))
+        raise InputError(
+            f"unsupported file type {suffix or '(none)'!r}; use one of {supported}", path=display
+        )
+
+    def rows(self) -> Iterator[SourceRow]:
+        """Every non-blank data row of every file and sheet, in order."""
+        for source in self._sources:
+            yield from source.iter_rows()
+
+    def summaries(self) -> list[InputSummary]:
+        """What each file held (complete once ``rows()`` is exhausted)."""
+        result = []
+        for source in self._sources:
+            sheets = () if isinstance(source, CsvSource) else source.sheets
+            result.append(
+                InputSummary(source.display, source.sha256, source.rows, source.blank_rows, sheets)
+            )
+        return result
+
+    @property
+    def blank_rows(self) -> int:
+        """Fully blank rows skipped so far, over every input."""
+        return sum(source.blank_rows for source in self._sources)
+
+    @property
+    def tables(self) -> list[Table]:
+        """Every table that will be read (a CSV file, or one sheet of a workbook)."""
+        out: list[Table] = []
+        for source in self._sources:
+            out.extend([source.table] if isinstance(source, CsvSource) else source.tables)
+        return out

@@ -1,0 +1,205 @@
+"""CSV and text input: encoding and delimiter detection, header search, streamed rows.
+
+The whole file is checked once up front (sha256, encoding, binary content, header, at least
+one data row), so a broken file fails before anything is sent. Rows are then streamed with
+the ``csv`` module, which tracks physical lines: a record's row number is the line where it
+starts, as an editor shows, even after quoted cells that span several lines.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import logging
+import sys
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+
+from importer.config import InputSettings
+from importer.errors import InputError
+from importer.headers import HEADER_SEARCH_ROWS, HeaderMatch, HeaderMatcher
+from importer.records import SourceRow, Table
+
+__all__ = ["CSV_SUFFIXES", "CsvSource"]
+
+logger = logging.getLogger(__name__)
+
+#: File name endings read as delimited text.
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+_CANDIDATES = (",", ";", "\t", "|")
+_CHUNK = 1 << 20
+_HEAD = 1 << 16
+
+# A cell may legitimately be long (a pasted description); the csv module's 128 KiB default
+# would turn such a file into an error halfway through the run.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+def _scan(path: Path, display: str, encoding: str) -> tuple[str, str, bytes]:
+    """Hash the file and settle its encoding in one pass. Returns (sha256, encoding, head)."""
+    digest = hashlib.sha256()
+    head = b""
+    chosen = encoding
+    decoder: codecs.IncrementalDecoder | None = None
+    try:
+        with path.open("rb") as stream:
+            first = True
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+                if first:
+                    head, first = chunk[:_HEAD], False
+                    if encoding == "auto":
+                        chosen = _encoding_from_bom(chunk)
+                    decoder = codecs.getincrementaldecoder(chosen)("strict")
+                if decoder is not None:
+                    if not chosen.startswith("utf-16") and b"\x00" in chunk:
+                        raise InputError(
+                            "looks like a binary file, not CSV text (it contains NUL bytes)",
+                            path=display,
+                        )
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError as exc:
+                        if encoding != "auto":
+                            raise InputError(
+                                f"is not valid {encoding} text ({exc.reason})", path=display
+                            ) from None
+                        decoder = None
+            if decoder is not None:
+                decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        if encoding != "auto":
+            raise InputError(f"is not valid {encoding} text ({exc.reason})", path=display) from None
+        decoder = None
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", path=display) from None
+    if decoder is None:
+        chosen = _legacy_encoding(path)
+        logger.info("%s: not UTF-8, reading it as %s", display, chosen)
+    return digest.hexdigest(), chosen, head
+
+
+def _encoding_from_bom(chunk: bytes) -> str:
+    if chunk.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return "utf-8"
+
+
+def _legacy_encoding(path: Path) -> str:
+    """cp1252 (what Excel on Western Windows writes), else latin-1, which decodes anything."""
+    decoder = codecs.getincrementaldecoder("cp1252")("strict")
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                decoder.decode(chunk)
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "cp1252"
+
+
+def _candidates(head: str, configured: str) -> list[str]:
+    if configured != "auto":
+        return [configured]
+    lines = head.splitlines()[:HEADER_SEARCH_ROWS]
+    counts = {d: sum(line.count(d) for line in lines) for d in _CANDIDATES}
+    found = sorted((d for d in _CANDIDATES if counts[d]), key=lambda d: -counts[d])
+    return found or [","]
+
+
+class CsvSource:
+    """One delimited text file, checked up front and then read row by row.
+
+    Args:
+        path: the file.
+        display: the path as the user gave it (used in messages and reports).
+        settings: the ``input`` section (delimiter, encoding).
+        matcher: recognises the header row.
+
+    Raises:
+        InputError: the file cannot be read, is empty, binary, not decodable in the chosen
+            encoding, has no recognisable header, or has a header but no data rows.
+    """
+
+    def __init__(
+        self, path: Path, display: str, settings: InputSettings, matcher: HeaderMatcher
+    ) -> None:
+        self.path = path
+        self.display = display
+        encoding = settings.encoding.strip().lower() or "auto"
+        if encoding != "auto":
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise InputError(f"unknown encoding {encoding!r} in input.encoding") from None
+        if path.stat().st_size == 0:
+            raise InputError("the file is empty", path=display)
+        self.sha256, self.encoding, head_bytes = _scan(path, display, encoding)
+        head = head_bytes.decode(self.encoding, errors="replace").lstrip("\ufeff")
+        if not head.strip():
+            raise InputError("the file is empty", path=display)
+        self.delimiter, match = self._detect(_candidates(head, settings.delimiter), matcher)
+        self.table = Table(display, "", match.header, match.mapping, match.ignored)
+        self._header_index = match.index
+        self._check_has_data()
+        self.rows = 0
+        self.blank_rows = 0
+
+    def _open(self) -> io.TextIOWrapper:
+        return self.path.open(encoding=self.encoding, newline="")
+
+    def _detect(self, candidates: list[str], matcher: HeaderMatcher) -> tuple[str, HeaderMatch]:
+        first_error: InputError | None = None
+        for delimiter in candidates:
+            with self._open() as stream:
+                head = islice(csv.reader(stream, delimiter=delimiter), HEADER_SEARCH_ROWS)
+                try:
+                    return delimiter, matcher.find(head, path=self.display)
+                except InputError as exc:
+                    first_error = first_error or exc
+        assert first_error is not None  # candidates is never empty
+        raise first_error
+
+    def _check_has_data(self) -> None:
+        with self._open() as stream:
+            reader = csv.reader(stream, delimiter=self.delimiter)
+            for index, cells in enumerate(reader):
+                if index == self._header_index:
+                    header_line = reader.line_num
+                elif index > self._header_index and any(c.strip() for c in cells):
+                    break
+            else:
+                raise InputError("has a header row but no data rows", path=self.display)
+        self.table = Table(
+            self.display, "", self.table.header, self.table.mapping, self.table.ignored, header_line
+        )
+
+    def iter_rows(self) -> Iterator[SourceRow]:
+        """Stream the non-blank data rows; counts ``rows`` and ``blank_rows`` as it goes."""
+        table = self.table
+        width = len(table.header)
+        user_index = table.mapping["user"]
+        with self._open() as stream:
+            reader = csv.reader(stream, delimiter=self.delimiter)
+            for _ in islice(reader, self._header_index + 1):
+                pass
+            last = reader.line_num
+            rows = blank = 0
+            try:
+                for cells in reader:
+                    start = last + 1
+                    last = reader.line_num
+                    if len(cells) != width:
+                        cells = (cells + [""] * width)[:width]
+                    if not (cells[user_index].strip() or "".join(cells).strip()):
+                        blank += 1
+                        continue
+                    rows += 1
+                    yield SourceRow(table, start, tuple(cells))
+            finally:
+                self.rows, self.blank_rows = rows, blank

@@ -1,0 +1,214 @@
+"""The row model: the rules one input row must satisfy, as a Pydantic model.
+
+Each cell type is an ``Annotated`` type whose validator holds the rule, so the same rule
+serves both the whole-row model (``SkillInput``) and the per-field adapters the hot path
+uses to validate each distinct cell value once (``CELL_ADAPTERS``). Settings-dependent
+parts (enum synonyms, the list separator, defaults) come in through the validation
+context as a ``CellRules``.
+
+Errors are ``PydanticCustomError`` whose type is the kebab-case ``error_type`` of the
+report (``invalid-enum``, ``missing-user``...) and whose message is written for an HR admin,
+without the column name (the validator adds it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, NoReturn
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationInfo
+from pydantic_core import PydanticCustomError
+
+from importer.config import Settings
+from importer.errors import ConfigError
+from importer.schema import (
+    ALLOWED_AUDIENCES,
+    COLLABORATION_TAGS,
+    PROFICIENCY_LEVELS,
+    EnumNormaliser,
+    EnumValueError,
+    find_control_character,
+    normalise_audiences,
+    quote_value,
+    user_problem,
+    web_url_problem,
+)
+
+__all__ = ["CELL_ADAPTERS", "MAX_DISPLAY_NAME", "CellRules", "SkillInput"]
+
+#: Longest skill name accepted; Graph documents no limit, this is what its UI shows comfortably
+#: and what most HR systems export.
+MAX_DISPLAY_NAME = 255
+
+
+@dataclass(frozen=True, slots=True)
+class CellRules:
+    """The settings-dependent part of the rules, passed as validation context."""
+
+    proficiency: EnumNormaliser
+    collaboration_tags: EnumNormaliser
+    allowed_audiences: EnumNormaliser
+    list_separator: str
+    default_audiences: str | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CellRules:
+        """Build the rules of a run.
+
+        Raises:
+            ConfigError: a ``values:`` synonym or ``defaults.allowedAudiences`` names no
+                canonical value.
+        """
+        audiences = EnumNormaliser(
+            "allowedAudiences", ALLOWED_AUDIENCES, settings.values.allowedAudiences
+        )
+        default = (settings.defaults.allowedAudiences or "").strip() or None
+        if default is not None:
+            try:
+                default = normalise_audiences(default, audiences)
+            except EnumValueError as exc:
+                raise ConfigError(f"defaults.allowedAudiences: {exc.detail}") from None
+        return cls(
+            proficiency=EnumNormaliser(
+                "proficiency", PROFICIENCY_LEVELS, settings.values.proficiency
+            ),
+            collaboration_tags=EnumNormaliser(
+                "collaborationTags", COLLABORATION_TAGS, settings.values.collaborationTags
+            ),
+            allowed_audiences=audiences,
+            list_separator=settings.input.list_separator,
+            default_audiences=default,
+        )
+
+
+def _fail(error_type: str, message: str) -> NoReturn:
+    # The message goes in as context: user text may hold braces, which a template would eat.
+    raise PydanticCustomError(error_type, "{message}", {"message": message})
+
+
+def _rules(info: ValidationInfo) -> CellRules:
+    context = info.context
+    if not isinstance(context, CellRules):
+        raise TypeError("validate with context=CellRules.from_settings(settings)")
+    return context
+
+
+def _clean(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    bad = find_control_character(text)
+    if bad is not None:
+        _fail("control-character", f"{quote_value(text)} contains a control character ({bad})")
+    return text
+
+
+def _user(value: Any) -> str:
+    text = _clean(value)
+    if not text:
+        _fail("missing-user", "the cell is empty; every row needs a user (UPN or object id)")
+    problem = user_problem(text)
+    if problem is not None:
+        _fail("invalid-user", f"{quote_value(text)} {problem}")
+    return text
+
+
+def _display_name(value: Any) -> str:
+    text = _clean(value)
+    if not text:
+        _fail("missing-display-name", "the cell is empty; every row needs a skill name")
+    if len(text) > MAX_DISPLAY_NAME:
+        _fail("too-long", f"is {len(text)} characters long; at most {MAX_DISPLAY_NAME} are allowed")
+    return text
+
+
+def _proficiency(value: Any, info: ValidationInfo) -> str | None:
+    text = _clean(value)
+    if not text:
+        return None
+    try:
+        return _rules(info).proficiency(text)
+    except EnumValueError as exc:
+        _fail("invalid-enum", exc.detail)
+
+
+def _items(text: str, separator: str) -> list[str]:
+    return [item.strip() for item in text.split(separator) if item.strip()]
+
+
+def _categories(value: Any, info: ValidationInfo) -> tuple[str, ...] | None:
+    items = _items(_clean(value), _rules(info).list_separator)
+    return tuple(items) if items else None
+
+
+def _collaboration_tags(value: Any, info: ValidationInfo) -> tuple[str, ...] | None:
+    rules = _rules(info)
+    tags: list[str] = []
+    for item in _items(_clean(value), rules.list_separator):
+        try:
+            tags.append(rules.collaboration_tags(item))
+        except EnumValueError as exc:
+            _fail("invalid-enum", exc.detail)
+    return tuple(dict.fromkeys(tags)) if tags else None
+
+
+def _allowed_audiences(value: Any, info: ValidationInfo) -> str | None:
+    rules = _rules(info)
+    text = _clean(value)
+    if not text:
+        return rules.default_audiences
+    try:
+        return normalise_audiences(text, rules.allowed_audiences)
+    except EnumValueError as exc:
+        _fail("invalid-enum", exc.detail)
+
+
+def _web_url(value: Any) -> str | None:
+    text = _clean(value)
+    if not text:
+        return None
+    problem = web_url_problem(text)
+    if problem is not None:
+        _fail("invalid-url", f"{quote_value(text)} {problem}")
+    return text
+
+
+UserCell = Annotated[str, BeforeValidator(_user)]
+DisplayNameCell = Annotated[str, BeforeValidator(_display_name)]
+ProficiencyCell = Annotated[str | None, BeforeValidator(_proficiency)]
+CategoriesCell = Annotated[tuple[str, ...] | None, BeforeValidator(_categories)]
+CollaborationTagsCell = Annotated[tuple[str, ...] | None, BeforeValidator(_collaboration_tags)]
+AllowedAudiencesCell = Annotated[str | None, BeforeValidator(_allowed_audiences)]
+WebUrlCell = Annotated[str | None, BeforeValidator(_web_url)]
+
+
+class SkillInput(BaseModel):
+    """One input row's canonical fields, validated and normalised.
+
+    Validate with ``SkillInput.model_validate(cells, context=CellRules.from_settings(s))``
+    where ``cells`` maps canonical field names to raw cell text. An empty optional cell
+    becomes None ("leave the existing value alone"), except allowedAudiences, which takes
+    the configured default.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user: UserCell
+    displayName: DisplayNameCell  # noqa: N815 - Graph's property name
+    proficiency: ProficiencyCell = None
+    categories: CategoriesCell = None
+    collaborationTags: CollaborationTagsCell = None  # noqa: N815 - Graph's property name
+    allowedAudiences: AllowedAudiencesCell = Field(  # noqa: N815 - Graph's property name
+        default="", validate_default=True
+    )
+    webUrl: WebUrlCell = None  # noqa: N815 - Graph's property name
+
+
+#: One adapter per canonical field, to validate a single distinct cell value.
+CELL_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "user": TypeAdapter(UserCell),
+    "displayName": TypeAdapter(DisplayNameCell),
+    "proficiency": TypeAdapter(ProficiencyCell),
+    "categories": TypeAdapter(CategoriesCell),
+    "collaborationTags": TypeAdapter(CollaborationTagsCell),
+    "allowedAudiences": TypeAdapter(AllowedAudiencesCell),
+    "webUrl": TypeAdapter(WebUrlCell),
+}

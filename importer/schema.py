@@ -1,0 +1,302 @@
+"""The vocabulary of a skill row: Graph's enums, their loose spellings, and cell rules.
+
+Everything here is a pure function over strings, shared by the input side (validation of
+what an HR admin typed) and the client side (lenient parsing of what Graph answers).
+
+Enum values match their canonical Graph names ignoring case, spaces, ``_`` and ``-``
+("ADVANCED PROFESSIONAL", "able to mentor"), then the ``values:`` synonyms of the config.
+An unknown value names the allowed ones and, when something is close, a "did you mean".
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit
+
+from importer.errors import ConfigError
+
+__all__ = [
+    "ALLOWED_AUDIENCES",
+    "AUDIENCE_FLAGS",
+    "COLLABORATION_TAGS",
+    "PROFICIENCY_LEVELS",
+    "EnumNormaliser",
+    "EnumValueError",
+    "find_control_character",
+    "loose_key",
+    "normalise_audiences",
+    "parse_audiences",
+    "parse_proficiency",
+    "quote_value",
+    "user_problem",
+    "web_url_problem",
+]
+
+#: skillProficiencyLevel members accepted as input, in Graph's numeric order (graph-api.md 1.2).
+PROFICIENCY_LEVELS: tuple[str, ...] = (
+    "elementary",
+    "limitedWorking",
+    "generalProfessional",
+    "advancedProfessional",
+    "expert",
+)
+
+#: collaborationTags allowed values.
+COLLABORATION_TAGS: tuple[str, ...] = (
+    "askMeAbout",
+    "ableToMentor",
+    "wantsToLearn",
+    "wantsToImprove",
+)
+
+#: allowedAudiences (a flags enum) member -> flag value.
+AUDIENCE_FLAGS: dict[str, int] = {
+    "me": 0,
+    "family": 1,
+    "contacts": 2,
+    "groupMembers": 4,
+    "organization": 8,
+    "federatedOrganizations": 16,
+    "everyone": 32,
+}
+
+#: allowedAudiences members accepted as input, in flag order.
+ALLOWED_AUDIENCES: tuple[str, ...] = tuple(AUDIENCE_FLAGS)
+
+_UNKNOWN_FUTURE = "unknownFutureValue"
+
+# Words people use for levels that are not synonyms we would silently accept, but are worth
+# suggesting ("Guru" is not a typo of anything, yet the admin almost certainly meant expert).
+_HINTS: dict[str, str] = {
+    "guru": "expert",
+    "master": "expert",
+    "specialist": "expert",
+    "advanced": "advancedProfessional",
+    "senior": "advancedProfessional",
+    "intermediate": "generalProfessional",
+    "professional": "generalProfessional",
+    "basic": "elementary",
+    "novice": "elementary",
+    "junior": "limitedWorking",
+    "limited": "limitedWorking",
+    "mentor": "ableToMentor",
+    "learn": "wantsToLearn",
+    "improve": "wantsToImprove",
+    "ask": "askMeAbout",
+    "org": "organization",
+    "company": "organization",
+    "internal": "organization",
+    "public": "everyone",
+    "all": "everyone",
+    "private": "me",
+    "self": "me",
+}
+
+_LOOSE_DROP = re.compile(r"[\s_\-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+# Characters that could change a request path or query if a UPN were placed in a URL, plus
+# whitespace and `%` (a pre-encoded value would be decoded by the server into something else).
+_UPN_FORBIDDEN = re.compile(r"[/\\?%\s\x00-\x1f\x7f-\x9f]")
+_DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}")
+_MAX_QUOTED = 60
+
+
+def loose_key(text: str) -> str:
+    """Fold an enum spelling for comparison: case, spaces, ``_`` and ``-`` ignored."""
+    return _LOOSE_DROP.sub("", text).casefold()
+
+
+def quote_value(value: str) -> str:
+    """Quote a cell for a message: control characters escaped, long values shortened."""
+    shown = value if len(value) <= _MAX_QUOTED else value[: _MAX_QUOTED - 1] + "…"
+    shown = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), shown)
+    return f"'{shown}'"
+
+
+def find_control_character(value: str) -> str | None:
+    """Return the first control character in ``value`` (escaped, e.g. ``\\n``), or None."""
+    match = _CONTROL.search(value)
+    if match is None:
+        return None
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+class EnumValueError(ValueError):
+    """A cell holds no known spelling of an enum.
+
+    Attributes:
+        field: the canonical field (``proficiency``).
+        value: the offending value, as written.
+        allowed: the canonical values.
+        suggestion: the closest canonical value, or None when nothing is close.
+        detail: the message without the field name (for "column 'Level' (proficiency): ...").
+    """
+
+    def __init__(
+        self, field: str, value: str, allowed: Iterable[str], suggestion: str | None
+    ) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = tuple(allowed)
+        self.suggestion = suggestion
+        hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+        self.detail = f"{quote_value(value)} is not one of {', '.join(self.allowed)}{hint}"
+        super().__init__(f"{field} {self.detail}")
+
+
+class EnumNormaliser:
+    """Maps the spellings of one enum to its canonical Graph names.
+
+    Args:
+        field: the canonical field name, for messages and config errors.
+        canonical: the allowed canonical names.
+        synonyms: extra spellings -> canonical name (the config's ``values:`` section).
+            Keys are matched loosely; targets may be any loose spelling of a canonical name.
+
+    Raises:
+        ConfigError: a synonym points at something that is not a canonical name.
+    """
+
+    def __init__(self, field: str, canonical: Iterable[str], synonyms: Mapping[str, str]) -> None:
+        self.field = field
+        self.canonical = tuple(canonical)
+        self._lookup: dict[str, str] = {loose_key(name): name for name in self.canonical}
+        by_canonical = dict(self._lookup)
+        for spelling, target in synonyms.items():
+            resolved = by_canonical.get(loose_key(str(target)))
+            if resolved is None:
+                raise ConfigError(
+                    f"values.{field}.{spelling}: {target!r} is not one of "
+                    f"{', '.join(self.canonical)}"
+                )
+            self._lookup.setdefault(loose_key(str(spelling)), resolved)
+        self._hints = {k: v for k, v in _HINTS.items() if v in by_canonical.values()}
+
+    def __call__(self, value: str) -> str:
+        """Return the canonical name for ``value`` (already trimmed, non-empty).
+
+        Raises:
+            EnumValueError: no spelling matches; the message carries a suggestion if any.
+        """
+        found = self._lookup.get(loose_key(value))
+        if found is not None:
+            return found
+        raise EnumValueError(self.field, value, self.canonical, self.suggest(value))
+
+    def suggest(self, value: str) -> str | None:
+        """The closest canonical name to an unknown value, or None if nothing is close."""
+        key = loose_key(value)
+        if key in self._hints:
+            return self._hints[key]
+        close = difflib.get_close_matches(key, list(self._lookup), n=1, cutoff=0.6)
+        return self._lookup[close[0]] if close else None
+
+
+def normalise_audiences(value: str, normaliser: EnumNormaliser) -> str:
+    """Normalise an allowedAudiences cell: one or more names separated by ``,`` or ``;``.
+
+    Returns:
+        The canonical names in flag order, without repeats, joined by ",".
+
+    Raises:
+        EnumValueError: for the first unknown name.
+    """
+    names = {normaliser(part.strip()) for part in re.split(r"[,;]", value) if part.strip()}
+    if not names:
+        raise EnumValueError(normaliser.field, value, normaliser.canonical, None)
+    return ",".join(name for name in ALLOWED_AUDIENCES if name in names)
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def parse_proficiency(value: object) -> str | None:
+    """Read a proficiency as Graph may answer it: a name in any case, or its number.
+
+    Lenient by design (it parses server responses): ``None`` or "" give None, ``4`` or
+    ``"4"`` give ``"expert"``, an unknown name is returned trimmed as it came so a planner
+    sees that it differs from the desired value.
+    """
+    if value is None:
+        return None
+    number = _as_int(value)
+    levels = (*PROFICIENCY_LEVELS, _UNKNOWN_FUTURE)
+    if number is not None:
+        return levels[number] if 0 <= number < len(levels) else str(number)
+    text = str(value).strip()
+    if not text:
+        return None
+    by_key = {loose_key(name): name for name in levels}
+    return by_key.get(loose_key(text), text)
+
+
+def parse_audiences(value: object) -> str | None:
+    """Read allowedAudiences as Graph may answer it: names, a flags number, or None.
+
+    ``"organization"`` stays, ``8`` or ``"8"`` gives ``"organization"``, a flags sum such as
+    ``"10"`` gives ``"contacts,organization"``, ``0`` gives ``"me"``. Names come back in flag
+    order joined by ","; anything unparseable is returned trimmed as it came.
+    """
+    if value is None:
+        return None
+    flags = {**AUDIENCE_FLAGS, _UNKNOWN_FUTURE: 64}
+    number = _as_int(value)
+    if number is not None:
+        if number == 0:
+            return "me"
+        names = [name for name, bit in flags.items() if bit and number & bit]
+        return ",".join(names) if names else str(number)
+    text = str(value).strip()
+    if not text:
+        return None
+    by_key = {loose_key(name): name for name in flags}
+    parts = [by_key.get(loose_key(p)) for p in re.split(r"[,;]", text) if p.strip()]
+    if not parts or any(p is None for p in parts):
+        return text
+    return ",".join(name for name in flags if name in parts)
+
+
+def user_problem(value: str) -> str | None:
+    """Why ``value`` (trimmed, non-empty) is neither a GUID nor a well-formed UPN, or None.
+
+    A UPN goes into a request path, so anything that could change the path or query is
+    refused: ``/ \\ ? %``, whitespace, control characters, leading or trailing dots, and
+    ``..`` sequences. ``#`` is allowed because guest UPNs contain ``#EXT#``; the client
+    percent-encodes the whole value as one path segment.
+    """
+    if _GUID.fullmatch(value):
+        return None
+    if _UPN_FORBIDDEN.search(value):
+        return "contains a character not allowed in a user id (/ \\ ? %, spaces or control)"
+    local, sep, domain = value.rpartition("@")
+    if not sep or not local or not domain:
+        return "is neither an object id (GUID) nor a userPrincipalName (name@domain)"
+    if local.startswith(".") or local.endswith(".") or ".." in value or value.endswith("."):
+        return "is not a well-formed userPrincipalName (misplaced dot)"
+    if not _DOMAIN.fullmatch(domain):
+        return f"has an invalid domain {quote_value(domain)}"
+    return None
+
+
+def web_url_problem(value: str) -> str | None:
+    """Why ``value`` (trimmed, non-empty) is not an absolute http(s) URL with a host, or None."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return "is not an absolute http(s) URL (such as https://wiki.contoso.com/python)"
+    if any(ch.isspace() for ch in value):
+        return "is not a valid URL (it contains spaces; write them as %20)"
+    return None

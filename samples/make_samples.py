@@ -1,0 +1,221 @@
+"""Regenerate the bundled samples: ``python samples/make_samples.py``.
+
+Writes, next to this script:
+
+- ``directory.csv``: the sandbox's users (``id,userPrincipalName,displayName``), including a
+  guest (``#EXT#``), an apostrophe and non-ASCII names.
+- ``skills.csv``: 80 rows for 20 users as an HR system exports them: mixed level spellings,
+  some rows by object id, one identical duplicate, three invalid rows (a level "Guru", a
+  missing skill name, a link that is not a URL) and one row for a user the directory does
+  not know (valid input that fails at import with 404).
+- ``skills.xlsx``: sheets "Engineering" and "Sales", each with a title row and a blank row
+  above the header, all rows valid, levels stored as numbers.
+- ``legacy_export.csv``: a semicolon-separated cp1252 export with levels 1-5, read with
+  ``legacy.config.yaml``.
+
+Everything is deterministic, so the files only change when this script does.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from pathlib import Path
+
+import openpyxl
+from openpyxl.styles import Font
+
+__all__ = ["USERS", "main"]
+
+HERE = Path(__file__).resolve().parent
+_NAMESPACE = uuid.UUID("6f1c2f44-3a0e-4c55-9a53-5b1d0c2a7e10")
+
+#: (userPrincipalName, display name) of the sandbox directory.
+USERS: tuple[tuple[str, str], ...] = (
+    ("adele.vance@contoso.com", "Adele Vance"),
+    ("alex.wilber@contoso.com", "Alex Wilber"),
+    ("ann_fabrikam.com#EXT#@contoso.onmicrosoft.com", "Ann (Fabrikam guest)"),
+    ("diego.siciliani@contoso.com", "Diego Siciliani"),
+    ("grady.archie@contoso.com", "Grady Archie"),
+    ("henrietta.mueller@contoso.com", "Henrietta Mueller"),
+    ("isaiah.langer@contoso.com", "Isaiah Langer"),
+    ("johanna.lorenz@contoso.com", "Johanna Lorenz"),
+    ("joni.sherman@contoso.com", "Joni Sherman"),
+    ("lee.gu@contoso.com", "Lee Gu"),
+    ("lidia.holloway@contoso.com", "Lidia Holloway"),
+    ("lynne.robbins@contoso.com", "Lynne Robbins"),
+    ("megan.bowen@contoso.com", "Megan Bowen"),
+    ("miriam.graham@contoso.com", "Miriam Graham"),
+    ("nestor.wilke@contoso.com", "Nestor Wilke"),
+    ("patti.fernandez@contoso.com", "Patti Fernandez"),
+    ("pradeep.gupta@contoso.com", "Pradeep Gupta"),
+    ("sean.o'neil@contoso.com", "Seán O'Neil"),
+    ("zoë.müller@contoso.com", "Zoë Müller"),
+    ("rené.dubois@contoso.com", "René Dubois"),
+    ("jürgen.weiß@contoso.com", "Jürgen Weiß"),
+    ("chloé.martin@contoso.com", "Chloé Martin"),
+)
+
+
+def user_id(upn: str) -> str:
+    """The sample object id of a user: stable, derived from the UPN."""
+    return str(uuid.uuid5(_NAMESPACE, upn))
+
+
+_SKILLS = (
+    ("Python", "Technical", "https://wiki.contoso.com/skills/python"),
+    ("SQL", "Technical", ""),
+    ("Project Management", "Professional", ""),
+    ("Public Speaking", "Professional;Communication", ""),
+    ("Azure", "Technical;Cloud", "https://learn.microsoft.com/azure/"),
+    ("German", "Language", ""),
+    ("Negotiation", "Professional", ""),
+    ("Data Analysis", "Technical", "https://wiki.contoso.com/skills/data-analysis"),
+    ("Power BI", "Technical", ""),
+    ("Coaching", "Professional", ""),
+    ("Spanish", "Language", ""),
+    ("Accessibility", "Technical;Design", "https://www.w3.org/WAI/"),
+)
+_LEVELS = (
+    "Advanced Professional",
+    "expert",
+    "3",
+    "Elementary",
+    "limited working",
+    "GENERAL_PROFESSIONAL",
+    "4",
+    "",
+    "5",
+    "advancedProfessional",
+)
+_TAGS = ("", "ableToMentor", "ask me about", "", "mentor;wantsToLearn", "", "wants to improve", "")
+_VISIBILITY = ("", "", "Organization", "", "everyone", "", "contacts", "")
+
+
+def _skills_rows() -> list[list[str]]:
+    rows: list[list[str]] = []
+    for u, (upn, _name) in enumerate(USERS[:20]):
+        # Every third user is written by object id, as some HR systems export it.
+        who = user_id(upn) if u % 3 == 2 else upn
+        for k in range(4):
+            skill, category, link = _SKILLS[(u * 5 + k * 3) % len(_SKILLS)]
+            n = u * 4 + k
+            rows.append(
+                [
+                    who,
+                    skill,
+                    _LEVELS[n % len(_LEVELS)],
+                    category,
+                    _TAGS[n % len(_TAGS)],
+                    _VISIBILITY[n % len(_VISIBILITY)],
+                    link,
+                ]
+            )
+    rows[5][2] = "Guru"  # invalid-enum, with a "did you mean 'expert'"
+    rows[22][1] = ""  # missing-display-name
+    rows[41][6] = "not a link"  # invalid-url
+    rows[60] = list(rows[59])  # an identical repeat: duplicate, not an error
+    # A user the directory does not know: valid input, 404 at import time.
+    rows[77] = ["former.employee@contoso.com", "Python", "expert", "Technical", "", "", ""]
+    return rows
+
+
+def write_directory(path: Path) -> None:
+    """Write the sandbox directory CSV."""
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(["id", "userPrincipalName", "displayName"])
+        for upn, name in USERS:
+            writer.writerow([user_id(upn), upn, name])
+
+
+def write_skills_csv(path: Path) -> None:
+    """Write the main sample: comma-separated UTF-8, HR-style headers."""
+    header = ["Employee Email", "Skill", "Level", "Category", "Tags", "Visibility", "Link"]
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(_skills_rows())
+
+
+_SHEETS = {
+    "Engineering": (
+        ("Kubernetes", "Engineering", 4),
+        ("Terraform", "Engineering;Cloud", 3),
+        ("Rust", "Engineering", 2),
+        ("Code Review", "Engineering", 5),
+    ),
+    "Sales": (
+        ("Account Planning", "Sales", 3),
+        ("CRM", "Sales;Tools", 4),
+        ("Cold Calling", "Sales", 1),
+        ("Contract Law", "Sales;Legal", 2),
+    ),
+}
+
+
+def write_skills_xlsx(path: Path) -> None:
+    """Write the workbook sample: two sheets, title rows above the header, numeric levels."""
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for offset, (title, skills) in enumerate(_SHEETS.items()):
+        sheet = workbook.create_sheet(title)
+        sheet.append([f"Skills inventory — {title}", None, None, "exported 2026-11-02"])
+        sheet["A1"].font = Font(bold=True, size=14)
+        sheet.append([])
+        sheet.append(
+            ["User Principal Name", "Skill Name", "Proficiency", "Category", "Collaboration Tags"]
+        )
+        users = USERS[offset * 8 : offset * 8 + 8]
+        count = 0
+        for u, (upn, _name) in enumerate(users):
+            for k in range(2):
+                if count == 15:
+                    break
+                skill, category, level = skills[(u + k) % len(skills)]
+                tags = "ableToMentor" if level >= 4 else ("wantsToLearn" if level == 1 else "")
+                sheet.append([upn, skill, level, category, tags])
+                count += 1
+        sheet.freeze_panes = "A4"
+    workbook.save(path)
+
+
+_LEGACY = (
+    (
+        "zoë.müller@contoso.com",
+        "Créativité",
+        "4",
+        "Soft skills",
+        "https://wiki.contoso.com/créativité",
+    ),
+    ("zoë.müller@contoso.com", "Übersetzung", "5", "Sprachen", ""),
+    ("rené.dubois@contoso.com", "Gestion de projet", "3", "Management", ""),
+    ("rené.dubois@contoso.com", "Négociation", "2", "Management", ""),
+    ("jürgen.weiß@contoso.com", "Qualitätssicherung", "5", "Technik", ""),
+    ("jürgen.weiß@contoso.com", "Schweißtechnik", "1", "Technik", ""),
+    ("chloé.martin@contoso.com", "Comptabilité", "4", "Finance", ""),
+    ("chloé.martin@contoso.com", "Fiscalité", "3", "Finance", ""),
+    ("henrietta.mueller@contoso.com", "Präsentation", "2", "Soft skills", ""),
+    ("johanna.lorenz@contoso.com", "Führung", "4", "Management", ""),
+)
+
+
+def write_legacy_csv(path: Path) -> None:
+    """Write the legacy export: semicolons, cp1252, CRLF, levels 1-5 (see legacy.config.yaml)."""
+    header = ["Employee E-Mail", "Skill Name", "Skill Level", "Skill Category", "Wiki Page"]
+    with path.open("w", encoding="cp1252", newline="") as stream:
+        writer = csv.writer(stream, delimiter=";", lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows(_LEGACY)
+
+
+def main() -> None:
+    """Write every sample file next to this script."""
+    write_directory(HERE / "directory.csv")
+    write_skills_csv(HERE / "skills.csv")
+    write_skills_xlsx(HERE / "skills.xlsx")
+    write_legacy_csv(HERE / "legacy_export.csv")
+
+
+if __name__ == "__main__":
+    main()
