@@ -1,0 +1,243 @@
+"""Injected faults: throttling with Retry-After, 503, commit-then-504, resets, numeric enums."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+
+from importer.sandbox import FaultConfig, SandboxConfig
+from tests.conftest import (
+    AUTH,
+    BOB_UPN,
+    SANDBOX_USERS,
+    FakeClock,
+    SandboxClientFactory,
+    SleepRecorder,
+)
+
+SKILLS = f"/beta/users/{BOB_UPN}/profile/skills"
+
+
+async def sandbox_with(factory: SandboxClientFactory, **faults: Any) -> TestClient[Any, Any]:
+    return await factory(SandboxConfig(users=SANDBOX_USERS, faults=FaultConfig(**faults)))
+
+
+async def stats_of(client: TestClient[Any, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = await (await client.get("/_sandbox/stats")).json()
+    return body
+
+
+async def test_request_over_the_rate_is_429_with_integer_retry_after(
+    make_sandbox_client: SandboxClientFactory,
+) -> None:
+    client = await sandbox_with(make_sandbox_client, throttle_rps=2)
+
+    first = await client.get(SKILLS, headers=AUTH)
+    second = await client.get(SKILLS, headers=AUTH)
+
+    assert first.status == 200
+    assert second.status == 429
+    assert second.headers["Retry-After"].isdigit()
+    assert int(second.headers["Retry-After"]) >= 1
+    body = await second.json()
+    assert body["error"]["code"] == "TooManyRequests"
+    assert body["error"]["innerError"]["request-id"] == second.headers["request-id"]
+
+
+async def test_requests_inside_the_retry_after_window_are_429_and_counted_premature(
+    make_sandbox_client: SandboxClientFactory, fake_clock: FakeClock
+) -> None:
+    client = await sandbox_with(make_sandbox_client, throttle_rps=2)
+    await client.get(SKILLS, headers=AUTH)
+    throttled = await client.get(SKILLS, headers=AUTH)
+    wait = int(throttled.headers["Retry-After"])
+
+    fake_clock.advance(wait - 0.5)
+    early = await client.get(SKILLS, headers=AUTH)
+    # A premature request is told to wait again, and the window restarts from that answer.
+    fake_clock.advance(int(early.headers["Retry-After"]))
+    on_time = await client.get(SKILLS, headers=AUTH)
+
+    assert early.status == 429
+    assert on_time.status == 200
+    stats = await stats_of(client)
+    assert stats["premature_requests"] == 1
+    assert stats["throttled"] == 2
+
+
+async def test_a_client_that_honours_retry_after_has_no_premature_requests(
+    make_sandbox_client: SandboxClientFactory, fake_clock: FakeClock
+) -> None:
+    client = await sandbox_with(make_sandbox_client, throttle_rps=10)
+    statuses = []
+    for _ in range(30):
+        response = await client.post(SKILLS, json={"displayName": "x"}, headers=AUTH)
+        statuses.append(response.status)
+        if response.status == 429:
+            fake_clock.advance(int(response.headers["Retry-After"]))
+        else:
+            fake_clock.advance(0.05)
+
+    assert 429 in statuses
+    stats = await stats_of(client)
+    assert stats["premature_requests"] == 0
+    assert stats["skills_total"] == statuses.count(201)
+
+
+async def test_throttling_turned_on_at_runtime_applies_immediately(
+    sandbox_client: TestClient[Any, Any],
+) -> None:
+    changed = await sandbox_client.put("/_sandbox/faults", json={"throttle_rps": 1})
+    await sandbox_client.get(SKILLS, headers=AUTH)
+    response = await sandbox_client.get(SKILLS, headers=AUTH)
+
+    assert changed.status == 200
+    assert (await changed.json())["throttle_rps"] == 1
+    assert response.status == 429
+
+
+@pytest.mark.parametrize("change", [{"nope": 1}, {"error_503_rate": 2}, {"seed": "x"}, [1]])
+async def test_bad_fault_update_is_400_and_changes_nothing(
+    sandbox_client: TestClient[Any, Any], change: Any
+) -> None:
+    response = await sandbox_client.put("/_sandbox/faults", json=change)
+
+    assert response.status == 400
+    faults = await (await sandbox_client.get("/_sandbox/faults")).json()
+    assert faults == {**FaultConfig().__dict__}
+
+
+async def test_503_stores_nothing(make_sandbox_client: SandboxClientFactory) -> None:
+    client = await sandbox_with(make_sandbox_client, error_503_rate=1)
+
+    response = await client.post(SKILLS, json={"displayName": "Python"}, headers=AUTH)
+
+    assert response.status == 503
+    assert (await response.json())["error"]["innerError"]["request-id"]
+    assert (await stats_of(client))["skills_total"] == 0
+
+
+async def test_commit_then_504_stores_the_write_but_reports_failure(
+    make_sandbox_client: SandboxClientFactory,
+) -> None:
+    client = await sandbox_with(make_sandbox_client, commit_then_504_rate=1)
+
+    response = await client.post(SKILLS, json={"displayName": "Python"}, headers=AUTH)
+    listed = await client.get(SKILLS, headers=AUTH)
+
+    assert response.status == 504
+    assert listed.status == 200
+    assert [skill["displayName"] for skill in (await listed.json())["value"]] == ["Python"]
+    assert (await stats_of(client))["writes"] == 1
+
+
+async def test_random_faults_follow_the_rate_and_are_reproducible_with_a_seed(
+    make_sandbox_client: SandboxClientFactory,
+) -> None:
+    runs = []
+    for _ in range(2):
+        client = await sandbox_with(make_sandbox_client, error_503_rate=0.3, seed=7)
+        runs.append([(await client.get(SKILLS, headers=AUTH)).status for _ in range(60)])
+
+    assert runs[0] == runs[1]
+    assert 5 <= runs[0].count(503) <= 35
+    assert set(runs[0]) == {200, 503}
+
+
+async def test_reset_drops_the_connection_without_an_answer(
+    make_sandbox_client: SandboxClientFactory,
+) -> None:
+    client = await sandbox_with(make_sandbox_client, reset_rate=1)
+
+    with pytest.raises((aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
+        await client.post(SKILLS, json={"displayName": "Python"}, headers=AUTH)
+
+    stats = await stats_of(client)
+    assert stats["resets"] == 1
+    assert stats["skills_total"] == 0
+
+
+async def test_enums_can_be_answered_as_numbers_like_the_real_service_did(
+    make_sandbox_client: SandboxClientFactory,
+) -> None:
+    client = await sandbox_with(make_sandbox_client, enums_as_numbers=True)
+
+    response = await client.post(
+        SKILLS,
+        json={"displayName": "Python", "proficiency": "expert", "allowedAudiences": "organization"},
+        headers=AUTH,
+    )
+    created = await response.json()
+    listed = (await (await client.get(SKILLS, headers=AUTH)).json())["value"]
+    dumped = (await (await client.get(f"/_sandbox/users/{BOB_UPN}/skills")).json())["value"]
+
+    assert (created["proficiency"], created["allowedAudiences"]) == ("4", "8")
+    assert (listed[0]["proficiency"], listed[0]["allowedAudiences"]) == ("4", "8")
+    assert dumped[0]["proficiency"] == "expert"
+
+
+async def test_latency_with_jitter_delays_graph_requests_but_not_admin_ones(
+    make_sandbox_client: SandboxClientFactory, sleep_recorder: SleepRecorder
+) -> None:
+    client = await sandbox_with(make_sandbox_client, latency_ms=100, jitter_ms=20, seed=1)
+
+    for _ in range(10):
+        await client.get(SKILLS, headers=AUTH)
+    await client.get("/_sandbox/stats")
+
+    assert len(sleep_recorder.calls) == 10
+    assert all(0.08 <= delay <= 0.12 for delay in sleep_recorder.calls)
+    assert len(set(sleep_recorder.calls)) > 1
+
+
+async def test_stats_count_requests_by_method_and_status(
+    sandbox_client: TestClient[Any, Any],
+) -> None:
+    await sandbox_client.post(SKILLS, json={"displayName": "Python"}, headers=AUTH)
+    await sandbox_client.post(SKILLS, json={"displayName": "Go"}, headers=AUTH)
+    await sandbox_client.get(SKILLS)
+    item = {"id": "1", "method": "GET", "url": f"/users/{BOB_UPN}/profile/skills"}
+    await sandbox_client.post("/beta/$batch", json={"requests": [item]}, headers=AUTH)
+
+    stats = await stats_of(sandbox_client)
+
+    assert stats["requests_by_method_status"] == {
+        "$batch 200": 1,
+        "GET 200": 1,
+        "GET 401": 1,
+        "POST 201": 2,
+    }
+    assert stats["graph_requests"] == 4
+    assert stats["batches"] == 1
+    assert stats["writes"] == 2
+    assert stats["skills_total"] == 2
+    assert stats["duplicates"] == {}
+
+
+async def test_admin_reset_drops_skills_and_zeroes_counters(
+    sandbox_client: TestClient[Any, Any],
+) -> None:
+    await sandbox_client.post(SKILLS, json={"displayName": "Python"}, headers=AUTH)
+
+    response = await sandbox_client.post("/_sandbox/reset")
+
+    assert response.status == 200
+    stats = await stats_of(sandbox_client)
+    assert stats["skills_total"] == 0
+    assert stats["graph_requests"] == 0
+    assert stats["requests_by_method_status"] == {}
+
+
+async def test_admin_dump_lists_one_users_skills_and_404s_unknown_users(
+    sandbox_client: TestClient[Any, Any],
+) -> None:
+    await sandbox_client.post(SKILLS, json={"displayName": "Python"}, headers=AUTH)
+
+    known = await sandbox_client.get("/_sandbox/users/BOB%40contoso.com/skills")
+    unknown = await sandbox_client.get("/_sandbox/users/nobody%40contoso.com/skills")
+
+    assert [skill["displayName"] for skill in (await known.json())["value"]] == ["Python"]
+    assert unknown.status == 404
