@@ -1,0 +1,1 @@
+"""Small input builders for the reader and validation tests (files are made in tmp_path)."""
