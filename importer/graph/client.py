@@ -16,15 +16,21 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from importer import __version__
 from importer.errors import PermanentGraphError, TransientGraphError
+from importer.graph.batch_format import (
+    MAX_BATCH_SIZE,
+    Answer,
+    check_relative_url,
+    encode_batch,
+    match_batch_answers,
+)
 from importer.graph.retry import RetryAfterGate, parse_retry_after, retrying
 from importer.graph.wire import (
     HttpStats,
@@ -47,19 +53,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Graph refuses a ``$batch`` of more than 20 requests.
-MAX_BATCH_SIZE = 20
-
-#: Status of the synthetic answer for a batch item Graph did not answer: like a gateway
-#: timeout, the item may or may not have been carried out, and it is worth retrying.
-MISSING_ITEM_STATUS = 504
-
-
-class _Answer(NamedTuple):
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: Any
-
 
 class GraphClient:
     """An async Graph client for one run.
@@ -70,7 +63,7 @@ class GraphClient:
         token_provider: ``force_refresh -> token``; called before each exchange (it caches).
         concurrency: the most connections open at once.
         request_timeout_s: total time allowed for one HTTP exchange.
-        gate: the run's shared gate; a new one is made if None.
+        gate: the run's shared gate; if None, one capped at ``max_retry_wait_s`` is made.
         max_attempts: attempts per page in ``list_skills``.
         max_retry_wait_s: the longest wait ``list_skills`` accepts before giving up.
         sleep: the coroutine ``list_skills`` uses between retries (injected in tests).
@@ -105,7 +98,7 @@ class GraphClient:
         self._slots = asyncio.Semaphore(concurrency)
         self._session: aiohttp.ClientSession | None = None
         self.stats = HttpStats()
-        self.gate = gate if gate is not None else RetryAfterGate()
+        self.gate = gate if gate is not None else RetryAfterGate(max_wait_s=max_retry_wait_s)
 
     async def __aenter__(self) -> GraphClient:
         self._session = aiohttp.ClientSession(
@@ -137,7 +130,7 @@ class GraphClient:
             TransientGraphError: no response arrived (``sent=False`` only if the connection
                 could not even be made).
         """
-        _check_relative(request.url)
+        check_relative_url(request.url)
         self.stats.sub_requests += 1
         answer = await self._exchange(request.method, self._root + request.url, request.body)
         return self._record(request.id, answer, close_on_503=True)
@@ -156,29 +149,23 @@ class GraphClient:
             PermanentGraphError: the whole batch was refused otherwise (400, 401 after a
                 refresh, 403...).
         """
-        if not 1 <= len(requests) <= MAX_BATCH_SIZE:
-            raise ValueError(f"a $batch holds 1 to {MAX_BATCH_SIZE} requests, not {len(requests)}")
-        keys = [request.id.casefold() for request in requests]
-        if len(set(keys)) != len(keys):
-            raise ValueError("request ids in one $batch must be unique (case-insensitive)")
-        items = []
-        for request in requests:
-            _check_relative(request.url)
-            item: dict[str, Any] = {"id": request.id, "method": request.method, "url": request.url}
-            if request.body is not None:
-                item["headers"] = {"Content-Type": "application/json"}
-                item["body"] = request.body
-            items.append(item)
+        envelope = encode_batch(requests)
         self.stats.batches += 1
         self.stats.sub_requests += len(requests)
-        answer = await self._exchange("POST", f"{self._root}/$batch", {"requests": items})
+        answer = await self._exchange("POST", f"{self._root}/$batch", envelope)
         outer = self._record("$batch", answer, close_on_503=True)
         error = outer.error()
         if error is not None:
             # A refused 429 batch was not carried out; after 503/504 some items may have been.
             error.sent = answer.status != 429
             raise error
-        return self._match_items(requests, answer.body)
+        # Item 503s do not close the gate: one busy item must not stall the whole run.
+        return [
+            self._record(request.id, item, close_on_503=False)
+            for request, item in zip(
+                requests, match_batch_answers(requests, answer.body), strict=True
+            )
+        ]
 
     async def get_page(self, url: str) -> SubResponse:
         """GET an absolute ``@odata.nextLink`` verbatim, without retrying.
@@ -237,7 +224,7 @@ class GraphClient:
                 return page
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    async def _exchange(self, method: str, url: str, body: Any) -> _Answer:
+    async def _exchange(self, method: str, url: str, body: Any) -> Answer:
         token = await self._token_provider(False)
         answer = await self._http(method, url, body, token)
         if answer.status == 401:
@@ -254,7 +241,7 @@ class GraphClient:
             logger.info("Graph answered 401: getting a fresh token and trying once more")
             return await self._token_provider(True)
 
-    async def _http(self, method: str, url: str, body: Any, token: str) -> _Answer:
+    async def _http(self, method: str, url: str, body: Any, token: str) -> Answer:
         if self._session is None:
             raise RuntimeError("use GraphClient in `async with` before sending")
         async with self._slots:
@@ -263,7 +250,7 @@ class GraphClient:
 
     async def _http_now(
         self, session: aiohttp.ClientSession, method: str, url: str, body: Any, token: str
-    ) -> _Answer:
+    ) -> Answer:
         path = urlsplit(url).path
         headers = {"Authorization": f"Bearer {token}"}
         data: bytes | None = None
@@ -288,9 +275,9 @@ class GraphClient:
         except aiohttp.ClientError as exc:
             raise TransientGraphError(f"{method} {path}: {type(exc).__name__}") from None
         logger.debug("%s %s -> %d", method, path, status)
-        return _Answer(status, answer_headers, _parse_json(raw))
+        return Answer(status, answer_headers, _parse_json(raw))
 
-    def _record(self, item_id: str, answer: _Answer, *, close_on_503: bool) -> SubResponse:
+    def _record(self, item_id: str, answer: Answer, *, close_on_503: bool) -> SubResponse:
         retry_after = parse_retry_after(answer.headers.get("Retry-After"))
         if answer.status == 429:
             self.stats.throttled += 1
@@ -306,46 +293,6 @@ class GraphClient:
             request_id=request_id_of(answer.body, answer.headers),
             retry_after=retry_after,
         )
-
-    def _match_items(self, requests: Sequence[SubRequest], body: Any) -> list[SubResponse]:
-        raw_items = body.get("responses") if isinstance(body, Mapping) else None
-        by_id: dict[str, _Answer] = {}
-        for raw in raw_items if isinstance(raw_items, list) else []:
-            if not isinstance(raw, Mapping) or not isinstance(raw.get("status"), int):
-                continue
-            headers = raw.get("headers")
-            item_headers = CIMultiDict(
-                {str(k): str(v) for k, v in headers.items()} if isinstance(headers, Mapping) else {}
-            )
-            by_id.setdefault(
-                str(raw.get("id", "")).casefold(),
-                _Answer(raw["status"], CIMultiDictProxy(item_headers), raw.get("body")),
-            )
-        responses: list[SubResponse] = []
-        for request in requests:
-            answer = by_id.get(request.id.casefold())
-            if answer is None:
-                logger.warning("$batch answer has no item %r: treating it as a timeout", request.id)
-                answer = _missing_item_answer(request.id)
-            # Item 503s do not close the gate: one busy item must not stall the whole run.
-            responses.append(self._record(request.id, answer, close_on_503=False))
-        return responses
-
-
-def _missing_item_answer(item_id: str) -> _Answer:
-    body = {
-        "error": {
-            "code": "MissingBatchResponse",
-            "message": f"the $batch answer held no response for item {item_id!r}",
-        }
-    }
-    return _Answer(MISSING_ITEM_STATUS, CIMultiDictProxy(CIMultiDict()), body)
-
-
-def _check_relative(url: str) -> None:
-    # Absolute item URLs are the msgraph-core bug Graph answers with 400 (graph-api.md 7.3).
-    if not url.startswith("/") or url.startswith("//"):
-        raise ValueError(f"request URLs must be relative to the API version, got {url!r}")
 
 
 def _parse_json(raw: bytes) -> Any:

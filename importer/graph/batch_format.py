@@ -1,0 +1,117 @@
+"""The JSON ``$batch`` envelope: building the request body and matching the answers by id.
+
+Graph's rules (graph-api.md section 4): at most 20 items, ids unique (case-insensitively),
+URLs relative to the API version, a ``Content-Type`` header on every item with a body, and
+answers in any order. Pure functions, so the rules are tested without HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from importer.graph.wire import SubRequest
+
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "MISSING_ITEM_CODE",
+    "MISSING_ITEM_STATUS",
+    "Answer",
+    "check_relative_url",
+    "encode_batch",
+    "match_batch_answers",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Graph refuses a ``$batch`` of more than 20 requests.
+MAX_BATCH_SIZE = 20
+
+#: The synthetic answer for an item Graph did not answer: like a gateway timeout, the item may
+#: or may not have been carried out, and it is worth retrying (after a re-list, for a create).
+MISSING_ITEM_STATUS = 504
+MISSING_ITEM_CODE = "MissingBatchResponse"
+
+
+class Answer(NamedTuple):
+    """One HTTP answer or ``$batch`` item, before it becomes a ``SubResponse``."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: Any
+
+
+def check_relative_url(url: str) -> None:
+    """Refuse an absolute URL: Graph answers such batch items 400 (the msgraph-core bug).
+
+    Raises:
+        ValueError: the URL does not start with a single ``/``.
+    """
+    if not url.startswith("/") or url.startswith("//"):
+        raise ValueError(f"request URLs must be relative to the API version, got {url!r}")
+
+
+def encode_batch(requests: Sequence[SubRequest]) -> dict[str, Any]:
+    """Build the body of ``POST /$batch``.
+
+    Raises:
+        ValueError: no requests, more than 20, duplicate ids (case-insensitive) or an
+            absolute URL.
+    """
+    if not 1 <= len(requests) <= MAX_BATCH_SIZE:
+        raise ValueError(f"a $batch holds 1 to {MAX_BATCH_SIZE} requests, not {len(requests)}")
+    keys = {request.id.casefold() for request in requests}
+    if len(keys) != len(requests):
+        raise ValueError("request ids in one $batch must be unique (case-insensitive)")
+    items = []
+    for request in requests:
+        check_relative_url(request.url)
+        item: dict[str, Any] = {"id": request.id, "method": request.method, "url": request.url}
+        if request.body is not None:
+            item["headers"] = {"Content-Type": "application/json"}
+            item["body"] = request.body
+        items.append(item)
+    return {"requests": items}
+
+
+def match_batch_answers(requests: Sequence[SubRequest], body: Any) -> list[Answer]:
+    """Return the answer to each request, in the order of ``requests``.
+
+    Items are matched by id, case-insensitively (Graph answers in any order). An item missing
+    from the answer, or unreadable, becomes a synthetic 504 ``MissingBatchResponse``; answers
+    to ids that were not asked are ignored.
+    """
+    raw_items = body.get("responses") if isinstance(body, Mapping) else None
+    by_id: dict[str, Answer] = {}
+    for raw in raw_items if isinstance(raw_items, list) else []:
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("status"), int):
+            continue
+        headers = raw.get("headers")
+        item_headers: CIMultiDict[str] = CIMultiDict(
+            {str(k): str(v) for k, v in headers.items()} if isinstance(headers, Mapping) else {}
+        )
+        by_id.setdefault(
+            str(raw.get("id", "")).casefold(),
+            Answer(raw["status"], CIMultiDictProxy(item_headers), raw.get("body")),
+        )
+    answers = []
+    for request in requests:
+        answer = by_id.get(request.id.casefold())
+        if answer is None:
+            logger.warning("$batch answer has no item %r: treating it as a timeout", request.id)
+            answer = _missing_item(request.id)
+        answers.append(answer)
+    return answers
+
+
+def _missing_item(item_id: str) -> Answer:
+    body = {
+        "error": {
+            "code": MISSING_ITEM_CODE,
+            "message": f"the $batch answer held no response for item {item_id!r}",
+        }
+    }
+    return Answer(MISSING_ITEM_STATUS, CIMultiDictProxy(CIMultiDict()), body)
