@@ -9,7 +9,7 @@ input. Blank rows are skipped and counted; every other row becomes a ``SourceRow
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 
 from importer.config import Settings
@@ -81,7 +81,7 @@ class InputReader:
             f"unsupported file type {suffix or '(none)'!r}; use one of {supported}", path=display
         )
 
-    def rows(self) -> Iterator[SourceRow]:
+    def rows(self) -> Generator[SourceRow, None, None]:
         """Every non-blank data row of every file and sheet, in order."""
         for source in self._sources:
             yield from source.iter_rows()

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from importer.config import Settings, load_settings
+from importer.config import ColumnsSettings, InputSettings, Settings, load_settings
 from importer.errors import InputError
 from importer.reader import InputReader
 from tests.data.inputs import HEADER, SAMPLES, read_rows, write_text
@@ -95,7 +95,7 @@ def test_each_delimiter_is_sniffed(tmp_path: Path, name: str, delimiter: str) ->
 def test_configured_delimiter_wins_over_sniffing(tmp_path: Path) -> None:
     # Commas outnumber semicolons here; the config says the file is semicolon-separated.
     path = write_text(tmp_path / "x.csv", "user;skill\na@contoso.com;Sales, B2B, EMEA\n")
-    settings = Settings(input={"delimiter": ";"})
+    settings = Settings(input=InputSettings(delimiter=";"))
 
     _, [row] = read_rows(path, settings=settings)
 
@@ -200,7 +200,9 @@ def test_headers_match_ignoring_case_spaces_and_punctuation(tmp_path: Path) -> N
 def test_columns_from_config_add_header_aliases(tmp_path: Path) -> None:
     path = write_text(tmp_path / "de.csv", "Kennung,Fähigkeit,Stufe\na@contoso.com,Python,4\n")
     settings = Settings(
-        columns={"user": ["Kennung"], "displayName": ["Fähigkeit"], "proficiency": ["Stufe"]}
+        columns=ColumnsSettings(
+            user=("Kennung",), displayName=("Fähigkeit",), proficiency=("Stufe",)
+        )
     )
 
     _, [row] = read_rows(path, settings=settings)
@@ -280,7 +282,7 @@ def test_invalid_bytes_in_a_named_encoding_fail_naming_the_codec(tmp_path: Path)
     path = write_text(tmp_path / "bad.csv", "user,skill\na@contoso.com,Pyth\xe9n\n", "latin-1")
 
     with pytest.raises(InputError, match=r"bad\.csv: is not valid utf-8"):
-        InputReader([path], Settings(input={"encoding": "utf-8"}))
+        InputReader([path], Settings(input=InputSettings(encoding="utf-8")))
 
 
 def test_first_broken_file_fails_before_any_row_is_read(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from importer.config import Settings
+from importer.config import InputSettings, Settings
 from importer.errors import InputError
 from importer.reader import InputReader
 from tests.data.inputs import SAMPLES, read_rows, write_xlsx
@@ -95,7 +95,7 @@ def test_sheet_option_reads_only_the_chosen_sheet_matched_ignoring_case(tmp_path
         },
     )
 
-    reader, rows = read_rows(path, settings=Settings(input={"sheets": ["two"]}))
+    reader, rows = read_rows(path, settings=Settings(input=InputSettings(sheets=("two",))))
 
     assert [(r.table.sheet, r.get("user")) for r in rows] == [("Two", "b@contoso.com")]
     assert reader.summaries()[0].sheets == ("Two",)
@@ -107,7 +107,7 @@ def test_unknown_sheet_fails_listing_the_sheets(tmp_path: Path) -> None:
     )
 
     with pytest.raises(InputError) as caught:
-        InputReader([path], Settings(input={"sheets": ["Three"]}))
+        InputReader([path], Settings(input=InputSettings(sheets=("Three",))))
 
     assert str(caught.value) == f"{path}: has no sheet named 'Three' (sheets: One, Two)"
 
