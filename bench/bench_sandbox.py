@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> None:
         serve_forever(SandboxConfig(db_path=args.db, directory=args.directory), port=args.serve)
         return
     if args.db != ":memory:":
-        Path(args.db).unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(args.db + suffix).unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "directory.csv"
         upns = write_directory(directory, args.users)

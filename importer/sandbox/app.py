@@ -157,8 +157,11 @@ async def _send(request: web.Request, answer: GraphResponse) -> web.StreamRespon
         return response
     # The Retry-After window starts when the client can know of it: once the answer is sent.
     _stamp(response.headers, ctx)
-    await response.prepare(request)
-    await response.write_eof()
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:
+        return response  # the client left: it was told nothing, so no window was announced
     request.app[STATE_KEY].gate.announce(answer.retry_after)
     return response
 

@@ -28,7 +28,8 @@ class FaultConfig:
             own, the outer ``$batch`` POST does not); 0 turns throttling off.
         error_503_rate: Fraction of requests answered 503 with nothing stored.
         commit_then_504_rate: Fraction of successful writes that are stored, then answered 504.
-        reset_rate: Fraction of HTTP requests whose connection is dropped without an answer.
+        reset_rate: Fraction of HTTP requests whose connection is dropped without an answer,
+            before anything is stored (a ``$batch`` is dropped as a whole: one draw per POST).
         enums_as_numbers: Answer ``"proficiency":"4"`` and ``"allowedAudiences":"8"``.
         deny_app_writes: Writes made with an application token get 403 ``ErrorAccessDeniedForRole``.
         seed: Seed for the fault dice, for reproducible tests; ``None`` = unpredictable.
@@ -144,14 +145,18 @@ class ThrottleGate:
         self._tokens: float | None = None
         self._last = self._clock()
         self._closed_until = 0.0
-        self._announced_until = 0.0
+        # Announced windows as (sent at, ends at): a request is premature only if it arrived
+        # after a 429 was sent and before that 429's Retry-After ran out. Requests that were
+        # already on their way when the 429 left are not the client's fault.
+        self._windows: list[tuple[float, float]] = []
 
     def check(self, arrival: float) -> ThrottleDecision:
         """Admit one request that arrived at ``arrival``, or say how long it must wait."""
         rate = self._faults.throttle_rps
         now = self._clock()
-        if arrival < self._announced_until:
-            return ThrottleDecision(_whole_seconds(self._announced_until - now), premature=True)
+        for sent, ends in self._windows:
+            if sent <= arrival < ends:
+                return ThrottleDecision(_whole_seconds(ends - now), premature=True)
         if rate <= 0:
             return _ADMITTED
         if now < self._closed_until:
@@ -170,7 +175,10 @@ class ThrottleGate:
 
     def announce(self, retry_after: int) -> None:
         """Record that a 429 with this Retry-After has just been sent to the client."""
-        self._announced_until = max(self._announced_until, self._clock() + retry_after)
+        now = self._clock()
+        # Keep a few seconds of history: arrival stamps are never older than one request.
+        self._windows = [w for w in self._windows if w[1] > now - 10.0]
+        self._windows.append((now, now + retry_after))
 
 
 def _whole_seconds(seconds: float) -> int:
