@@ -1,0 +1,134 @@
+"""What a run's summary says, as summary.json and as the Summary sheet of results.xlsx.
+
+Both are built from the same ``RunSummary`` so they never disagree. Times are UTC ISO 8601
+with a ``Z``; counts list every action, zeros included, so a scheduler can read
+``counts.failed`` without checking that the key exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from importer.records import Action
+from importer.report_xlsx import XlsxScope
+
+if TYPE_CHECKING:  # only for annotations: report imports this module
+    from importer.report import RunSummary
+
+__all__ = [
+    "HTTP_FIGURES",
+    "iso_utc",
+    "summary_document",
+    "summary_sheet_rows",
+]
+
+#: HTTP figures always present in summary.json (0 when nothing was sent).
+HTTP_FIGURES: tuple[str, ...] = ("requests", "batches", "throttled", "retries")
+
+
+def iso_utc(moment: datetime) -> str:
+    """Format a datetime as UTC ISO 8601 with milliseconds and ``Z`` (naive = UTC)."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _duration_s(summary: RunSummary) -> float:
+    return round((summary.finished - summary.started).total_seconds(), 3)
+
+
+def _counts(summary: RunSummary) -> dict[str, int]:
+    return {action.value: summary.counts.get(action.value, 0) for action in Action}
+
+
+def _http(summary: RunSummary) -> dict[str, int]:
+    return {**dict.fromkeys(HTTP_FIGURES, 0), **summary.http}
+
+
+def summary_document(
+    summary: RunSummary, files: Sequence[str], scope: XlsxScope | None
+) -> dict[str, Any]:
+    """Return the content of summary.json.
+
+    Args:
+        summary: the run, with ``counts`` filled.
+        files: the report files written (names inside the run's folder).
+        scope: what the Results sheet of results.xlsx holds, or None without xlsx.
+    """
+    counts = _counts(summary)
+    document: dict[str, Any] = {
+        "run_id": summary.run_id,
+        "command": summary.command,
+        "started": iso_utc(summary.started),
+        "finished": iso_utc(summary.finished),
+        "duration_s": _duration_s(summary),
+        "target": summary.target,
+        "mode": summary.mode,
+        "dry_run": summary.dry_run,
+        "inputs": [
+            {
+                "path": item.path,
+                "sha256": item.sha256,
+                "rows": item.rows,
+                "blank_rows": item.blank_rows,
+                "sheets": list(item.sheets),
+            }
+            for item in summary.inputs
+        ],
+        "rows": sum(counts.values()),
+        "counts": counts,
+        "blank_rows": summary.blank_rows,
+        "http": _http(summary),
+        "exit_code": summary.exit_code,
+        "reason": summary.reason,
+        "warnings": list(summary.warnings),
+        "files": list(files),
+    }
+    if scope is not None:
+        document["xlsx_results"] = {
+            "complete": scope.complete,
+            "rows": scope.rows,
+            "note": scope.note,
+        }
+    return document
+
+
+def summary_sheet_rows(summary: RunSummary, xlsx_note: str) -> list[tuple[str, Any]]:
+    """Return the (label, value) lines of the Summary sheet; value None marks a heading."""
+    counts = _counts(summary)
+    rows: list[tuple[str, Any]] = [
+        ("Run", None),
+        ("Run id", summary.run_id),
+        ("Command", summary.command),
+        ("Target", summary.target),
+        ("Mode", summary.mode or "(none: validation only)"),
+        ("Dry run", "yes" if summary.dry_run else "no"),
+        ("Started (UTC)", iso_utc(summary.started)),
+        ("Finished (UTC)", iso_utc(summary.finished)),
+        ("Duration (s)", _duration_s(summary)),
+        ("Exit code", summary.exit_code),
+        ("Reason", summary.reason),
+        ("", ""),
+        ("Rows", None),
+        ("Rows reported", sum(counts.values())),
+        *((action, count) for action, count in counts.items()),
+        ("Blank rows skipped", summary.blank_rows),
+        ("Results sheet", xlsx_note),
+        ("", ""),
+        ("Inputs", None),
+    ]
+    for item in summary.inputs:
+        sheets = f", sheets: {', '.join(item.sheets)}" if item.sheets else ""
+        rows.append(
+            (
+                item.path,
+                f"{item.rows} rows, {item.blank_rows} blank{sheets}; sha256 {item.sha256}",
+            )
+        )
+    rows += [("", ""), ("HTTP", None)]
+    rows += list(_http(summary).items())
+    if summary.warnings:
+        rows += [("", ""), ("Warnings", None)]
+        rows += [("Warning", warning) for warning in summary.warnings]
+    return rows

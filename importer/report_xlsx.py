@@ -1,0 +1,208 @@
+"""results.xlsx: a Summary sheet and a Results sheet, built at the end from results.csv.
+
+openpyxl's write-only mode streams both sheets, and results.csv is read back line by line,
+so memory does not grow with the run. openpyxl needs ~60 µs per row, so the Results sheet is
+bounded: when the run has more rows than ``row_limit``, it holds only the rows that need
+attention (invalid, failed, duplicate), the first ``row_limit`` of them, and the Summary
+sheet says so; results.csv always holds every row.
+
+Cells arrive already neutralised (results.csv is); the Summary values are neutralised here.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from importer.records import Action
+from importer.report_csv import RESULT_COLUMNS, neutralise, open_csv
+
+__all__ = [
+    "ACTION_COLOURS",
+    "ATTENTION_ACTIONS",
+    "XLSX_ROW_LIMIT",
+    "XlsxScope",
+    "decide_scope",
+    "write_results_xlsx",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Above this many rows, the Results sheet holds only the rows that need attention.
+XLSX_ROW_LIMIT = 100_000
+
+#: Rows an HR admin has to look at.
+ATTENTION_ACTIONS: frozenset[str] = frozenset(
+    {Action.INVALID.value, Action.FAILED.value, Action.DUPLICATE.value}
+)
+
+_GREEN, _GREY, _RED, _AMBER, _BLUE = "C6EFCE", "D9D9D9", "FFC7CE", "FFEB9C", "DDEBF7"
+
+#: Fill colour (RGB hex) of the action cell, per action.
+ACTION_COLOURS: dict[str, str] = {
+    Action.CREATED.value: _GREEN,
+    Action.UPDATED.value: _GREEN,
+    Action.DELETED.value: _GREEN,
+    Action.VALID.value: _GREEN,
+    Action.UNCHANGED.value: _GREY,
+    Action.INVALID.value: _RED,
+    Action.FAILED.value: _RED,
+    Action.DUPLICATE.value: _AMBER,
+    Action.WOULD_CREATE.value: _BLUE,
+    Action.WOULD_UPDATE.value: _BLUE,
+    Action.WOULD_DELETE.value: _BLUE,
+}
+
+# Excel refuses these in a cell (the XML cannot hold them) and caps a cell at 32,767 chars.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_MAX_CELL = 32_767
+_NUMERIC_COLUMNS = frozenset(RESULT_COLUMNS.index(name) for name in ("row", "status", "attempts"))
+_ACTION_COLUMN = RESULT_COLUMNS.index("action")
+_WIDTHS = (28, 14, 7, 32, 32, 13, 7, 38, 9, 22, 60, 38)
+
+
+@dataclass(frozen=True, slots=True)
+class XlsxScope:
+    """Which rows the Results sheet holds.
+
+    Attributes:
+        complete: True when it holds every row of results.csv.
+        rows: how many rows it holds.
+        note: one sentence for the Summary sheet and summary.json.
+    """
+
+    complete: bool
+    rows: int
+    note: str
+
+
+def decide_scope(counts: dict[str, int], row_limit: int) -> XlsxScope:
+    """Decide what the Results sheet holds, from the final counts per action.
+
+    Rule: at most ``row_limit`` rows means every row; otherwise the rows whose action is
+    invalid, failed or duplicate, in results.csv order, the first ``row_limit`` of them.
+    """
+    total = sum(counts.values())
+    if total <= row_limit:
+        return XlsxScope(True, total, f"all {total} rows of results.csv")
+    attention = sum(counts.get(action, 0) for action in ATTENTION_ACTIONS)
+    shown = min(attention, row_limit)
+    first = f"the first {shown} of " if shown < attention else ""
+    return XlsxScope(
+        False,
+        shown,
+        f"{first}the {attention} rows needing attention (invalid, failed, duplicate) only: "
+        f"the run has {total} rows, more than {row_limit}; results.csv holds every row",
+    )
+
+
+def _safe(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if not value:
+        return None
+    value = neutralise(_ILLEGAL.sub("\ufffd", value))
+    return value if len(value) <= _MAX_CELL else value[: _MAX_CELL - 1] + "…"
+
+
+def _result_cells(line: list[str]) -> list[Any]:
+    cells: list[Any] = []
+    for index, text in enumerate(line):
+        if not text:
+            cells.append(None)
+        elif index in _NUMERIC_COLUMNS and text.isdigit():
+            cells.append(int(text))
+        elif len(text) > _MAX_CELL or _ILLEGAL.search(text):
+            cells.append(_safe(text))
+        else:
+            cells.append(text)
+    return cells
+
+
+def _results_lines(results_csv: Path, scope: XlsxScope) -> Iterator[list[str]]:
+    with open_csv(results_csv) as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        shown = 0
+        for line in reader:
+            if shown >= scope.rows:
+                return
+            if len(line) != len(RESULT_COLUMNS):
+                continue
+            if scope.complete or line[_ACTION_COLUMN] in ATTENTION_ACTIONS:
+                shown += 1
+                yield line
+
+
+def write_results_xlsx(
+    path: Path,
+    results_csv: Path,
+    summary_rows: Sequence[tuple[str, Any]],
+    scope: XlsxScope,
+) -> int:
+    """Write results.xlsx: the Summary sheet, then the Results sheet from results.csv.
+
+    Args:
+        path: where results.xlsx goes.
+        results_csv: the finished results.csv (already neutralised).
+        summary_rows: (label, value) pairs for the Summary sheet, in order; a label alone
+            (value None) is a section heading.
+        scope: which rows the Results sheet holds (see ``decide_scope``).
+
+    Returns:
+        The number of rows written to the Results sheet.
+    """
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    summary = workbook.create_sheet("Summary")
+    summary.column_dimensions["A"].width = 24
+    summary.column_dimensions["B"].width = 90
+    for label, value in summary_rows:
+        heading = WriteOnlyCell(summary, _safe(label))
+        if value is None:
+            heading.font = bold
+        summary.append([heading, _safe(value)])
+
+    results = workbook.create_sheet("Results")
+    results.freeze_panes = "A2"
+    for number, width in enumerate(_WIDTHS, start=1):
+        results.column_dimensions[get_column_letter(number)].width = width
+    header = []
+    for name in RESULT_COLUMNS:
+        cell = WriteOnlyCell(results, name)
+        cell.font = bold
+        header.append(cell)
+    results.append(header)
+    # One styled cell per action, reused: openpyxl writes a row out before the next append,
+    # and creating a styled cell per row would double the time.
+    action_cells: dict[str, WriteOnlyCell] = {}
+    written = 0
+    for line in _results_lines(results_csv, scope):
+        cells = _result_cells(line)
+        action = line[_ACTION_COLUMN]
+        styled = action_cells.get(action)
+        if styled is None:
+            styled = WriteOnlyCell(results, _safe(action))
+            colour = ACTION_COLOURS.get(action)
+            if colour is not None:
+                styled.fill = PatternFill("solid", start_color=colour, end_color=colour)
+            action_cells[action] = styled
+        cells[_ACTION_COLUMN] = styled
+        results.append(cells)
+        written += 1
+    last = get_column_letter(len(RESULT_COLUMNS))
+    results.auto_filter.ref = f"A1:{last}{written + 1}"
+    workbook.save(path)
+    logger.debug("wrote %s with %d result rows", path, written)
+    return written

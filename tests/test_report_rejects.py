@@ -1,0 +1,129 @@
+"""rejects.csv: the original columns of invalid and failed rows plus ``error``, ready to fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from importer.records import Action, RowOutcome
+from tests.test_report import make_summary, make_table, new_writer, outcome, read_csv
+
+HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1,2)", "-2+3"]
+
+
+def test_rejects_hold_the_original_columns_plus_error_for_invalid_and_failed_rows(
+    tmp_path: Path,
+) -> None:
+    table = make_table(header=("E-Mail", "Skill", "Level", "Notes"))
+    writer = new_writer(tmp_path)
+    writer.add(outcome(table, 2, ["ann@contoso.com", "Python", "4", "ok"]))
+    writer.add(
+        outcome(
+            table,
+            3,
+            ["ann@contoso.com", "SQL", "Guru", "x"],
+            Action.INVALID,
+            error_type="invalid-enum",
+            error="proficiency 'Guru' is not one of ...",
+        )
+    )
+    writer.add(
+        outcome(
+            table,
+            4,
+            ["zed@contoso.com", "Go", "5", ""],
+            Action.FAILED,
+            status=404,
+            error_type="user-not-found",
+            error="user zed@contoso.com not found",
+        )
+    )
+    folder = writer.finish(make_summary(writer.path.name))
+
+    assert read_csv(folder / "rejects.csv") == [
+        ["E-Mail", "Skill", "Level", "Notes", "error"],
+        ["ann@contoso.com", "SQL", "Guru", "x", "proficiency 'Guru' is not one of ..."],
+        ["zed@contoso.com", "Go", "5", "", "user zed@contoso.com not found"],
+    ]
+
+
+def test_rejects_csv_exists_with_the_input_header_when_nothing_failed(tmp_path: Path) -> None:
+    writer = new_writer(tmp_path)
+    writer.add(outcome(make_table(), 2, ["ann@contoso.com", "Python", "4"]))
+    folder = writer.finish(make_summary(writer.path.name, exit_code=0))
+
+    assert read_csv(folder / "rejects.csv") == [["Employee Email", "Skill", "Level", "error"]]
+
+
+def test_rows_from_tables_with_different_headers_share_the_union_of_columns(
+    tmp_path: Path,
+) -> None:
+    first = make_table("a.xlsx", "Team A", ("Email", "Skill", "Level"))
+    second = make_table("a.xlsx", "Team B", ("email", "Skill", "Category", "Level"))
+    writer = new_writer(tmp_path)
+    writer.add(outcome(first, 3, ["ann@contoso.com", "Go", "Guru"], Action.INVALID, error="e1"))
+    writer.add(outcome(second, 5, ["bob@contoso.com", "", "IT", "4"], Action.INVALID, error="e2"))
+    writer.add(outcome(first, 4, ["cy@contoso.com", "Go", "9"], Action.INVALID, error="e3"))
+    folder = writer.finish(make_summary(writer.path.name))
+
+    assert read_csv(folder / "rejects.csv") == [
+        ["Email", "Skill", "Level", "Category", "error"],
+        ["ann@contoso.com", "Go", "Guru", "", "e1"],
+        ["bob@contoso.com", "", "4", "IT", "e2"],
+        ["cy@contoso.com", "Go", "9", "", "e3"],
+    ]
+
+
+def test_a_fed_back_rejects_file_gets_its_error_column_replaced_not_repeated(
+    tmp_path: Path,
+) -> None:
+    fed_back = make_table("rejects.csv", header=("Email", "Skill", "Level", "error"))
+    writer = new_writer(tmp_path)
+    writer.add(
+        outcome(
+            fed_back,
+            2,
+            ["ann@contoso.com", "Go", "Guru", "old message"],
+            Action.INVALID,
+            error="new message",
+        )
+    )
+    folder = writer.finish(make_summary(writer.path.name))
+
+    assert read_csv(folder / "rejects.csv") == [
+        ["Email", "Skill", "Level", "error"],
+        ["ann@contoso.com", "Go", "Guru", "new message"],
+    ]
+
+
+def test_formula_like_cells_are_neutralised_in_rejects(tmp_path: Path) -> None:
+    table = make_table()
+    writer = new_writer(tmp_path)
+    for row, value in enumerate(HOSTILE, start=2):
+        writer.add(
+            outcome(table, row, ["ann@contoso.com", value, value], Action.INVALID, error=value)
+        )
+    folder = writer.finish(make_summary(writer.path.name))
+
+    lines = read_csv(folder / "rejects.csv")[1:]
+    assert [line[1:] for line in lines] == [["'" + v] * 3 for v in HOSTILE]
+
+
+def test_a_failed_sync_delete_stays_in_results_but_not_in_rejects(tmp_path: Path) -> None:
+    writer = new_writer(tmp_path)
+    writer.add(
+        RowOutcome(
+            "",
+            "",
+            0,
+            "ann@contoso.com",
+            "Cobol",
+            Action.FAILED,
+            status=403,
+            error_type="forbidden",
+            error="delete refused",
+        )
+    )
+    folder = writer.finish(make_summary(writer.path.name))
+
+    assert len(read_csv(folder / "results.csv")) == 2
+    assert len(read_csv(folder / "rejects.csv")) == 1

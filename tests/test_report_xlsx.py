@@ -1,0 +1,156 @@
+"""results.xlsx: Summary and Results sheets, frozen header, filters, colours, and its bound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+
+from importer.records import Action
+from importer.report_csv import RESULT_COLUMNS
+from tests.test_report import make_summary, make_table, new_writer, outcome, read_csv
+from tests.test_report_rejects import HOSTILE
+
+ALL = ("csv", "xlsx", "json")
+
+
+def sheet_values(path: Path, name: str) -> list[list[Any]]:
+    """Every non-empty row of one sheet, as values."""
+    workbook = load_workbook(path, read_only=True)
+    try:
+        rows = [list(row) for row in workbook[name].iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    return [row for row in rows if any(value is not None for value in row)]
+
+
+def summary_of(path: Path) -> dict[str, Any]:
+    """The Summary sheet as label -> value."""
+    return {row[0]: row[1] for row in sheet_values(path, "Summary") if len(row) > 1}
+
+
+def test_results_sheet_has_frozen_header_filter_and_coloured_actions(tmp_path: Path) -> None:
+    table = make_table()
+    writer = new_writer(tmp_path, ALL)
+    actions = [
+        Action.CREATED,
+        Action.UNCHANGED,
+        Action.FAILED,
+        Action.DUPLICATE,
+        Action.WOULD_UPDATE,
+        Action.INVALID,
+    ]
+    for row, action in enumerate(actions, start=2):
+        writer.add(outcome(table, row, [f"u{row}@contoso.com", "Go", "4"], action))
+    folder = writer.finish(make_summary(writer.path.name))
+
+    workbook = load_workbook(folder / "results.xlsx")
+    assert workbook.sheetnames == ["Summary", "Results"]
+    sheet = workbook["Results"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:L7"
+    assert [cell.value for cell in sheet[1]] == list(RESULT_COLUMNS)
+    colours = {
+        sheet.cell(row, 6).value: sheet.cell(row, 6).fill.fgColor.rgb[-6:] for row in range(2, 8)
+    }
+    assert colours == {
+        "created": "C6EFCE",
+        "unchanged": "D9D9D9",
+        "failed": "FFC7CE",
+        "duplicate": "FFEB9C",
+        "would-update": "DDEBF7",
+        "invalid": "FFC7CE",
+    }
+    assert sheet.cell(2, 3).value == 2
+    workbook.close()
+
+
+def test_summary_sheet_shows_run_counts_inputs_and_exit(tmp_path: Path) -> None:
+    writer = new_writer(tmp_path, ALL)
+    writer.add(outcome(make_table(), 2, ["ann@contoso.com", "Go", ""], Action.INVALID))
+    folder = writer.finish(make_summary(writer.path.name))
+
+    summary = summary_of(folder / "results.xlsx")
+    assert summary["Run id"] == folder.name
+    assert summary["Target"] == "none (offline validation)"
+    assert summary["invalid"] == 1
+    assert summary["valid"] == 0
+    assert summary["Exit code"] == 1
+    assert summary["Reason"] == "1 row(s) invalid or failed: see rejects.csv"
+    assert summary["Results sheet"] == "all 1 rows of results.csv"
+    assert summary["skills.csv"].startswith("3 rows, 1 blank; sha256 abab")
+
+
+def test_formula_like_cells_are_neutralised_in_results_csv_and_xlsx(tmp_path: Path) -> None:
+    table = make_table(header=("Email", "Skill", "Level"))
+    writer = new_writer(tmp_path, ALL)
+    for row, value in enumerate(HOSTILE, start=2):
+        writer.add(
+            outcome(
+                table,
+                row,
+                ["ann@contoso.com", value, ""],
+                Action.INVALID,
+                error=value,
+                skill_id=value,
+            )
+        )
+    folder = writer.finish(make_summary(writer.path.name))
+
+    expected = ["'" + value for value in HOSTILE]
+    csv_lines = read_csv(folder / "results.csv")[1:]
+    assert [line[4] for line in csv_lines] == expected
+    assert [line[10] for line in csv_lines] == expected
+    assert [line[7] for line in csv_lines] == expected
+    workbook = load_workbook(folder / "results.xlsx")
+    sheet = workbook["Results"]
+    cells = [sheet.cell(row, 5) for row in range(2, 2 + len(HOSTILE))]
+    assert [cell.value for cell in cells] == expected
+    assert {cell.data_type for cell in cells} == {"s"}
+    workbook.close()
+
+
+def test_above_the_row_limit_the_results_sheet_holds_only_rows_needing_attention(
+    tmp_path: Path,
+) -> None:
+    table = make_table()
+    writer = new_writer(tmp_path, ALL, xlsx_row_limit=5)
+    for row in range(2, 12):
+        action = {4: Action.INVALID, 7: Action.DUPLICATE, 9: Action.FAILED}.get(row, Action.VALID)
+        writer.add(outcome(table, row, [f"u{row}@contoso.com", "Go", ""], action))
+    folder = writer.finish(make_summary(writer.path.name))
+
+    rows = sheet_values(folder / "results.xlsx", "Results")
+    assert [(r[2], r[5]) for r in rows[1:]] == [(4, "invalid"), (7, "duplicate"), (9, "failed")]
+    note = summary_of(folder / "results.xlsx")["Results sheet"]
+    assert "3 rows needing attention" in note
+    assert "results.csv holds every row" in note
+    assert len(read_csv(folder / "results.csv")) == 11
+
+
+def test_attention_rows_beyond_the_limit_are_cut_and_the_summary_says_so(tmp_path: Path) -> None:
+    table = make_table()
+    writer = new_writer(tmp_path, ALL, xlsx_row_limit=2)
+    for row in range(2, 7):
+        writer.add(outcome(table, row, [f"u{row}@contoso.com", "", ""], Action.INVALID))
+    folder = writer.finish(make_summary(writer.path.name))
+
+    rows = sheet_values(folder / "results.xlsx", "Results")
+    assert [r[2] for r in rows[1:]] == [2, 3]
+    note = summary_of(folder / "results.xlsx")["Results sheet"]
+    assert note.startswith("the first 2 of the 5 rows needing attention")
+
+
+def test_control_characters_and_huge_cells_do_not_break_the_workbook(tmp_path: Path) -> None:
+    table = make_table()
+    writer = new_writer(tmp_path, ALL)
+    writer.add(
+        outcome(table, 2, ["ann@contoso.com", "Go\x07lang", ""], Action.INVALID, error="x" * 40_000)
+    )
+    folder = writer.finish(make_summary(writer.path.name))
+
+    (row,) = sheet_values(folder / "results.xlsx", "Results")[1:]
+    assert row[4] == "Go\ufffdlang"
+    assert len(row[10]) == 32_767
+    assert read_csv(folder / "results.csv")[1][4] == "Go\x07lang"
