@@ -262,3 +262,16 @@ async def test_batch_without_a_token_is_401_as_a_whole(
 
     assert response.status == 401
     assert (await response.json())["error"]["code"] == "InvalidAuthenticationToken"
+
+
+async def test_a_larger_throttle_burst_lets_a_full_batch_through_after_a_quiet_spell(
+    make_sandbox_client: SandboxClientFactory,
+) -> None:
+    faults = FaultConfig(throttle_rps=10, throttle_burst=20)
+    client = await make_sandbox_client(SandboxConfig(users=SANDBOX_USERS, faults=faults))
+
+    _, full = await post_batch(client, [create_item(str(n), f"S{n}") for n in range(20)])
+    _, over = await post_batch(client, [create_item("21", "S21")])
+
+    assert {answer["status"] for answer in full["responses"]} == {201}
+    assert over["responses"][0]["status"] == 429

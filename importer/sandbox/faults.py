@@ -26,6 +26,8 @@ class FaultConfig:
         jitter_ms: Latency varies uniformly by up to this much either way (never below zero).
         throttle_rps: Token-bucket rate over all Graph requests (each ``$batch`` item counts on its
             own, the outer ``$batch`` POST does not); 0 turns throttling off.
+        throttle_burst: Bucket size (requests that may arrive at once after a quiet spell);
+            0 = ``max(1, throttle_rps / 10)``, a tenth of a second of traffic.
         error_503_rate: Fraction of requests answered 503 with nothing stored.
         commit_then_504_rate: Fraction of successful writes that are stored, then answered 504.
         reset_rate: Fraction of HTTP requests whose connection is dropped without an answer,
@@ -38,6 +40,7 @@ class FaultConfig:
     latency_ms: float = 0
     jitter_ms: float = 0
     throttle_rps: float = 0
+    throttle_burst: float = 0
     error_503_rate: float = 0
     commit_then_504_rate: float = 0
     reset_rate: float = 0
@@ -123,9 +126,9 @@ _ADMITTED = ThrottleDecision(None)
 class ThrottleGate:
     """A global token bucket plus the Retry-After windows it has announced.
 
-    The bucket refills at ``throttle_rps`` tokens per second and holds at most
-    ``max(1, throttle_rps / 10)`` (a tenth of a second of traffic), so short bursts pass and a
-    client that sends faster than the rate is throttled within a fraction of a second.
+    The bucket refills at ``throttle_rps`` tokens per second and holds ``throttle_burst`` tokens
+    (by default ``max(1, throttle_rps / 10)``, a tenth of a second of traffic), so short bursts
+    pass and a client that sends faster than the rate is throttled within a fraction of a second.
 
     A throttled request gets an integer Retry-After (>= 1 s) and closes the gate for that long.
     The window a client must respect starts when the 429 was *sent* (:meth:`announce`), because
@@ -161,7 +164,7 @@ class ThrottleGate:
             return _ADMITTED
         if now < self._closed_until:
             return ThrottleDecision(_whole_seconds(self._closed_until - now))
-        burst = max(1.0, rate / 10)
+        burst = max(1.0, self._faults.throttle_burst or rate / 10)
         tokens = burst if self._tokens is None else self._tokens
         tokens = min(burst, tokens + max(0.0, now - self._last) * rate)
         self._last = now
