@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientConnectionError, ClientSession
 
 import importer.sandbox as sandbox_api
 from importer.sandbox import (
@@ -144,3 +147,38 @@ def test_public_api_names_stay_available() -> None:
     }
     assert expected <= set(sandbox_api.__all__)
     assert all(hasattr(sandbox_api, name) for name in sandbox_api.__all__)
+
+
+@pytest.mark.slow
+async def test_serve_forever_serves_on_loopback_and_keeps_state_after_sigterm(
+    tmp_path: Path, directory_csv: Path
+) -> None:
+    db = tmp_path / "graph.sqlite"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = (
+        "import sys; from pathlib import Path;"
+        "from importer.sandbox import SandboxConfig, serve_forever;"
+        "serve_forever(SandboxConfig(db_path=sys.argv[1], directory=Path(sys.argv[2])),"
+        " port=int(sys.argv[3]))"
+    )
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, str(db), str(directory_csv), str(port)
+    )
+    url = f"http://127.0.0.1:{port}/beta/users/{quote(ZOE, safe='')}/profile/skills"
+    try:
+        async with ClientSession() as session:
+            for _ in range(100):
+                try:
+                    await create(session, url, "Python")
+                    break
+                except ClientConnectionError:
+                    await asyncio.sleep(0.1)
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), timeout=10)
+
+    assert [skill["displayName"] for skill in dump_user_skills(str(db), directory_csv, ZOE)] == [
+        "Python"
+    ]
