@@ -181,7 +181,13 @@ class ThrottleGate:
         now = self._clock()
         # Keep a few seconds of history: arrival stamps are never older than one request.
         self._windows = [w for w in self._windows if w[1] > now - 10.0]
-        self._windows.append((now, now + retry_after))
+        self._windows.append((now + TRANSIT_GRACE_S, now + retry_after))
+
+
+#: A request that arrives this soon after a 429 left may have been sent before the client
+#: could read that 429 (the answer is still in transit, or the request's handler had not been
+#: started yet because the server was busy), so it is not counted as premature.
+TRANSIT_GRACE_S = 0.025
 
 
 def _whole_seconds(seconds: float) -> int:
