@@ -235,7 +235,7 @@ async def test_batch_sent_inside_an_announced_retry_after_window_counts_each_ite
 
     fake_clock.advance(0.1)  # well after the 429 could have reached the client
     _, early = await post_batch(client, [create_item("3", "Three"), create_item("4", "Four")])
-    fake_clock.advance(0.91)
+    fake_clock.advance(1.01)  # the premature answer restarted the window
     _, later = await post_batch(client, [create_item("5", "Five")])
 
     assert [answer["status"] for answer in early["responses"]] == [429, 429]
