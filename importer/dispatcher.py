@@ -40,6 +40,9 @@ __all__ = ["DispatchResult", "Dispatcher", "ProgressState"]
 
 logger = logging.getLogger(__name__)
 
+#: 429s allowed per request, as a multiple of ``max_attempts`` (see ``_RetryBudget``).
+THROTTLE_FACTOR = 10
+
 #: How many distinct users must all be refused (401/403) before the run stops as systemic.
 SYSTEMIC_AUTH_USERS = 5
 
@@ -188,9 +191,10 @@ class Dispatcher:
             self.result.owned_skills += plan.owned
             return plan
 
-        names = list(users)
-        plans = await asyncio.gather(*(plan_one(user, users[user]) for user in names))
-        return [(user, users[user], plan) for user, plan in zip(names, plans, strict=True)]
+        # Keys may be normalised (case-folded); requests and reports use the user as written.
+        groups = [(rows[0].user, rows) for rows in users.values() if rows]
+        plans = await asyncio.gather(*(plan_one(user, rows) for user, rows in groups))
+        return [(user, rows, plan) for (user, rows), plan in zip(groups, plans, strict=True)]
 
     async def _list_for_plan(
         self, user: str, rows: Sequence[SkillRow]
@@ -270,6 +274,7 @@ class Dispatcher:
         url = skills_path(op.user, op.skill_id if op.kind is not OpKind.CREATE else None)
         body = op.body if op.kind is not OpKind.DELETE else None
         attempts = 0
+        budget = _RetryBudget(self._max_attempts)
         ambiguous = False
         while True:
             attempts += 1
@@ -304,13 +309,11 @@ class Dispatcher:
             ):
                 self._record(outcome_for(op, Action.FAILED, error=error, attempts=attempts))
                 return
-            if attempts >= self._max_attempts or self._retry_too_long(error):
+            if not budget.spend(error) or self._retry_too_long(error):
                 self._record(outcome_for(op, Action.FAILED, error=error, attempts=attempts))
                 return
             self._client.stats.retries += 1
-            await self._sleep(
-                backoff_delay(attempts, retry_after=error.retry_after, cap=self._max_wait)
-            )
+            await self._sleep(budget.delay(error, self._max_wait))
             if op.kind is OpKind.CREATE and ambiguous:
                 try:
                     existing = await self._relist(op.user, started_version)
@@ -380,6 +383,7 @@ class Dispatcher:
         self, send: Callable[[], Awaitable[SubResponse]]
     ) -> tuple[SubResponse, int]:
         attempts = 0
+        budget = _RetryBudget(self._max_attempts)
         while True:
             attempts += 1
             try:
@@ -396,12 +400,10 @@ class Dispatcher:
                 error = found
             if not isinstance(error, TransientGraphError):
                 raise error
-            if attempts >= self._max_attempts or self._retry_too_long(error):
+            if not budget.spend(error) or self._retry_too_long(error):
                 raise error
             self._client.stats.retries += 1
-            await self._sleep(
-                backoff_delay(attempts, retry_after=error.retry_after, cap=self._max_wait)
-            )
+            await self._sleep(budget.delay(error, self._max_wait))
 
     async def _submit(
         self, method: str, url: str, body: dict[str, Any] | None = None
@@ -434,6 +436,35 @@ class Dispatcher:
                 f"{what} was refused (HTTP {status}) for every one of the first "
                 f"{self._systemic_users} users. {PERMISSION_MESSAGE}"
             )
+
+
+class _RetryBudget:
+    """How many more tries one request gets.
+
+    Failures (5xx, timeouts, resets) are limited by ``max_attempts``. Throttling is not a
+    failure: the request was refused before it was processed and Graph said when to come back,
+    so 429s get ``THROTTLE_FACTOR`` times as many tries; a nightly run under heavy throttling
+    finishes late rather than leaving failed rows.
+    """
+
+    __slots__ = ("failures", "max_attempts", "throttles")
+
+    def __init__(self, max_attempts: int) -> None:
+        self.max_attempts = max_attempts
+        self.failures = 0
+        self.throttles = 0
+
+    def spend(self, error: GraphError) -> bool:
+        """Count one unsuccessful try; True while another one is allowed."""
+        if error.status == 429:
+            self.throttles += 1
+            return self.throttles < self.max_attempts * THROTTLE_FACTOR
+        self.failures += 1
+        return self.failures < self.max_attempts
+
+    def delay(self, error: GraphError, cap: float) -> float:
+        """Seconds to wait before the next try: Retry-After, else jittered backoff."""
+        return backoff_delay(max(1, self.failures), retry_after=error.retry_after, cap=cap)
 
 
 def _is_server_error(error: GraphError) -> bool:

@@ -121,10 +121,11 @@ class Batcher:
     async def _work(self) -> None:
         while True:
             await self._ready.wait()
-            if len(self._pending) < self._batch_size and self._linger_s:
+            size = min(self._batch_size, self._pacer.batch_limit or self._batch_size)
+            if len(self._pending) < size and self._linger_s:
                 await asyncio.sleep(self._linger_s)
-            chunk = self._pending[: self._batch_size]
-            del self._pending[: self._batch_size]
+            chunk = self._pending[:size]
+            del self._pending[:size]
             if not self._pending:
                 self._ready.clear()
             if chunk:
@@ -162,6 +163,7 @@ class Batcher:
             return
         throttled = [answer.retry_after or 1.0 for answer in answers if answer.status == 429]
         self._pacer.record_success(len(answers) - len(throttled))
+        self._pacer.record_batch(len(answers), len(throttled))
         if throttled:
             self._pacer.record_throttled(max(throttled))
         for item, answer in zip(live, answers, strict=True):

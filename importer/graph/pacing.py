@@ -10,6 +10,11 @@ send rate just under what the server accepts, so that 429s become rare:
   rate and the success rate measured since the previous episode;
 - after ``probe_after_s`` without a 429: the rate creeps up by ``probe_step`` per second, to find
   capacity that has come back.
+
+Batch size adapts the same way: a server evaluates every item of a ``$batch`` on its own, so
+when it admits only a burst of N at once, batches of 20 lose 20 - N items to 429 every time.
+After a partly throttled batch the next batches carry at most as many items as got through;
+each clean batch lets one more item in again.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class AdaptivePacer:
         self._paused_s = 0.0
         self._lock = asyncio.Lock()
         self._started = False
+        self.batch_limit: int | None = None
 
     def _refill(self, now: float) -> None:
         assert self.rate is not None
@@ -92,6 +98,15 @@ class AdaptivePacer:
     def record_success(self, count: int) -> None:
         """Count sub-requests the server accepted (any answer but 429)."""
         self._successes_in_episode += count
+
+    def record_batch(self, sent: int, throttled: int) -> None:
+        """Adapt the batch size to what the server admits at once."""
+        if throttled:
+            admitted = sent - throttled
+            limit = admitted if admitted > 0 else max(1, sent // 2)
+            self.batch_limit = min(self.batch_limit or limit, limit)
+        elif self.batch_limit is not None and sent >= self.batch_limit:
+            self.batch_limit += 1
 
     def record_throttled(self, retry_after: float) -> None:
         """Lower the rate after a 429; one call per throttling episode counts.
