@@ -4,19 +4,14 @@ Both are UTF-8 with a BOM (so Excel shows non-ASCII names right; the reader acce
 and CRLF line ends (RFC 4180, what Excel writes). Every cell that a spreadsheet could take
 for a formula is neutralised with a leading ``'`` (see ``neutralise``).
 
-rejects.csv holds the original columns of invalid and failed rows plus ``error``, so an HR
-admin can fix the cells and feed the file back. Rows from tables with different headers share
-one file: its columns are the union of their headers in first-seen order, where two header
-cells are the same column when ``column_key`` folds them to the same key. A column of the
-input that is itself called ``error`` (a rejects file fed back) is replaced, not repeated.
+rejects.csv's own logic (which rows, which columns) is in ``importer.report_rejects``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from array import array
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,7 +22,6 @@ __all__ = [
     "FORMULA_PREFIXES",
     "REJECT_ACTIONS",
     "RESULT_COLUMNS",
-    "RejectsCsv",
     "csv_line",
     "default_column_key",
     "neutralise",
@@ -160,157 +154,3 @@ def replace_results_rows(
                 writer.writerow(result_row(outcome))
         writer.writerows(result_row(o) for k, o in pending.items() if k not in seen)
     temporary.replace(path)
-
-
-class RejectsCsv:
-    """Streams rejects.csv; rewrites it at ``finish`` only when it has to.
-
-    A rewrite happens when a later table added columns after the header line was written, or
-    when corrections replaced rows already written. Per written row it keeps 8 bytes (table
-    number and row number) so corrected rows can be found again: memory stays bounded.
-
-    Args:
-        path: where rejects.csv goes.
-        column_key: folds a header cell to the key that decides whether two tables' columns
-            are the same column (default: case and punctuation ignored).
-    """
-
-    def __init__(self, path: Path, column_key: Callable[[str], str] | None = None) -> None:
-        self.path = path
-        self._key = column_key or default_column_key
-        self._error_key = self._key(_ERROR_COLUMN)
-        self._columns: list[str] = []
-        self._columns_by_key: dict[str, list[int]] = {}
-        self._mappings: dict[tuple[str, ...], list[int]] = {}
-        self._last_header: tuple[str, ...] | None = None
-        self._last_mapping: list[int] = []
-        self._tables: dict[tuple[str, str], int] = {}
-        self._table_names: list[tuple[str, str]] = []
-        self._line_tables = array("L")
-        self._line_rows = array("L")
-        self._written_width = -1
-        self._template: tuple[str, ...] | None = None
-        self._file: IO[str] | None = None
-        self._writerow: Callable[[list[str]], object] | None = None
-        self.rows = 0
-
-    def note_header(self, header: tuple[str, ...]) -> None:
-        """Remember the first header seen, for the header line of an empty rejects.csv."""
-        if self._template is None and header:
-            self._template = header
-
-    def add(self, outcome: RowOutcome) -> None:
-        """Write one invalid or failed row: its original cells plus ``error``.
-
-        Outcomes without original cells (a skill deleted by sync) have nothing to feed back
-        and are left to results.csv.
-        """
-        header = outcome.header
-        if not header:
-            return
-        if header is not self._last_header:
-            self._last_mapping = self._mapping_for(header)
-            self._last_header = header
-        if self._writerow is None:
-            self._open()
-        assert self._writerow is not None
-        self._writerow(self._line(self._last_mapping, outcome))
-        table = (outcome.source, outcome.sheet)
-        number = self._tables.get(table)
-        if number is None:
-            number = self._tables[table] = len(self._table_names)
-            self._table_names.append(table)
-        self._line_tables.append(number)
-        self._line_rows.append(max(outcome.row, 0))
-        self.rows += 1
-
-    def finish(
-        self, removed: Collection[tuple[str, str, int]], fixes: Iterable[RowOutcome]
-    ) -> None:
-        """Apply corrections, fix the header if columns were added, and close the file.
-
-        Args:
-            removed: (source, sheet, row) of rows written earlier that a correction replaced.
-            fixes: corrected outcomes; those that are rejects are appended.
-        """
-        fixes = [o for o in fixes if o.action in REJECT_ACTIONS and o.header]
-        for outcome in fixes:
-            self._mapping_for(outcome.header)
-        if self._writerow is None:
-            self._open()
-        if not removed and self._written_width == len(self._columns):
-            for outcome in fixes:
-                self.add(outcome)
-            self._close_file()
-            return
-        self._close_file()
-        self._rewrite(removed, fixes)
-
-    def close(self) -> None:
-        """Flush and close the file (idempotent); used on abnormal exit."""
-        self._close_file()
-
-    def _open(self) -> None:
-        if not self._columns and self._template is not None:
-            self._mapping_for(self._template)
-        self._file = open_csv(self.path, "w")
-        writer = csv.writer(self._file)
-        writer.writerow([*self._columns, _ERROR_COLUMN])
-        self._written_width = len(self._columns)
-        self._writerow = writer.writerow
-
-    def _close_file(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def _mapping_for(self, header: tuple[str, ...]) -> list[int]:
-        mapping = self._mappings.get(header)
-        if mapping is not None:
-            return mapping
-        mapping = []
-        used: set[int] = set()
-        for name in header:
-            key = self._key(name)
-            if key == self._error_key:
-                mapping.append(-1)
-                continue
-            candidates = self._columns_by_key.setdefault(key, [])
-            index = next((i for i in candidates if i not in used), None)
-            if index is None:
-                index = len(self._columns)
-                self._columns.append(name)
-                candidates.append(index)
-            used.add(index)
-            mapping.append(index)
-        self._mappings[header] = mapping
-        return mapping
-
-    def _line(self, mapping: list[int], outcome: RowOutcome) -> list[str]:
-        line = [""] * (len(self._columns) + 1)
-        for index, cell in zip(mapping, outcome.cells, strict=False):
-            if index >= 0:
-                line[index] = neutralise(cell)
-        line[-1] = neutralise(outcome.error or outcome.error_type)
-        return line
-
-    def _rewrite(self, removed: Collection[tuple[str, str, int]], fixes: list[RowOutcome]) -> None:
-        width = len(self._columns)
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        with open_csv(self.path) as src, open_csv(temporary, "w") as dst:
-            reader = csv.reader(src)
-            writer = csv.writer(dst)
-            next(reader, None)
-            writer.writerow([*self._columns, _ERROR_COLUMN])
-            kept = 0
-            for number, line in enumerate(reader):
-                source, sheet = self._table_names[self._line_tables[number]]
-                if (source, sheet, self._line_rows[number]) in removed:
-                    continue
-                cells, error = line[:-1], line[-1]
-                writer.writerow([*cells, *[""] * (width - len(cells)), error])
-                kept += 1
-            for outcome in fixes:
-                writer.writerow(self._line(self._mappings[outcome.header], outcome))
-        temporary.replace(self.path)
-        self.rows = kept + len(fixes)

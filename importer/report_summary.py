@@ -8,17 +8,16 @@ with a ``Z``; counts list every action, zeros included, so a scheduler can read
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from importer.records import Action
+from importer.records import Action, InputSummary
 from importer.report_xlsx import XlsxScope
-
-if TYPE_CHECKING:  # only for annotations: report imports this module
-    from importer.report import RunSummary
 
 __all__ = [
     "HTTP_FIGURES",
+    "RunSummary",
     "iso_utc",
     "summary_document",
     "summary_sheet_rows",
@@ -26,6 +25,42 @@ __all__ = [
 
 #: HTTP figures always present in summary.json (0 when nothing was sent).
 HTTP_FIGURES: tuple[str, ...] = ("requests", "batches", "throttled", "retries")
+
+
+@dataclass
+class RunSummary:
+    """What summary.json and the Summary sheet say about a run.
+
+    Attributes:
+        run_id: the report folder's name.
+        command: "run" or "validate".
+        started, finished: aware datetimes (written as UTC; naive ones are taken as UTC).
+        target: where rows went, in words ("built-in sandbox (nothing sent to ...)" or a URL).
+        mode: create, upsert or sync ("" for validate).
+        dry_run: True when nothing was written.
+        inputs: one summary per input file.
+        blank_rows: fully blank rows skipped, over all inputs.
+        http: the dispatcher's figures (requests, batches, throttled, retries, ...).
+        exit_code: the process exit code.
+        reason: one line saying why this exit code.
+        warnings: things the user should know (unknown columns ignored...).
+        counts: rows per action; filled by ``ReportWriter.finish``.
+    """
+
+    run_id: str
+    command: str
+    started: datetime
+    finished: datetime
+    target: str
+    mode: str
+    dry_run: bool
+    inputs: list[InputSummary]
+    blank_rows: int
+    http: dict[str, int]
+    exit_code: int
+    reason: str
+    warnings: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def iso_utc(moment: datetime) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ __all__ = [
     "XLSX_ROW_LIMIT",
     "XlsxScope",
     "decide_scope",
+    "select_results_lines",
     "write_results_xlsx",
 ]
 
@@ -129,7 +130,8 @@ def _result_cells(line: list[str]) -> list[Any]:
     return cells
 
 
-def _results_lines(results_csv: Path, scope: XlsxScope) -> Iterator[list[str]]:
+def select_results_lines(results_csv: Path, scope: XlsxScope) -> Iterator[list[str]]:
+    """Stream the lines of results.csv that the Results sheet holds under ``scope``."""
     with open_csv(results_csv) as handle:
         reader = csv.reader(handle)
         next(reader, None)
@@ -146,18 +148,17 @@ def _results_lines(results_csv: Path, scope: XlsxScope) -> Iterator[list[str]]:
 
 def write_results_xlsx(
     path: Path,
-    results_csv: Path,
+    lines: Iterable[list[str]],
     summary_rows: Sequence[tuple[str, Any]],
-    scope: XlsxScope,
 ) -> int:
-    """Write results.xlsx: the Summary sheet, then the Results sheet from results.csv.
+    """Write results.xlsx: the Summary sheet, then the Results sheet.
 
     Args:
         path: where results.xlsx goes.
-        results_csv: the finished results.csv (already neutralised).
+        lines: the parsed results.csv lines the Results sheet holds (already neutralised),
+            from ``select_results_lines`` or the writer's own list of attention lines.
         summary_rows: (label, value) pairs for the Summary sheet, in order; a label alone
             (value None) is a section heading.
-        scope: which rows the Results sheet holds (see ``decide_scope``).
 
     Returns:
         The number of rows written to the Results sheet.
@@ -188,7 +189,9 @@ def write_results_xlsx(
     # and creating a styled cell per row would double the time.
     action_cells: dict[str, WriteOnlyCell] = {}
     written = 0
-    for line in _results_lines(results_csv, scope):
+    for line in lines:
+        if len(line) != len(RESULT_COLUMNS):
+            continue
         cells = _result_cells(line)
         action = line[_ACTION_COLUMN]
         styled = action_cells.get(action)

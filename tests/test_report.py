@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -307,9 +308,7 @@ def test_run_ids_are_unique_for_two_runs_in_the_same_second(tmp_path: Path) -> N
 
 
 def test_run_id_is_utc_whatever_the_time_zone_of_now(tmp_path: Path) -> None:
-    paris = datetime(2026, 11, 27, 15, 22, 33, tzinfo=UTC).astimezone(
-        __import__("zoneinfo").ZoneInfo("Europe/Paris")
-    )
+    paris = datetime(2026, 11, 27, 15, 22, 33, tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris"))
     assert new_run_id(tmp_path, paris) == "20261127T152233Z"
 
 
@@ -335,3 +334,47 @@ def test_close_without_finish_leaves_every_added_row_in_results_csv(tmp_path: Pa
 def test_an_unknown_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown report format"):
         ReportWriter(tmp_path, ["csv", "pdf"], "run")
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ("ann@contoso.com", " Python ", "4"),
+        ("ann@contoso.com", '=HYPERLINK("http://x","y")', ""),
+        ("ann@contoso.com", "Sales, EMEA", ""),
+        ("-ann@contoso.com", "Line\nbreak", ""),
+        ("ann@contoso.com",),
+    ],
+)
+def test_add_source_row_writes_the_same_line_as_adding_the_outcome(
+    tmp_path: Path, cells: tuple[str, ...]
+) -> None:
+    table = make_table("=odd name.csv")
+    fast, slow = new_writer(tmp_path / "fast"), new_writer(tmp_path / "slow")
+    fast.add_source_row(SourceRow(table, 7, cells))
+    slow.add(RowOutcome.for_source(SourceRow(table, 7, cells), Action.VALID))
+    fast_folder = fast.finish(make_summary(fast.path.name))
+    slow_folder = slow.finish(make_summary(slow.path.name))
+
+    expected = (slow_folder / "results.csv").read_bytes()
+    assert (fast_folder / "results.csv").read_bytes() == expected
+    assert fast.counts == slow.counts
+    assert read_csv(fast_folder / "rejects.csv") == read_csv(slow_folder / "rejects.csv")
+
+
+def test_add_source_row_can_be_corrected_like_any_row(tmp_path: Path) -> None:
+    table = make_table()
+    writer = new_writer(tmp_path)
+    writer.add_source_row(SourceRow(table, 2, ("ann@contoso.com", "Go", "4")))
+    writer.add_source_row(SourceRow(table, 3, ("ann@contoso.com", "go", "5")))
+    writer.correct(
+        [
+            outcome(table, row, ["ann@contoso.com", name, level], Action.INVALID, error="clash")
+            for row, name, level in ((2, "Go", "4"), (3, "go", "5"))
+        ]
+    )
+    folder = writer.finish(make_summary(writer.path.name))
+
+    assert [r["action"] for r in results(folder)] == ["invalid", "invalid"]
+    assert writer.counts["valid"] == 0
+    assert len(read_csv(folder / "rejects.csv")) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from importer.records import Action, RowOutcome
+from importer.report import ReportWriter, new_run_id
 from tests.test_report import make_summary, make_table, new_writer, outcome, read_csv
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1,2)", "-2+3"]
@@ -127,3 +128,24 @@ def test_a_failed_sync_delete_stays_in_results_but_not_in_rejects(tmp_path: Path
 
     assert len(read_csv(folder / "results.csv")) == 2
     assert len(read_csv(folder / "rejects.csv")) == 1
+
+
+def test_a_column_key_from_the_header_matcher_merges_aliases_of_one_field(
+    tmp_path: Path,
+) -> None:
+    def field_of(name: str) -> str:
+        return {"upn": "user", "email": "user"}.get(name.casefold(), name.casefold())
+
+    first = make_table("a.csv", header=("UPN", "Skill"))
+    second = make_table("b.csv", header=("Email", "Skill"))
+    run_id = new_run_id(tmp_path)
+    writer = ReportWriter(tmp_path, ["csv"], run_id, column_key=field_of)
+    writer.add(outcome(first, 2, ["ann@contoso.com", ""], Action.INVALID, error="e1"))
+    writer.add(outcome(second, 2, ["bob@contoso.com", ""], Action.INVALID, error="e2"))
+    folder = writer.finish(make_summary(run_id))
+
+    assert read_csv(folder / "rejects.csv") == [
+        ["UPN", "Skill", "error"],
+        ["ann@contoso.com", "", "e1"],
+        ["bob@contoso.com", "", "e2"],
+    ]

@@ -154,3 +154,24 @@ def test_control_characters_and_huge_cells_do_not_break_the_workbook(tmp_path: P
     assert row[4] == "Go\ufffdlang"
     assert len(row[10]) == 32_767
     assert read_csv(folder / "results.csv")[1][4] == "Go\x07lang"
+
+
+def test_bounded_sheet_keeps_cells_with_line_breaks_and_follows_corrections(
+    tmp_path: Path,
+) -> None:
+    table = make_table()
+    writer = new_writer(tmp_path, ALL, xlsx_row_limit=3)
+    for row in range(2, 8):
+        action = Action.INVALID if row in (3, 6) else Action.VALID
+        writer.add(outcome(table, row, [f"u{row}@contoso.com", f"Go\nv{row}", ""], action))
+    plain = new_writer(tmp_path / "plain", ALL, xlsx_row_limit=3)
+    for row in range(2, 8):
+        plain.add(outcome(table, row, [f"u{row}@contoso.com", "Go", ""]))
+    plain.correct([outcome(table, 4, ["u4@contoso.com", "Go", ""], Action.INVALID, error="x")])
+    folder = writer.finish(make_summary(writer.path.name))
+    plain_folder = plain.finish(make_summary(plain.path.name))
+
+    rows = sheet_values(folder / "results.xlsx", "Results")
+    assert [(r[2], r[4]) for r in rows[1:]] == [(3, "Go\nv3"), (6, "Go\nv6")]
+    rows = sheet_values(plain_folder / "results.xlsx", "Results")
+    assert [(r[2], r[5]) for r in rows[1:]] == [(4, "invalid")]

@@ -1,0 +1,226 @@
+"""results.csv as outcomes stream in: the hot path of the report.
+
+``ResultsStream`` formats one line per outcome, counts actions, remembers each row's last
+action (one byte per row number of each table, so late corrections can adjust the counts),
+passes rejected rows to rejects.csv, and keeps up to ``attention_limit`` lines of rows needing
+attention for results.xlsx. ``importer.report.ReportWriter`` builds on it and finishes the
+files. Nothing here holds outcomes: memory stays bounded for millions of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+from importer.records import Action, RowOutcome, SourceRow, Table
+from importer.report_csv import (
+    FORMULA_PREFIXES,
+    REJECT_ACTIONS,
+    RESULT_COLUMNS,
+    csv_line,
+    open_csv,
+    result_row,
+)
+from importer.report_rejects import RejectsCsv
+from importer.report_xlsx import ATTENTION_ACTIONS
+
+__all__ = ["ResultsStream"]
+
+_ACTIONS: tuple[Action, ...] = tuple(Action)
+# Actions as small integers: list indexes for the counts, bytes in the per-table index.
+_CODES: dict[str, int] = {action.value: code for code, action in enumerate(_ACTIONS, start=1)}
+_TEXT: tuple[str, ...] = ("", *(action.value for action in _ACTIONS))
+_REJECT_CODES = frozenset(_CODES[action] for action in REJECT_ACTIONS)
+_ATTENTION_CODES = frozenset(_CODES[action] for action in ATTENTION_ACTIONS)
+_FLUSH_ROWS = 4096
+_COMMAS = len(RESULT_COLUMNS) - 1
+_ABSENT = 1 << 30  # a cell index no row reaches: the column is not in the table
+
+
+def _needs_care(line: str) -> bool:
+    # A directly formatted line is right unless a cell holds a quote, a line break or a comma
+    # (csv.writer must quote it), or starts with a formula character (after a comma).
+    return (
+        '"' in line
+        or "\n" in line
+        or "\r" in line
+        or ",=" in line
+        or ",+" in line
+        or ",-" in line
+        or ",@" in line
+        or ",\t" in line
+        or ",\0" in line
+        or line.count(",") != _COMMAS
+    )
+
+
+class ResultsStream:
+    """Streams results.csv (and rejected rows to rejects.csv) as outcomes arrive.
+
+    Args:
+        path: where results.csv goes.
+        rejects: where invalid and failed rows go, or None when rejects.csv is not wanted.
+        attention_limit: how many lines of rows needing attention (invalid, failed,
+            duplicate) to keep for results.xlsx; 0 keeps none.
+    """
+
+    def __init__(self, path: Path, rejects: RejectsCsv | None, attention_limit: int) -> None:
+        self._results_path = path
+        self._results: IO[str] | None = open_csv(path, "w")
+        self._results.write(csv_line(RESULT_COLUMNS) + "\r\n")
+        self._buffer: list[str] = []
+        self._attention: list[str] = []
+        self._attention_limit = attention_limit
+        self._attention_codes = _ATTENTION_CODES if attention_limit > 0 else frozenset()
+        self._rejects = rejects
+        self._need_template = rejects is not None
+        self._counts = [0] * len(_TEXT)
+        self._actions: dict[tuple[str, str], bytearray] = {}
+        self._table_source: str | None = None
+        self._table_sheet: str | None = None
+        self._table_actions = bytearray()
+        self._source_cell = ""
+        self._sheet_cell = ""
+        self._row_table: Table | None = None
+        self._user_index = self._name_index = _ABSENT
+        self._corrections: dict[tuple[str, str, int], RowOutcome] = {}
+        self._removed_rejects: set[tuple[str, str, int]] = set()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows per action value so far, every action present (zeros included)."""
+        return {_TEXT[code]: self._counts[code] for code in range(1, len(_TEXT))}
+
+    def add(self, outcome: RowOutcome) -> None:
+        """Record one outcome: a line of results.csv (and of rejects.csv if invalid/failed)."""
+        o = outcome
+        code = _CODES[o.action]
+        if o.source is not self._table_source or o.sheet is not self._table_sheet:
+            self._switch_table(o.source, o.sheet)
+        status = o.status
+        line = (
+            f"{self._source_cell},{self._sheet_cell},{o.row},{o.user},{o.display_name},"
+            f"{_TEXT[code]},{'' if status is None else status},{o.skill_id},{o.attempts},"
+            f"{o.error_type},{o.error},{o.request_id}"
+        )
+        if _needs_care(line):
+            line = csv_line(result_row(o, self._source_cell, self._sheet_cell))
+        self._record(code, o.row, line)
+        rejects = self._rejects
+        if rejects is not None:
+            if code in _REJECT_CODES:
+                rejects.add(o)
+            elif self._need_template and o.header:
+                rejects.note_header(o.header)
+                self._need_template = False
+
+    def add_source_row(self, source_row: SourceRow, action: Action = Action.VALID) -> None:
+        """Record an outcome without details straight from its input row.
+
+        Writes the same line as ``add(RowOutcome.for_source(source_row, action))`` without
+        building the outcome: about twice as fast for the million ``valid`` rows of a big
+        ``validate``. Rejected actions (invalid, failed) go through ``add``.
+        """
+        table = source_row.table
+        if table is not self._row_table:
+            self._enter_table(table)
+        code = _CODES[action]
+        cells = source_row.cells
+        user = cells[self._user_index].strip() if self._user_index < len(cells) else ""
+        name = cells[self._name_index].strip() if self._name_index < len(cells) else ""
+        line = (
+            f"{self._source_cell},{self._sheet_cell},{source_row.row},{user},{name},"
+            f"{_TEXT[code]},,,0,,,"
+        )
+        # The body of _needs_care() and _record(), inlined: this runs once per valid row.
+        if (
+            code in _REJECT_CODES
+            or '"' in line
+            or "\n" in line
+            or "\r" in line
+            or ",=" in line
+            or ",+" in line
+            or ",-" in line
+            or ",@" in line
+            or ",\t" in line
+            or ",\0" in line
+            or line.count(",") != _COMMAS
+        ):
+            self.add(RowOutcome.for_source(source_row, action))
+            return
+        self._counts[code] += 1
+        row = source_row.row
+        if row > 0:
+            actions = self._table_actions
+            if row >= len(actions):
+                actions.extend(bytes(max(row + 1 - len(actions), len(actions))))
+            actions[row] = code
+        buffer = self._buffer
+        buffer.append(line)
+        if len(buffer) >= _FLUSH_ROWS:
+            self._flush()
+        if code in self._attention_codes and len(self._attention) < self._attention_limit:
+            self._attention.append(line)
+        if self._need_template and table.header and self._rejects is not None:
+            self._rejects.note_header(table.header)
+            self._need_template = False
+
+    def correct(self, outcomes: Iterable[RowOutcome]) -> None:
+        """Replace earlier outcomes of the same rows (same source, sheet and row).
+
+        Used for conflicting duplicates found at the end of validation. Counts change at
+        once; results.csv and rejects.csv are rewritten at ``finish`` so that each row appears
+        exactly once, with its corrected outcome. An outcome for a row never added before is
+        added (at the end of the files).
+        """
+        for outcome in outcomes:
+            key = (outcome.source, outcome.sheet, outcome.row)
+            code = _CODES[outcome.action]
+            actions = self._actions.get((outcome.source, outcome.sheet), bytearray())
+            previous = actions[outcome.row] if 0 < outcome.row < len(actions) else 0
+            if previous:
+                self._counts[previous] -= 1
+                if previous in _REJECT_CODES and key not in self._corrections:
+                    self._removed_rejects.add(key)
+            self._counts[code] += 1
+            if outcome.row > 0:
+                self._switch_table(outcome.source, outcome.sheet)
+                self._index(code, outcome.row)
+            self._corrections[key] = outcome
+
+    def _record(self, code: int, row: int, line: str) -> None:
+        self._counts[code] += 1
+        if row > 0:
+            self._index(code, row)
+        buffer = self._buffer
+        buffer.append(line)
+        if len(buffer) >= _FLUSH_ROWS:
+            self._flush()
+        if code in self._attention_codes and len(self._attention) < self._attention_limit:
+            self._attention.append(line)
+
+    def _index(self, code: int, row: int) -> None:
+        actions = self._table_actions
+        if row >= len(actions):
+            actions.extend(bytes(max(row + 1 - len(actions), len(actions))))
+        actions[row] = code
+
+    def _switch_table(self, source: str, sheet: str) -> None:
+        self._table_source, self._table_sheet = source, sheet
+        self._table_actions = self._actions.setdefault((source, sheet), bytearray())
+        self._source_cell = "'" + source if source[:1] in FORMULA_PREFIXES else source
+        self._sheet_cell = "'" + sheet if sheet[:1] in FORMULA_PREFIXES else sheet
+        self._row_table = None
+
+    def _enter_table(self, table: Table) -> None:
+        self._switch_table(table.source, table.sheet)
+        self._row_table = table
+        self._user_index = table.mapping.get("user", _ABSENT)
+        self._name_index = table.mapping.get("displayName", _ABSENT)
+
+    def _flush(self) -> None:
+        if self._buffer and self._results is not None:
+            self._results.write("\r\n".join(self._buffer))
+            self._results.write("\r\n")
+        self._buffer.clear()
