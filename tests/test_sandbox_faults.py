@@ -68,6 +68,36 @@ async def test_requests_inside_the_retry_after_window_are_429_and_counted_premat
     assert stats["throttled"] == 2
 
 
+async def test_an_immediate_retry_on_the_same_connection_is_premature(
+    make_sandbox_client: SandboxClientFactory,
+) -> None:
+    client = await sandbox_with(make_sandbox_client, throttle_rps=2)
+    await client.get(SKILLS, headers=AUTH)
+    throttled = await client.get(SKILLS, headers=AUTH)
+
+    retried = await client.get(SKILLS, headers=AUTH)  # same keep-alive connection, no wait
+
+    assert (throttled.status, retried.status) == (429, 429)
+    assert (await stats_of(client))["premature_requests"] == 1
+
+
+async def test_a_request_already_in_transit_on_another_connection_is_not_premature(
+    make_sandbox_client: SandboxClientFactory,
+) -> None:
+    client = await sandbox_with(make_sandbox_client, throttle_rps=2)
+    await client.get(SKILLS, headers=AUTH)
+    await client.get(SKILLS, headers=AUTH)  # 429: the window opens
+
+    async with (
+        aiohttp.ClientSession() as other,
+        other.get(client.make_url(SKILLS), headers=AUTH) as response,
+    ):
+        status = response.status
+
+    assert status == 429
+    assert (await stats_of(client))["premature_requests"] == 0
+
+
 async def test_a_client_that_honours_retry_after_has_no_premature_requests(
     make_sandbox_client: SandboxClientFactory, fake_clock: FakeClock
 ) -> None:

@@ -113,6 +113,7 @@ async def _graph(request: web.Request) -> web.StreamResponse:
                 principal=principal,
                 ctx=ctx,
                 arrival=arrival,
+                connection=request.transport,
             )
         _count(state, request.method, response.status, is_batch=True)
     else:
@@ -126,7 +127,7 @@ async def _graph(request: web.Request) -> web.StreamResponse:
             principal=principal,
             ctx=ctx,
         )
-        response = answer_call(state, call, arrival)
+        response = answer_call(state, call, arrival, request.transport)
     state.store.commit()
     return await _send(request, response)
 
@@ -162,7 +163,7 @@ async def _send(request: web.Request, answer: GraphResponse) -> web.StreamRespon
         await response.write_eof()
     except ConnectionError:
         return response  # the client left: it was told nothing, so no window was announced
-    request.app[STATE_KEY].gate.announce(answer.retry_after)
+    request.app[STATE_KEY].gate.announce(answer.retry_after, request.transport)
     return response
 
 

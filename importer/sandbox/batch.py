@@ -42,6 +42,7 @@ class _Envelope:
     origin: str
     principal: Principal
     arrival: float
+    connection: object | None
 
 
 def run_batch(
@@ -53,6 +54,7 @@ def run_batch(
     principal: Principal,
     ctx: RequestContext,
     arrival: float,
+    connection: object | None = None,
 ) -> GraphResponse:
     """Run one ``$batch`` envelope and answer it (the caller commits and applies latency).
 
@@ -64,7 +66,7 @@ def run_batch(
         items = _parse_envelope(raw_body)
     except _BadBatchError as exc:
         return graph_error(400, "BadRequest", str(exc), ctx)
-    envelope = _Envelope(version, origin, principal, arrival)
+    envelope = _Envelope(version, origin, principal, arrival, connection)
     statuses: dict[str, int] = {}
     answers: list[dict[str, Any]] = []
     longest_wait: int | None = None
@@ -144,7 +146,7 @@ def _answer_item(
         principal=envelope.principal,
         ctx=ctx,
     )
-    return answer_call(state, call, envelope.arrival)
+    return answer_call(state, call, envelope.arrival, envelope.connection)
 
 
 def _item_problem(

@@ -14,7 +14,9 @@ from importer.sandbox.wire import GraphResponse, graph_error
 __all__ = ["answer_call", "throttled_response"]
 
 
-def answer_call(state: SandboxState, call: GraphCall, arrival: float) -> GraphResponse:
+def answer_call(
+    state: SandboxState, call: GraphCall, arrival: float, connection: object | None = None
+) -> GraphResponse:
     """Throttle, maybe fail, else route the call; count the outcome.
 
     Args:
@@ -22,11 +24,12 @@ def answer_call(state: SandboxState, call: GraphCall, arrival: float) -> GraphRe
         call: The parsed, authenticated request.
         arrival: When the HTTP request carrying it arrived (clock seconds), for the
             premature-request check.
+        connection: The connection it came on, if known (see :class:`ThrottleGate`).
 
     Returns:
         The answer; nothing is committed here (the caller commits once per HTTP request).
     """
-    decision = state.gate.check(arrival)
+    decision = state.gate.check(arrival, connection)
     if decision.retry_after is not None:
         state.stats.throttled += 1
         if decision.premature:

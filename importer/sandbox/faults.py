@@ -148,18 +148,27 @@ class ThrottleGate:
         self._tokens: float | None = None
         self._last = self._clock()
         self._closed_until = 0.0
-        # Announced windows as (sent at, ends at): a request is premature only if it arrived
-        # after a 429 was sent and before that 429's Retry-After ran out. Requests that were
-        # already on their way when the 429 left are not the client's fault.
+        # Announced windows, merged, as [sent + grace, ends): a request is premature only if it
+        # arrived after a 429 could have reached the client and before its Retry-After ran out.
+        # Requests that were already on their way when the 429 left are not the client's fault.
         self._windows: list[tuple[float, float]] = []
+        # Per connection, the last 429 sent on it as (sent, ends). HTTP/1.1 clients do not
+        # pipeline, so a request on that same connection was sent after the client read the 429:
+        # no grace there, which catches a client that retries at once.
+        self._by_connection: dict[object, tuple[float, float]] = {}
 
-    def check(self, arrival: float) -> ThrottleDecision:
-        """Admit one request that arrived at ``arrival``, or say how long it must wait."""
+    def check(self, arrival: float, connection: object | None = None) -> ThrottleDecision:
+        """Admit one request that arrived at ``arrival``, or say how long it must wait.
+
+        Args:
+            arrival: When the HTTP request arrived (clock seconds).
+            connection: The connection it came on (any hashable identity), if known.
+        """
         rate = self._faults.throttle_rps
         now = self._clock()
-        for sent, ends in self._windows:
-            if sent <= arrival < ends:
-                return ThrottleDecision(_whole_seconds(ends - now), premature=True)
+        ends = self._premature_until(arrival, connection)
+        if ends is not None:
+            return ThrottleDecision(_whole_seconds(ends - now), premature=True)
         if rate <= 0:
             return _ADMITTED
         if now < self._closed_until:
@@ -176,18 +185,42 @@ class ThrottleGate:
         self._closed_until = now + retry_after
         return ThrottleDecision(retry_after)
 
-    def announce(self, retry_after: int) -> None:
-        """Record that a 429 with this Retry-After has just been sent to the client."""
+    def announce(self, retry_after: int, connection: object | None = None) -> None:
+        """Record that a 429 with this Retry-After has just been sent (on ``connection``)."""
         now = self._clock()
         # Keep a few seconds of history: arrival stamps are never older than one request.
-        self._windows = [w for w in self._windows if w[1] > now - 10.0]
-        self._windows.append((now + TRANSIT_GRACE_S, now + retry_after))
+        horizon = now - _HISTORY_S
+        self._windows = [w for w in self._windows if w[1] > horizon]
+        start, ends = now + TRANSIT_GRACE_S, now + retry_after
+        if self._windows and self._windows[-1][1] >= start:
+            start = self._windows[-1][0]
+            ends = max(ends, self._windows.pop()[1])
+        self._windows.append((start, ends))
+        if connection is not None:
+            stale = [key for key, (_, until) in self._by_connection.items() if until <= horizon]
+            for key in stale:
+                del self._by_connection[key]
+            self._by_connection[connection] = (now, now + retry_after)
+
+    def _premature_until(self, arrival: float, connection: object | None) -> float | None:
+        """End of the announced window ``arrival`` falls in, or None if it is in none."""
+        if connection is not None and connection in self._by_connection:
+            sent, ends = self._by_connection[connection]
+            if sent <= arrival < ends:
+                return ends
+        for start, ends in reversed(self._windows):
+            if start <= arrival < ends:
+                return ends
+            if ends <= arrival:
+                break
+        return None
 
 
 #: A request that arrives this soon after a 429 left may have been sent before the client
 #: could read that 429 (the answer is still in transit, or the request's handler had not been
 #: started yet because the server was busy), so it is not counted as premature.
 TRANSIT_GRACE_S = 0.025
+_HISTORY_S = 10.0
 
 
 def _whole_seconds(seconds: float) -> int:
