@@ -382,9 +382,18 @@ async def test_malformed_batches_are_refused_before_sending(
     assert client.stats.requests == 0
 
 
-async def test_next_link_to_another_host_is_refused(client: GraphClient) -> None:
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://evil.example.com/beta/users/x/profile/skills?$skiptoken=1",
+        "https://127.0.0.1/beta/users/x/profile/skills",
+        "http://127.0.0.1:1/beta/users/x/profile/skills",
+        "http://127.0.0.1:bad/beta/users/x/profile/skills",
+    ],
+)
+async def test_next_link_to_another_host_is_refused(client: GraphClient, link: str) -> None:
     with pytest.raises(PermanentGraphError, match="another host"):
-        await client.get_page("https://evil.example.com/beta/users/x/profile/skills?$skiptoken=1")
+        await client.get_page(link)
     assert client.stats.requests == 0
 
 

@@ -84,8 +84,7 @@ class GraphClient:
     ) -> None:
         self._base = base_url.rstrip("/")
         self._root = f"{self._base}/{api_version.strip('/')}"
-        origin = urlsplit(self._base)
-        self._origin = (origin.scheme, origin.hostname, origin.port)
+        self._origin = _origin_of(self._base)
         self._token_provider = token_provider
         self._concurrency = concurrency
         self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
@@ -175,10 +174,9 @@ class GraphClient:
                 anywhere but the configured Graph endpoint).
             TransientGraphError: as for ``send``.
         """
-        link = urlsplit(url)
-        if (link.scheme, link.hostname, link.port) != self._origin:
+        if _origin_of(url) != self._origin:
             raise PermanentGraphError(
-                f"refusing to follow @odata.nextLink to another host ({link.hostname})"
+                f"refusing to follow @odata.nextLink to another host ({urlsplit(url).hostname})"
             )
         self.stats.sub_requests += 1
         answer = await self._exchange("GET", url, None)
@@ -293,6 +291,15 @@ class GraphClient:
             request_id=request_id_of(answer.body, answer.headers),
             retry_after=retry_after,
         )
+
+
+def _origin_of(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    except ValueError:
+        port = -1  # an unreadable port never matches the configured endpoint
+    return parts.scheme, parts.hostname, port
 
 
 def _parse_json(raw: bytes) -> Any:
