@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import IO
 
 from importer.records import RowOutcome
-from importer.report_csv import REJECT_ACTIONS, default_column_key, neutralise, open_csv
+from importer.report_csv import (
+    FORMULA_PREFIXES,
+    REJECT_ACTIONS,
+    default_column_key,
+    neutralise,
+    open_csv,
+)
 
 __all__ = ["RejectsCsv"]
 
@@ -41,10 +47,13 @@ class RejectsCsv:
         self._key = column_key or default_column_key
         self._error_key = self._key(_ERROR_COLUMN)
         self._columns: list[str] = []
+        self._identity: list[int] = []
         self._columns_by_key: dict[str, list[int]] = {}
         self._mappings: dict[tuple[str, ...], list[int]] = {}
         self._last_header: tuple[str, ...] | None = None
         self._last_mapping: list[int] = []
+        self._last_table = 0
+        self._last_direct = True
         self._tables: dict[tuple[str, str], int] = {}
         self._table_names: list[tuple[str, str]] = []
         self._line_tables = array("L")
@@ -71,17 +80,25 @@ class RejectsCsv:
             return
         if header is not self._last_header:
             self._last_mapping = self._mapping_for(header)
+            self._last_direct = self._is_direct(self._last_mapping)
             self._last_header = header
+            table = (outcome.source, outcome.sheet)
+            number = self._tables.get(table)
+            if number is None:
+                number = self._tables[table] = len(self._table_names)
+                self._table_names.append(table)
+            self._last_table = number
+        elif outcome.source != self._table_names[self._last_table][0] or (
+            outcome.sheet != self._table_names[self._last_table][1]
+        ):
+            self._last_header = None
+            self.add(outcome)
+            return
         if self._writerow is None:
             self._open()
         assert self._writerow is not None
-        self._writerow(self._line(self._last_mapping, outcome))
-        table = (outcome.source, outcome.sheet)
-        number = self._tables.get(table)
-        if number is None:
-            number = self._tables[table] = len(self._table_names)
-            self._table_names.append(table)
-        self._line_tables.append(number)
+        self._writerow(self._line(self._last_mapping, outcome, self._last_direct))
+        self._line_tables.append(self._last_table)
         self._line_rows.append(max(outcome.row, 0))
         self.rows += 1
 
@@ -141,18 +158,32 @@ class RejectsCsv:
             if index is None:
                 index = len(self._columns)
                 self._columns.append(name)
+                self._identity.append(index)
                 candidates.append(index)
             used.add(index)
             mapping.append(index)
         self._mappings[header] = mapping
         return mapping
 
-    def _line(self, mapping: list[int], outcome: RowOutcome) -> list[str]:
-        line = [""] * (len(self._columns) + 1)
-        for index, cell in zip(mapping, outcome.cells, strict=False):
-            if index >= 0:
-                line[index] = neutralise(cell)
-        line[-1] = neutralise(outcome.error or outcome.error_type)
+    def _is_direct(self, mapping: list[int]) -> bool:
+        return mapping == self._identity[: len(mapping)]
+
+    def _line(self, mapping: list[int], outcome: RowOutcome, direct: bool) -> list[str]:
+        width = len(self._columns)
+        cells = outcome.cells
+        if direct:
+            # The usual case (one header, nothing dropped): the cells in their own order.
+            line = [
+                "'" + cell if cell[:1] in FORMULA_PREFIXES else cell
+                for cell in cells[: len(mapping)]
+            ]
+            line.extend([""] * (width - len(line)))
+        else:
+            line = [""] * width
+            for index, cell in zip(mapping, cells, strict=False):
+                if index >= 0:
+                    line[index] = neutralise(cell)
+        line.append(neutralise(outcome.error or outcome.error_type))
         return line
 
     def _rewrite(self, removed: Collection[tuple[str, str, int]], fixes: list[RowOutcome]) -> None:
@@ -172,6 +203,7 @@ class RejectsCsv:
                 writer.writerow([*cells, *[""] * (width - len(cells)), error])
                 kept += 1
             for outcome in fixes:
-                writer.writerow(self._line(self._mappings[outcome.header], outcome))
+                mapping = self._mappings[outcome.header]
+                writer.writerow(self._line(mapping, outcome, self._is_direct(mapping)))
         temporary.replace(self.path)
         self.rows = kept + len(fixes)

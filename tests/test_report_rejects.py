@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from importer.config import Settings
+from importer.reader import InputReader
 from importer.records import Action, RowOutcome
 from importer.report import ReportWriter, new_run_id
+from importer.validation import Validator
 from tests.test_report import make_summary, make_table, new_writer, outcome, read_csv
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1,2)", "-2+3"]
@@ -148,4 +151,55 @@ def test_a_column_key_from_the_header_matcher_merges_aliases_of_one_field(
         ["UPN", "Skill", "error"],
         ["ann@contoso.com", "", "e1"],
         ["bob@contoso.com", "", "e2"],
+    ]
+
+
+def validate_into_report(path: Path, root: Path) -> Path:
+    """Read, validate and report ``path`` the way ``validate`` does; return the run folder."""
+    settings = Settings()
+    reader = InputReader([path], settings)
+    validator = Validator(settings)
+    writer = ReportWriter(root, ["csv"], new_run_id(root))
+    for item in validator.feed(reader.rows()):
+        if isinstance(item, RowOutcome):
+            writer.add(item)
+        else:
+            writer.add_source_row(item.source)
+    writer.correct(validator.finish())
+    return writer.finish(make_summary(writer.path.name))
+
+
+def test_rejects_fed_back_give_the_same_errors_and_validate_clean_once_fixed(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "skills.csv"
+    source.write_text(
+        "Employee Email;Skill;Level;Notes\r\n"
+        "ann@contoso.com;Python;expert;fine\r\n"
+        "bob@contoso.com;SQL;Guru;typo\r\n"
+        "../../me;Go;4;bad user\r\n"
+        "cy@contoso.com;;3;no skill\r\n",
+        encoding="cp1252",
+    )
+    first = validate_into_report(source, tmp_path / "r1")
+    rejects = first / "rejects.csv"
+    second = validate_into_report(rejects, tmp_path / "r2")
+
+    def errors(folder: Path) -> list[tuple[str, str, str]]:
+        lines = read_csv(folder / "results.csv")[1:]
+        return [(line[3], line[4], line[9]) for line in lines if line[5] == "invalid"]
+
+    assert len(errors(first)) == 3
+    assert errors(second) == errors(first)
+    assert read_csv(second / "rejects.csv") == read_csv(rejects)
+
+    fixed = tmp_path / "fixed.csv"
+    text = rejects.read_text("utf-8-sig")
+    for bad, good in (("Guru", "expert"), ("../../me", "dan@contoso.com"), (",,3", ",Rust,3")):
+        text = text.replace(bad, good)
+    fixed.write_text(text, "utf-8-sig")
+    third = validate_into_report(fixed, tmp_path / "r3")
+    assert [line[5] for line in read_csv(third / "results.csv")[1:]] == ["valid"] * 3
+    assert read_csv(third / "rejects.csv") == [
+        ["Employee Email", "Skill", "Level", "Notes", "error"]
     ]
