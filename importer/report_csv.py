@@ -121,7 +121,7 @@ def result_row(
     return (
         neutralise(o.source) if source_cell is None else source_cell,
         neutralise(o.sheet) if sheet_cell is None else sheet_cell,
-        o.row,
+        o.row or "",  # row 0 is a skill deleted by sync: it has no input row
         neutralise(o.user),
         neutralise(o.display_name),
         o.action.value,
@@ -144,7 +144,7 @@ def replace_results_rows(
     appended. Streams the file, so memory stays bounded.
     """
     pending = {
-        (neutralise(source), neutralise(sheet), str(row)): outcome
+        (neutralise(source), neutralise(sheet), str(row or "")): outcome
         for (source, sheet, row), outcome in corrections.items()
     }
     seen: set[tuple[str, str, str]] = set()

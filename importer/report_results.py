@@ -100,7 +100,7 @@ class ResultsStream:
             self._switch_table(o.source, o.sheet)
         status = o.status
         line = (
-            f"{self._source_cell},{self._sheet_cell},{o.row},{o.user},{o.display_name},"
+            f"{self._source_cell},{self._sheet_cell},{o.row or ''},{o.user},{o.display_name},"
             f"{_TEXT[code]},{'' if status is None else status},{o.skill_id},{o.attempts},"
             f"{o.error_type},{o.error},{o.request_id}"
         )
