@@ -1,0 +1,134 @@
+"""The command line: help for every command, one-line errors, and the exit-code table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from importer.cli import cli, main
+from importer.lock import RunLock
+from tests.importing import write_csv
+
+ROOT = Path(__file__).resolve().parent.parent
+DIRECTORY = ROOT / "samples" / "directory.csv"
+ADELE = "adele.vance@contoso.com"
+ALEX = "alex.wilber@contoso.com"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """A config that uses a private sandbox database and report folder."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "target:\n"
+        f"  sandbox_db: {tmp_path / 'graph.sqlite'}\n"
+        f"  sandbox_directory: {DIRECTORY}\n"
+        "report:\n"
+        f"  dir: {tmp_path / 'reports'}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "sandbox", "login", "check"])
+def test_every_command_has_help(command: str) -> None:
+    code, out, _ = _invoke(command, "--help")
+    assert code == 0
+    assert "Usage:" in out
+    assert "--config" in out
+
+
+def test_top_level_help_lists_commands_and_exit_codes() -> None:
+    code, out, _ = _invoke("--help")
+    assert code == 0
+    for word in ("run", "validate", "sandbox", "login", "check", "130 interrupted"):
+        assert word in out
+
+
+def test_a_missing_input_file_is_exit_2_naming_the_file(config: Path, tmp_path: Path) -> None:
+    code, _, err = _invoke("validate", "-c", str(config), str(tmp_path / "nowhere.csv"))
+    assert code == 2
+    assert "nowhere.csv" in err
+    assert "Traceback" not in err
+
+
+def test_a_config_typo_is_exit_2_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("run:\n  batch_sise: 5\n", encoding="utf-8")
+    csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "")])
+    code, _, err = _invoke("validate", "-c", str(bad), str(csv_file))
+    assert code == 2
+    assert "run.batch_sise" in err
+    assert "bad.yaml" in err
+
+
+def test_a_missing_config_file_is_exit_2_naming_the_path(tmp_path: Path) -> None:
+    csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "")])
+    code, _, err = _invoke("validate", "-c", str(tmp_path / "gone.yaml"), str(csv_file))
+    assert code == 2
+    assert "gone.yaml" in err
+
+
+def test_validate_exits_0_when_every_row_is_valid_and_1_when_some_are_not(
+    config: Path, tmp_path: Path
+) -> None:
+    good = write_csv(tmp_path / "good.csv", [(ADELE, "Python", "expert", "")])
+    bad = write_csv(tmp_path / "bad.csv", [(ADELE, "Python", "Guru", ""), (ALEX, "Go", "3", "")])
+    assert _invoke("validate", "-c", str(config), str(good))[0] == 0
+    code, out, _ = _invoke("validate", "-c", str(config), str(bad))
+    assert code == 1
+    assert "invalid" in out
+
+
+def test_run_exits_0_then_a_rerun_is_all_unchanged(config: Path, tmp_path: Path) -> None:
+    rows = [(ADELE, "Python", "expert", ""), (ALEX, "Go", "3", "Work")]
+    csv_file = write_csv(tmp_path / "s.csv", rows)
+    code, out, _ = _invoke("run", "-c", str(config), str(csv_file))
+    assert code == 0, out
+    assert "nothing was sent to Microsoft Graph" in out
+    code, out, _ = _invoke("run", "-c", str(config), str(csv_file))
+    assert code == 0
+    assert "unchanged" in out
+    assert "created" not in out
+
+
+def test_run_with_too_many_invalid_rows_is_exit_3_and_sends_nothing(
+    config: Path, tmp_path: Path
+) -> None:
+    rows = [(ADELE, "Python", "Guru", ""), (ALEX, "Go", "3", "")]
+    csv_file = write_csv(tmp_path / "s.csv", rows)
+    code, out, _ = _invoke("run", "-c", str(config), str(csv_file))
+    assert code == 3
+    assert "max_invalid_ratio" in out
+    assert not (tmp_path / "graph.sqlite").exists()
+
+
+def test_run_while_another_run_holds_the_lock_is_exit_4(config: Path, tmp_path: Path) -> None:
+    csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "")])
+    with RunLock(tmp_path / "reports"):
+        code, _, err = _invoke("run", "-c", str(config), str(csv_file))
+    assert code == 4
+    assert "another run holds the lock" in err
+    assert "pid" in err
+
+
+def test_json_log_format_writes_one_json_object_per_line(config: Path, tmp_path: Path) -> None:
+    csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "")])
+    code, _, err = _invoke("run", "-c", str(config), "--log-format", "json", str(csv_file))
+    assert code == 0
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert lines
+    assert all({"time", "level", "message"} <= set(line) for line in lines)
+
+
+def test_main_returns_the_exit_code_instead_of_raising(tmp_path: Path) -> None:
+    assert main(["validate", str(tmp_path / "nowhere.csv")]) == 2
+    assert main(["--help"]) == 0
