@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS skills (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS skills_by_user ON skills (user_id, seq);
+CREATE INDEX IF NOT EXISTS skills_by_name ON skills (user_id, name_key);
 """
 
 
@@ -101,13 +102,21 @@ class SkillStore:
         return int(self._db.execute("SELECT count(*) FROM skills").fetchone()[0])
 
     def duplicates(self) -> dict[str, list[str]]:
-        """Per user id, the display names stored more than once (ignoring case), each once."""
-        rows = self._db.execute(
-            "SELECT user_id, min(json_extract(data, '$.displayName')) FROM skills"
+        """Per user id, the display names stored more than once (ignoring case), each once.
+
+        Each name is given as first created.
+        """
+        groups = self._db.execute(
+            "SELECT user_id, name_key FROM skills"
             " GROUP BY user_id, name_key HAVING count(*) > 1 ORDER BY user_id, name_key"
         ).fetchall()
         found: dict[str, list[str]] = {}
-        for user_id, display_name in rows:
+        for user_id, key in groups:
+            (display_name,) = self._db.execute(
+                "SELECT json_extract(data, '$.displayName') FROM skills"
+                " WHERE user_id = ? AND name_key = ? ORDER BY seq LIMIT 1",
+                (user_id, key),
+            ).fetchone()
             found.setdefault(user_id, []).append(display_name)
         return found
 
