@@ -63,6 +63,11 @@ def make_token_provider(
             certificate cannot be read, or device-code sign-in has not been done.
     """
     if settings.target.is_sandbox:
+        # A separately started sandbox can be given a token of its own (for example an app
+        # token from its token endpoint, to see how Graph refuses app-only writes).
+        token = settings.access_token.get_secret_value() if settings.access_token else ""
+        if settings.auth.method == "token" and token:
+            return StaticTokenProvider(token)
         return StaticTokenProvider(SANDBOX_TOKEN)
     auth = settings.auth
     method = auth.method
