@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -161,3 +162,17 @@ async def test_app_writes_in_a_batch_are_403_per_item(
 
     assert response.status == 200
     assert (await response.json())["responses"][0]["status"] == 403
+
+
+async def test_tokens_never_reach_the_logs(
+    sandbox_client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    token = await app_token(sandbox_client)
+    await sandbox_client.get(SKILLS, headers={"Authorization": f"Bearer {token}"})
+    await sandbox_client.get(SKILLS, headers={"Authorization": "Bearer forged-token-value"})
+
+    assert "sandbox" in caplog.text  # the sandbox did log (the issuing of the token)
+    assert token not in caplog.text
+    assert "forged-token-value" not in caplog.text

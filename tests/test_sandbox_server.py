@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import socket
 import sys
@@ -182,3 +183,22 @@ async def test_serve_forever_serves_on_loopback_and_keeps_state_after_sigterm(
     assert [skill["displayName"] for skill in dump_user_skills(str(db), directory_csv, ZOE)] == [
         "Python"
     ]
+
+
+def test_sandbox_imports_nothing_from_the_importer_outside_its_package() -> None:
+    package = Path(sandbox_api.__file__).parent
+    offenders = []
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [
+                f"{module.name}: {name}"
+                for name in names
+                if name.split(".")[0] in {"importer", "click", "rich"}
+                and not name.startswith("importer.sandbox")
+            ]
+    assert offenders == []
