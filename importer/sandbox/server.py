@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
+from typing import Any
 
 from aiohttp import web
 
@@ -36,7 +37,7 @@ class RunningSandbox:
         self.stats: SandboxStats = state.stats
         self.faults: FaultConfig = state.faults
 
-    def stats_view(self) -> dict[str, object]:
+    def stats_view(self) -> dict[str, Any]:
         """The same data as ``GET /_sandbox/stats`` (counters, duplicates per user, total)."""
         return self.app[STATE_KEY].stats_view()
 

@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote
 from importer.sandbox.auth import Principal
 from importer.sandbox.skills import (
     READ_ONLY_PROPERTIES,
-    SkillBodyError,
+    InvalidRequestError,
     check_skill_body,
     render_skill,
 )
@@ -126,7 +126,7 @@ def route_call(state: SandboxState, call: GraphCall) -> GraphResponse:
         if call.method == "PATCH":
             return _update(state, call, user_id, skill_id)
         return _delete(state, call, user_id, skill_id)
-    except SkillBodyError as exc:
+    except InvalidRequestError as exc:
         return graph_error(400, "BadRequest", str(exc), call.ctx)
 
 
@@ -134,11 +134,11 @@ def _list(state: SandboxState, call: GraphCall, user_id: str) -> GraphResponse:
     unsupported = [key for key in call.query if key.startswith("$")]
     unsupported = [key for key in unsupported if key not in _SUPPORTED_OPTIONS]
     if unsupported:
-        raise SkillBodyError(f"The query option '{unsupported[0]}' is not supported here.")
+        raise InvalidRequestError(f"The query option '{unsupported[0]}' is not supported here.")
     page_size = state.config.page_size
     top = call.query.get("$top")
     if top is not None and (not top.isdigit() or int(top) < 1):
-        raise SkillBodyError(f"Invalid value '{top}' for $top; expected a positive integer.")
+        raise InvalidRequestError(f"Invalid value '{top}' for $top; expected a positive integer.")
     limit = min(int(top), page_size) if top is not None else page_size
     after = _read_skiptoken(call.query.get("$skiptoken"))
     select = _read_select(call.query.get("$select"))
@@ -216,9 +216,11 @@ def _skill_not_found(call: GraphCall) -> GraphResponse:
 
 def _json_body(call: GraphCall) -> Any:
     if call.body is INVALID_JSON:
-        raise SkillBodyError("Unable to read JSON request payload: the body is not valid JSON.")
+        raise InvalidRequestError(
+            "Unable to read JSON request payload: the body is not valid JSON."
+        )
     if call.body is None:
-        raise SkillBodyError("A JSON request body is required.")
+        raise InvalidRequestError("A JSON request body is required.")
     return call.body
 
 
@@ -236,7 +238,7 @@ def _read_skiptoken(token: str | None) -> int:
             return int(number)
     except (binascii.Error, UnicodeDecodeError):
         pass
-    raise SkillBodyError("The $skiptoken is not valid; follow @odata.nextLink as given.")
+    raise InvalidRequestError("The $skiptoken is not valid; follow @odata.nextLink as given.")
 
 
 def _read_select(select: str | None) -> list[str] | None:
@@ -245,7 +247,7 @@ def _read_select(select: str | None) -> list[str] | None:
     names = [name.strip() for name in select.split(",") if name.strip()]
     for name in names:
         if name not in _SELECTABLE:
-            raise SkillBodyError(f"Could not find a property named '{name}' to $select.")
+            raise InvalidRequestError(f"Could not find a property named '{name}' to $select.")
     return names
 
 

@@ -13,7 +13,7 @@ __all__ = [
     "COLLABORATION_TAGS",
     "PROFICIENCY_LEVELS",
     "READ_ONLY_PROPERTIES",
-    "SkillBodyError",
+    "InvalidRequestError",
     "check_skill_body",
     "render_skill",
 ]
@@ -43,8 +43,8 @@ _ODATA_TYPE = "#microsoft.graph.skillProficiency"
 _ALL_AUDIENCE_BITS = sum(AUDIENCE_FLAGS.values())
 
 
-class SkillBodyError(ValueError):
-    """A request body the real service would answer with 400; the message says why."""
+class InvalidRequestError(ValueError):
+    """A request (body or query) the real service would answer with 400; the message says why."""
 
 
 def check_skill_body(body: object, *, creating: bool) -> dict[str, Any]:
@@ -55,23 +55,24 @@ def check_skill_body(body: object, *, creating: bool) -> dict[str, Any]:
         creating: True for POST (displayName required), False for PATCH.
 
     Raises:
-        SkillBodyError: For anything but a JSON object of known, settable, well-typed properties.
+        InvalidRequestError: Unless the body is a JSON object of known, settable, well-typed
+            properties.
     """
     if not isinstance(body, dict):
-        raise SkillBodyError("The request body must be a JSON object.")
+        raise InvalidRequestError("The request body must be a JSON object.")
     fields: dict[str, Any] = {}
     for name, value in body.items():
         if name in READ_ONLY_PROPERTIES:
-            raise SkillBodyError(f"The property '{name}' is read-only and cannot be set.")
+            raise InvalidRequestError(f"The property '{name}' is read-only and cannot be set.")
         checker = _CHECKERS.get(name)
         if checker is None:
-            raise SkillBodyError(
+            raise InvalidRequestError(
                 f"The property '{name}' does not exist on type 'microsoft.graph.skillProficiency'."
             )
         fields[name] = checker(value)
     fields.pop("@odata.type", None)
     if creating and "displayName" not in fields:
-        raise SkillBodyError("The property 'displayName' is required.")
+        raise InvalidRequestError("The property 'displayName' is required.")
     return fields
 
 
@@ -90,9 +91,9 @@ def render_skill(skill: dict[str, Any], *, enums_as_numbers: bool) -> dict[str, 
 
 def _display_name(value: object) -> str:
     if not isinstance(value, str):
-        raise SkillBodyError(_type_message("displayName", "Edm.String", value))
+        raise InvalidRequestError(_type_message("displayName", "Edm.String", value))
     if not value.strip():
-        raise SkillBodyError("The property 'displayName' must not be empty.")
+        raise InvalidRequestError("The property 'displayName' must not be empty.")
     return value
 
 
@@ -100,27 +101,29 @@ def _proficiency(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise SkillBodyError(_type_message("proficiency", "skillProficiencyLevel", value))
+        raise InvalidRequestError(_type_message("proficiency", "skillProficiencyLevel", value))
     if value in PROFICIENCY_LEVELS:
         return value
     if value.isdigit() and int(value) < len(PROFICIENCY_LEVELS):
         return PROFICIENCY_LEVELS[int(value)]
-    raise SkillBodyError(_enum_message("proficiency", value, PROFICIENCY_LEVELS))
+    raise InvalidRequestError(_enum_message("proficiency", value, PROFICIENCY_LEVELS))
 
 
 def _allowed_audiences(value: object) -> str:
     if not isinstance(value, str):
-        raise SkillBodyError(_type_message("allowedAudiences", "allowedAudiences", value))
+        raise InvalidRequestError(_type_message("allowedAudiences", "allowedAudiences", value))
     if value.strip().isdigit():
         bits = int(value)
         if bits > _ALL_AUDIENCE_BITS:
-            raise SkillBodyError(_enum_message("allowedAudiences", value, tuple(AUDIENCE_FLAGS)))
+            raise InvalidRequestError(
+                _enum_message("allowedAudiences", value, tuple(AUDIENCE_FLAGS))
+            )
     else:
         bits = 0
         for part in value.split(","):
             name = part.strip()
             if name not in AUDIENCE_FLAGS:
-                raise SkillBodyError(
+                raise InvalidRequestError(
                     _enum_message("allowedAudiences", value, tuple(AUDIENCE_FLAGS))
                 )
             bits |= AUDIENCE_FLAGS[name]
@@ -133,7 +136,7 @@ def _string_list(name: str, value: object) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise SkillBodyError(_type_message(name, "Collection(Edm.String)", value))
+        raise InvalidRequestError(_type_message(name, "Collection(Edm.String)", value))
     return list(value)
 
 
@@ -145,13 +148,13 @@ def _collaboration_tags(value: object) -> list[str]:
     tags = _string_list("collaborationTags", value)
     for tag in tags:
         if tag not in COLLABORATION_TAGS:
-            raise SkillBodyError(_enum_message("collaborationTags", tag, COLLABORATION_TAGS))
+            raise InvalidRequestError(_enum_message("collaborationTags", tag, COLLABORATION_TAGS))
     return tags
 
 
 def _web_url(value: object) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise SkillBodyError(_type_message("webUrl", "Edm.String", value))
+        raise InvalidRequestError(_type_message("webUrl", "Edm.String", value))
     return value
 
 
@@ -160,11 +163,13 @@ def _source(value: object) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict) or set(value) - {"type"}:
-        raise SkillBodyError(_type_message("source", "microsoft.graph.personDataSource", value))
+        raise InvalidRequestError(
+            _type_message("source", "microsoft.graph.personDataSource", value)
+        )
     kind = value.get("type")
     is_list = isinstance(kind, list) and all(isinstance(item, str) for item in kind)
     if kind is not None and not isinstance(kind, str) and not is_list:
-        raise SkillBodyError(_type_message("source.type", "Edm.String", kind))
+        raise InvalidRequestError(_type_message("source.type", "Edm.String", kind))
     return {"type": kind}
 
 
@@ -173,13 +178,15 @@ def _inference(value: object) -> dict[str, Any] | None:
         return None
     allowed = {"confidenceScore", "userHasVerifiedAccuracy"}
     if not isinstance(value, dict) or set(value) - allowed:
-        raise SkillBodyError(_type_message("inference", "microsoft.graph.inferenceData", value))
+        raise InvalidRequestError(
+            _type_message("inference", "microsoft.graph.inferenceData", value)
+        )
     score = value.get("confidenceScore")
     verified = value.get("userHasVerifiedAccuracy")
     if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
-        raise SkillBodyError(_type_message("inference.confidenceScore", "Edm.Double", score))
+        raise InvalidRequestError(_type_message("inference.confidenceScore", "Edm.Double", score))
     if verified is not None and not isinstance(verified, bool):
-        raise SkillBodyError(
+        raise InvalidRequestError(
             _type_message("inference.userHasVerifiedAccuracy", "Edm.Boolean", verified)
         )
     return {"confidenceScore": score, "userHasVerifiedAccuracy": verified}
@@ -187,7 +194,7 @@ def _inference(value: object) -> dict[str, Any] | None:
 
 def _odata_type(value: object) -> str:
     if value != _ODATA_TYPE:
-        raise SkillBodyError(f"The @odata.type '{value}' is not '{_ODATA_TYPE}'.")
+        raise InvalidRequestError(f"The @odata.type '{value}' is not '{_ODATA_TYPE}'.")
     return _ODATA_TYPE
 
 
