@@ -265,7 +265,12 @@ class Dispatcher:
             self._record(outcome_for(op, Action.UNCHANGED, skill_id=op.skill_id or ""))
             return
         if self._stop_reason:
-            self._record(outcome_for(op, Action.FAILED, error=self._not_sent()))
+            # A delete the run stopped before is listed as what it would have done, so the
+            # admin can judge the guard's verdict; rows are failed, not sent.
+            action = Action.WOULD_DELETE if op.kind is OpKind.DELETE else Action.FAILED
+            self._record(
+                outcome_for(op, action, error=self._not_sent(), skill_id=op.skill_id or "")
+            )
             return
         done = {OpKind.CREATE: Action.CREATED, OpKind.UPDATE: Action.UPDATED}.get(
             op.kind, Action.DELETED

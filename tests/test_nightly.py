@@ -1,0 +1,268 @@
+"""What a scheduled nightly run relies on: sync ownership, guards, permissions, kill and rerun."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from importer.config import load_settings
+from importer.pipeline import run_import
+from importer.preflight import run_checks
+from importer.records import Action
+from importer.sandbox import FIXED_TOKEN, RunningSandbox, SandboxConfig, start_sandbox
+from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN
+from tests.importing import import_file, results, settings_for, skills_of, write_csv
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _add_by_hand(sandbox: RunningSandbox, user: str, name: str) -> None:
+    """A skill the employee entered themselves (no source tag)."""
+    from urllib.parse import quote
+
+    url = f"{sandbox.base_url}/beta/users/{quote(user, safe='')}/profile/skills"
+    headers = {"Authorization": f"Bearer {FIXED_TOKEN}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json={"displayName": name}, headers=headers) as response,
+    ):
+        assert response.status == 201
+
+
+async def _app_token(sandbox: RunningSandbox) -> str:
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": "11111111-2222-3333-4444-555555555555",
+        "client_secret": "sandbox",
+        "scope": "https://graph.microsoft.com/.default",
+    }
+    url = f"{sandbox.base_url}/contoso.onmicrosoft.com/oauth2/v2.0/token"
+    async with aiohttp.ClientSession() as session, session.post(url, data=form) as response:
+        assert response.status == 200
+        token: str = (await response.json())["access_token"]
+    return token
+
+
+def _names(skills: list[dict[str, Any]]) -> list[str]:
+    return sorted(skill["displayName"] for skill in skills)
+
+
+async def test_sync_deletes_exactly_the_owned_skills_missing_from_the_file(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    full = [(BOB_UPN, name, "expert", "") for name in ("Python", "Go", "Rust", "SQL")]
+    await import_file(running_sandbox, tmp_path, write_csv(tmp_path / "all.csv", full))
+    await _add_by_hand(running_sandbox, BOB_UPN, "Knitting")
+    await _add_by_hand(running_sandbox, ZOE_UPN, "Cobol")  # a user absent from the file
+
+    kept = write_csv(tmp_path / "kept.csv", full[:3])
+    result = await import_file(running_sandbox, tmp_path, kept, mode="sync", max_delete_ratio=0.5)
+
+    assert result.exit_code == 0, result.reason
+    assert _names(await skills_of(running_sandbox, BOB_UPN)) == ["Go", "Knitting", "Python", "Rust"]
+    assert _names(await skills_of(running_sandbox, ZOE_UPN)) == ["Cobol"]
+    deleted = [row for row in results(result) if row["action"] == "deleted"]
+    assert [(row["user"], row["displayName"]) for row in deleted] == [(BOB_UPN, "SQL")]
+
+
+async def test_the_delete_guard_stops_an_over_large_sync_with_nothing_written(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    full = [(BOB_UPN, f"Skill {n}", "expert", "") for n in range(5)]
+    await import_file(running_sandbox, tmp_path, write_csv(tmp_path / "all.csv", full))
+    writes = running_sandbox.stats.writes
+    shrunk = write_csv(tmp_path / "one.csv", [(BOB_UPN, "Skill 0", "elementary", "")])
+
+    result = await import_file(running_sandbox, tmp_path, shrunk, mode="sync")
+
+    assert result.exit_code == 3
+    assert "max_delete_ratio" in result.reason
+    assert "--allow-deletes 4" in result.reason
+    assert running_sandbox.stats.writes == writes  # not even the PATCH was sent
+    assert len(await skills_of(running_sandbox, BOB_UPN)) == 5
+    lines = results(result)
+    assert [(line["action"], line["errorType"]) for line in lines if line["row"] == "2"] == [
+        ("failed", "not-sent")
+    ]
+    # What the guard stopped is listed, so the admin can judge it.
+    assert sorted(line["displayName"] for line in lines if line["action"] == "would-delete") == [
+        f"Skill {n}" for n in range(1, 5)
+    ]
+
+
+async def test_allow_deletes_lets_a_large_sync_through(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    full = [(BOB_UPN, f"Skill {n}", "expert", "") for n in range(5)]
+    await import_file(running_sandbox, tmp_path, write_csv(tmp_path / "all.csv", full))
+    shrunk = write_csv(tmp_path / "one.csv", [(BOB_UPN, "Skill 0", "expert", "")])
+    settings = settings_for(running_sandbox, tmp_path, mode="sync")
+
+    dry = await run_import([shrunk], settings, dry_run=True, allow_deletes=4)
+    assert dry.counts[Action.WOULD_DELETE.value] == 4
+    assert len(await skills_of(running_sandbox, BOB_UPN)) == 5
+
+    result = await run_import([shrunk], settings, allow_deletes=4)
+    assert result.exit_code == 0, result.reason
+    assert result.counts[Action.DELETED.value] == 4
+    assert _names(await skills_of(running_sandbox, BOB_UPN)) == ["Skill 0"]
+
+
+async def test_app_only_writes_refused_for_the_first_users_stop_the_run_with_exit_3(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    rows = [(user, "Python", "expert", "") for user in (BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN)]
+    token = await _app_token(running_sandbox)
+    settings = load_settings(
+        None,
+        {
+            "target": {"graph": running_sandbox.base_url},
+            "auth": {"method": "token"},
+            "report": {"dir": str(tmp_path / "reports")},
+        },
+        environ={"SKILLS_IMPORT_ACCESS_TOKEN": token},
+    )
+    result = await run_import([write_csv(tmp_path / "s.csv", rows)], settings)
+
+    assert result.exit_code == 3
+    assert "User.ReadWrite.All" in result.reason
+    assert "application permissions" in result.reason
+    assert running_sandbox.stats.writes == 0
+    assert {row["action"] for row in results(result)} == {"failed"}
+    assert token not in (result.report_dir / "results.csv").read_text(encoding="utf-8-sig")
+
+
+async def test_check_reports_each_capability_with_and_without_write_permission(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    allowed = await run_checks(settings_for(running_sandbox, tmp_path), BOB_UPN, probe_enums=True)
+    assert allowed.exit_code == 0
+    assert all(step.ok for step in allowed.results)
+    assert await skills_of(running_sandbox, BOB_UPN) == []  # the canary cleaned up after itself
+
+    token = await _app_token(running_sandbox)
+    settings = load_settings(
+        None,
+        {"target": {"graph": running_sandbox.base_url}, "auth": {"method": "token"}},
+        environ={"SKILLS_IMPORT_ACCESS_TOKEN": token},
+    )
+    refused = await run_checks(settings, BOB_UPN)
+    verdicts = {step.name: step.ok for step in refused.results}
+    assert verdicts["read user's skills"] is True
+    assert verdicts["create canary skill"] is False
+    assert verdicts["delete canary"] is None
+    create = next(step for step in refused.results if step.name == "create canary skill")
+    assert "403" in create.detail
+    assert "application permissions" in create.advice
+    assert refused.exit_code == 1
+
+
+def _rows(users: int, skills: int) -> list[tuple[str, str, str, str]]:
+    return [
+        (f"user{u:03d}@contoso.com", f"Skill {s:02d}", "expert", "")
+        for u in range(users)
+        for s in range(skills)
+    ]
+
+
+async def _start_import(config: Path, csv_file: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "importer",
+        "run",
+        "-c",
+        str(config),
+        "--quiet",
+        "--concurrency",
+        "2",
+        "--batch-size",
+        "5",
+        str(csv_file),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _wait_for_writes(sandbox: RunningSandbox, at_least: int) -> None:
+    for _ in range(600):
+        if sandbox.stats.writes >= at_least:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"only {sandbox.stats.writes} writes arrived")
+
+
+@pytest.fixture
+async def slow_sandbox() -> Any:
+    users = [(f"00000000-0000-4000-8000-{n:012d}", f"user{n:03d}@contoso.com") for n in range(30)]
+    config = SandboxConfig(users=users)
+    config.faults.latency_ms = 40
+    async with await start_sandbox(config) as sandbox:
+        yield sandbox
+
+
+@pytest.mark.slow
+async def test_a_run_killed_with_sigkill_then_rerun_converges_with_no_duplicate(
+    slow_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    rows = _rows(30, 8)
+    csv_file = write_csv(tmp_path / "s.csv", rows)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"target:\n  graph: {slow_sandbox.base_url}\nreport:\n  dir: {tmp_path / 'reports'}\n"
+    )
+    process = await _start_import(config, csv_file)
+    await _wait_for_writes(slow_sandbox, 40)
+    process.kill()
+    assert await process.wait() == -signal.SIGKILL
+    assert slow_sandbox.stats.writes < len(rows)  # it really died mid-way
+
+    settings = settings_for(slow_sandbox, tmp_path)
+    rerun = await run_import([csv_file], settings)
+
+    assert rerun.exit_code == 0, rerun.reason
+    lines = results(rerun)
+    assert Counter(row["row"] for row in lines) == Counter(str(n) for n in range(2, len(rows) + 2))
+    assert {row["action"] for row in lines} == {"created", "unchanged"}
+    assert slow_sandbox.stats_view()["duplicates"] == {}
+    assert slow_sandbox.stats_view()["skills_total"] == len(rows)
+
+
+@pytest.mark.slow
+async def test_sigterm_stops_sending_writes_the_report_and_exits_130(
+    slow_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    rows = _rows(30, 8)
+    csv_file = write_csv(tmp_path / "s.csv", rows)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"target:\n  graph: {slow_sandbox.base_url}\nreport:\n  dir: {tmp_path / 'reports'}\n"
+    )
+    process = await _start_import(config, csv_file)
+    await _wait_for_writes(slow_sandbox, 20)
+    process.send_signal(signal.SIGTERM)
+    code = await process.wait()
+    writes_at_exit = slow_sandbox.stats.writes
+    await asyncio.sleep(0.3)
+
+    assert code == 130
+    assert slow_sandbox.stats.writes == writes_at_exit  # nothing more was sent
+    [report] = list((tmp_path / "reports").glob("2*"))
+    import csv
+
+    with (report / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
+        lines = list(csv.DictReader(handle))
+    assert len(lines) == len(rows)
+    actions = Counter(line["action"] for line in lines)
+    assert actions["created"] == slow_sandbox.stats_view()["skills_total"]
+    assert actions["created"] + actions["failed"] == len(rows)
+    assert {line["errorType"] for line in lines if line["action"] == "failed"} == {"not-sent"}
+    assert (report / "summary.json").is_file()
