@@ -77,19 +77,37 @@ def outcome_for(
 ) -> RowOutcome:
     """Build the outcome of one row (or of one sync delete, which has no row)."""
     row = item.row if isinstance(item, Operation) else item
-    user = item.user
-    name = item.display_name
-    details: dict[str, object] = {"attempts": attempts, "skill_id": skill_id}
+    status: int | None = None
+    request_id = error_type = message = ""
     if answer is not None:
-        details["status"] = answer.status
-        details["request_id"] = answer.request_id
+        status, request_id = answer.status, answer.request_id
     if error is not None:
-        details["status"] = error.status
-        details["request_id"] = error.request_id
-        details["error_type"] = error_type_for(error)
-        details["error"] = _message(error, user)
+        status, request_id = error.status, error.request_id
+        error_type, message = error_type_for(error), _message(error, item.user)
     if row is None:
         return RowOutcome(
-            source="", sheet="", row=0, user=user, display_name=name, action=action, **details
-        )  # type: ignore[arg-type]
-    return RowOutcome.for_source(row.source, action, user=user, display_name=name, **details)
+            source="",
+            sheet="",
+            row=0,
+            user=item.user,
+            display_name=item.display_name,
+            action=action,
+            status=status,
+            skill_id=skill_id,
+            attempts=attempts,
+            error_type=error_type,
+            error=message,
+            request_id=request_id,
+        )
+    return RowOutcome.for_source(
+        row.source,
+        action,
+        user=item.user,
+        display_name=item.display_name,
+        status=status,
+        skill_id=skill_id,
+        attempts=attempts,
+        error_type=error_type,
+        error=message,
+        request_id=request_id,
+    )

@@ -33,7 +33,7 @@ from importer.graph.batcher import Batcher, NotSentError
 from importer.graph.client import GraphClient, SubResponse, skills_path
 from importer.graph.pacing import AdaptivePacer
 from importer.graph.retry import backoff_delay
-from importer.planner import UserPlan, plan_user_changes, skill_key
+from importer.planner import Mode, UserPlan, plan_user_changes, skill_key
 from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow
 
 __all__ = ["DispatchResult", "Dispatcher", "ProgressState"]
@@ -98,7 +98,7 @@ class Dispatcher:
         self,
         client: GraphClient,
         *,
-        mode: str,
+        mode: Mode,
         source_tag: str,
         batch_size: int,
         concurrency: int,
@@ -185,7 +185,7 @@ class Dispatcher:
                 rows,
                 existing,
                 mode=self._mode,
-                source_tag=self._source_tag,  # type: ignore[arg-type]
+                source_tag=self._source_tag,
             )
             self.result.warnings.extend(plan.warnings)
             self.result.owned_skills += plan.owned

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from importer.records import Operation, OpKind, SkillRow
 from importer.schema import parse_audiences, parse_proficiency
 
-__all__ = ["UserPlan", "create_body", "is_owned", "plan_user_changes", "skill_key"]
+__all__ = ["Mode", "UserPlan", "create_body", "is_owned", "plan_user_changes", "skill_key"]
 
 Mode = Literal["create", "upsert", "sync"]
 
@@ -149,8 +149,8 @@ def plan_user_changes(
     for row in rows:
         key = row.skill_key
         wanted.add(key)
-        copies = held.get(key)
-        if not copies:
+        matches = held.get(key)
+        if not matches:
             plan.operations.append(
                 Operation(
                     OpKind.CREATE,
@@ -161,7 +161,7 @@ def plan_user_changes(
                 )
             )
             continue
-        oldest = copies[0]
+        oldest = matches[0]
         skill_id = str(oldest.get("id", ""))
         changes = {} if mode == "create" else _changes(row, oldest)
         kind = OpKind.UPDATE if changes else OpKind.UNCHANGED

@@ -85,8 +85,6 @@ class AdaptivePacer:
         async with self._lock:
             while True:
                 now = self._clock()
-                if self.rate is None:
-                    return
                 self._refill(now)
                 # A batch bigger than the bucket waits for a full bucket, then goes into debt.
                 need = min(float(count), max(1.0, self.rate / 10))
