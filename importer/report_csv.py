@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,11 +53,10 @@ FORMULA_PREFIXES: frozenset[str] = frozenset("=+-@\t\r\0")
 #: Actions whose rows go to rejects.csv.
 REJECT_ACTIONS: frozenset[Action] = frozenset({Action.INVALID, Action.FAILED})
 
-#: utf-8-sig writes the BOM Excel needs to detect UTF-8, and strips it on reading back.
+#: The files start with the BOM Excel needs to detect UTF-8; utf-8-sig strips it on reading.
 CSV_ENCODING = "utf-8-sig"
 
 _BUFFER_BYTES = 1 << 20
-_ERROR_COLUMN = "error"
 
 
 def neutralise(cell: str) -> str:
@@ -134,6 +133,23 @@ def result_row(
     )
 
 
+def _records(handle: IO[str]) -> Iterator[str]:
+    """Yield the raw text of each CSV record, line end included (a record may span lines)."""
+    partial = ""
+    for line in handle:
+        if partial:
+            partial += line
+            if partial.count('"') % 2 == 0:  # RFC 4180 doubles quotes inside quoted cells
+                yield partial
+                partial = ""
+        elif line.count('"') % 2:
+            partial = line
+        else:
+            yield line
+    if partial:
+        yield partial
+
+
 def replace_results_rows(
     path: Path, corrections: Mapping[tuple[str, str, int], RowOutcome]
 ) -> None:
@@ -141,25 +157,30 @@ def replace_results_rows(
 
     A corrected row takes the place of its first earlier line (input order is kept); later
     lines with the same location are dropped; corrections for rows never written are
-    appended. Streams the file, so memory stays bounded.
+    appended. Streams the file and copies untouched records as raw text, so a correction in
+    a million-row report costs a fraction of a second and memory stays bounded.
     """
-    pending = {
+    pending: dict[tuple[str, ...], RowOutcome] = {
         (neutralise(source), neutralise(sheet), str(row or "")): outcome
         for (source, sheet, row), outcome in corrections.items()
     }
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, ...]] = set()
     temporary = path.with_name(path.name + ".tmp")
     with open_csv(path) as src, open_csv(temporary, "w") as dst:
-        reader = csv.reader(src)
-        writer = csv.writer(dst)
-        writer.writerow(next(reader, RESULT_COLUMNS))
-        for line in reader:
-            key = (line[0], line[1], line[2]) if len(line) > 2 else ("", "", "")
+        records = _records(src)
+        dst.write(next(records, csv_line(RESULT_COLUMNS) + "\r\n"))
+        for record in records:
+            if '"' in record:
+                key = tuple(next(csv.reader([record]), [])[:3])
+            else:
+                key = tuple(record.split(",", 3)[:3])
             outcome = pending.get(key)
             if outcome is None:
-                writer.writerow(line)
+                dst.write(record)
             elif key not in seen:
                 seen.add(key)
-                writer.writerow(result_row(outcome))
-        writer.writerows(result_row(o) for k, o in pending.items() if k not in seen)
+                dst.write(csv_line(result_row(outcome)) + "\r\n")
+        for key, outcome in pending.items():
+            if key not in seen:
+                dst.write(csv_line(result_row(outcome)) + "\r\n")
     temporary.replace(path)

@@ -378,3 +378,24 @@ def test_add_source_row_can_be_corrected_like_any_row(tmp_path: Path) -> None:
     assert [r["action"] for r in results(folder)] == ["invalid", "invalid"]
     assert writer.counts["valid"] == 0
     assert len(read_csv(folder / "rejects.csv")) == 3
+
+
+def test_corrections_keep_multi_line_and_quoted_cells_of_other_rows_intact(tmp_path: Path) -> None:
+    table = make_table("in, put.csv")
+    writer = new_writer(tmp_path)
+    names = ['Sales "EMEA"\r\nteam', "Go", "multi\nline, with comma", "Rust"]
+    for row, name in enumerate(names, start=2):
+        writer.add(outcome(table, row, ["ann@contoso.com", name, ""], Action.DUPLICATE))
+    writer.correct([outcome(table, 3, ["ann@contoso.com", "Go", ""], Action.INVALID, error="x")])
+    writer.correct([outcome(table, 9, ["ann@contoso.com", "Go ", ""], Action.INVALID, error="y")])
+    folder = writer.finish(make_summary(writer.path.name))
+
+    lines = results(folder)
+    assert [(r["row"], r["displayName"], r["action"]) for r in lines] == [
+        ("2", names[0], "duplicate"),
+        ("3", "Go", "invalid"),
+        ("4", names[2], "duplicate"),
+        ("5", "Rust", "duplicate"),
+        ("9", "Go", "invalid"),
+    ]
+    assert {r["source"] for r in lines} == {"in, put.csv"}
