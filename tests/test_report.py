@@ -399,3 +399,15 @@ def test_corrections_keep_multi_line_and_quoted_cells_of_other_rows_intact(tmp_p
         ("9", "Go", "invalid"),
     ]
     assert {r["source"] for r in lines} == {"in, put.csv"}
+
+
+def test_the_public_interface_the_pipeline_codes_against_stays_put() -> None:
+    import importer.report as report
+
+    assert sorted(report.__all__) == ["REPORT_FORMATS", "ReportWriter", "RunSummary", "new_run_id"]
+    for name in ("add", "add_source_row", "correct", "finish", "close", "counts"):
+        assert hasattr(ReportWriter, name)
+    assert list(RunSummary.__dataclass_fields__) == [
+        "run_id", "command", "started", "finished", "target", "mode", "dry_run", "inputs",
+        "blank_rows", "http", "exit_code", "reason", "warnings", "counts",
+    ]  # fmt: skip

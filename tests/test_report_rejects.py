@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from importer.config import Settings
 from importer.reader import InputReader
 from importer.records import Action, RowOutcome
 from importer.report import ReportWriter, new_run_id
+from importer.report_csv import default_column_key, neutralise
 from importer.validation import Validator
 from tests.test_report import make_summary, make_table, new_writer, outcome, read_csv
 
@@ -204,3 +209,30 @@ def test_rejects_fed_back_give_the_same_errors_and_validate_clean_once_fixed(
     assert read_csv(third / "rejects.csv") == [
         ["Employee Email", "Skill", "Level", "Notes", "error"]
     ]
+
+
+_CELL = st.text(st.characters(blacklist_categories=["Cs"]), max_size=10)
+_NAME = _CELL.filter(lambda name: default_column_key(name) != "error")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    header=st.lists(_NAME, min_size=2, max_size=5),
+    rows=st.lists(
+        st.tuples(st.lists(_CELL, min_size=5, max_size=5), _CELL), min_size=1, max_size=6
+    ),
+)
+def test_any_rejected_cells_come_back_in_their_columns_neutralised(
+    header: list[str], rows: list[tuple[list[str], str]]
+) -> None:
+    table = make_table(header=header)
+    with tempfile.TemporaryDirectory() as folder:
+        writer = new_writer(Path(folder))
+        for number, (cells, error) in enumerate(rows, start=2):
+            writer.add(outcome(table, number, cells[: len(header)], Action.INVALID, error=error))
+        lines = read_csv(writer.finish(make_summary(writer.path.name)) / "rejects.csv")
+
+    assert lines[0] == [*header, "error"]
+    assert len(lines) == len(rows) + 1
+    for line, (cells, error) in zip(lines[1:], rows, strict=True):
+        assert line == [neutralise(cell) for cell in cells[: len(header)]] + [neutralise(error)]
