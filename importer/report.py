@@ -161,7 +161,8 @@ class ReportWriter(ResultsStream):
             files.append("summary.json")
             document = summary_document(summary, files, scope)
             temporary = self.path / "summary.json.tmp"
-            temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
+            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+            temporary.write_text(text, "utf-8", errors="backslashreplace")
             temporary.replace(self.path / "summary.json")
         self.close()
         logger.info("report written to %s", self.path)

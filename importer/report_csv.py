@@ -103,7 +103,10 @@ def open_csv(path: Path, mode: str = "r") -> IO[str]:
     """
     if "r" in mode:
         return path.open(mode, encoding=CSV_ENCODING, newline="", buffering=_BUFFER_BYTES)
-    handle = path.open(mode, encoding="utf-8", newline="", buffering=_BUFFER_BYTES)
+    # backslashreplace: a file name with undecodable bytes arrives with lone surrogates.
+    handle = path.open(
+        mode, encoding="utf-8", errors="backslashreplace", newline="", buffering=_BUFFER_BYTES
+    )
     handle.write("\ufeff")
     return handle
 

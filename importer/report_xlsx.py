@@ -64,8 +64,10 @@ ACTION_COLOURS: dict[str, str] = {
     Action.WOULD_DELETE.value: _BLUE,
 }
 
-# Excel refuses these in a cell (the XML cannot hold them) and caps a cell at 32,767 chars.
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Excel refuses these in a cell (the XML cannot hold them; lone surrogates come from file
+# names with undecodable bytes) and caps a cell at 32,767 chars.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MAX_CELL = 32_767
 _NUMERIC_COLUMNS = frozenset(RESULT_COLUMNS.index(name) for name in ("row", "status", "attempts"))
 _ACTION_COLUMN = RESULT_COLUMNS.index("action")
@@ -112,6 +114,9 @@ def _safe(value: Any) -> Any:
         return value
     if not value:
         return None
+    if _SURROGATE.search(value):
+        # Shown as results.csv shows them (the CSV files are written with backslashreplace).
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
     value = neutralise(_ILLEGAL.sub("\ufffd", value))
     return value if len(value) <= _MAX_CELL else value[: _MAX_CELL - 1] + "…"
 

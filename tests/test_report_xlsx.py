@@ -7,7 +7,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from importer.records import Action
+from importer.records import Action, InputSummary
 from importer.report_csv import RESULT_COLUMNS
 from tests.test_report import make_summary, make_table, new_writer, outcome, read_csv
 from tests.test_report_rejects import HOSTILE
@@ -175,3 +175,19 @@ def test_bounded_sheet_keeps_cells_with_line_breaks_and_follows_corrections(
     assert [(r[2], r[4]) for r in rows[1:]] == [(3, "Go\nv3"), (6, "Go\nv6")]
     rows = sheet_values(plain_folder / "results.xlsx", "Results")
     assert [(r[2], r[5]) for r in rows[1:]] == [(4, "invalid")]
+
+
+def test_a_file_name_with_undecodable_bytes_does_not_break_any_report_file(
+    tmp_path: Path,
+) -> None:
+    name = b"skills-\xff.csv".decode("utf-8", "surrogateescape")
+    writer = new_writer(tmp_path, ALL)
+    writer.add(outcome(make_table(name), 2, ["ann@contoso.com", "Go", ""], Action.INVALID))
+    inputs = [InputSummary(name, "ab" * 32, 3, 1)]
+    summary = make_summary(writer.path.name, inputs=inputs, warnings=[f"{name}: column ignored"])
+    folder = writer.finish(summary)
+
+    assert read_csv(folder / "results.csv")[1][0] == "skills-\\udcff.csv"
+    assert sheet_values(folder / "results.xlsx", "Results")[1][0] == "skills-\\udcff.csv"
+    assert summary_of(folder / "results.xlsx")["skills-\\udcff.csv"].startswith("3 rows")
+    assert "skills-\\udcff.csv: column ignored" in (folder / "summary.json").read_text("utf-8")
