@@ -13,6 +13,7 @@ without the column name (the validator adds it).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
@@ -34,11 +35,41 @@ from importer.schema import (
     web_url_problem,
 )
 
-__all__ = ["CELL_ADAPTERS", "MAX_DISPLAY_NAME", "CellRules", "SkillInput"]
+__all__ = [
+    "CELL_ADAPTERS",
+    "MAX_DISPLAY_NAME",
+    "CellRules",
+    "SkillInput",
+    "is_plain_name",
+    "is_plain_user",
+]
 
 #: Longest skill name accepted; Graph documents no limit, this is what its UI shows comfortably
 #: and what most HR systems export.
 MAX_DISPLAY_NAME = 255
+
+
+# An everyday ASCII UPN: dot-separated local atoms, then a domain of letter/digit labels.
+_PLAIN_USER = re.compile(
+    r"[A-Za-z0-9_'+#-]+(?:\.[A-Za-z0-9_'+#-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}"
+)
+
+
+def is_plain_user(raw: str) -> bool:
+    """True when a user cell is certainly valid and already normal (a fast pre-screen).
+
+    Only a subset of what ``UserCell`` accepts, returned unchanged by it; anything else must
+    go through the model.
+    """
+    return _PLAIN_USER.fullmatch(raw) is not None
+
+
+def is_plain_name(raw: str) -> bool:
+    """True when a skill-name cell is certainly valid and already normal (a fast pre-screen)."""
+    return (
+        0 < len(raw) <= MAX_DISPLAY_NAME and raw.isprintable() and raw[0] != " " and raw[-1] != " "
+    )
 
 
 @dataclass(frozen=True, slots=True)

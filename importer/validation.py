@@ -22,27 +22,29 @@ from operator import itemgetter
 from pydantic import ValidationError
 
 from importer.config import Settings
+from importer.duplicates import REF_BITS, ROW_BITS, DuplicateIndex
 from importer.records import FIELDS, Action, RowOutcome, SkillRow, SourceRow, Table
-from importer.row_model import CELL_ADAPTERS, CellRules
+from importer.row_model import CELL_ADAPTERS, CellRules, is_plain_name, is_plain_user
 
 __all__ = ["Validator"]
 
 logger = logging.getLogger(__name__)
 
 _CACHE_LIMIT = 100_000
+_COMBO_LIMIT = 250_000
 _MASK64 = (1 << 64) - 1
-_REF_BITS = 48
-_REF_MASK = (1 << _REF_BITS) - 1
-_ROW_BITS = 32
-_ROW_MASK = (1 << _ROW_BITS) - 1
-_CONFLICT = "conflicting-duplicate"
+
 
 _Problem = tuple[int, tuple[str, str]]
-# A checked key cell: (value, (error_type, message) or None, case-folded value).
-_KeyCell = tuple[str, tuple[str, str] | None, str]
+# A checked key cell: (value, (error_type, message) or None, hash of the case-folded value).
+# A row's key is the xor of its user's and its skill name's hashes; the name's is mixed by a
+# multiplier so that ("x", "y") and ("y", "x") differ.
+_KeyCell = tuple[str, tuple[str, str] | None, int]
+_MIX = (0x9E3779B97F4A7C15, 1)
 # Checked optional cells: (values in FIELDS order from proficiency on, problems or None,
-# fingerprint of the values).
+# the values' fingerprint and the table's number, packed as in DuplicateIndex.first).
 _Combo = tuple[tuple[object, ...], list[_Problem] | None, int]
+_Checked = tuple[object, tuple[str, str] | None]
 
 
 class _Layout:
@@ -53,7 +55,16 @@ class _Layout:
     five validations and the fingerprint comes precomputed.
     """
 
-    __slots__ = ("combos", "getter", "headers", "optional", "ref")
+    __slots__ = (
+        "absent",
+        "absent_problems",
+        "combos",
+        "getter",
+        "headers",
+        "optional",
+        "ref",
+        "slots",
+    )
 
     def __init__(self, table: Table, number: int) -> None:
         indexes = [table.mapping.get(field, -1) for field in FIELDS]
@@ -61,8 +72,12 @@ class _Layout:
             table.header[i] if i >= 0 else field for field, i in zip(FIELDS, indexes, strict=True)
         )
         self.optional = tuple(p for p in range(2, len(FIELDS)) if indexes[p] >= 0)
+        self.slots = tuple(p - 2 for p in self.optional)
+        # Values of the fields this table lacks (what an empty cell gives: None or a default).
+        self.absent: list[object] = [None] * (len(FIELDS) - 2)
+        self.absent_problems: list[_Problem] = []
         self.getter = itemgetter(indexes[0], indexes[1], *(indexes[p] for p in self.optional))
-        self.ref = number << _ROW_BITS
+        self.ref = number << ROW_BITS
         self.combos: dict[tuple[str, ...], _Combo] = {}
 
 
@@ -79,26 +94,24 @@ class Validator:
     def __init__(self, settings: Settings) -> None:
         self._rules = CellRules.from_settings(settings)
         self._keys: tuple[dict[str, _KeyCell], dict[str, _KeyCell]] = ({}, {})
-        self._cells: list[dict[str, tuple[object, tuple[str, str] | None]]] = [{} for _ in FIELDS]
-        self._tables: list[Table] = []
+        self._cells: list[dict[str, _Checked]] = [{} for _ in FIELDS]
         self._layouts: dict[int, _Layout] = {}
-        # key hash -> (values fingerprint << 48) | row reference of the key's first valid row
-        self._first: dict[int, int] = {}
-        # key hash -> references of identical repeats (yielded as duplicate)
-        self._repeats: dict[int, list[int]] = {}
-        # key hash -> references of rows yielded invalid as conflicting, and the key's text
-        self._conflicts: dict[int, list[int]] = {}
-        self._names: dict[int, tuple[str, str]] = {}
+        self._index = DuplicateIndex()
 
     def _layout(self, table: Table) -> _Layout:
         layout = self._layouts.get(id(table))
         if layout is None:
-            self._tables.append(table)
-            layout = _Layout(table, len(self._tables) - 1)
+            layout = _Layout(table, self._index.table_number(table))
+            for position in range(2, len(FIELDS)):
+                if position not in layout.optional:
+                    value, problem = self._check(position, "")
+                    layout.absent[position - 2] = value
+                    if problem is not None:
+                        layout.absent_problems.append((position, problem))
             self._layouts[id(table)] = layout
         return layout
 
-    def _check(self, position: int, raw: str) -> tuple[object, tuple[str, str] | None]:
+    def _check(self, position: int, raw: str) -> _Checked:
         cache = self._cells[position]
         found = cache.get(raw)
         if found is not None:
@@ -107,7 +120,7 @@ class Validator:
             cache.clear()
         try:
             value = CELL_ADAPTERS[FIELDS[position]].validate_python(raw, context=self._rules)
-            result: tuple[object, tuple[str, str] | None] = (value, None)
+            result: _Checked = (value, None)
         except ValidationError as exc:
             error = exc.errors(include_url=False, include_input=False, include_context=False)[0]
             result = (None, (error["type"], error["msg"]))
@@ -118,26 +131,38 @@ class Validator:
         cache = self._keys[position]
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
-        value, problem = self._check(position, raw)
-        text = str(value) if problem is None else ""
-        cache[raw] = result = (text, problem, text.casefold())
+        # Most cells are plainly valid; the pre-screens accept only what the model accepts,
+        # unchanged (a property test holds them to that), and skip the model's overhead.
+        result: _KeyCell
+        problem: tuple[str, str] | None
+        if (position == 0 and is_plain_user(raw)) or (position == 1 and is_plain_name(raw)):
+            text, problem = raw, None
+        else:
+            value, problem = self._check(position, raw)
+            text = str(value) if problem is None else ""
+        mixed = (hash(text.casefold()) * _MIX[position]) & _MASK64
+        cache[raw] = result = (text, problem, mixed)
         self._cells[position].pop(raw, None)
         return result
 
     def _check_combo(self, layout: _Layout, raw: tuple[str, ...]) -> _Combo:
-        if len(layout.combos) >= _CACHE_LIMIT:
-            layout.combos.clear()
-        cells = dict(zip(layout.optional, raw, strict=True))
-        values: list[object] = []
-        problems: list[_Problem] = []
-        for position in range(2, len(FIELDS)):
-            value, problem = self._check(position, cells.get(position, ""))
-            values.append(value)
-            if problem is not None:
-                problems.append((position, problem))
+        combos = layout.combos
+        if len(combos) >= _COMBO_LIMIT:
+            combos.clear()
+        values = list(layout.absent)
+        problems: list[_Problem] | None = None
+        caches = self._cells
+        for slot, position, text in zip(layout.slots, layout.optional, raw, strict=True):
+            checked = caches[position].get(text) or self._check(position, text)
+            values[slot] = checked[0]
+            if checked[1] is not None:
+                problems = problems or []
+                problems.append((position, checked[1]))
+        if problems is not None:
+            problems.extend(layout.absent_problems)
+            problems.sort()
         frozen = tuple(values)
-        combo = (frozen, problems or None, hash(frozen) & _MASK64)
-        layout.combos[raw] = combo
+        combos[raw] = combo = (frozen, problems, (hash(frozen) & _MASK64) << REF_BITS | layout.ref)
         return combo
 
     def feed(self, rows: Iterable[SourceRow]) -> Iterator[SkillRow | RowOutcome]:
@@ -149,43 +174,33 @@ class Validator:
             names each problem's column) or ``duplicate`` (an identical repeat; ``error``
             names the first row, it is a note, not an error).
         """
+        # One row at a time on purpose: batching column-wise measured slower in CPython,
+        # because a row's cells are hot in the CPU cache only while it is being handled.
         users, names = self._keys
         check_key = self._check_key
         check_combo = self._check_combo
-        first = self._first
-        conflicts = self._conflicts
-        layout: _Layout | None = None
+        remember = self._index.first.setdefault
+        repeat = self._index.repeat
         table: Table | None = None
         for source in rows:
             if source.table is not table:
                 table = source.table
                 layout = self._layout(table)
                 getter, combos = layout.getter, layout.combos
-            assert layout is not None
             raw = getter(source.cells)
             user = users.get(raw[0]) or check_key(0, raw[0])
             name = names.get(raw[1]) or check_key(1, raw[1])
             combo = combos.get(raw[2:]) or check_combo(layout, raw[2:])
-            if user[1] is not None or name[1] is not None or combo[1] is not None:
-                yield self._invalid(source, layout, user, name, combo)
-                continue
-            key = hash((user[2], name[2]))
-            ref = layout.ref | source.row
-            seen = first.get(key)
-            if seen is None:
-                first[key] = (combo[2] << _REF_BITS) | ref
-                yield SkillRow(source, user[0], name[0], *combo[0])  # type: ignore[arg-type]
-            elif key in conflicts or seen >> _REF_BITS != combo[2]:
-                yield self._conflicting(source, key, seen & _REF_MASK, ref)
+            if user[1] is None and name[1] is None and combo[1] is None:
+                key = user[2] ^ name[2]
+                packed = combo[2] | source.row
+                # The first valid row of a key is stored and its own value comes back.
+                if remember(key, packed) is packed:
+                    yield SkillRow(source, user[0], name[0], *combo[0])  # type: ignore[arg-type]
+                else:
+                    yield repeat(source, key, packed, user[0], name[0])
             else:
-                self._repeats.setdefault(key, []).append(ref)
-                yield RowOutcome.for_source(
-                    source,
-                    Action.DUPLICATE,
-                    user=user[0],
-                    display_name=name[0],
-                    error=f"same as {self._where(seen & _REF_MASK, here=ref)}",
-                )
+                yield self._invalid(source, layout, user, name, combo)
 
     def _invalid(
         self, source: SourceRow, layout: _Layout, user: _KeyCell, name: _KeyCell, combo: _Combo
@@ -204,39 +219,6 @@ class Validator:
             source, Action.INVALID, error_type=problems[0][1][0], error="; ".join(parts)
         )
 
-    def _conflicting(self, source: SourceRow, key: int, first_ref: int, ref: int) -> RowOutcome:
-        conflicts = self._conflicts.setdefault(key, [])
-        others = [first_ref, *self._repeats.get(key, ()), *conflicts]
-        conflicts.append(ref)
-        user, name = source.get("user").strip(), source.get("displayName").strip()
-        self._names.setdefault(key, (user, name))
-        return RowOutcome.for_source(
-            source,
-            Action.INVALID,
-            error_type=_CONFLICT,
-            error=self._conflict_message(user, name, others, ref),
-        )
-
-    def _conflict_message(self, user: str, name: str, others: list[int], ref: int) -> str:
-        return (
-            f"user '{user}' has skill '{name}' more than once with different values "
-            f"(also in {self._where(*others, here=ref)}); keep one row per user and skill"
-        )
-
-    def _where(self, *refs: int, here: int) -> str:
-        """Name rows for a message: "rows 12, 40", or with the file/sheet when it differs."""
-        here_table = here >> _ROW_BITS
-        same = [r & _ROW_MASK for r in refs if r >> _ROW_BITS == here_table]
-        parts = []
-        if same:
-            parts.append(f"row{'s' if len(same) > 1 else ''} {', '.join(map(str, same))}")
-        for r in refs:
-            if r >> _ROW_BITS != here_table:
-                table = self._tables[r >> _ROW_BITS]
-                where = table.source + (f" [{table.sheet}]" if table.sheet else "")
-                parts.append(f"{where} row {r & _ROW_MASK}")
-        return ", ".join(parts)
-
     def finish(self) -> list[RowOutcome]:
         """Corrections, once ``feed`` is exhausted.
 
@@ -245,26 +227,6 @@ class Validator:
             outcome for each of its rows that ``feed`` yielded as a SkillRow or duplicate.
             Each replaces the earlier item with the same (source, sheet, row). Their
             ``header`` is the table's, but ``cells`` are empty: the rows were not kept.
+            Rows that ``feed`` yielded invalid as conflicting are not repeated.
         """
-        corrections: list[RowOutcome] = []
-        for key, conflicting in self._conflicts.items():
-            first_ref = self._first[key] & _REF_MASK
-            earlier = [first_ref, *self._repeats.get(key, ())]
-            user, name = self._names[key]
-            for ref in earlier:
-                others = [r for r in (*earlier, *conflicting) if r != ref]
-                table = self._tables[ref >> _ROW_BITS]
-                corrections.append(
-                    RowOutcome(
-                        source=table.source,
-                        sheet=table.sheet,
-                        row=ref & _ROW_MASK,
-                        user=user,
-                        display_name=name,
-                        action=Action.INVALID,
-                        error_type=_CONFLICT,
-                        error=self._conflict_message(user, name, others, ref),
-                        header=table.header,
-                    )
-                )
-        return corrections
+        return self._index.corrections()
