@@ -14,7 +14,7 @@ from importer.config import DefaultsSettings, Settings, load_settings
 from importer.errors import ConfigError
 from importer.headers import HeaderMatcher
 from importer.records import Action, RowOutcome, SkillRow, SourceRow, Table
-from importer.row_model import CellRules, SkillInput
+from importer.row_model import CELL_ADAPTERS, CellRules, SkillInput, is_plain_name, is_plain_user
 from importer.validation import Validator
 from tests.data.inputs import SAMPLES, read_rows
 
@@ -377,3 +377,25 @@ def test_validator_reads_a_real_file_end_to_end(tmp_path: Path) -> None:
     assert isinstance(items[1], RowOutcome)
     assert items[1].error_type == "conflicting-duplicate"
     assert (correction.source, correction.row) == (str(path), 2)
+
+
+_UPN_LIKE = st.from_regex(
+    r"[A-Za-z0-9_'+#.\-]{0,8}@[A-Za-z0-9.\-_]{0,10}\.[a-z]{1,4}", fullmatch=True
+)
+
+
+@hyp_settings(max_examples=400, deadline=None)
+@given(raw=st.one_of(_UPN_LIKE, st.text(max_size=20)))
+def test_plain_user_prescreen_only_accepts_what_the_model_accepts_unchanged(raw: str) -> None:
+    if is_plain_user(raw):
+        assert CELL_ADAPTERS["user"].validate_python(raw, context=_RULES) == raw
+
+
+@hyp_settings(max_examples=400, deadline=None)
+@given(raw=st.text(max_size=300))
+def test_plain_name_prescreen_only_accepts_what_the_model_accepts_unchanged(raw: str) -> None:
+    if is_plain_name(raw):
+        assert CELL_ADAPTERS["displayName"].validate_python(raw, context=_RULES) == raw
+
+
+_RULES = CellRules.from_settings(Settings())
