@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -165,12 +166,20 @@ class XlsxSource:
         self.blank_rows = 0
 
     def _load(self) -> Any:
-        try:
-            return openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a bad workbook
-            raise InputError(
-                f"cannot be opened as an Excel workbook ({type(exc).__name__})", path=self.display
-            ) from None
+        # openpyxl warns about workbook features it does not keep (data validation, default
+        # styles, extensions); none matter for reading cell values, so they go to the log.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                workbook = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+            except Exception as exc:  # openpyxl raises many types for a bad workbook
+                raise InputError(
+                    f"cannot be opened as an Excel workbook ({type(exc).__name__})",
+                    path=self.display,
+                ) from None
+        for warning in caught:
+            logger.debug("%s: openpyxl: %s", self.display, warning.message)
+        return workbook
 
     def _choose(self, names: list[str], wanted: Sequence[str]) -> list[str]:
         if not wanted:

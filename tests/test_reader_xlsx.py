@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -212,3 +214,20 @@ def test_stopping_early_closes_the_workbook(tmp_path: Path) -> None:
     rows.close()  # an unclosed workbook would raise ResourceWarning (warnings are errors)
 
     assert first.row == 2
+
+
+def test_workbook_openpyxl_warns_about_still_reads(tmp_path: Path) -> None:
+    # Workbooks written by other tools often lack a default cell style; openpyxl warns about
+    # it (warnings are errors in this test suite), the reader must not care.
+    plain = write_xlsx(tmp_path / "plain.xlsx", {"S": [HEADER, ("a@contoso.com", "Python", 3)]})
+    path = tmp_path / "nostyle.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/styles.xml":
+                data = re.sub(rb"<cellStyles .*?</cellStyles>", b"", data)
+            target.writestr(item, data)
+
+    _, rows = read_rows(path)
+
+    assert [r.get("proficiency") for r in rows] == ["3"]
