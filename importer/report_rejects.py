@@ -56,8 +56,8 @@ class RejectsCsv:
         self._last_direct = True
         self._tables: dict[tuple[str, str], int] = {}
         self._table_names: list[tuple[str, str]] = []
-        self._line_tables = array("L")
-        self._line_rows = array("L")
+        self._line_tables = array("I")
+        self._line_rows = array("I")
         self._written_width = -1
         self._template: tuple[str, ...] | None = None
         self._file: IO[str] | None = None

@@ -31,6 +31,8 @@ _ACTIONS: tuple[Action, ...] = tuple(Action)
 # Actions as small integers: list indexes for the counts, bytes in the per-table index.
 _CODES: dict[str, int] = {action.value: code for code, action in enumerate(_ACTIONS, start=1)}
 _TEXT: tuple[str, ...] = ("", *(action.value for action in _ACTIONS))
+# The cells after displayName of a line without details, per action code.
+_TAILS: tuple[str, ...] = ("", *(f"{action.value},,,0,,," for action in _ACTIONS))
 _REJECT_CODES = frozenset(_CODES[action] for action in REJECT_ACTIONS)
 _ATTENTION_CODES = frozenset(_CODES[action] for action in ATTENTION_ACTIONS)
 _FLUSH_ROWS = 4096
@@ -82,6 +84,9 @@ class ResultsStream:
         self._table_actions = bytearray()
         self._source_cell = ""
         self._sheet_cell = ""
+        self._prefix = ","
+        self._plain_prefix = False
+        self._commas = _COMMAS
         self._row_table: Table | None = None
         self._user_index = self._name_index = _ABSENT
         self._corrections: dict[tuple[str, str, int], RowOutcome] = {}
@@ -129,26 +134,22 @@ class ResultsStream:
         cells = source_row.cells
         user = cells[self._user_index].strip() if self._user_index < len(cells) else ""
         name = cells[self._name_index].strip() if self._name_index < len(cells) else ""
-        line = (
-            f"{self._source_cell},{self._sheet_cell},{source_row.row},{user},{name},"
-            f"{_TEXT[code]},,,0,,,"
-        )
-        # The body of _needs_care() and _record(), inlined: this runs once per valid row.
+        line = f"{self._prefix}{source_row.row},{user},{name},{_TAILS[code]}"
+        # Only user and name can need care: the prefix is quoted already, the tail is fixed.
+        # When the prefix itself holds quotes (a file name with a comma), probe the two cells.
+        probe = line if self._plain_prefix else f",{user},{name},"
         if (
             code in _REJECT_CODES
-            or '"' in line
-            or "\n" in line
-            or "\r" in line
-            or ",=" in line
-            or ",+" in line
-            or ",-" in line
-            or ",@" in line
-            or ",\t" in line
-            or ",\0" in line
-            or line.count(",") != _COMMAS
+            or '"' in probe
+            or "\n" in probe
+            or "\r" in probe
+            or probe.count(",") != (self._commas if self._plain_prefix else 3)
+            or user[:1] in FORMULA_PREFIXES
+            or name[:1] in FORMULA_PREFIXES
         ):
             self.add(RowOutcome.for_source(source_row, action))
             return
+        # The body of _record(), inlined: this runs once per valid row.
         self._counts[code] += 1
         row = source_row.row
         if row > 0:
@@ -211,6 +212,9 @@ class ResultsStream:
         self._table_actions = self._actions.setdefault((source, sheet), bytearray())
         self._source_cell = "'" + source if source[:1] in FORMULA_PREFIXES else source
         self._sheet_cell = "'" + sheet if sheet[:1] in FORMULA_PREFIXES else sheet
+        self._prefix = csv_line((self._source_cell, self._sheet_cell)) + ","
+        self._plain_prefix = self._prefix.count(",") == 2
+        self._commas = _COMMAS
         self._row_table = None
 
     def _enter_table(self, table: Table) -> None:

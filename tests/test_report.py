@@ -411,3 +411,19 @@ def test_the_public_interface_the_pipeline_codes_against_stays_put() -> None:
         "run_id", "command", "started", "finished", "target", "mode", "dry_run", "inputs",
         "blank_rows", "http", "exit_code", "reason", "warnings", "counts",
     ]  # fmt: skip
+
+
+def test_add_source_row_from_a_file_whose_name_needs_quoting_writes_csv_exactly(
+    tmp_path: Path,
+) -> None:
+    table = make_table('HR "exports", 2026.csv', "Sheet, 1")
+    fast, slow = new_writer(tmp_path / "fast"), new_writer(tmp_path / "slow")
+    for row, cells in enumerate([("ann@contoso.com", "Go"), ("bob@contoso.com", "C, C++")], 2):
+        fast.add_source_row(SourceRow(table, row, cells))
+        slow.add(RowOutcome.for_source(SourceRow(table, row, cells), Action.VALID))
+    fast_folder = fast.finish(make_summary(fast.path.name))
+    slow_folder = slow.finish(make_summary(slow.path.name))
+
+    expected = (slow_folder / "results.csv").read_bytes()
+    assert (fast_folder / "results.csv").read_bytes() == expected
+    assert [r["source"] for r in results(fast_folder)] == ['HR "exports", 2026.csv'] * 2
