@@ -9,7 +9,7 @@ input. Blank rows are skipped and counted; every other row becomes a ``SourceRow
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Collection, Generator, Sequence
 from pathlib import Path
 
 from importer.config import Settings
@@ -95,6 +95,28 @@ class InputReader:
                 InputSummary(source.display, source.sha256, source.rows, source.blank_rows, sheets)
             )
         return result
+
+    def lookup_cells(
+        self, wanted: Collection[tuple[str, str, int]]
+    ) -> dict[tuple[str, str, int], tuple[str, ...]]:
+        """Read the original cells of some rows again, by (source, sheet, row).
+
+        For the few rows whose outcome is corrected after streaming (conflicting duplicates):
+        their cells were not kept, but rejects.csv should show them. Only the files holding
+        wanted rows are read again.
+        """
+        sources = {source for source, _, _ in wanted}
+        found: dict[tuple[str, str, int], tuple[str, ...]] = {}
+        for source in self._sources:
+            if source.display not in sources:
+                continue
+            counts = source.rows, source.blank_rows
+            for row in source.iter_rows():
+                key = (row.table.source, row.table.sheet, row.row)
+                if key in wanted:
+                    found[key] = row.cells
+            source.rows, source.blank_rows = counts
+        return found
 
     @property
     def blank_rows(self) -> int:

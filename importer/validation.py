@@ -16,7 +16,8 @@ Rows invalid for another reason take no part in duplicate detection.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import replace
 from operator import itemgetter
 
 from pydantic import ValidationError
@@ -26,7 +27,12 @@ from importer.duplicates import REF_BITS, ROW_BITS, DuplicateIndex
 from importer.records import FIELDS, Action, RowOutcome, SkillRow, SourceRow, Table
 from importer.row_model import CELL_ADAPTERS, CellRules, is_plain_name, is_plain_user
 
-__all__ = ["Validator"]
+__all__ = ["CellsLookup", "Validator"]
+
+#: Finds the original cells of rows by (source, sheet, row); see ``Validator.finish``.
+CellsLookup = Callable[
+    [Collection[tuple[str, str, int]]], Mapping[tuple[str, str, int], tuple[str, ...]]
+]
 
 logger = logging.getLogger(__name__)
 
@@ -219,14 +225,24 @@ class Validator:
             source, Action.INVALID, error_type=problems[0][1][0], error="; ".join(parts)
         )
 
-    def finish(self) -> list[RowOutcome]:
+    def finish(self, cells_of: CellsLookup | None = None) -> list[RowOutcome]:
         """Corrections, once ``feed`` is exhausted.
+
+        Args:
+            cells_of: optional, e.g. ``InputReader.lookup_cells``: given the (source, sheet,
+                row) of the corrected rows, returns their original cells, so that rejects.csv
+                can show them. Without it the corrections carry the header but no cells.
 
         Returns:
             For every key with conflicting rows, an ``invalid`` / ``conflicting-duplicate``
             outcome for each of its rows that ``feed`` yielded as a SkillRow or duplicate.
-            Each replaces the earlier item with the same (source, sheet, row). Their
-            ``header`` is the table's, but ``cells`` are empty: the rows were not kept.
-            Rows that ``feed`` yielded invalid as conflicting are not repeated.
+            Each replaces the earlier item with the same (source, sheet, row). Rows that
+            ``feed`` yielded invalid as conflicting are not repeated.
         """
-        return self._index.corrections()
+        corrections = self._index.corrections()
+        if cells_of is None or not corrections:
+            return corrections
+        found = cells_of({(c.source, c.sheet, c.row) for c in corrections})
+        return [
+            replace(c, cells=found.get((c.source, c.sheet, c.row), c.cells)) for c in corrections
+        ]

@@ -379,6 +379,27 @@ def test_validator_reads_a_real_file_end_to_end(tmp_path: Path) -> None:
     assert (correction.source, correction.row) == (str(path), 2)
 
 
+def test_corrections_get_their_original_cells_back_from_the_reader(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "UPN,Skill Name,Skill Level,Notes\n"
+        "ann@contoso.com,Python,5,from HR\n"
+        "bob@contoso.com,SQL,2,\n"
+        "ann@contoso.com,Python,1,from survey\n",
+        encoding="utf-8",
+    )
+    reader, rows = read_rows(path)
+    validator = Validator(Settings())
+    list(validator.feed(rows))
+
+    [correction] = validator.finish(reader.lookup_cells)
+
+    assert correction.row == 2
+    assert correction.cells == ("ann@contoso.com", "Python", "5", "from HR")
+    assert correction.header == ("UPN", "Skill Name", "Skill Level", "Notes")
+    assert reader.summaries()[0].rows == 3
+
+
 _UPN_LIKE = st.from_regex(
     r"[A-Za-z0-9_'+#.\-]{0,8}@[A-Za-z0-9.\-_]{0,10}\.[a-z]{1,4}", fullmatch=True
 )
