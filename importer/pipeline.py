@@ -73,7 +73,7 @@ def _validate_into(
         elif keep_valid:
             kept[(item.source.table.source, item.source.table.sheet, item.source.row)] = item
         else:
-            writer.add(RowOutcome.for_source(item.source, Action.VALID))
+            writer.add_source_row(item.source)
     late: list[RowOutcome] = []
     for correction in validator.finish():
         key = (correction.source, correction.sheet, correction.row)
