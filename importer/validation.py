@@ -43,7 +43,7 @@ _MASK64 = (1 << 64) - 1
 
 _Problem = tuple[int, tuple[str, str]]
 # A checked key cell: (value, (error_type, message) or None, hash of the case-folded value).
-# A row's key is the xor of its user's and its skill name's hashes; the name's is mixed by a
+# A row's key is the xor of its user's and its skill name's hashes; the user's is mixed by a
 # multiplier so that ("x", "y") and ("y", "x") differ.
 _KeyCell = tuple[str, tuple[str, str] | None, int]
 _MIX = (0x9E3779B97F4A7C15, 1)
