@@ -136,7 +136,9 @@ class CsvSource:
             try:
                 codecs.lookup(encoding)
             except LookupError:
-                raise InputError(f"unknown encoding {encoding!r} in input.encoding") from None
+                raise InputError(
+                    f"unknown encoding {encoding!r} in input.encoding", path=display
+                ) from None
         if path.stat().st_size == 0:
             raise InputError("the file is empty", path=display)
         self.sha256, self.encoding, head_bytes = _scan(path, display, encoding)

@@ -317,3 +317,19 @@ def test_arbitrary_bytes_give_rows_or_an_input_error(tmp_path: Path, data: bytes
     assert rows
     assert all(len(r.cells) == len(r.table.header) for r in rows)
     assert reader.summaries()[0].rows == len(rows)
+
+
+def test_excel_separator_hint_line_is_skipped_like_a_title(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "hint.csv", "sep=;\r\nuser;skill\r\na@contoso.com;Python\r\n")
+
+    reader, [row] = read_rows(path)
+
+    assert (row.row, row.get("displayName")) == (3, "Python")
+    assert reader.tables[0].header_row == 2
+
+
+def test_unknown_encoding_name_is_an_input_error(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "x.csv", "user,skill\na@contoso.com,Python\n")
+
+    with pytest.raises(InputError, match=r"x\.csv: unknown encoding 'klingon'"):
+        InputReader([path], Settings(input=InputSettings(encoding="klingon")))

@@ -231,3 +231,13 @@ def test_workbook_openpyxl_warns_about_still_reads(tmp_path: Path) -> None:
     _, rows = read_rows(path)
 
     assert [r.get("proficiency") for r in rows] == ["3"]
+
+
+def test_chosen_sheet_without_header_fails_even_when_others_have_one(tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path / "chosen.xlsx",
+        {"Notes": [("Read me",)], "Data": [HEADER, ("a@contoso.com", "Python", 3)]},
+    )
+
+    with pytest.raises(InputError, match=r"\[sheet 'Notes'\]: no header row"):
+        InputReader([path], Settings(input=InputSettings(sheets=("Notes", "Data"))))
