@@ -8,7 +8,7 @@ answers in any order. Pure functions, so the rules are tested without HTTP.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -20,6 +20,8 @@ __all__ = [
     "MISSING_ITEM_CODE",
     "MISSING_ITEM_STATUS",
     "Answer",
+    "BatchItem",
+    "batch_items",
     "check_relative_url",
     "encode_batch",
     "match_batch_answers",
@@ -42,6 +44,23 @@ class Answer(NamedTuple):
     status: int
     headers: CIMultiDictProxy[str]
     body: Any
+
+
+class BatchItem(NamedTuple):
+    """One item of a ``$batch`` answer: its id and its answer."""
+
+    id: str
+    answer: Answer
+
+    @property
+    def status(self) -> int:
+        """The item's HTTP status."""
+        return self.answer.status
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        """The item's headers (case-insensitive)."""
+        return self.answer.headers
 
 
 def check_relative_url(url: str) -> None:
@@ -77,15 +96,9 @@ def encode_batch(requests: Sequence[SubRequest]) -> dict[str, Any]:
     return {"requests": items}
 
 
-def match_batch_answers(requests: Sequence[SubRequest], body: Any) -> list[Answer]:
-    """Return the answer to each request, in the order of ``requests``.
-
-    Items are matched by id, case-insensitively (Graph answers in any order). An item missing
-    from the answer, or unreadable, becomes a synthetic 504 ``MissingBatchResponse``; answers
-    to ids that were not asked are ignored.
-    """
+def batch_items(body: Any) -> Iterator[BatchItem]:
+    """Yield the readable items of a ``$batch`` answer body, in the order Graph sent them."""
     raw_items = body.get("responses") if isinstance(body, Mapping) else None
-    by_id: dict[str, Answer] = {}
     for raw in raw_items if isinstance(raw_items, list) else []:
         if not isinstance(raw, Mapping) or not isinstance(raw.get("status"), int):
             continue
@@ -93,10 +106,22 @@ def match_batch_answers(requests: Sequence[SubRequest], body: Any) -> list[Answe
         item_headers: CIMultiDict[str] = CIMultiDict(
             {str(k): str(v) for k, v in headers.items()} if isinstance(headers, Mapping) else {}
         )
-        by_id.setdefault(
-            str(raw.get("id", "")).casefold(),
+        yield BatchItem(
+            str(raw.get("id", "")),
             Answer(raw["status"], CIMultiDictProxy(item_headers), raw.get("body")),
         )
+
+
+def match_batch_answers(requests: Sequence[SubRequest], body: Any) -> list[Answer]:
+    """Return the answer to each request, in the order of ``requests``.
+
+    Items are matched by id, case-insensitively (Graph answers in any order). An item missing
+    from the answer, or unreadable, becomes a synthetic 504 ``MissingBatchResponse``; answers
+    to ids that were not asked are ignored.
+    """
+    by_id: dict[str, Answer] = {}
+    for item in batch_items(body):
+        by_id.setdefault(item.id.casefold(), item.answer)
     answers = []
     for request in requests:
         answer = by_id.get(request.id.casefold())

@@ -27,6 +27,7 @@ from importer.errors import PermanentGraphError, TransientGraphError
 from importer.graph.batch_format import (
     MAX_BATCH_SIZE,
     Answer,
+    batch_items,
     check_relative_url,
     encode_batch,
     match_batch_answers,
@@ -132,7 +133,7 @@ class GraphClient:
         check_relative_url(request.url)
         self.stats.sub_requests += 1
         answer = await self._exchange(request.method, self._root + request.url, request.body)
-        return self._record(request.id, answer, close_on_503=True)
+        return self._record(request.id, answer)
 
     async def send_batch(self, requests: Sequence[SubRequest]) -> list[SubResponse]:
         """Send 1 to 20 requests as one ``$batch`` and return the answers in request order.
@@ -151,16 +152,15 @@ class GraphClient:
         envelope = encode_batch(requests)
         self.stats.batches += 1
         self.stats.sub_requests += len(requests)
-        answer = await self._exchange("POST", f"{self._root}/$batch", envelope)
-        outer = self._record("$batch", answer, close_on_503=True)
+        answer = await self._exchange("POST", f"{self._root}/$batch", envelope, batch=True)
+        outer = self._record("$batch", answer)
         error = outer.error()
         if error is not None:
             # A refused 429 batch was not carried out; after 503/504 some items may have been.
             error.sent = answer.status != 429
             raise error
-        # Item 503s do not close the gate: one busy item must not stall the whole run.
         return [
-            self._record(request.id, item, close_on_503=False)
+            self._record(request.id, item)
             for request, item in zip(
                 requests, match_batch_answers(requests, answer.body), strict=True
             )
@@ -180,7 +180,7 @@ class GraphClient:
             )
         self.stats.sub_requests += 1
         answer = await self._exchange("GET", url, None)
-        return self._record("page", answer, close_on_503=True)
+        return self._record("page", answer)
 
     async def list_skills(self, user: str) -> list[dict[str, Any]]:
         """Return every skill of one user, following ``@odata.nextLink``, retrying each page.
@@ -222,12 +222,12 @@ class GraphClient:
                 return page
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    async def _exchange(self, method: str, url: str, body: Any) -> Answer:
+    async def _exchange(self, method: str, url: str, body: Any, *, batch: bool = False) -> Answer:
         token = await self._token_provider(False)
-        answer = await self._http(method, url, body, token)
+        answer = await self._http(method, url, body, token, batch)
         if answer.status == 401:
             token = await self._fresh_token(token)
-            answer = await self._http(method, url, body, token)
+            answer = await self._http(method, url, body, token, batch)
         return answer
 
     async def _fresh_token(self, stale: str) -> str:
@@ -239,15 +239,21 @@ class GraphClient:
             logger.info("Graph answered 401: getting a fresh token and trying once more")
             return await self._token_provider(True)
 
-    async def _http(self, method: str, url: str, body: Any, token: str) -> Answer:
+    async def _http(self, method: str, url: str, body: Any, token: str, batch: bool) -> Answer:
         if self._session is None:
             raise RuntimeError("use GraphClient in `async with` before sending")
         async with self._slots:
             await self.gate.wait()
-            return await self._http_now(self._session, method, url, body, token)
+            return await self._http_now(self._session, method, url, body, token, batch)
 
     async def _http_now(
-        self, session: aiohttp.ClientSession, method: str, url: str, body: Any, token: str
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        body: Any,
+        token: str,
+        batch: bool,
     ) -> Answer:
         path = urlsplit(url).path
         headers = {"Authorization": f"Bearer {token}"}
@@ -261,7 +267,10 @@ class GraphClient:
                 method, URL(url, encoded=True), data=data, headers=headers
             ) as response:
                 raw = await response.read()
-                status, answer_headers = response.status, response.headers
+                answer = Answer(response.status, response.headers, _parse_json(raw))
+                # Close the gate before this connection goes back to the pool: a request that
+                # then reuses it must not leave inside the window this answer announced.
+                self._close_gate_for(answer, batch)
         except aiohttp.ClientConnectorError as exc:
             raise TransientGraphError(
                 f"{method} {path}: cannot connect ({type(exc).__name__})", sent=False
@@ -272,17 +281,28 @@ class GraphClient:
             ) from None
         except aiohttp.ClientError as exc:
             raise TransientGraphError(f"{method} {path}: {type(exc).__name__}") from None
-        logger.debug("%s %s -> %d", method, path, status)
-        return Answer(status, answer_headers, _parse_json(raw))
+        logger.debug("%s %s -> %d", method, path, answer.status)
+        return answer
 
-    def _record(self, item_id: str, answer: Answer, *, close_on_503: bool) -> SubResponse:
+    def _close_gate_for(self, answer: Answer, batch: bool) -> None:
+        waits = []
+        if answer.status in (429, 503):
+            waits.append(parse_retry_after(answer.headers.get("Retry-After")))
+        elif batch and 200 <= answer.status < 300:
+            # Item 503s do not close the gate: one busy item must not stall the whole run.
+            waits.extend(
+                parse_retry_after(item.headers.get("Retry-After"))
+                for item in batch_items(answer.body)
+                if item.status == 429
+            )
+        longest = max((wait for wait in waits if wait is not None), default=None)
+        if longest is not None:
+            self.gate.close_for(longest)
+
+    def _record(self, item_id: str, answer: Answer) -> SubResponse:
         retry_after = parse_retry_after(answer.headers.get("Retry-After"))
         if answer.status == 429:
             self.stats.throttled += 1
-        if retry_after is not None and (
-            answer.status == 429 or (close_on_503 and answer.status == 503)
-        ):
-            self.gate.close_for(retry_after)
         return SubResponse(
             id=item_id,
             status=answer.status,
