@@ -241,3 +241,42 @@ def test_describe_token_shows_app_roles_of_an_app_only_token() -> None:
 @pytest.mark.parametrize("token", ["sandbox", "a.b.c", "a.!!!.c", f"x.{'W10'}.y", ""])
 def test_describe_token_of_a_non_jwt_is_empty(token: str) -> None:
     assert describe_token(token) == {}
+
+
+def _device_code_settings(tmp_path: Path) -> Settings:
+    return settings_for(
+        tmp_path,
+        target={"graph": "https://microsoftgraph.chinacloudapi.cn"},
+        auth={"method": "device-code", "tenant_id": "contoso.cn", "client_id": "app-1"},
+    )
+
+
+async def test_unattended_device_code_run_uses_the_saved_account(tmp_path: Path) -> None:
+    from azure.identity import AuthenticationRecord, DeviceCodeCredential
+
+    settings = _device_code_settings(tmp_path)
+    accounts = tmp_path / "accounts"
+    accounts.mkdir()
+    record = AuthenticationRecord(
+        "tenant-guid", "app-1", "login.chinacloudapi.cn", "home.id", "admin@contoso.cn"
+    )
+    (accounts / "account-login.chinacloudapi.cn-contoso.cn-app-1.json").write_text(
+        record.serialize(), encoding="utf-8"
+    )
+    provider = make_token_provider(settings, record_dir=accounts)
+    assert isinstance(provider, CredentialTokenProvider)
+    assert isinstance(provider.credential, DeviceCodeCredential)
+    assert provider.scope == "https://microsoftgraph.chinacloudapi.cn/.default"
+    assert provider.authority == "login.chinacloudapi.cn"
+    await close_token_provider(provider)
+
+
+def test_a_corrupt_saved_account_asks_to_log_in_again(tmp_path: Path) -> None:
+    settings = _device_code_settings(tmp_path)
+    accounts = tmp_path / "accounts"
+    accounts.mkdir()
+    (accounts / "account-login.chinacloudapi.cn-contoso.cn-app-1.json").write_text(
+        "{not json", encoding="utf-8"
+    )
+    with pytest.raises(AuthError, match="run `skills-import login` again"):
+        make_token_provider(settings, record_dir=accounts)

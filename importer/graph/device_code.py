@@ -78,7 +78,10 @@ def _device_code_credential(
         "disable_automatic_authentication": not interactive,
     }
     if record is not None:
+        # The record carries the authority and app it was made for; azure-identity refuses
+        # both at once. The record file is per cloud, tenant and app, so they agree.
         kwargs["authentication_record"] = record
+        del kwargs["authority"]
     return DeviceCodeCredential(
         require_key(settings.auth.client_id, "client_id", "device-code"), **kwargs
     )
