@@ -106,3 +106,25 @@ def test_http_stats_are_reported_as_a_plain_dict() -> None:
         "throttled": 1,
         "retries": 1,
     }
+
+
+def test_the_interface_the_dispatcher_and_cli_use_stays_importable() -> None:
+    import importer.graph
+    from importer.graph import auth, client, retry
+
+    assert {"GraphClient", "SubRequest", "SubResponse", "HttpStats", "skills_path"} <= set(
+        client.__all__
+    )
+    assert {
+        "RETRY_STATUSES",
+        "RetryAfterGate",
+        "backoff_delay",
+        "is_transient_status",
+        "parse_retry_after",
+        "retrying",
+    } <= set(retry.__all__)
+    assert {"make_token_provider", "login", "describe_token", "close_token_provider"} <= set(
+        auth.__all__
+    )
+    for name in importer.graph.__all__:
+        assert getattr(importer.graph, name) is not None
