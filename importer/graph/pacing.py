@@ -121,10 +121,10 @@ class AdaptivePacer:
                 self._refilled_at = now
                 # A batch bigger than the bucket waits for a full bucket, then goes into debt.
                 need = min(float(count), capacity)
-                if self._tokens >= need:
+                if self._tokens >= need - 1e-6:  # full up to float rounding
                     self._tokens -= count
                     return
-                await self._sleep((need - self._tokens) / rate)
+                await self._sleep(max(1e-3, (need - self._tokens) / rate))
 
     # -- what the server said ----------------------------------------------------------------
 
