@@ -28,7 +28,7 @@ from rich.table import Table
 from importer import __version__
 from importer.config import Settings, load_settings
 from importer.dispatcher import ProgressState
-from importer.errors import ImporterError
+from importer.errors import ConfigError, ImporterError
 from importer.pipeline import RunResult, run_import, validate_files
 
 __all__ = ["cli", "main"]
@@ -330,6 +330,12 @@ def run(
 )
 @click.option("--latency-ms", type=float, default=0, help="Added to every Graph request.")
 @click.option("--throttle-rps", type=float, default=0, help="Answer 429 above this rate (0 = off).")
+@click.option(
+    "--throttle-burst",
+    type=float,
+    default=0,
+    help="Requests admitted at once before throttling [default: a tenth of a second's worth].",
+)
 @click.option("--error-503-rate", type=float, default=0, help="Share of requests answered 503.")
 @click.option(
     "--commit-then-504-rate",
@@ -353,6 +359,7 @@ def sandbox(
     directory: Path | None,
     latency_ms: float,
     throttle_rps: float,
+    throttle_burst: float,
     error_503_rate: float,
     commit_then_504_rate: float,
     reset_rate: float,
@@ -368,7 +375,14 @@ def sandbox(
     db_path = db or settings.target.sandbox_db
     users_csv = directory or settings.target.sandbox_directory
     if show_user:
-        skills = dump_user_skills(str(db_path), users_csv, show_user)
+        try:
+            skills = dump_user_skills(str(db_path), users_csv, show_user)
+        except FileNotFoundError:
+            raise ConfigError(
+                f"{db_path}: no sandbox database here yet (run an import first)"
+            ) from None
+        except (LookupError, ValueError) as exc:
+            raise ConfigError(f"{users_csv}: {exc}") from None
         table = Table(title=f"Skills of {show_user} in the sandbox")
         for column in (
             "displayName",
@@ -399,6 +413,7 @@ def sandbox(
     faults = FaultConfig(
         latency_ms=latency_ms,
         throttle_rps=throttle_rps,
+        throttle_burst=throttle_burst,
         error_503_rate=error_503_rate,
         commit_then_504_rate=commit_then_504_rate,
         reset_rate=reset_rate,

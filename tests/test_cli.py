@@ -132,3 +132,18 @@ def test_json_log_format_writes_one_json_object_per_line(config: Path, tmp_path:
 def test_main_returns_the_exit_code_instead_of_raising(tmp_path: Path) -> None:
     assert main(["validate", str(tmp_path / "nowhere.csv")]) == 2
     assert main(["--help"]) == 0
+
+
+def test_sandbox_show_prints_a_users_skills_after_an_import(config: Path, tmp_path: Path) -> None:
+    csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "Work")])
+    assert _invoke("run", "-c", str(config), str(csv_file))[0] == 0
+    code, out, _ = _invoke("sandbox", "-c", str(config), "--show", ADELE)
+    assert code == 0
+    assert "Python" in out
+    assert "expert" in out
+
+
+def test_sandbox_show_without_a_database_is_one_line_exit_2(config: Path) -> None:
+    code, _, err = _invoke("sandbox", "-c", str(config), "--show", ADELE)
+    assert code == 2
+    assert "no sandbox database" in err
