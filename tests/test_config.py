@@ -62,7 +62,7 @@ def test_a_wrong_type_names_the_key_and_the_file(tmp_path: Path) -> None:
 
 def test_a_missing_config_file_that_was_asked_for_is_an_error(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.yaml"
-    with pytest.raises(ConfigError, match="nowhere.yaml"):
+    with pytest.raises(ConfigError, match=r"nowhere\.yaml"):
         load_settings(missing, environ={})
 
 
