@@ -1,0 +1,27 @@
+"""``make bench``: every benchmark of DESIGN section 8, one after the other.
+
+Each prints its own figures; BENCHMARKS.md records them with the commands. Run on a quiet
+machine: the numbers are only meaningful when nothing else competes for the two cores.
+"""
+
+from __future__ import annotations
+
+from bench import bench_run, bench_sandbox, bench_validate
+
+
+def main() -> None:
+    """Run the validate, sandbox and import benchmarks with their target settings."""
+    print("== validate: 1,000,000-row CSV and 100,000-row xlsx", flush=True)
+    bench_validate.main([])
+    print("== sandbox alone: creates through $batch", flush=True)
+    bench_sandbox.main([])
+    print("== run: 50,000 rows, 10,000 users, 50 ms latency", flush=True)
+    bench_run.main(["--rows", "50000", "--users", "10000", "--latency-ms", "50"])
+    print("== run: 20,000 rows, 4,000 users, throttled at 200 requests/s", flush=True)
+    bench_run.main(
+        ["--rows", "20000", "--users", "4000", "--latency-ms", "0", "--throttle-rps", "200"]
+    )
+
+
+if __name__ == "__main__":
+    main()
