@@ -55,12 +55,12 @@ def _scan(path: Path, display: str, encoding: str) -> tuple[str, str, bytes]:
                     if encoding == "auto":
                         chosen = _encoding_from_bom(chunk)
                     decoder = codecs.getincrementaldecoder(chosen)("strict")
+                if not chosen.startswith("utf-16") and b"\x00" in chunk:
+                    raise InputError(
+                        "looks like a binary file, not CSV text (it contains NUL bytes)",
+                        path=display,
+                    )
                 if decoder is not None:
-                    if not chosen.startswith("utf-16") and b"\x00" in chunk:
-                        raise InputError(
-                            "looks like a binary file, not CSV text (it contains NUL bytes)",
-                            path=display,
-                        )
                     try:
                         decoder.decode(chunk)
                     except UnicodeDecodeError as exc:

@@ -333,3 +333,9 @@ def test_unknown_encoding_name_is_an_input_error(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match=r"x\.csv: unknown encoding 'klingon'"):
         InputReader([path], Settings(input=InputSettings(encoding="klingon")))
+
+
+def test_nul_bytes_after_non_utf8_text_still_mean_binary(tmp_path: Path) -> None:
+    data = "user,skill\nrené@contoso.com,Négociation\n".encode("cp1252") + b"\x00\x01" * 8
+
+    assert "binary" in _error(tmp_path, "late-nul.csv", data)
