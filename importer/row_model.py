@@ -173,7 +173,8 @@ def _categories(value: Any, info: ValidationInfo) -> tuple[str, ...] | None:
 def _collaboration_tags(value: Any, info: ValidationInfo) -> tuple[str, ...] | None:
     rules = _rules(info)
     tags: list[str] = []
-    for item in _items(_clean(value), rules.list_separator):
+    # Tag names never contain commas, so a comma separates them too ("mentor, ask me about").
+    for item in _items(_clean(value).replace(",", rules.list_separator), rules.list_separator):
         try:
             tags.append(rules.collaboration_tags(item))
         except EnumValueError as exc:

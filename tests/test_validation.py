@@ -71,6 +71,14 @@ def test_valid_row_becomes_a_normalised_skill_row() -> None:
     assert corrections == []
 
 
+def test_collaboration_tags_may_also_be_separated_by_commas() -> None:
+    [row], _ = validate(("ann@contoso.com", "Python", "", "Sales, B2B", "mentor, ask me about"))
+
+    assert isinstance(row, SkillRow)
+    assert row.collaboration_tags == ("ableToMentor", "askMeAbout")
+    assert row.categories == ("Sales, B2B",)
+
+
 def test_empty_optional_cells_leave_values_alone_but_audience_takes_the_default() -> None:
     [row], _ = validate(("ann@contoso.com", "Python"))
 
