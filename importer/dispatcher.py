@@ -21,8 +21,8 @@ Safety rules (DESIGN section 5):
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,16 +32,13 @@ from importer.errors import GraphError, TransientGraphError
 from importer.graph.batcher import Batcher, NotSentError
 from importer.graph.client import GraphClient, SubResponse, skills_path
 from importer.graph.pacing import AdaptivePacer
-from importer.graph.retry import backoff_delay
+from importer.listing import RetryBudget, SkillLister, find_skill
 from importer.planner import Mode, UserPlan, plan_user_changes, skill_key
 from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow
 
 __all__ = ["DispatchResult", "Dispatcher", "ProgressState"]
 
 logger = logging.getLogger(__name__)
-
-#: 429s allowed per request, as a multiple of ``max_attempts`` (see ``_RetryBudget``).
-THROTTLE_FACTOR = 10
 
 #: How many distinct users must all be refused (401/403) before the run stops as systemic.
 SYSTEMIC_AUTH_USERS = 5
@@ -59,6 +56,7 @@ class DispatchResult:
         warnings: things the planner noticed, for the run log and summary.
         owned_skills: skills carrying the source tag among the listed users (sync guard).
         planned_deletes: deletes the sync plan wanted.
+        duplicates_removed: extra copies deleted by the final sweep (see ``_sweep_duplicates``).
     """
 
     aborted: str = ""
@@ -66,17 +64,7 @@ class DispatchResult:
     warnings: list[str] = field(default_factory=list)
     owned_skills: int = 0
     planned_deletes: int = 0
-
-
-class _Listing:
-    """One user's skills as last listed, and when; shared by reconciliations."""
-
-    __slots__ = ("lock", "skills", "version")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.skills: list[dict[str, Any]] = []
-        self.version = 0
+    duplicates_removed: int = 0
 
 
 class Dispatcher:
@@ -122,7 +110,10 @@ class Dispatcher:
         self._allow_deletes = allow_deletes
         self._emit = on_outcome
         self._sleep = sleep
-        self._listings: dict[str, _Listing] = {}
+        self._lister: SkillLister | None = None
+        # Users whose creates had an unknown outcome: names, and the ids the report gives.
+        self._ambiguous: dict[str, set[str]] = {}
+        self._reported_ids: dict[str, set[str]] = {}
         self._auth_results: dict[str, dict[str, bool]] = {"read": {}, "write": {}}
         self._systemic_users = SYSTEMIC_AUTH_USERS
         self._batcher: Batcher | None = None
@@ -158,6 +149,14 @@ class Dispatcher:
             self._client, batch_size=self._batch_size, concurrency=self._concurrency, pacer=pacer
         ) as batcher:
             self._batcher = batcher
+            self._lister = SkillLister(
+                self._client,
+                batcher,
+                max_attempts=self._max_attempts,
+                max_wait_s=self._max_wait,
+                sleep=self._sleep,
+                stopping=lambda: bool(self._stop_reason),
+            )
             if self._stop_reason:
                 batcher.stop()
             plans = await self._plan_all(users)
@@ -166,6 +165,7 @@ class Dispatcher:
                 return self.result
             self._check_delete_guard(plans)
             await self._write_all(plans)
+            await self._sweep_duplicates()
         return self.result
 
     # ------------------------------------------------------------------ phase 1: plan
@@ -201,7 +201,8 @@ class Dispatcher:
     ) -> list[dict[str, Any]] | None:
         """List the user's skills, or report all their rows failed and return None."""
         try:
-            skills, _attempts = await self._list(user)
+            assert self._lister is not None
+            skills = await self._lister.list_skills(user)
         except GraphError as exc:
             self._note_auth("read", user, exc)
             for row in rows:
@@ -279,11 +280,10 @@ class Dispatcher:
         url = skills_path(op.user, op.skill_id if op.kind is not OpKind.CREATE else None)
         body = op.body if op.kind is not OpKind.DELETE else None
         attempts = 0
-        budget = _RetryBudget(self._max_attempts)
+        budget = RetryBudget(self._max_attempts)
         ambiguous = False
         while True:
             attempts += 1
-            started_version = self._listing(op.user).version
             error: GraphError
             try:
                 answer = await self._submit(method, url, body)
@@ -300,6 +300,7 @@ class Dispatcher:
                 ):
                     self._note_auth("write", op.user, None)
                     skill_id = op.skill_id or _id_of(answer.body)
+                    self._reported_ids.setdefault(op.user, set()).add(skill_id)
                     self._record(
                         outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=attempts)
                     )
@@ -307,21 +308,25 @@ class Dispatcher:
                 found = answer.error()
                 assert found is not None
                 error = found
+            failed_at = time.monotonic()
             self._note_auth("write", op.user, error)
             ambiguous = ambiguous or _is_ambiguous(error)
+            if ambiguous and op.kind is OpKind.CREATE:
+                self._ambiguous.setdefault(op.user, set()).add(skill_key(op.display_name))
             if not isinstance(error, TransientGraphError) and not (
                 ambiguous and op.kind is OpKind.CREATE and _is_server_error(error)
             ):
                 self._record(outcome_for(op, Action.FAILED, error=error, attempts=attempts))
                 return
-            if not budget.spend(error) or self._retry_too_long(error):
+            assert self._lister is not None
+            if not budget.spend(error) or self._lister.too_long(error):
                 self._record(outcome_for(op, Action.FAILED, error=error, attempts=attempts))
                 return
             self._client.stats.retries += 1
             await self._sleep(budget.delay(error, self._max_wait))
             if op.kind is OpKind.CREATE and ambiguous:
                 try:
-                    existing = await self._relist(op.user, started_version)
+                    existing = await self._lister.relist(op.user, failed_at)
                 except NotSentError:
                     self._record(
                         outcome_for(op, Action.FAILED, error=self._not_sent(), attempts=attempts)
@@ -330,8 +335,9 @@ class Dispatcher:
                 except GraphError as exc:
                     self._record(outcome_for(op, Action.FAILED, error=exc, attempts=attempts))
                     return
-                match = _find(existing, op.display_name)
+                match = find_skill(existing, op.display_name)
                 if match is not None:
+                    self._reported_ids.setdefault(op.user, set()).add(str(match.get("id", "")))
                     logger.info(
                         "create of %r for %s had landed; not re-posted", op.display_name, op.user
                     )
@@ -342,79 +348,35 @@ class Dispatcher:
                     )
                     return
 
-    def _retry_too_long(self, error: GraphError) -> bool:
-        return error.retry_after is not None and error.retry_after > self._max_wait
-
-    # ------------------------------------------------------------------ listing
-
-    def _listing(self, user: str) -> _Listing:
-        listing = self._listings.get(user)
-        if listing is None:
-            listing = self._listings[user] = _Listing()
-        return listing
-
-    async def _relist(self, user: str, seen_version: int) -> list[dict[str, Any]]:
-        """List the user again, unless another reconciliation already did after ``seen_version``."""
-        listing = self._listing(user)
-        async with listing.lock:
-            if listing.version > seen_version:
-                return listing.skills
-            skills, _attempts = await self._list(user)
-            return skills
-
-    async def _list(self, user: str) -> tuple[list[dict[str, Any]], int]:
-        """All the user's skills (every page), retried on transient errors."""
-        listing = self._listing(user)
-        skills: list[dict[str, Any]] = []
-        answer, attempts = await self._with_retry(lambda: self._submit("GET", skills_path(user)))
-        while True:
-            body = answer.body if isinstance(answer.body, dict) else {}
-            skills.extend(item for item in body.get("value", []) if isinstance(item, dict))
-            next_link = body.get("@odata.nextLink")
-            if not isinstance(next_link, str) or not next_link:
-                break
-            if self._stop_reason:
-                raise NotSentError("not sent: the run was stopping", sent=False)
-            answer, more = await self._with_retry(functools.partial(self._page, next_link))
-            attempts += more
-        listing.skills = skills
-        listing.version += 1
-        return skills, attempts
-
-    async def _page(self, url: str) -> SubResponse:
-        return await self._client.get_page(url)
-
-    async def _with_retry(
-        self, send: Callable[[], Awaitable[SubResponse]]
-    ) -> tuple[SubResponse, int]:
-        attempts = 0
-        budget = _RetryBudget(self._max_attempts)
-        while True:
-            attempts += 1
-            try:
-                answer = await send()
-            except NotSentError:
-                raise
-            except TransientGraphError as exc:
-                error: GraphError = exc
-            else:
-                if answer.status < 300:
-                    return answer, attempts
-                found = answer.error()
-                assert found is not None
-                error = found
-            if not isinstance(error, TransientGraphError):
-                raise error
-            if not budget.spend(error) or self._retry_too_long(error):
-                raise error
-            self._client.stats.retries += 1
-            await self._sleep(budget.delay(error, self._max_wait))
-
     async def _submit(
         self, method: str, url: str, body: dict[str, Any] | None = None
     ) -> SubResponse:
         assert self._batcher is not None
         return await self._batcher.submit(method, url, body)
+
+    async def _sweep_duplicates(self) -> None:
+        """After the writes, remove extra copies left by creates whose outcome was unknown.
+
+        Reconciliation lists the user before re-posting, but Graph may still carry out a
+        request after the client stopped waiting for it. For every user with such a create,
+        the skills are listed once more and any extra copy this tool made is deleted.
+        """
+        if self._stop_reason or not self._ambiguous:
+            return
+        assert self._lister is not None
+        for user, names in self._ambiguous.items():
+            try:
+                removed = await self._lister.sweep_duplicates(
+                    user, names, self._reported_ids.get(user, set()), self._source_tag
+                )
+            except GraphError as exc:
+                self.result.warnings.append(f"{user}: could not check for duplicates ({exc})")
+                continue
+            if removed:
+                message = f"{user}: removed {len(removed)} duplicate(s) left by a timed-out create"
+                logger.warning(message)
+                self.result.warnings.append(message)
+                self.result.duplicates_removed += len(removed)
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -443,35 +405,6 @@ class Dispatcher:
             )
 
 
-class _RetryBudget:
-    """How many more tries one request gets.
-
-    Failures (5xx, timeouts, resets) are limited by ``max_attempts``. Throttling is not a
-    failure: the request was refused before it was processed and Graph said when to come back,
-    so 429s get ``THROTTLE_FACTOR`` times as many tries; a nightly run under heavy throttling
-    finishes late rather than leaving failed rows.
-    """
-
-    __slots__ = ("failures", "max_attempts", "throttles")
-
-    def __init__(self, max_attempts: int) -> None:
-        self.max_attempts = max_attempts
-        self.failures = 0
-        self.throttles = 0
-
-    def spend(self, error: GraphError) -> bool:
-        """Count one unsuccessful try; True while another one is allowed."""
-        if error.status == 429:
-            self.throttles += 1
-            return self.throttles < self.max_attempts * THROTTLE_FACTOR
-        self.failures += 1
-        return self.failures < self.max_attempts
-
-    def delay(self, error: GraphError, cap: float) -> float:
-        """Seconds to wait before the next try: Retry-After, else jittered backoff."""
-        return backoff_delay(max(1, self.failures), retry_after=error.retry_after, cap=cap)
-
-
 def _is_server_error(error: GraphError) -> bool:
     return error.status is None or error.status >= 500
 
@@ -485,11 +418,3 @@ def _is_ambiguous(error: GraphError) -> bool:
 
 def _id_of(body: Any) -> str:
     return str(body.get("id", "")) if isinstance(body, dict) else ""
-
-
-def _find(skills: list[dict[str, Any]], display_name: str) -> dict[str, Any] | None:
-    key = skill_key(display_name)
-    for skill in skills:
-        if skill_key(str(skill.get("displayName", ""))) == key:
-            return skill
-    return None

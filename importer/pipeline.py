@@ -75,7 +75,7 @@ def _validate_into(
         else:
             writer.add_source_row(item.source)
     late: list[RowOutcome] = []
-    for correction in validator.finish():
+    for correction in validator.finish(reader.lookup_cells):
         key = (correction.source, correction.sheet, correction.row)
         if keep_valid and kept.pop(key, None) is not None:
             writer.add(correction)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path
 
@@ -144,3 +145,33 @@ async def test_no_request_arrives_inside_an_announced_retry_after_window(
     assert result.exit_code == 0, result.reason
     assert running_sandbox.stats.throttled > 0
     assert running_sandbox.stats.premature_requests == 0
+
+
+@pytest.mark.slow
+async def test_creates_that_time_out_but_land_later_leave_no_duplicate(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    users = [BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN]
+    rows = [(user, f"Skill {n:02d}", "expert", "") for user in users for n in range(10)]
+    faults = running_sandbox.faults
+    faults.seed = 3
+    # Many requests outlive the client's timeout; Graph-like, the server still carries them out.
+    faults.latency_ms = 150
+    faults.jitter_ms = 150
+
+    result = await import_file(
+        running_sandbox,
+        tmp_path,
+        write_csv(tmp_path / "s.csv", rows),
+        request_timeout_s=0.2,
+        max_attempts=30,
+        batch_size=5,
+    )
+    await asyncio.sleep(0.5)  # let every late write land before looking
+
+    assert result.exit_code == 0, result.reason
+    for user in users:
+        names = sorted(s["displayName"] for s in await skills_of(running_sandbox, user))
+        assert names == sorted(name for u, name, _l, _c in rows if u == user)
+    assert running_sandbox.stats_view()["duplicates"] == {}
+    assert Counter(row["action"] for row in results(result)) == {"created": len(rows)}

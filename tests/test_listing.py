@@ -1,0 +1,64 @@
+"""The duplicate sweep: the last line of defence after creates whose outcome was unknown."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import aiohttp
+
+from importer.graph.batcher import Batcher
+from importer.graph.client import GraphClient
+from importer.graph.pacing import AdaptivePacer
+from importer.listing import SkillLister
+from importer.sandbox import FIXED_TOKEN, RunningSandbox
+from tests.conftest import BOB_UPN
+from tests.importing import skills_of
+
+
+async def _post(sandbox: RunningSandbox, body: dict[str, object]) -> str:
+    url = f"{sandbox.base_url}/beta/users/{quote(BOB_UPN, safe='')}/profile/skills"
+    headers = {"Authorization": f"Bearer {FIXED_TOKEN}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=body, headers=headers) as r,
+    ):
+        assert r.status == 201
+        skill_id: str = (await r.json())["id"]
+    return skill_id
+
+
+async def _token(force_refresh: bool) -> str:
+    return FIXED_TOKEN
+
+
+async def test_the_sweep_keeps_the_reported_copy_and_never_touches_user_entered_ones(
+    running_sandbox: RunningSandbox,
+) -> None:
+    owned = {"source": {"type": "skills-import"}}
+    first = await _post(running_sandbox, {"displayName": "Python", **owned})
+    reported = await _post(running_sandbox, {"displayName": "python", **owned})
+    by_hand = await _post(running_sandbox, {"displayName": "Python"})
+    other = await _post(running_sandbox, {"displayName": "Go", **owned})
+    await _post(running_sandbox, {"displayName": "Go", **owned})  # not a name in question
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    async with (
+        GraphClient(
+            running_sandbox.base_url, "beta", _token, concurrency=2, request_timeout_s=10
+        ) as client,
+        Batcher(client, batch_size=20, concurrency=2, pacer=AdaptivePacer()) as batcher,
+    ):
+        lister = SkillLister(
+            client, batcher, max_attempts=3, max_wait_s=5, sleep=no_sleep, stopping=lambda: False
+        )
+        removed = await lister.sweep_duplicates(BOB_UPN, {"python"}, {reported}, "skills-import")
+
+    assert removed == ["Python"]
+    left = {skill["id"] for skill in await skills_of(running_sandbox, BOB_UPN)}
+    assert reported in left
+    assert by_hand in left
+    assert other in left
+    assert first not in left
+    assert len(left) == 4
