@@ -7,7 +7,11 @@ from typing import Any
 import pytest
 
 from importer.errors import TransientGraphError
-from importer.graph.batch_format import encode_batch, match_batch_answers
+from importer.graph.batch_format import (
+    encode_batch,
+    match_batch_answers,
+    throttled_item_retry_afters,
+)
 from importer.graph.wire import SubRequest, SubResponse, skills_path
 
 LIST = SubRequest("a", "GET", skills_path("ann@contoso.com"))
@@ -66,3 +70,17 @@ def test_an_unanswered_item_becomes_a_retryable_maybe_sent_timeout(body: Any) ->
     assert isinstance(error, TransientGraphError)
     assert error.code == "MissingBatchResponse"
     assert error.sent is True
+
+
+def test_only_throttled_items_retry_after_is_collected_whatever_its_case() -> None:
+    body = {
+        "responses": [
+            {"id": "a", "status": 429, "headers": {"retry-after": "2"}},
+            {"id": "b", "status": 503, "headers": {"Retry-After": "30"}},
+            {"id": "c", "status": 429, "headers": {"Retry-After": "5"}},
+            {"id": "d", "status": 429},
+            "garbage",
+        ]
+    }
+    assert throttled_item_retry_afters(body) == ["2", "5"]
+    assert throttled_item_retry_afters(None) == []

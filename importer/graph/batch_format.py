@@ -25,6 +25,7 @@ __all__ = [
     "check_relative_url",
     "encode_batch",
     "match_batch_answers",
+    "throttled_item_retry_afters",
 ]
 
 logger = logging.getLogger(__name__)
@@ -110,6 +111,22 @@ def batch_items(body: Any) -> Iterator[BatchItem]:
             str(raw.get("id", "")),
             Answer(raw["status"], CIMultiDictProxy(item_headers), raw.get("body")),
         )
+
+
+def throttled_item_retry_afters(body: Any) -> list[str]:
+    """The raw ``Retry-After`` values of the 429 items of a ``$batch`` answer body.
+
+    A cheap scan (no header dicts built), run while the connection is still held, so that the
+    gate closes before the connection can be reused.
+    """
+    raw_items = body.get("responses") if isinstance(body, Mapping) else None
+    values: list[str] = []
+    for raw in raw_items if isinstance(raw_items, list) else []:
+        if isinstance(raw, Mapping) and raw.get("status") == 429:
+            headers = raw.get("headers")
+            if isinstance(headers, Mapping):
+                values.extend(str(v) for k, v in headers.items() if k.lower() == "retry-after")
+    return values
 
 
 def match_batch_answers(requests: Sequence[SubRequest], body: Any) -> list[Answer]:

@@ -27,10 +27,10 @@ from importer.errors import PermanentGraphError, TransientGraphError
 from importer.graph.batch_format import (
     MAX_BATCH_SIZE,
     Answer,
-    batch_items,
     check_relative_url,
     encode_batch,
     match_batch_answers,
+    throttled_item_retry_afters,
 )
 from importer.graph.retry import RetryAfterGate, parse_retry_after, retrying
 from importer.graph.wire import (
@@ -290,11 +290,7 @@ class GraphClient:
             waits.append(parse_retry_after(answer.headers.get("Retry-After")))
         elif batch and 200 <= answer.status < 300:
             # Item 503s do not close the gate: one busy item must not stall the whole run.
-            waits.extend(
-                parse_retry_after(item.headers.get("Retry-After"))
-                for item in batch_items(answer.body)
-                if item.status == 429
-            )
+            waits.extend(map(parse_retry_after, throttled_item_retry_afters(answer.body)))
         longest = max((wait for wait in waits if wait is not None), default=None)
         if longest is not None:
             self.gate.close_for(longest)
