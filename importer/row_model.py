@@ -62,13 +62,16 @@ def is_plain_user(raw: str) -> bool:
     Only a subset of what ``UserCell`` accepts, returned unchanged by it; anything else must
     go through the model.
     """
-    return _PLAIN_USER.fullmatch(raw) is not None
+    return raw[:1] != "'" and _PLAIN_USER.fullmatch(raw) is not None
 
 
 def is_plain_name(raw: str) -> bool:
     """True when a skill-name cell is certainly valid and already normal (a fast pre-screen)."""
     return (
-        0 < len(raw) <= MAX_DISPLAY_NAME and raw.isprintable() and raw[0] != " " and raw[-1] != " "
+        0 < len(raw) <= MAX_DISPLAY_NAME
+        and raw.isprintable()
+        and raw[0] not in " '"
+        and raw[-1] != " "
     )
 
 
@@ -124,8 +127,15 @@ def _rules(info: ValidationInfo) -> CellRules:
     return context
 
 
+#: What the report puts in front of a formula-like cell; a fixed rejects.csv fed back still
+#: carries it, so exactly that one quote is taken off again.
+_NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r", "'\x00")
+
+
 def _clean(value: Any) -> str:
     text = "" if value is None else str(value).strip()
+    if text.startswith(_NEUTRALISED):
+        text = text[1:].strip()
     bad = find_control_character(text)
     if bad is not None:
         _fail("control-character", f"{quote_value(text)} contains a control character ({bad})")

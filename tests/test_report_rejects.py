@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from importer.config import Settings
 from importer.reader import InputReader
-from importer.records import Action, RowOutcome
+from importer.records import Action, RowOutcome, SkillRow
 from importer.report import ReportWriter, new_run_id
 from importer.report_csv import default_column_key, neutralise
 from importer.validation import Validator
@@ -236,3 +236,22 @@ def test_any_rejected_cells_come_back_in_their_columns_neutralised(
     assert len(lines) == len(rows) + 1
     for line, (cells, error) in zip(lines[1:], rows, strict=True):
         assert line == [neutralise(cell) for cell in cells[: len(header)]] + [neutralise(error)]
+
+
+def test_a_formula_like_skill_name_comes_back_without_the_added_quote_once_fixed(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "skills.csv"
+    source.write_text(
+        "Employee Email,Skill,Level\r\nann@contoso.com,-2+3 Arithmetic,Guru\r\n", encoding="utf-8"
+    )
+    rejects = validate_into_report(source, tmp_path / "r1") / "rejects.csv"
+    assert "'-2+3 Arithmetic" in rejects.read_text("utf-8-sig")  # neutralised for Excel
+
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(rejects.read_text("utf-8-sig").replace("Guru", "expert"), "utf-8-sig")
+    config = Settings()
+    [row] = Validator(config).feed(InputReader([fixed], config).rows())
+
+    assert isinstance(row, SkillRow)
+    assert row.display_name == "-2+3 Arithmetic"
