@@ -219,7 +219,7 @@ class ThrottleGate:
 #: A request that arrives this soon after a 429 left may have been sent before the client
 #: could read that 429 (the answer is still in transit, or the request's handler had not been
 #: started yet because the server was busy), so it is not counted as premature.
-TRANSIT_GRACE_S = 0.025
+TRANSIT_GRACE_S = 0.05
 _HISTORY_S = 10.0
 
 
