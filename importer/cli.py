@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -27,9 +27,11 @@ from rich.table import Table
 
 from importer import __version__
 from importer.config import Settings, load_settings
-from importer.dispatcher import ProgressState
 from importer.errors import ConfigError, ImporterError
 from importer.pipeline import RunResult, run_import, validate_files
+
+if TYPE_CHECKING:
+    from importer.dispatcher import ProgressState
 
 __all__ = ["cli", "main"]
 

@@ -15,17 +15,20 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from importer.config import Settings
-from importer.dispatcher import Dispatcher, DispatchResult, ProgressState
-from importer.graph.auth import make_token_provider
-from importer.graph.client import TokenProvider
 from importer.lock import RunLock
 from importer.reader import InputReader
-from importer.records import Action, RowOutcome, SkillRow
+from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report import ReportWriter, RunSummary, new_run_id
-from importer.target import open_graph, target_label
 from importer.validation import Validator
+
+if TYPE_CHECKING:
+    # The Graph side (aiohttp, azure-identity, the sandbox) is imported only by `run`, so
+    # that `validate` starts quickly.
+    from importer.dispatcher import DispatchResult, ProgressState
+    from importer.graph.client import TokenProvider
 
 __all__ = ["RunResult", "run_import", "validate_files"]
 
@@ -71,14 +74,34 @@ def _validate_into(
     validator = Validator(settings)
     kept: dict[tuple[str, str, int], SkillRow] = {}
     rows = 0
-    for item in validator.feed(reader.rows()):
-        rows += 1
-        if isinstance(item, RowOutcome):
-            writer.add(item)
-        elif keep_valid:
-            kept[(item.source.table.source, item.source.table.sheet, item.source.row)] = item
-        else:
-            writer.add_source_row(item.source)
+    if keep_valid:
+        for item in validator.feed(reader.rows()):
+            rows += 1
+            if isinstance(item, RowOutcome):
+                writer.add(item)
+            else:
+                kept[(item.source.table.source, item.source.table.sheet, item.source.row)] = item
+    else:
+        # The hot loop of a million-row `validate`: valid rows go to the report in runs, in
+        # input order with the other outcomes.
+        valid: list[SourceRow] = []
+        keep = valid.append
+        for checked in validator.check(reader.rows()):
+            if type(checked) is SourceRow:
+                keep(checked)
+                if len(valid) >= 4096:
+                    rows += len(valid)
+                    writer.add_valid_rows(valid)
+                    valid.clear()
+            else:
+                if valid:
+                    rows += len(valid)
+                    writer.add_valid_rows(valid)
+                    valid.clear()
+                rows += 1
+                writer.add(checked)  # type: ignore[arg-type]
+        rows += len(valid)
+        writer.add_valid_rows(valid)
     late: list[RowOutcome] = []
     for correction in validator.finish(reader.lookup_cells):
         key = (correction.source, correction.sheet, correction.row)
@@ -93,6 +116,12 @@ def _validate_into(
         users.setdefault(row.user_key, []).append(row)
     invalid = writer.counts.get(Action.INVALID.value, 0)
     return _Validated(users=users, rows=rows, invalid=invalid)
+
+
+def _target_label(settings: Settings) -> str:
+    from importer.target import target_label
+
+    return target_label(settings)
 
 
 def _exit_for(counts: dict[str, int]) -> tuple[int, str]:
@@ -180,6 +209,8 @@ async def run_import(
     Raises:
         InputError, ConfigError, AuthError: before anything is sent (exit 2).
     """
+    from importer.graph.auth import make_token_provider
+
     started = datetime.now(UTC)
     with contextlib.ExitStack() as stack:
         if not dry_run:
@@ -283,7 +314,7 @@ async def _run_stages(
             command="run",
             started=started,
             finished=datetime.now(UTC),
-            target=target_label(settings),
+            target=_target_label(settings),
             mode=settings.run.mode,
             dry_run=dry_run,
             inputs=reader.summaries(),
@@ -319,6 +350,9 @@ async def _dispatch(
     progress: Callable[[ProgressState], None] | None,
     http: dict[str, int],
 ) -> DispatchResult:
+    from importer.dispatcher import Dispatcher
+    from importer.target import open_graph
+
     run = settings.run
     async with open_graph(settings, token_provider) as client:
         dispatcher = Dispatcher(

@@ -167,6 +167,65 @@ class ResultsStream:
             self._rejects.note_header(table.header)
             self._need_template = False
 
+    def add_valid_rows(self, source_rows: list[SourceRow]) -> None:
+        """Record a run of ``valid`` rows: ``add_source_row`` for each, with less overhead.
+
+        The same lines as ``add_source_row``; the per-table state is looked up once per call
+        instead of once per row. Rows that need anything special take the one-row path.
+        """
+        code = _CODES[Action.VALID.value]
+        tail = _TAILS[code]
+        buffer = self._buffer
+        keep_attention = code in self._attention_codes
+        written = 0
+        index = 0
+        total = len(source_rows)
+        while index < total:
+            source_row = source_rows[index]
+            table = source_row.table
+            if table is not self._row_table or self._need_template or keep_attention:
+                self.add_source_row(source_row)
+                index += 1
+                continue
+            prefix, user_at, name_at = self._prefix, self._user_index, self._name_index
+            actions = self._table_actions
+            plain = self._plain_prefix
+            commas = self._commas
+            # A tight loop over the rows of this table.
+            while index < total:
+                source_row = source_rows[index]
+                if source_row.table is not table:
+                    break
+                cells = source_row.cells
+                user = cells[user_at].strip() if user_at < len(cells) else ""
+                name = cells[name_at].strip() if name_at < len(cells) else ""
+                line = f"{prefix}{source_row.row},{user},{name},{tail}"
+                probe = line if plain else f",{user},{name},"
+                if (
+                    '"' in probe
+                    or "\n" in probe
+                    or "\r" in probe
+                    or probe.count(",") != (commas if plain else 3)
+                    or user[:1] in FORMULA_PREFIXES
+                    or name[:1] in FORMULA_PREFIXES
+                ):
+                    self.add_source_row(source_row)
+                    index += 1
+                    continue
+                row = source_row.row
+                if row > 0:
+                    if row >= len(actions):
+                        actions.extend(bytes(max(row + 1 - len(actions), len(actions))))
+                    actions[row] = code
+                buffer.append(line)
+                written += 1
+                index += 1
+                if len(buffer) >= _FLUSH_ROWS:
+                    self._counts[code] += written
+                    written = 0
+                    self._flush()
+        self._counts[code] += written
+
     def correct(self, outcomes: Iterable[RowOutcome]) -> None:
         """Replace earlier outcomes of the same rows (same source, sheet and row).
 
