@@ -24,11 +24,14 @@ batch lets one more item in again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
 
 __all__ = ["AdaptivePacer"]
+
+logger = logging.getLogger(__name__)
 
 
 class AdaptivePacer:
@@ -48,7 +51,7 @@ class AdaptivePacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         quiet_s: float = 2.0,
-        reprobe_s: float = 30.0,
+        reprobe_s: float = 60.0,
         min_rate: float = 1.0,
     ) -> None:
         self._clock = clock
@@ -78,6 +81,7 @@ class AdaptivePacer:
         return max(self._min_rate, math.sqrt(self.good * self.bad))
 
     def _set_rate(self, rate: float, now: float) -> None:
+        logger.info("throttled: pacing at %.0f sub-requests/s", rate)
         self.rate = rate
         self._changed_at = max(now, self._paused_until)
         self._tokens = 0.0
@@ -88,7 +92,7 @@ class AdaptivePacer:
         quiet = now - self._changed_at
         settled = self.bad <= self.good * 1.05
         # While no rate has failed yet, double quickly; near the limit, be sure first.
-        needed = self._quiet_s / 2 if math.isinf(self.bad) else self._quiet_s
+        needed = self._quiet_s / 4 if math.isinf(self.bad) else self._quiet_s
         if not settled and quiet >= needed:
             self.good = max(self.good, self.rate)
             self.bad = max(self.bad, self.good * 1.001)
