@@ -386,29 +386,10 @@ def sandbox(
         except (LookupError, ValueError) as exc:
             raise ConfigError(f"{users_csv}: {exc}") from None
         table = Table(title=f"Skills of {show_user} in the sandbox")
-        for column in (
-            "displayName",
-            "proficiency",
-            "categories",
-            "collaborationTags",
-            "allowedAudiences",
-            "source",
-        ):
+        for column in _SHOW_COLUMNS:
             table.add_column(column)
         for skill in skills:
-            table.add_row(
-                *(
-                    _cell(skill.get(column))
-                    for column in (
-                        "displayName",
-                        "proficiency",
-                        "categories",
-                        "collaborationTags",
-                        "allowedAudiences",
-                        "source",
-                    )
-                )
-            )
+            table.add_row(*(_cell(skill.get(column)) for column in _SHOW_COLUMNS))
         Console().print(table)
         return
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
@@ -428,6 +409,16 @@ def sandbox(
     serve_forever(
         SandboxConfig(db_path=str(db_path), directory=users_csv, faults=faults), port=port
     )
+
+
+_SHOW_COLUMNS = (
+    "displayName",
+    "proficiency",
+    "categories",
+    "collaborationTags",
+    "allowedAudiences",
+    "source",
+)
 
 
 def _cell(value: object) -> str:

@@ -84,30 +84,27 @@ def outcome_for(
     if error is not None:
         status, request_id = error.status, error.request_id
         error_type, message = error_type_for(error), _message(error, item.user)
-    if row is None:
-        return RowOutcome(
-            source="",
-            sheet="",
-            row=0,
-            user=item.user,
-            display_name=item.display_name,
-            action=action,
-            status=status,
-            skill_id=skill_id,
-            attempts=attempts,
-            error_type=error_type,
-            error=message,
-            request_id=request_id,
-        )
-    return RowOutcome.for_source(
-        row.source,
-        action,
+    header: tuple[str, ...] = ()
+    cells: tuple[str, ...] = ()
+    if row is None:  # a sync delete: no input row behind it
+        source, sheet, line = "", "", 0
+    else:
+        table = row.source.table
+        source, sheet, line = table.source, table.sheet, row.source.row
+        header, cells = table.header, row.source.cells
+    return RowOutcome(
+        source=source,
+        sheet=sheet,
+        row=line,
         user=item.user,
         display_name=item.display_name,
+        action=action,
         status=status,
         skill_id=skill_id,
         attempts=attempts,
         error_type=error_type,
         error=message,
         request_id=request_id,
+        header=header,
+        cells=cells,
     )
