@@ -326,7 +326,6 @@ async def _run_stages(
         )
         clock = time.monotonic()
         path = writer.finish(summary)
-        logger.info("report written in %.1f s", time.monotonic() - clock)
     finally:
         writer.close()
         await _close_provider(token_provider)
