@@ -27,11 +27,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from importer.dispatch_outcomes import PERMISSION_MESSAGE, ProgressState, outcome_for
+from importer.dispatch_outcomes import ProgressState, outcome_for
 from importer.errors import GraphError, TransientGraphError
 from importer.graph.batcher import Batcher, NotSentError
 from importer.graph.client import GraphClient, SubResponse, skills_path
 from importer.graph.pacing import AdaptivePacer
+from importer.guards import SystemicRefusalGuard, delete_guard
 from importer.listing import RetryBudget, SkillLister, find_skill
 from importer.planner import Mode, UserPlan, plan_user_changes, skill_key
 from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow
@@ -39,9 +40,6 @@ from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow
 __all__ = ["DispatchResult", "Dispatcher", "ProgressState"]
 
 logger = logging.getLogger(__name__)
-
-#: How many distinct users must all be refused (401/403) before the run stops as systemic.
-SYSTEMIC_AUTH_USERS = 5
 
 _WRITE_METHOD = {OpKind.CREATE: "POST", OpKind.UPDATE: "PATCH", OpKind.DELETE: "DELETE"}
 
@@ -114,8 +112,7 @@ class Dispatcher:
         # Users whose creates had an unknown outcome: names, and the ids the report gives.
         self._ambiguous: dict[str, set[str]] = {}
         self._reported_ids: dict[str, set[str]] = {}
-        self._auth_results: dict[str, dict[str, bool]] = {"read": {}, "write": {}}
-        self._systemic_users = SYSTEMIC_AUTH_USERS
+        self._refusals: SystemicRefusalGuard | None = None
         self._batcher: Batcher | None = None
         self._stop_reason = ""
         self.result = DispatchResult()
@@ -143,7 +140,7 @@ class Dispatcher:
     async def run(self, users: Mapping[str, Sequence[SkillRow]]) -> DispatchResult:
         """Plan and write every user's rows; every row gets exactly one outcome."""
         self.progress.total = sum(len(rows) for rows in users.values())
-        self._systemic_users = max(1, min(SYSTEMIC_AUTH_USERS, len(users)))
+        self._refusals = SystemicRefusalGuard(len(users))
         pacer = AdaptivePacer(sleep=self._sleep)
         async with Batcher(
             self._client, batch_size=self._batch_size, concurrency=self._concurrency, pacer=pacer
@@ -235,18 +232,11 @@ class Dispatcher:
             if op.kind is OpKind.DELETE
         )
         self.result.planned_deletes = deletes
-        if not deletes:
-            return
-        owned = max(1, self.result.owned_skills)
-        if self._allow_deletes is not None and deletes <= self._allow_deletes:
-            return
-        if deletes / owned > self._max_delete_ratio:
-            self._abort(
-                f"sync would delete {deletes} of {owned} skills this tool owns "
-                f"({deletes / owned:.0%} > max_delete_ratio {self._max_delete_ratio:.0%}); "
-                f"nothing was written. Check the file, or allow it for this run with "
-                f"--allow-deletes {deletes}"
-            )
+        reason = delete_guard(
+            deletes, self.result.owned_skills, self._max_delete_ratio, self._allow_deletes
+        )
+        if reason:
+            self._abort(reason)
 
     # ------------------------------------------------------------------ phase 2: write
 
@@ -388,21 +378,10 @@ class Dispatcher:
         self._emit(outcome)
 
     def _note_auth(self, kind: str, user: str, error: GraphError | None) -> None:
-        """Stop the run when the first users' reads or writes are all refused with 401/403."""
-        results = self._auth_results[kind]
-        if user in results or len(results) >= self._systemic_users:
-            return
-        refused = error is not None and error.status in (401, 403)
-        if error is not None and not refused and isinstance(error, TransientGraphError):
-            return  # no verdict yet for this user
-        results[user] = refused
-        if len(results) == self._systemic_users and all(results.values()):
-            status = error.status if error is not None else 403
-            what = "reading skills" if kind == "read" else "writing skills"
-            self._abort(
-                f"{what} was refused (HTTP {status}) for every one of the first "
-                f"{self._systemic_users} users. {PERMISSION_MESSAGE}"
-            )
+        assert self._refusals is not None
+        reason = self._refusals.note(kind, user, error)
+        if reason:
+            self._abort(reason)
 
 
 def _is_server_error(error: GraphError) -> bool:
