@@ -266,3 +266,43 @@ async def test_sigterm_stops_sending_writes_the_report_and_exits_130(
     assert actions["created"] + actions["failed"] == len(rows)
     assert {line["errorType"] for line in lines if line["action"] == "failed"} == {"not-sent"}
     assert (report / "summary.json").is_file()
+
+
+@pytest.mark.slow
+async def test_two_overlapping_runs_one_writes_and_the_other_exits_4(
+    slow_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    csv_file = write_csv(tmp_path / "s.csv", _rows(20, 6))
+    slow_sandbox.faults.latency_ms = 300  # the first run lasts a few seconds
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"target:\n  graph: {slow_sandbox.base_url}\nreport:\n  dir: {tmp_path / 'reports'}\n"
+    )
+    first = await _start_import(config, csv_file)
+    await _wait_for_writes(slow_sandbox, 1)
+    second = await _start_import(config, csv_file)
+    _, second_err = await second.communicate()
+
+    assert await second.wait() == 4
+    assert b"another run holds the lock" in second_err
+    assert f"pid {first.pid}".encode() in second_err
+    assert await first.wait() == 0
+    assert slow_sandbox.stats_view()["skills_total"] == 120
+
+
+async def test_the_report_folder_has_run_log_and_a_summary_for_monitoring(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    import json
+
+    path = write_csv(tmp_path / "s.csv", [(BOB_UPN, "Python", "expert", "")])
+    result = await import_file(running_sandbox, tmp_path, path)
+
+    log = (result.report_dir / "run.log").read_text(encoding="utf-8")
+    assert "read and validated 1 rows" in log
+    summary = json.loads((result.report_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["exit_code"] == 0
+    assert summary["reason"]
+    assert summary["counts"]["created"] == 1
+    assert summary["duration_s"] >= 0
+    assert {"requests", "batches", "throttled", "retries"} <= set(summary["http"])
