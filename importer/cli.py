@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -71,11 +72,20 @@ class _JsonFormatter(logging.Formatter):
         )
 
 
+#: Log lines and the progress bar share one console on stderr, so that rich keeps the bar
+#: below the log lines instead of drawing over them.
+_STDERR = Console(stderr=True)
+
+
 def _setup_logging(log_format: str, quiet: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler
     if log_format == "json":
+        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_JsonFormatter())
+    elif _STDERR.is_terminal:
+        handler = RichHandler(console=_STDERR, show_path=False, log_time_format="%H:%M:%S")
     else:
+        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     handler.setLevel(logging.WARNING if quiet else logging.INFO)
     root = logging.getLogger()
@@ -242,8 +252,11 @@ def _poll_progress(
             )
             with Progress(*columns, console=console, transient=True) as bar:
                 task = bar.add_task("rows", total=state.total, detail="")
+                started = time.monotonic()
                 while True:
-                    bar.update(task, completed=state.done, detail=_detail(state))
+                    rate = state.done / max(1e-6, time.monotonic() - started)
+                    detail = f"{rate:,.0f} rows/s {_detail(state)}"
+                    bar.update(task, completed=state.done, detail=detail)
                     await asyncio.sleep(0.2)
         else:
             started = time.monotonic()
@@ -267,6 +280,8 @@ def _detail(state: ProgressState) -> str:
         for name in ("created", "updated", "unchanged", "failed")
         if state.actions[name]
     ]
+    if state.throttled():
+        parts.append("(throttled: waiting as Graph asked)")
     return " ".join(parts)
 
 
@@ -311,12 +326,11 @@ def run(
     """Import FILES: read, validate, plan against the target, write, report."""
     _setup_logging(log_format, quiet)
     settings = _settings(config_path, **flags)
-    console = Console()
     result = asyncio.run(
-        _run_with_progress(list(files), settings, dry_run, allow_deletes, console, quiet)
+        _run_with_progress(list(files), settings, dry_run, allow_deletes, _STDERR, quiet)
     )
     title = "Dry run (nothing written)" if dry_run else "Import"
-    _render_summary(console, result, title)
+    _render_summary(Console(), result, title)
     sys.exit(result.exit_code)
 
 

@@ -6,6 +6,7 @@ Kept apart from the dispatcher's control flow so both stay small.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from importer.errors import GraphError
@@ -30,6 +31,8 @@ class ProgressState:
     total: int = 0
     done: int = 0
     actions: Counter[str] = field(default_factory=Counter)
+    #: True while Graph has asked us to wait (Retry-After): nothing is being sent.
+    throttled: Callable[[], bool] = lambda: False
 
     def count(self, action: Action) -> None:
         """Record one finished row."""

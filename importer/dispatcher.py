@@ -116,7 +116,7 @@ class Dispatcher:
         self._batcher: Batcher | None = None
         self._stop_reason = ""
         self.result = DispatchResult()
-        self.progress = ProgressState()
+        self.progress = ProgressState(throttled=lambda: client.gate.is_closed)
 
     # ------------------------------------------------------------------ control
 
