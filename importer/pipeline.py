@@ -210,6 +210,9 @@ async def run_import(
         InputError, ConfigError, AuthError: before anything is sent (exit 2).
     """
     from importer.graph.auth import make_token_provider
+    from importer.target import check_target
+
+    check_target(settings)
 
     started = datetime.now(UTC)
     with contextlib.ExitStack() as stack:

@@ -6,10 +6,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from importer.config import Settings
+from importer.errors import ConfigError
 from importer.graph.client import GraphClient, TokenProvider
 from importer.sandbox import SandboxConfig, start_sandbox
 
-__all__ = ["SANDBOX_NOTE", "open_graph", "target_label"]
+__all__ = ["SANDBOX_NOTE", "check_target", "open_graph", "target_label"]
 
 SANDBOX_NOTE = "nothing was sent to Microsoft Graph"
 
@@ -23,6 +24,22 @@ def target_label(settings: Settings) -> str:
     return settings.target.graph
 
 
+def check_target(settings: Settings) -> None:
+    """Fail before anything is read or sent when the built-in sandbox cannot start.
+
+    Raises:
+        ConfigError: naming the key and the path.
+    """
+    if settings.target.graph != "sandbox":
+        return
+    directory = settings.target.sandbox_directory
+    if not directory.is_file():
+        raise ConfigError(
+            f"target.sandbox_directory: {directory} not found (the sandbox's users CSV: "
+            f"id,userPrincipalName,displayName)"
+        )
+
+
 @contextlib.asynccontextmanager
 async def open_graph(
     settings: Settings, token_provider: TokenProvider
@@ -32,12 +49,16 @@ async def open_graph(
     async with contextlib.AsyncExitStack() as stack:
         if settings.target.graph == "sandbox":
             settings.target.sandbox_db.parent.mkdir(parents=True, exist_ok=True)
-            sandbox = await start_sandbox(
-                SandboxConfig(
-                    db_path=str(settings.target.sandbox_db),
-                    directory=settings.target.sandbox_directory,
+            check_target(settings)
+            try:
+                sandbox = await start_sandbox(
+                    SandboxConfig(
+                        db_path=str(settings.target.sandbox_db),
+                        directory=settings.target.sandbox_directory,
+                    )
                 )
-            )
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"target.sandbox_directory / sandbox_db: {exc}") from None
             stack.push_async_callback(sandbox.close)
             base_url = sandbox.base_url
         else:

@@ -147,3 +147,13 @@ def test_sandbox_show_without_a_database_is_one_line_exit_2(config: Path) -> Non
     code, _, err = _invoke("sandbox", "-c", str(config), "--show", ADELE)
     assert code == 2
     assert "no sandbox database" in err
+
+
+def test_a_missing_sandbox_directory_is_exit_2_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"target:\n  sandbox_directory: {tmp_path / 'users.csv'}\n")
+    csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "")])
+    code, _, err = _invoke("run", "-c", str(config), str(csv_file))
+    assert code == 2
+    assert "target.sandbox_directory" in err
+    assert "users.csv" in err
