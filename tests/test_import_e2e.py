@@ -22,16 +22,17 @@ ROWS = [
 ]
 
 
+@pytest.mark.parametrize("batch_size", [20, 1])
 async def test_a_rerun_reports_every_row_unchanged_and_sends_no_write(
-    running_sandbox: RunningSandbox, tmp_path: Path
+    running_sandbox: RunningSandbox, tmp_path: Path, batch_size: int
 ) -> None:
     path = write_csv(tmp_path / "skills.csv", ROWS)
-    first = await import_file(running_sandbox, tmp_path, path)
+    first = await import_file(running_sandbox, tmp_path, path, batch_size=batch_size)
     assert first.exit_code == 0
     assert first.counts[Action.CREATED.value] == len(ROWS)
     writes_before = running_sandbox.stats.writes
 
-    second = await import_file(running_sandbox, tmp_path, path)
+    second = await import_file(running_sandbox, tmp_path, path, batch_size=batch_size)
 
     assert second.exit_code == 0
     assert second.counts[Action.UNCHANGED.value] == len(ROWS)
