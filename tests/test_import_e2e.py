@@ -176,3 +176,18 @@ async def test_creates_that_time_out_but_land_later_leave_no_duplicate(
         assert names == sorted(name for u, name, _l, _c in rows if u == user)
     assert running_sandbox.stats_view()["duplicates"] == {}
     assert Counter(row["action"] for row in results(result)) == {"created": len(rows)}
+
+
+async def test_a_user_with_more_skills_than_a_page_is_listed_whole(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    rows = [(BOB_UPN, f"Skill {n:03d}", "expert", "") for n in range(130)]  # pages of 100
+    path = write_csv(tmp_path / "s.csv", rows)
+    await import_file(running_sandbox, tmp_path, path)
+    writes = running_sandbox.stats.writes
+
+    rerun = await import_file(running_sandbox, tmp_path, path)
+
+    assert rerun.counts[Action.UNCHANGED.value] == 130
+    assert running_sandbox.stats.writes == writes
+    assert len(await skills_of(running_sandbox, BOB_UPN)) == 130
