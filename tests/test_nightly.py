@@ -172,6 +172,15 @@ def _rows(users: int, skills: int) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def _config_file(sandbox: RunningSandbox, tmp_path: Path) -> Path:
+    """A config file for a subprocess run against ``sandbox``, reports under tmp_path."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"target:\n  graph: {sandbox.base_url}\nreport:\n  dir: {tmp_path / 'reports'}\n"
+    )
+    return config
+
+
 async def _start_import(config: Path, csv_file: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -215,10 +224,7 @@ async def test_a_run_killed_with_sigkill_then_rerun_converges_with_no_duplicate(
 ) -> None:
     rows = _rows(30, 8)
     csv_file = write_csv(tmp_path / "s.csv", rows)
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"target:\n  graph: {slow_sandbox.base_url}\nreport:\n  dir: {tmp_path / 'reports'}\n"
-    )
+    config = _config_file(slow_sandbox, tmp_path)
     process = await _start_import(config, csv_file)
     await _wait_for_writes(slow_sandbox, 40)
     process.kill()
@@ -242,10 +248,7 @@ async def test_sigterm_stops_sending_writes_the_report_and_exits_130(
 ) -> None:
     rows = _rows(30, 8)
     csv_file = write_csv(tmp_path / "s.csv", rows)
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"target:\n  graph: {slow_sandbox.base_url}\nreport:\n  dir: {tmp_path / 'reports'}\n"
-    )
+    config = _config_file(slow_sandbox, tmp_path)
     process = await _start_import(config, csv_file)
     await _wait_for_writes(slow_sandbox, 20)
     process.send_signal(signal.SIGTERM)
@@ -274,10 +277,7 @@ async def test_two_overlapping_runs_one_writes_and_the_other_exits_4(
 ) -> None:
     csv_file = write_csv(tmp_path / "s.csv", _rows(20, 6))
     slow_sandbox.faults.latency_ms = 300  # the first run lasts a few seconds
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"target:\n  graph: {slow_sandbox.base_url}\nreport:\n  dir: {tmp_path / 'reports'}\n"
-    )
+    config = _config_file(slow_sandbox, tmp_path)
     first = await _start_import(config, csv_file)
     await _wait_for_writes(slow_sandbox, 1)
     second = await _start_import(config, csv_file)
