@@ -8,9 +8,11 @@ never kept. Repeats and conflicts, which are rare, are tracked in side tables.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from importer.records import Action, RowOutcome, SourceRow, Table
 
-__all__ = ["REF_BITS", "ROW_BITS", "DuplicateIndex"]
+__all__ = ["REF_BITS", "ROW_BITS", "DuplicateIndex", "DuplicateState"]
 
 #: A row reference is ``table number << ROW_BITS | row number``, below ``1 << REF_BITS``.
 ROW_BITS = 32
@@ -18,6 +20,15 @@ REF_BITS = 48
 _REF_MASK = (1 << REF_BITS) - 1
 _ROW_MASK = (1 << ROW_BITS) - 1
 _CONFLICT = "conflicting-duplicate"
+
+
+class DuplicateState(NamedTuple):
+    """The index of one part of a table, as ``DuplicateIndex.export`` gives it."""
+
+    first: dict[int, int]
+    repeats: dict[int, list[int]]
+    conflicts: dict[int, list[int]]
+    names: dict[int, tuple[str, str]]
 
 
 class DuplicateIndex:
@@ -34,6 +45,10 @@ class DuplicateIndex:
         self._repeats: dict[int, list[int]] = {}
         self._conflicts: dict[int, list[int]] = {}
         self._names: dict[int, tuple[str, str]] = {}
+
+    def export(self) -> DuplicateState:
+        """What another process's index needs to merge with this one (all small but ``first``)."""
+        return DuplicateState(self.first, self._repeats, self._conflicts, self._names)
 
     def table_number(self, table: Table) -> int:
         """Register a table; its number goes into row references."""

@@ -22,6 +22,7 @@ from importer.lock import RunLock
 from importer.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report import ReportWriter, RunSummary, new_run_id
+from importer.validate_parallel import find_split, validate_in_two_parts
 from importer.validation import Validator
 
 if TYPE_CHECKING:
@@ -67,6 +68,36 @@ class _Validated:
     invalid: int
 
 
+def stream_checked(
+    checked: Iterator[SkillRow | SourceRow | RowOutcome], writer: ReportWriter
+) -> int:
+    """The hot loop of a million-row `validate`: checked rows into the report, in input order.
+
+    Valid rows (``SourceRow``s from ``Validator.check``) go to the report in runs; every other
+    outcome in between keeps its place. Returns how many rows were seen.
+    """
+    rows = 0
+    valid: list[SourceRow] = []
+    keep = valid.append
+    for item in checked:
+        if type(item) is SourceRow:
+            keep(item)
+            if len(valid) >= 4096:
+                rows += len(valid)
+                writer.add_valid_rows(valid)
+                valid.clear()
+        else:
+            if valid:
+                rows += len(valid)
+                writer.add_valid_rows(valid)
+                valid.clear()
+            rows += 1
+            writer.add(item)  # type: ignore[arg-type]
+    rows += len(valid)
+    writer.add_valid_rows(valid)
+    return rows
+
+
 def _validate_into(
     reader: InputReader, settings: Settings, writer: ReportWriter, *, keep_valid: bool
 ) -> _Validated:
@@ -82,26 +113,7 @@ def _validate_into(
             else:
                 kept[(item.source.table.source, item.source.table.sheet, item.source.row)] = item
     else:
-        # The hot loop of a million-row `validate`: valid rows go to the report in runs, in
-        # input order with the other outcomes.
-        valid: list[SourceRow] = []
-        keep = valid.append
-        for checked in validator.check(reader.rows()):
-            if type(checked) is SourceRow:
-                keep(checked)
-                if len(valid) >= 4096:
-                    rows += len(valid)
-                    writer.add_valid_rows(valid)
-                    valid.clear()
-            else:
-                if valid:
-                    rows += len(valid)
-                    writer.add_valid_rows(valid)
-                    valid.clear()
-                rows += 1
-                writer.add(checked)  # type: ignore[arg-type]
-        rows += len(valid)
-        writer.add_valid_rows(valid)
+        rows = stream_checked(validator.check(reader.rows()), writer)
     late: list[RowOutcome] = []
     for correction in validator.finish(reader.lookup_cells):
         key = (correction.source, correction.sheet, correction.row)
@@ -140,7 +152,12 @@ def validate_files(paths: Sequence[Path], settings: Settings) -> RunResult:
         settings.report.dir, settings.report.formats, run_id, xlsx_row_limit=XLSX_ALL_ROWS_UP_TO
     )
     try:
-        _validate_into(reader, settings, writer, keep_valid=False)
+        csv_source = reader.single_csv()
+        split = find_split(csv_source) if csv_source is not None else None
+        if csv_source is not None and split is not None:
+            validate_in_two_parts(reader, csv_source, split, settings, writer, stream_checked)
+        else:
+            _validate_into(reader, settings, writer, keep_valid=False)
         exit_code, reason = _exit_for(writer.counts)
         summary = RunSummary(
             run_id=run_id,

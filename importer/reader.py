@@ -118,6 +118,12 @@ class InputReader:
             source.rows, source.blank_rows = counts
         return found
 
+    def single_csv(self) -> CsvSource | None:
+        """The one CSV source, when the input is exactly one CSV file (else None)."""
+        if len(self._sources) == 1 and isinstance(self._sources[0], CsvSource):
+            return self._sources[0]
+        return None
+
     @property
     def blank_rows(self) -> int:
         """Fully blank rows skipped so far, over every input."""

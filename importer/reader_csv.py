@@ -155,6 +155,13 @@ class CsvSource:
     def _open(self) -> io.TextIOWrapper:
         return self.path.open(encoding=self.encoding, newline="")
 
+    def _open_at(self, offset: int) -> io.TextIOWrapper:
+        raw = self.path.open("rb")
+        raw.seek(offset)
+        # A byte-order mark only ever stands at the very start of the file.
+        encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
+        return io.TextIOWrapper(raw, encoding=encoding, newline="")
+
     def _detect(self, candidates: list[str], matcher: HeaderMatcher) -> tuple[str, HeaderMatch]:
         first_error: InputError | None = None
         for delimiter in candidates:
@@ -181,27 +188,40 @@ class CsvSource:
             self.display, "", self.table.header, self.table.mapping, self.table.ignored, header_line
         )
 
-    def iter_rows(self) -> Iterator[SourceRow]:
-        """Stream the non-blank data rows; counts ``rows`` and ``blank_rows`` as it goes."""
+    def iter_rows(
+        self, start: tuple[int, int] | None = None, stop_line: int | None = None
+    ) -> Iterator[SourceRow]:
+        """Stream the non-blank data rows; counts ``rows`` and ``blank_rows`` as it goes.
+
+        Args:
+            start: (byte offset, line number) of a record boundary to start from instead of
+                the first data row (for reading one part of a large file).
+            stop_line: stop before the record that starts on this line.
+        """
         table = self.table
         width = len(table.header)
         user_index = table.mapping["user"]
-        with self._open() as stream:
+        with self._open() if start is None else self._open_at(start[0]) as stream:
             reader = csv.reader(stream, delimiter=self.delimiter)
-            for _ in islice(reader, self._header_index + 1):
-                pass
-            last = reader.line_num
+            base = 0 if start is None else start[1] - 1
+            if start is None:
+                for _ in islice(reader, self._header_index + 1):
+                    pass
+            last = base + reader.line_num
+            stop = stop_line if stop_line is not None else sys.maxsize
             rows = blank = 0
             try:
                 for cells in reader:
-                    start = last + 1
-                    last = reader.line_num
+                    start_line = last + 1
+                    if start_line >= stop:
+                        break
+                    last = base + reader.line_num
                     if len(cells) != width:
                         cells = (cells + [""] * width)[:width]
                     if not (cells[user_index].strip() or "".join(cells).strip()):
                         blank += 1
                         continue
                     rows += 1
-                    yield SourceRow(table, start, tuple(cells))
+                    yield SourceRow(table, start_line, tuple(cells))
             finally:
                 self.rows, self.blank_rows = rows, blank

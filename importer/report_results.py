@@ -226,6 +226,55 @@ class ResultsStream:
                     self._flush()
         self._counts[code] += written
 
+    def attention_lines(self) -> list[str]:
+        """The results.csv lines kept for results.xlsx (rows needing attention)."""
+        return list(self._attention)
+
+    def row_actions(self, source: str, sheet: str) -> bytes:
+        """The action code of every row of one table so far (0 = no row), for ``absorb``."""
+        return bytes(self._actions.get((source, sheet), b""))
+
+    def absorb(
+        self,
+        results: Path,
+        source: str,
+        sheet: str,
+        actions: bytes,
+        counts: dict[str, int],
+        attention: list[str],
+        rejects: Iterable[RowOutcome],
+    ) -> None:
+        """Append the results of a later part of a table that another process validated.
+
+        Args:
+            results: that part's results.csv (same columns; its header line is skipped).
+            source, sheet: the table.
+            actions: that part's ``row_actions`` (its rows come after every row here).
+            counts: that part's ``counts``.
+            attention: that part's ``attention_lines``.
+            rejects: that part's invalid and failed outcomes, in row order.
+        """
+        self._flush()
+        assert self._results is not None
+        with open_csv(results) as part:
+            part.readline()
+            while chunk := part.read(1 << 20):
+                self._results.write(chunk)
+        self._switch_table(source, sheet)
+        mine = self._table_actions
+        if len(mine) < len(actions):
+            mine.extend(bytes(len(actions) - len(mine)))
+        first = len(actions) - len(actions.lstrip(b"\x00"))
+        mine[first : len(actions)] = actions[first:]
+        for action, count in counts.items():
+            self._counts[_CODES[action]] += count
+        room = self._attention_limit - len(self._attention)
+        if room > 0 and self._attention_codes:
+            self._attention.extend(attention[:room])
+        if self._rejects is not None:
+            for outcome in rejects:
+                self._rejects.add(outcome)
+
     def correct(self, outcomes: Iterable[RowOutcome]) -> None:
         """Replace earlier outcomes of the same rows (same source, sheet and row).
 

@@ -23,7 +23,7 @@ from operator import itemgetter
 from pydantic import ValidationError
 
 from importer.config import Settings
-from importer.duplicates import REF_BITS, ROW_BITS, DuplicateIndex
+from importer.duplicates import REF_BITS, ROW_BITS, DuplicateIndex, DuplicateState
 from importer.records import FIELDS, Action, RowOutcome, SkillRow, SourceRow, Table
 from importer.row_model import CELL_ADAPTERS, CellRules, is_plain_name, is_plain_user
 
@@ -241,6 +241,10 @@ class Validator:
         return RowOutcome.for_source(
             source, Action.INVALID, error_type=problems[0][1][0], error="; ".join(parts)
         )
+
+    def duplicate_state(self) -> DuplicateState:
+        """The duplicate index so far, for merging with another part of the same table."""
+        return self._index.export()
 
     def finish(self, cells_of: CellsLookup | None = None) -> list[RowOutcome]:
         """Corrections, once ``feed`` is exhausted.
