@@ -94,7 +94,9 @@ def find_split(source: CsvSource, min_bytes: int | None = None) -> Split | None:
             newline = following
         if newline == -1 or newline + 1 >= size:
             return None
-        return Split(newline + 1, data[: newline + 1].count(b"\n") + 1)
+        line = data[: newline + 1].count(b"\n") + 1
+    # The header (perhaps below title rows) must lie wholly in the first part.
+    return Split(newline + 1, line) if line > source.table.header_row + 1 else None
 
 
 class _KeepingWriter(ReportWriter):
@@ -204,7 +206,10 @@ def validate_in_two_parts(
         rows = stream_checked(validator.check(source.iter_rows(stop_line=split.line)), writer)
         parent_rows, parent_blank = rows, source.blank_rows
         own = validator.finish()  # their cells are looked up below, with the merged ones
-        part: dict[str, Any] = receive.recv()
+        try:
+            part: dict[str, Any] = receive.recv()
+        except EOFError:
+            part = {"error": "the worker process ended without an answer"}
         child.join()
         if "error" in part:
             raise InputError(

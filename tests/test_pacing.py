@@ -103,3 +103,24 @@ async def test_nothing_accrues_while_the_server_has_asked_to_wait() -> None:
         await pacer.acquire(5)
     # After the pause, batches leave at the paced rate, not all at once.
     assert clock[0] - sent_at >= 20 / pacer.rate * 0.9
+
+
+async def test_a_lone_429_after_a_long_quiet_spell_keeps_the_rate_but_two_lower_it() -> None:
+    clock = [0.0]
+
+    async def sleep(delay: float) -> None:
+        clock[0] += delay
+
+    pacer = AdaptivePacer(clock=lambda: clock[0], sleep=sleep)
+    await pacer.acquire(20)
+    pacer.record_success(200)
+    clock[0] = 1.0
+    pacer.record_throttled(1.0)  # first 429: pacing starts
+    pacer.good, pacer.bad = 100.0, 104.0  # as if the search had settled
+    pacer.rate = 98.0
+    clock[0] = 60.0
+    pacer.record_throttled(1.0)  # a blip after a minute of quiet
+    assert pacer.rate == 98.0
+    clock[0] = 63.0
+    pacer.record_throttled(1.0)  # another one soon after: capacity really shrank
+    assert pacer.rate < 98.0

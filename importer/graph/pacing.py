@@ -12,8 +12,9 @@ It searches for that rate the way a person would:
   that drew one. The next rate to try is double ``good`` while no ``bad`` is known, then the
   geometric middle of the two; once they are within 5% the pacer settles just under ``good``;
 - a 429 at or below ``good`` means capacity shrank: ``good`` falls below it and the search
-  resumes; after ``reprobe_s`` quiet seconds at the settled rate, ``bad`` is raised a little so
-  capacity that came back is found again.
+  resumes, unless it is a lone 429 after ``10 * quiet_s`` quiet seconds at the settled rate (a
+  blip: the rate stays); after ``reprobe_s`` quiet seconds at the settled rate, ``bad`` is raised
+  a little so capacity that came back is found again.
 
 Batch size adapts too: a server evaluates every item of a ``$batch`` on its own, so when it
 admits only a burst of N at once, batches of 20 lose 20 - N items to 429 every time. After a
@@ -67,6 +68,7 @@ class AdaptivePacer:
         self._refilled_at = clock()
         self._changed_at = clock()
         self._paused_until = -math.inf
+        self._last_throttle = -math.inf
         self._episode_started: float | None = None
         self._successes = 0
         self._lock = asyncio.Lock()
@@ -100,6 +102,10 @@ class AdaptivePacer:
         elif settled and quiet >= self._reprobe_s:
             self.bad = self.good * 1.1
             self._set_rate(self._next_rate(), now)
+
+    def _isolated(self, now: float) -> bool:
+        settled = self.bad <= self.good * 1.05
+        return settled and now - self._last_throttle >= self._quiet_s * 10
 
     # -- the bucket ------------------------------------------------------------------------
 
@@ -160,9 +166,12 @@ class AdaptivePacer:
             # Never paced yet: what got through before the first 429 is a safe floor.
             started = self._episode_started if self._episode_started is not None else now
             self.good = max(self._min_rate, self._successes / (now - started + retry_after))
+        elif self._isolated(now):
+            pass  # one 429 after a long quiet spell at the settled rate: a blip, keep the rate
         else:
             self.bad = min(self.bad, self.rate)
             if self.good >= self.bad:
-                self.good = self.bad * 0.8  # capacity shrank below what used to be fine
+                self.good = self.bad * 0.9  # capacity shrank below what used to be fine
+        self._last_throttle = now
         self._successes = 0
         self._set_rate(self._next_rate(), now)
