@@ -32,8 +32,9 @@ from importer.errors import GraphError, TransientGraphError
 from importer.graph.batcher import Batcher, NotSentError
 from importer.graph.client import GraphClient, SubResponse, skills_path
 from importer.graph.pacing import AdaptivePacer
+from importer.graph.retry import retrying
 from importer.guards import SystemicRefusalGuard, delete_guard
-from importer.listing import RetryBudget, SkillLister, find_skill
+from importer.listing import SkillLister, find_skill
 from importer.planner import Mode, UserPlan, plan_user_changes, skill_key
 from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow
 
@@ -152,7 +153,6 @@ class Dispatcher:
                 max_attempts=self._max_attempts,
                 max_wait_s=self._max_wait,
                 sleep=self._sleep,
-                stopping=lambda: bool(self._stop_reason),
             )
             if self._stop_reason:
                 batcher.stop()
@@ -263,80 +263,95 @@ class Dispatcher:
                 outcome_for(op, action, error=self._not_sent(), skill_id=op.skill_id or "")
             )
             return
-        done = {OpKind.CREATE: Action.CREATED, OpKind.UPDATE: Action.UPDATED}.get(
-            op.kind, Action.DELETED
-        )
-        method = _WRITE_METHOD[op.kind]
+        state = _Attempts()
+
+        def worth_retrying(error: BaseException) -> bool:
+            if isinstance(error, NotSentError):
+                return False
+            if isinstance(error, TransientGraphError):
+                return True
+            # A create that may have landed is retried even after a 500: the user's skills
+            # are listed first, so it is never posted twice.
+            return (
+                state.ambiguous
+                and op.kind is OpKind.CREATE
+                and isinstance(error, GraphError)
+                and _is_server_error(error)
+            )
+
+        try:
+            async for attempt in retrying(
+                self._max_attempts,
+                self._max_wait,
+                sleep=self._sleep,
+                stats=self._client.stats,
+                retry_on=worth_retrying,
+            ):
+                with attempt:
+                    if (
+                        state.ambiguous
+                        and op.kind is OpKind.CREATE
+                        and await self._landed(op, state)
+                    ):
+                        return
+                    await self._attempt(op, state)
+                    return
+        except NotSentError:
+            self._record(
+                outcome_for(op, Action.FAILED, error=self._not_sent(), attempts=state.sent)
+            )
+        except GraphError as error:
+            self._record(outcome_for(op, Action.FAILED, error=error, attempts=state.sent))
+
+    async def _attempt(self, op: Operation, state: _Attempts) -> None:
+        """Send the write once; record success, or note the failure and raise it."""
         url = skills_path(op.user, op.skill_id if op.kind is not OpKind.CREATE else None)
         body = op.body if op.kind is not OpKind.DELETE else None
-        attempts = 0
-        budget = RetryBudget(self._max_attempts)
-        ambiguous = False
-        while True:
-            attempts += 1
-            error: GraphError
-            try:
-                answer = await self._submit(method, url, body)
-            except NotSentError:
-                self._record(
-                    outcome_for(op, Action.FAILED, error=self._not_sent(), attempts=attempts - 1)
-                )
-                return
-            except GraphError as exc:
-                error = exc
-            else:
-                if answer.status < 300 or (
-                    op.kind is OpKind.DELETE and answer.status == 404 and ambiguous
-                ):
-                    self._note_auth("write", op.user, None)
-                    skill_id = op.skill_id or _id_of(answer.body)
-                    self._reported_ids.setdefault(op.user, set()).add(skill_id)
-                    self._record(
-                        outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=attempts)
-                    )
-                    return
-                found = answer.error()
-                assert found is not None
-                error = found
-            failed_at = time.monotonic()
-            self._note_auth("write", op.user, error)
-            ambiguous = ambiguous or _is_ambiguous(error)
-            if ambiguous and op.kind is OpKind.CREATE:
-                self._ambiguous.setdefault(op.user, set()).add(skill_key(op.display_name))
-            if not isinstance(error, TransientGraphError) and not (
-                ambiguous and op.kind is OpKind.CREATE and _is_server_error(error)
-            ):
-                self._record(outcome_for(op, Action.FAILED, error=error, attempts=attempts))
-                return
-            assert self._lister is not None
-            if not budget.spend(error) or self._lister.too_long(error):
-                self._record(outcome_for(op, Action.FAILED, error=error, attempts=attempts))
-                return
-            self._client.stats.retries += 1
-            await self._sleep(budget.delay(error, self._max_wait))
-            if op.kind is OpKind.CREATE and ambiguous:
-                try:
-                    existing = await self._lister.relist(op.user, failed_at)
-                except NotSentError:
-                    self._record(
-                        outcome_for(op, Action.FAILED, error=self._not_sent(), attempts=attempts)
-                    )
-                    return
-                except GraphError as exc:
-                    self._record(outcome_for(op, Action.FAILED, error=exc, attempts=attempts))
-                    return
-                match = find_skill(existing, op.display_name)
-                if match is not None:
-                    self._reported_ids.setdefault(op.user, set()).add(str(match.get("id", "")))
-                    logger.info(
-                        "create of %r for %s had landed; not re-posted", op.display_name, op.user
-                    )
-                    self._record(
-                        outcome_for(
-                            op, Action.CREATED, skill_id=str(match.get("id", "")), attempts=attempts
-                        )
-                    )
-                    return
+        try:
+            answer = await self._submit(_WRITE_METHOD[op.kind], url, body)
+        except NotSentError:
+            raise
+        except GraphError as error:
+            state.sent += 1
+            self._note_failure(op, error, state)
+            raise
+        state.sent += 1
+        gone = op.kind is OpKind.DELETE and answer.status == 404 and state.ambiguous
+        if answer.status < 300 or gone:
+            self._note_auth("write", op.user, None)
+            skill_id = op.skill_id or _id_of(answer.body)
+            self._reported_ids.setdefault(op.user, set()).add(skill_id)
+            done = {OpKind.CREATE: Action.CREATED, OpKind.UPDATE: Action.UPDATED}.get(
+                op.kind, Action.DELETED
+            )
+            self._record(
+                outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=state.sent)
+            )
+            return
+        refused = answer.error()
+        assert refused is not None
+        self._note_failure(op, refused, state)
+        raise refused
+
+    def _note_failure(self, op: Operation, error: GraphError, state: _Attempts) -> None:
+        state.failed_at = time.monotonic()
+        self._note_auth("write", op.user, error)
+        state.ambiguous = state.ambiguous or _is_ambiguous(error)
+        if state.ambiguous and op.kind is OpKind.CREATE:
+            self._ambiguous.setdefault(op.user, set()).add(skill_key(op.display_name))
+
+    async def _landed(self, op: Operation, state: _Attempts) -> bool:
+        """After an ambiguous create: True (and recorded) when the skill is there after all."""
+        assert self._lister is not None
+        existing = await self._lister.relist(op.user, state.failed_at)
+        match = find_skill(existing, op.display_name)
+        if match is None:
+            return False
+        skill_id = str(match.get("id", ""))
+        self._reported_ids.setdefault(op.user, set()).add(skill_id)
+        logger.info("create of %r for %s had landed; not re-posted", op.display_name, op.user)
+        self._record(outcome_for(op, Action.CREATED, skill_id=skill_id, attempts=state.sent))
+        return True
 
     async def _submit(
         self, method: str, url: str, body: dict[str, Any] | None = None
@@ -382,6 +397,17 @@ class Dispatcher:
         reason = self._refusals.note(kind, user, error)
         if reason:
             self._abort(reason)
+
+
+class _Attempts:
+    """What one write has been through so far."""
+
+    __slots__ = ("ambiguous", "failed_at", "sent")
+
+    def __init__(self) -> None:
+        self.sent = 0  # requests that left (a NotSentError is not one)
+        self.ambiguous = False  # Graph may have carried out a failed attempt
+        self.failed_at = 0.0  # when the last failure was seen (monotonic)
 
 
 def _is_server_error(error: GraphError) -> bool:

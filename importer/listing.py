@@ -1,7 +1,7 @@
-"""Listing a user's skills for the dispatcher: paged, retried, and shared by reconciliations.
+"""Listing a user's skills for the dispatcher, shared by reconciliations, and the duplicate sweep.
 
-Also the retry loop used for reads, the per-request retry budget, and the duplicate sweep: the
-last line of defence against a create that Graph carried out after the client gave up on it.
+The sweep is the last line of defence against a create that Graph carried out after the client
+gave up on it. Retries follow the one policy of ``importer.graph.retry``.
 """
 
 from __future__ import annotations
@@ -13,47 +13,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from importer.errors import GraphError, TransientGraphError
-from importer.graph.batcher import Batcher, NotSentError
+from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient, SubResponse, skills_path
-from importer.graph.retry import backoff_delay
+from importer.graph.retry import retrying
 from importer.planner import is_owned, skill_key
 
-__all__ = ["THROTTLE_FACTOR", "RetryBudget", "SkillLister", "find_skill"]
+__all__ = ["SkillLister", "find_skill"]
 
 logger = logging.getLogger(__name__)
-
-#: 429s allowed per request, as a multiple of ``max_attempts`` (see ``RetryBudget``).
-THROTTLE_FACTOR = 10
-
-
-class RetryBudget:
-    """How many more tries one request gets.
-
-    Failures (5xx, timeouts, resets) are limited by ``max_attempts``. Throttling is not a
-    failure: the request was refused before it was processed and Graph said when to come back,
-    so 429s get ``THROTTLE_FACTOR`` times as many tries; a nightly run under heavy throttling
-    finishes late rather than leaving failed rows.
-    """
-
-    __slots__ = ("failures", "max_attempts", "throttles")
-
-    def __init__(self, max_attempts: int) -> None:
-        self.max_attempts = max_attempts
-        self.failures = 0
-        self.throttles = 0
-
-    def spend(self, error: GraphError) -> bool:
-        """Count one unsuccessful try; True while another one is allowed."""
-        if error.status == 429:
-            self.throttles += 1
-            return self.throttles < self.max_attempts * THROTTLE_FACTOR
-        self.failures += 1
-        return self.failures < self.max_attempts
-
-    def delay(self, error: GraphError, cap: float) -> float:
-        """Seconds to wait before the next try: Retry-After, else jittered backoff."""
-        return backoff_delay(max(1, self.failures), retry_after=error.retry_after, cap=cap)
 
 
 def find_skill(skills: list[dict[str, Any]], display_name: str) -> dict[str, Any] | None:
@@ -77,14 +44,13 @@ class _Listing:
 
 
 class SkillLister:
-    """Lists users' skills through the batcher, with retries.
+    """Lists users' skills (first pages through the batcher), remembering the last listing.
 
     Args:
-        client: the open client (for ``@odata.nextLink`` pages and the HTTP figures).
+        client: the open client (paging, retries and the HTTP figures).
         batcher: the run's batcher (first pages travel in ``$batch`` with everything else).
-        max_attempts, max_wait_s: the run's retry settings.
+        max_attempts, max_wait_s: the run's retry settings, for the sweep's deletes.
         sleep: injectable for tests.
-        stopping: returns True once the run is stopping (no new page is fetched then).
     """
 
     def __init__(
@@ -95,59 +61,20 @@ class SkillLister:
         max_attempts: int,
         max_wait_s: float,
         sleep: Callable[[float], Awaitable[None]],
-        stopping: Callable[[], bool],
     ) -> None:
         self._client = client
         self._batcher = batcher
         self._max_attempts = max_attempts
         self._max_wait_s = max_wait_s
         self._sleep = sleep
-        self._stopping = stopping
         self._listings: dict[str, _Listing] = {}
-
-    def too_long(self, error: GraphError) -> bool:
-        """True when Graph asks for a longer wait than ``max_retry_wait_s`` allows."""
-        return error.retry_after is not None and error.retry_after > self._max_wait_s
-
-    async def retried(self, send: Callable[[], Awaitable[SubResponse]]) -> SubResponse:
-        """Send a read until it succeeds; raise the last error when the budget is spent."""
-        budget = RetryBudget(self._max_attempts)
-        while True:
-            try:
-                answer = await send()
-            except NotSentError:
-                raise
-            except TransientGraphError as exc:
-                error: GraphError = exc
-            else:
-                found = answer.error()
-                if found is None:
-                    return answer
-                error = found
-            if not isinstance(error, TransientGraphError):
-                raise error
-            if not budget.spend(error) or self.too_long(error):
-                raise error
-            self._client.stats.retries += 1
-            await self._sleep(budget.delay(error, self._max_wait_s))
 
     async def list_skills(self, user: str) -> list[dict[str, Any]]:
         """Every skill of the user (all pages), oldest first."""
         listing = self._listings.setdefault(user, _Listing())
         started = time.monotonic()
-        skills: list[dict[str, Any]] = []
-        answer = await self.retried(
-            functools.partial(self._batcher.submit, "GET", skills_path(user))
-        )
-        while True:
-            body = answer.body if isinstance(answer.body, dict) else {}
-            skills.extend(item for item in body.get("value", []) if isinstance(item, dict))
-            next_link = body.get("@odata.nextLink")
-            if not isinstance(next_link, str) or not next_link:
-                break
-            if self._stopping():
-                raise NotSentError("not sent: the run was stopping", sent=False)
-            answer = await self.retried(functools.partial(self._client.get_page, next_link))
+        first_page = functools.partial(self._batcher.submit, "GET", skills_path(user))
+        skills = await self._client.list_skills(user, first_page=first_page)
         listing.skills, listing.started = skills, started
         return skills
 
@@ -186,7 +113,17 @@ class SkillLister:
                 if extra is keep or not is_owned(extra, source_tag):
                     continue
                 path = skills_path(user, str(extra.get("id", "")))
-                answer = await self.retried(functools.partial(self._batcher.submit, "DELETE", path))
-                if answer.status < 300:
-                    deleted.append(str(extra.get("displayName", "")))
+                await self._delete(path)
+                deleted.append(str(extra.get("displayName", "")))
         return deleted
+
+    async def _delete(self, path: str) -> SubResponse:
+        async for attempt in retrying(
+            self._max_attempts, self._max_wait_s, sleep=self._sleep, stats=self._client.stats
+        ):
+            with attempt:
+                answer = await self._batcher.submit("DELETE", path)
+                if (error := answer.error()) is not None:
+                    raise error
+                return answer
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover

@@ -182,3 +182,27 @@ async def test_gives_up_at_once_when_asked_to_wait_longer_than_the_cap() -> None
         await _run_with_failures([error], max_wait_s=600, t=t)
     assert caught.value.retry_after == 3600
     assert t.sleeps == []
+
+
+async def test_throttling_has_a_budget_of_its_own_so_a_throttled_run_finishes() -> None:
+    throttled: list[Exception] = [
+        TransientGraphError("slow down", status=429, retry_after=1) for _ in range(12)
+    ]
+    calls, _, _ = await _run_with_failures(throttled, max_attempts=3)
+    assert calls == 13  # twelve 429s did not use up the three attempts for failures
+
+    with pytest.raises(TransientGraphError, match="slow down"):
+        await _run_with_failures(throttled * 3, max_attempts=3)  # 30 is the 429 budget
+
+
+async def test_a_custom_rule_decides_what_is_worth_another_attempt() -> None:
+    t = FakeTime()
+    calls = 0
+    async for attempt in retrying(
+        3, 600, sleep=t.sleep, retry_on=lambda error: isinstance(error, PermanentGraphError)
+    ):
+        with attempt:
+            calls += 1
+            if calls == 1:
+                raise PermanentGraphError("server error, maybe carried out", status=500)
+    assert calls == 2

@@ -50,9 +50,7 @@ async def test_the_sweep_keeps_the_reported_copy_and_never_touches_user_entered_
         ) as client,
         Batcher(client, batch_size=20, concurrency=2, pacer=AdaptivePacer()) as batcher,
     ):
-        lister = SkillLister(
-            client, batcher, max_attempts=3, max_wait_s=5, sleep=no_sleep, stopping=lambda: False
-        )
+        lister = SkillLister(client, batcher, max_attempts=3, max_wait_s=5, sleep=no_sleep)
         removed = await lister.sweep_duplicates(BOB_UPN, {"python"}, {reported}, "skills-import")
 
     assert removed == ["Python"]

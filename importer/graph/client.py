@@ -182,8 +182,16 @@ class GraphClient:
         answer = await self._exchange("GET", url, None)
         return self._record("page", answer)
 
-    async def list_skills(self, user: str) -> list[dict[str, Any]]:
+    async def list_skills(
+        self, user: str, first_page: Callable[[], Awaitable[SubResponse]] | None = None
+    ) -> list[dict[str, Any]]:
         """Return every skill of one user, following ``@odata.nextLink``, retrying each page.
+
+        Args:
+            user: the user id or UPN.
+            first_page: sends the GET of the first page (the dispatcher passes its batcher, so
+                that first pages travel in ``$batch`` with everything else); default a plain
+                request. Later pages are plain GETs of the link, as Graph requires.
 
         Raises:
             GraphError: a page failed for good (404 for an unknown user, retries exhausted...).
@@ -192,7 +200,7 @@ class GraphClient:
         next_url: str | None = None
         seen: set[str] = set()
         while True:
-            page = await self._fetch_page(user, next_url)
+            page = await self._fetch_page(user, next_url, first_page)
             body = page.body if isinstance(page.body, Mapping) else {}
             value = body.get("value")
             if isinstance(value, list):
@@ -207,12 +215,19 @@ class GraphClient:
 
     # -- internals ----------------------------------------------------------------------------
 
-    async def _fetch_page(self, user: str, next_url: str | None) -> SubResponse:
+    async def _fetch_page(
+        self,
+        user: str,
+        next_url: str | None,
+        first_page: Callable[[], Awaitable[SubResponse]] | None,
+    ) -> SubResponse:
         async for attempt in retrying(
             self._max_attempts, self._max_retry_wait_s, sleep=self._sleep, stats=self.stats
         ):
             with attempt:
-                if next_url is None:
+                if next_url is None and first_page is not None:
+                    page = await first_page()
+                elif next_url is None:
                     page = await self.send(SubRequest("list", "GET", skills_path(user)))
                 else:
                     page = await self.get_page(next_url)

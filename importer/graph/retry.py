@@ -36,11 +36,13 @@ from importer.graph.wire import RETRY_STATUSES, HttpStats, is_transient_status
 
 __all__ = [
     "RETRY_STATUSES",
+    "THROTTLE_FACTOR",
     "RetryAfterGate",
     "backoff_delay",
     "exceeds_wait_cap",
     "is_transient_status",
     "parse_retry_after",
+    "retry_transient",
     "retrying",
 ]
 
@@ -167,14 +169,26 @@ class RetryAfterGate:
             await self._sleep(remaining)
 
 
+#: 429s allowed per request, as a multiple of ``max_attempts``. A 429 is not a failure: the
+#: request was refused before it was processed and Graph said when to come back, so a nightly
+#: run under heavy throttling finishes late rather than leaving failed rows.
+THROTTLE_FACTOR = 10
+
+
+def retry_transient(error: BaseException) -> bool:
+    """The default retry rule: ``TransientGraphError`` only (429, 503, 504, transport)."""
+    return isinstance(error, TransientGraphError)
+
+
 def retrying(
     max_attempts: int,
     max_wait_s: float,
     *,
     sleep: Sleep = asyncio.sleep,
     stats: HttpStats | None = None,
+    retry_on: Callable[[BaseException], bool] = retry_transient,
 ) -> tenacity.AsyncRetrying:
-    """Build the retry loop for plain requests and whole-batch failures.
+    """Build the retry loop of one request: the one retry policy of the importer.
 
     Usage::
 
@@ -185,27 +199,34 @@ def retrying(
                     raise error
 
     Args:
-        max_attempts: total attempts, the first included (``run.max_attempts``).
+        max_attempts: failed attempts allowed, the first included (``run.max_attempts``).
+            429s are counted apart and get ``THROTTLE_FACTOR`` times as many.
         max_wait_s: the longest wait (``run.max_retry_wait_s``); a Retry-After above it stops
             the loop and the error is raised as is.
         sleep: the coroutine used to wait (injected in tests).
         stats: counts each retry into ``stats.retries``.
+        retry_on: which errors are worth another attempt (default ``retry_transient``).
 
     Returns:
-        A ``tenacity.AsyncRetrying`` that retries ``TransientGraphError`` only and re-raises
-        the last error when it gives up.
+        A ``tenacity.AsyncRetrying`` that re-raises the last error when it gives up.
     """
+    failures = throttles = 0
 
     def stop(state: tenacity.RetryCallState) -> bool:
-        if state.attempt_number >= max_attempts:
-            return True
+        nonlocal failures, throttles
         error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, GraphError) and error.status == 429:
+            throttles += 1
+        else:
+            failures += 1
+        if failures >= max_attempts or throttles >= max_attempts * THROTTLE_FACTOR:
+            return True
         return isinstance(error, GraphError) and exceeds_wait_cap(error.retry_after, max_wait_s)
 
     def wait(state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         retry_after = error.retry_after if isinstance(error, GraphError) else None
-        return backoff_delay(state.attempt_number, retry_after=retry_after, cap=max_wait_s)
+        return backoff_delay(max(1, failures), retry_after=retry_after, cap=max_wait_s)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         if stats is not None:
@@ -218,7 +239,7 @@ def retrying(
         sleep=sleep,
         stop=stop,
         wait=wait,
-        retry=tenacity.retry_if_exception_type(TransientGraphError),
+        retry=tenacity.retry_if_exception(retry_on),
         before_sleep=before_sleep,
         reraise=True,
     )
