@@ -35,8 +35,8 @@ from importer.graph.pacing import AdaptivePacer
 from importer.graph.retry import retrying
 from importer.guards import SystemicRefusalGuard, delete_guard
 from importer.listing import SkillLister, find_skill
-from importer.planner import Mode, UserPlan, plan_user_changes, skill_key
-from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow
+from importer.planner import Mode, UserPlan, plan_user_changes
+from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow, skill_key
 
 __all__ = ["DispatchResult", "Dispatcher", "ProgressState"]
 

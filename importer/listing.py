@@ -16,7 +16,8 @@ from typing import Any
 from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient, SubResponse, skills_path
 from importer.graph.retry import retrying
-from importer.planner import is_owned, skill_key
+from importer.planner import is_owned
+from importer.records import skill_key
 
 __all__ = ["SkillLister", "find_skill"]
 

@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from importer.records import Operation, OpKind, SkillRow
+from importer.records import Operation, OpKind, SkillRow, skill_key
 from importer.schema import parse_audiences, parse_proficiency
 
-__all__ = ["Mode", "UserPlan", "create_body", "is_owned", "plan_user_changes", "skill_key"]
+__all__ = ["Mode", "UserPlan", "create_body", "is_owned", "plan_user_changes"]
 
 Mode = Literal["create", "upsert", "sync"]
 
@@ -33,11 +33,6 @@ class UserPlan:
     operations: list[Operation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     owned: int = 0
-
-
-def skill_key(display_name: str) -> str:
-    """The identity of a skill name: trimmed and compared case-insensitively."""
-    return display_name.strip().casefold()
 
 
 def is_owned(skill: Mapping[str, Any], source_tag: str) -> bool:

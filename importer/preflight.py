@@ -18,19 +18,12 @@ from importer.errors import GraphError
 from importer.graph.auth import close_token_provider, describe_token, make_token_provider
 from importer.graph.client import GraphClient, SubRequest, SubResponse, skills_path
 from importer.records import Action
+from importer.schema import PROFICIENCY_LEVELS
 from importer.target import open_graph, target_label
 
-__all__ = ["PROFICIENCY_LEVELS", "CheckReport", "CheckResult", "run_checks"]
+__all__ = ["CheckReport", "CheckResult", "run_checks"]
 
 logger = logging.getLogger(__name__)
-
-PROFICIENCY_LEVELS = (
-    "elementary",
-    "limitedWorking",
-    "generalProfessional",
-    "advancedProfessional",
-    "expert",
-)
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ __all__ = [
     "SkillRow",
     "SourceRow",
     "Table",
+    "skill_key",
 ]
 
 #: The canonical input fields, in report order.
@@ -53,6 +54,14 @@ class Action(StrEnum):
     WOULD_UPDATE = "would-update"
     WOULD_DELETE = "would-delete"
     VALID = "valid"
+
+
+def skill_key(display_name: str) -> str:
+    """The identity of a skill name: trimmed and compared case-insensitively.
+
+    Input rows, duplicates and the skills Graph holds are all keyed this way.
+    """
+    return display_name.strip().casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +150,8 @@ class SkillRow:
 
     @property
     def skill_key(self) -> str:
-        """The skill name as compared for identity: trimmed and case-insensitive."""
-        return self.display_name.strip().casefold()
+        """The skill name as compared for identity (see ``skill_key``)."""
+        return skill_key(self.display_name)
 
 
 class OpKind(StrEnum):
