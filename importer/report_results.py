@@ -40,6 +40,19 @@ _COMMAS = len(RESULT_COLUMNS) - 1
 _ABSENT = 1 << 30  # a cell index no row reaches: the column is not in the table
 
 
+def _needs_quoting(probe: str, commas: int, user: str, name: str) -> bool:
+    # A line built from the user and name cells directly is right unless one of them holds a
+    # quote, a line break or a comma (csv.writer must quote it), or starts like a formula.
+    return (
+        '"' in probe
+        or "\n" in probe
+        or "\r" in probe
+        or probe.count(",") != commas
+        or user[:1] in FORMULA_PREFIXES
+        or name[:1] in FORMULA_PREFIXES
+    )
+
+
 def _needs_care(line: str) -> bool:
     # A directly formatted line is right unless a cell holds a quote, a line break or a comma
     # (csv.writer must quote it), or starts with a formula character (after a comma).
@@ -138,15 +151,8 @@ class ResultsStream:
         # Only user and name can need care: the prefix is quoted already, the tail is fixed.
         # When the prefix itself holds quotes (a file name with a comma), probe the two cells.
         probe = line if self._plain_prefix else f",{user},{name},"
-        if (
-            code in _REJECT_CODES
-            or '"' in probe
-            or "\n" in probe
-            or "\r" in probe
-            or probe.count(",") != (self._commas if self._plain_prefix else 3)
-            or user[:1] in FORMULA_PREFIXES
-            or name[:1] in FORMULA_PREFIXES
-        ):
+        commas = self._commas if self._plain_prefix else 3
+        if code in _REJECT_CODES or _needs_quoting(probe, commas, user, name):
             self.add(RowOutcome.for_source(source_row, action))
             return
         # The body of _record(), inlined: this runs once per valid row.
@@ -201,14 +207,7 @@ class ResultsStream:
                 name = cells[name_at].strip() if name_at < len(cells) else ""
                 line = f"{prefix}{source_row.row},{user},{name},{tail}"
                 probe = line if plain else f",{user},{name},"
-                if (
-                    '"' in probe
-                    or "\n" in probe
-                    or "\r" in probe
-                    or probe.count(",") != (commas if plain else 3)
-                    or user[:1] in FORMULA_PREFIXES
-                    or name[:1] in FORMULA_PREFIXES
-                ):
+                if _needs_quoting(probe, commas if plain else 3, user, name):
                     self.add_source_row(source_row)
                     index += 1
                     continue
