@@ -29,6 +29,7 @@ from importer.graph.client import (
 from importer.graph.retry import RetryAfterGate
 from importer.sandbox import FaultConfig, SandboxConfig, create_app
 from importer.sandbox.app import STATE_KEY
+from tests.conftest import FakeTime
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 
@@ -39,29 +40,13 @@ ZOE = ("0b6f6f57-8c1e-4a0b-9d55-1c1d9b3e0004", "zoë.müller@contoso.com")
 USERS = [ANN, GUEST, SEAN, ZOE]
 
 
-class FakeTime:
-    """One clock for the sandbox and the client; sleeping moves it forward at once."""
-
-    def __init__(self) -> None:
-        self.now = 5000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
 def base_url(server: TestServer) -> str:
     return str(server.make_url("/")).rstrip("/")
 
 
 @pytest.fixture
 def fake_time() -> FakeTime:
-    return FakeTime()
+    return FakeTime(5000.0)
 
 
 @pytest.fixture

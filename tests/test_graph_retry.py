@@ -15,22 +15,7 @@ from importer.graph.retry import (
     retrying,
 )
 from importer.graph.wire import HttpStats, is_transient_status
-
-
-class FakeTime:
-    """A clock and a sleep that advances it: tests never really wait."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
+from tests.conftest import FakeTime
 
 NOW = datetime(2015, 10, 21, 7, 27, 30, tzinfo=UTC)
 
