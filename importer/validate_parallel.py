@@ -18,13 +18,14 @@ file whose line ends are ``\\n`` or ``\\r\\n``. Otherwise validation stays in on
 
 from __future__ import annotations
 
+import functools
 import logging
 import mmap
 import multiprocessing
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +100,20 @@ def find_split(source: CsvSource, min_bytes: int | None = None) -> Split | None:
     return Split(newline + 1, line) if line > source.table.header_row + 1 else None
 
 
+def _cells_in_part(
+    source: CsvSource, split: Split, wanted: Collection[tuple[str, str, int]]
+) -> dict[tuple[str, str, int], tuple[str, ...]]:
+    """The original cells of some rows of the second part (read again from the split on)."""
+    counts = source.rows, source.blank_rows
+    found = {}
+    for row in source.iter_rows(start=(split.offset, split.line)):
+        key = (row.table.source, row.table.sheet, row.row)
+        if key in wanted:
+            found[key] = row.cells
+    source.rows, source.blank_rows = counts
+    return found
+
+
 class _KeepingWriter(ReportWriter):
     """The child's report, which also keeps its invalid outcomes for the parent's rejects.csv."""
 
@@ -145,7 +160,6 @@ def _summary(run_id: str) -> RunSummary:
 
 
 def _second_part(
-    reader: InputReader,
     source: CsvSource,
     split: Split,
     settings: Settings,
@@ -159,7 +173,7 @@ def _second_part(
         writer = _KeepingWriter(folder, ["csv"], "part", xlsx_row_limit=1 << 30)
         checked = validator.check(source.iter_rows(start=(split.offset, split.line)))
         rows = stream_checked(checked, writer)
-        writer.correct(validator.finish(reader.lookup_cells))
+        writer.correct(validator.finish(functools.partial(_cells_in_part, source, split)))
         rejects = writer.rejected
         writer.finish(_summary("part"))
         table = source.table
@@ -195,7 +209,7 @@ def validate_in_two_parts(
     folder = Path(tempfile.mkdtemp(prefix="skills-import-part-"))
     child = context.Process(
         target=_second_part,
-        args=(reader, source, split, settings, folder, stream_checked, send),
+        args=(source, split, settings, folder, stream_checked, send),
         daemon=True,
     )
     child.start()
