@@ -9,7 +9,7 @@ input. Blank rows are skipped and counted; every other row becomes a ``SourceRow
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Generator, Sequence
+from collections.abc import Collection, Generator, Iterable, Sequence
 from pathlib import Path
 
 from importer.config import Settings
@@ -28,6 +28,25 @@ def _describe_ignored(table: Table) -> str:
     where = table.source + (f" [{table.sheet}]" if table.sheet else "")
     names = ", ".join(f"'{name}'" for name in table.ignored)
     return f"{where}: ignoring column{'s' if len(table.ignored) > 1 else ''} {names}"
+
+
+def cells_of_rows(
+    source: CsvSource | XlsxSource,
+    rows: Iterable[SourceRow],
+    wanted: Collection[tuple[str, str, int]],
+) -> dict[tuple[str, str, int], tuple[str, ...]]:
+    """The cells of the ``wanted`` rows among ``rows`` (read again from ``source``).
+
+    The source's row counts are left as they were: this second read is not part of the input.
+    """
+    counts = source.rows, source.blank_rows
+    found: dict[tuple[str, str, int], tuple[str, ...]] = {}
+    for row in rows:
+        key = (row.table.source, row.table.sheet, row.row)
+        if key in wanted:
+            found[key] = row.cells
+    source.rows, source.blank_rows = counts
+    return found
 
 
 class InputReader:
@@ -108,14 +127,8 @@ class InputReader:
         sources = {source for source, _, _ in wanted}
         found: dict[tuple[str, str, int], tuple[str, ...]] = {}
         for source in self._sources:
-            if source.display not in sources:
-                continue
-            counts = source.rows, source.blank_rows
-            for row in source.iter_rows():
-                key = (row.table.source, row.table.sheet, row.row)
-                if key in wanted:
-                    found[key] = row.cells
-            source.rows, source.blank_rows = counts
+            if source.display in sources:
+                found.update(cells_of_rows(source, source.iter_rows(), wanted))
         return found
 
     def single_csv(self) -> CsvSource | None:

@@ -34,7 +34,7 @@ from typing import Any
 from importer.config import Settings
 from importer.duplicates import REF_BITS, ROW_BITS, DuplicateState
 from importer.errors import InputError
-from importer.reader import InputReader
+from importer.reader import InputReader, cells_of_rows
 from importer.reader_csv import CsvSource
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report import ReportWriter, RunSummary
@@ -104,14 +104,7 @@ def _cells_in_part(
     source: CsvSource, split: Split, wanted: Collection[tuple[str, str, int]]
 ) -> dict[tuple[str, str, int], tuple[str, ...]]:
     """The original cells of some rows of the second part (read again from the split on)."""
-    counts = source.rows, source.blank_rows
-    found = {}
-    for row in source.iter_rows(start=(split.offset, split.line)):
-        key = (row.table.source, row.table.sheet, row.row)
-        if key in wanted:
-            found[key] = row.cells
-    source.rows, source.blank_rows = counts
-    return found
+    return cells_of_rows(source, source.iter_rows(start=(split.offset, split.line)), wanted)
 
 
 class _KeepingWriter(ReportWriter):
