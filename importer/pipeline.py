@@ -348,14 +348,10 @@ async def _run_stages(
         path = writer.finish(summary)
     finally:
         writer.close()
-        await _close_provider(token_provider)
+        from importer.graph.auth import close_token_provider
+
+        await close_token_provider(token_provider)
     return RunResult(exit_code, reason, path, dict(summary.counts), summary, warnings)
-
-
-async def _close_provider(provider: object) -> None:
-    close = getattr(provider, "aclose", None)
-    if close is not None:
-        await close()
 
 
 async def _dispatch(
