@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from importer.config import RunSettings
 from importer.dispatch_outcomes import ProgressState, outcome_for
 from importer.errors import GraphError, TransientGraphError
 from importer.graph.batcher import Batcher, NotSentError
@@ -35,7 +36,7 @@ from importer.graph.pacing import AdaptivePacer
 from importer.graph.retry import retrying
 from importer.guards import SystemicRefusalGuard, delete_guard
 from importer.listing import SkillLister, find_skill
-from importer.planner import Mode, UserPlan, plan_user_changes
+from importer.planner import UserPlan, plan_user_changes
 from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow, skill_key
 
 __all__ = ["DispatchResult", "Dispatcher", "ProgressState"]
@@ -71,12 +72,11 @@ class Dispatcher:
 
     Args:
         client: an open ``GraphClient``.
-        mode: ``create``, ``upsert`` or ``sync``.
-        source_tag: written as ``source.type`` on create; sync deletes only skills carrying it.
-        batch_size, concurrency, max_attempts, max_retry_wait_s: from ``run:`` settings.
+        run: the ``run:`` settings (mode, source tag, batch size, concurrency, retries, the
+            delete ratio guard).
         dry_run: plan only; send no write.
-        max_delete_ratio: sync aborts when deletes exceed this share of owned skills...
-        allow_deletes: ...unless they are at most this many (``--allow-deletes N``).
+        allow_deletes: sync may delete up to this many skills whatever the ratio says
+            (``--allow-deletes N``).
         on_outcome: called once for every row (and every sync delete).
         sleep: injectable for tests.
     """
@@ -85,27 +85,15 @@ class Dispatcher:
         self,
         client: GraphClient,
         *,
-        mode: Mode,
-        source_tag: str,
-        batch_size: int,
-        concurrency: int,
-        max_attempts: int,
-        max_retry_wait_s: float,
+        run: RunSettings,
         dry_run: bool = False,
-        max_delete_ratio: float = 1.0,
         allow_deletes: int | None = None,
         on_outcome: Callable[[RowOutcome], None],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._client = client
-        self._mode = mode
-        self._source_tag = source_tag
-        self._batch_size = batch_size
-        self._concurrency = concurrency
-        self._max_attempts = max_attempts
-        self._max_wait = max_retry_wait_s
+        self._run = run
         self._dry_run = dry_run
-        self._max_delete_ratio = max_delete_ratio
         self._allow_deletes = allow_deletes
         self._emit = on_outcome
         self._sleep = sleep
@@ -144,14 +132,17 @@ class Dispatcher:
         self._refusals = SystemicRefusalGuard(len(users))
         pacer = AdaptivePacer(sleep=self._sleep)
         async with Batcher(
-            self._client, batch_size=self._batch_size, concurrency=self._concurrency, pacer=pacer
+            self._client,
+            batch_size=self._run.batch_size,
+            concurrency=self._run.concurrency,
+            pacer=pacer,
         ) as batcher:
             self._batcher = batcher
             self._lister = SkillLister(
                 self._client,
                 batcher,
-                max_attempts=self._max_attempts,
-                max_wait_s=self._max_wait,
+                max_attempts=self._run.max_attempts,
+                max_wait_s=self._run.max_retry_wait_s,
                 sleep=self._sleep,
             )
             if self._stop_reason:
@@ -170,7 +161,7 @@ class Dispatcher:
     async def _plan_all(
         self, users: Mapping[str, Sequence[SkillRow]]
     ) -> list[tuple[str, Sequence[SkillRow], UserPlan | None]]:
-        limit = asyncio.Semaphore(max(1, self._concurrency * self._batch_size * 2))
+        limit = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 2))
 
         async def plan_one(user: str, rows: Sequence[SkillRow]) -> UserPlan | None:
             async with limit:
@@ -181,8 +172,8 @@ class Dispatcher:
                 user,
                 rows,
                 existing,
-                mode=self._mode,
-                source_tag=self._source_tag,
+                mode=self._run.mode,
+                source_tag=self._run.source_tag,
             )
             self.result.warnings.extend(plan.warnings)
             self.result.owned_skills += plan.owned
@@ -233,7 +224,7 @@ class Dispatcher:
         )
         self.result.planned_deletes = deletes
         reason = delete_guard(
-            deletes, self.result.owned_skills, self._max_delete_ratio, self._allow_deletes
+            deletes, self.result.owned_skills, self._run.max_delete_ratio, self._allow_deletes
         )
         if reason:
             self._abort(reason)
@@ -243,7 +234,7 @@ class Dispatcher:
     async def _write_all(
         self, plans: list[tuple[str, Sequence[SkillRow], UserPlan | None]]
     ) -> None:
-        limit = asyncio.Semaphore(max(1, self._concurrency * self._batch_size * 2))
+        limit = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 2))
 
         async def write_user(plan: UserPlan) -> None:
             async with limit:
@@ -281,8 +272,8 @@ class Dispatcher:
 
         try:
             async for attempt in retrying(
-                self._max_attempts,
-                self._max_wait,
+                self._run.max_attempts,
+                self._run.max_retry_wait_s,
                 sleep=self._sleep,
                 stats=self._client.stats,
                 retry_on=worth_retrying,
@@ -372,7 +363,7 @@ class Dispatcher:
         for user, names in self._ambiguous.items():
             try:
                 removed = await self._lister.sweep_duplicates(
-                    user, names, self._reported_ids.get(user, set()), self._source_tag
+                    user, names, self._reported_ids.get(user, set()), self._run.source_tag
                 )
             except GraphError as exc:
                 self.result.warnings.append(f"{user}: could not check for duplicates ({exc})")

@@ -368,18 +368,11 @@ async def _dispatch(
     from importer.dispatcher import Dispatcher
     from importer.target import open_graph
 
-    run = settings.run
     async with open_graph(settings, token_provider) as client:
         dispatcher = Dispatcher(
             client,
-            mode=run.mode,
-            source_tag=run.source_tag,
-            batch_size=run.batch_size,
-            concurrency=run.concurrency,
-            max_attempts=run.max_attempts,
-            max_retry_wait_s=run.max_retry_wait_s,
+            run=settings.run,
             dry_run=dry_run,
-            max_delete_ratio=run.max_delete_ratio,
             allow_deletes=allow_deletes,
             on_outcome=writer.add,
         )

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from importer.config import DefaultsSettings, Settings, load_settings
 from importer.errors import ConfigError
 from importer.headers import HeaderMatcher
-from importer.records import Action, RowOutcome, SkillRow, SourceRow, Table
+from importer.records import FIELDS, Action, RowOutcome, SkillRow, SourceRow, Table
 from importer.row_model import CELL_ADAPTERS, CellRules, SkillInput, is_plain_name, is_plain_user
 from importer.validation import Validator
 from tests.data.inputs import SAMPLES, read_rows
@@ -307,15 +307,7 @@ def test_whole_row_model_and_streamed_validation_agree() -> None:
     model = SkillInput.model_validate(
         dict(
             zip(
-                [
-                    "user",
-                    "displayName",
-                    "proficiency",
-                    "categories",
-                    "collaborationTags",
-                    "allowedAudiences",
-                    "webUrl",
-                ],
+                FIELDS,
                 cells,
                 strict=True,
             )
