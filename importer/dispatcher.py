@@ -33,7 +33,7 @@ from importer.errors import GraphError, TransientGraphError
 from importer.graph.batcher import Batcher, NotSentError
 from importer.graph.client import GraphClient, SubResponse, skills_path
 from importer.graph.pacing import AdaptivePacer
-from importer.graph.retry import retrying
+from importer.graph.retry import with_retries
 from importer.guards import SystemicRefusalGuard, delete_guard
 from importer.listing import SkillLister, find_skill
 from importer.planner import UserPlan, plan_user_changes
@@ -270,23 +270,20 @@ class Dispatcher:
                 and _is_server_error(error)
             )
 
+        async def once() -> None:
+            if state.ambiguous and op.kind is OpKind.CREATE and await self._landed(op, state):
+                return
+            await self._attempt(op, state)
+
         try:
-            async for attempt in retrying(
+            await with_retries(
+                once,
                 self._run.max_attempts,
                 self._run.max_retry_wait_s,
                 sleep=self._sleep,
                 stats=self._client.stats,
                 retry_on=worth_retrying,
-            ):
-                with attempt:
-                    if (
-                        state.ambiguous
-                        and op.kind is OpKind.CREATE
-                        and await self._landed(op, state)
-                    ):
-                        return
-                    await self._attempt(op, state)
-                    return
+            )
         except NotSentError:
             self._record(
                 outcome_for(op, Action.FAILED, error=self._not_sent(), attempts=state.sent)

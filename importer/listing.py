@@ -15,7 +15,7 @@ from typing import Any
 
 from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient, SubResponse, skills_path
-from importer.graph.retry import retrying
+from importer.graph.retry import with_retries
 from importer.planner import is_owned
 from importer.records import skill_key
 
@@ -119,12 +119,12 @@ class SkillLister:
         return deleted
 
     async def _delete(self, path: str) -> SubResponse:
-        async for attempt in retrying(
-            self._max_attempts, self._max_wait_s, sleep=self._sleep, stats=self._client.stats
-        ):
-            with attempt:
-                answer = await self._batcher.submit("DELETE", path)
-                if (error := answer.error()) is not None:
-                    raise error
-                return answer
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+        async def once() -> SubResponse:
+            answer = await self._batcher.submit("DELETE", path)
+            if (error := answer.error()) is not None:
+                raise error
+            return answer
+
+        return await with_retries(
+            once, self._max_attempts, self._max_wait_s, sleep=self._sleep, stats=self._client.stats
+        )

@@ -13,6 +13,7 @@ from importer.graph.retry import (
     exceeds_wait_cap,
     parse_retry_after,
     retrying,
+    with_retries,
 )
 from importer.graph.wire import HttpStats, is_transient_status
 from tests.conftest import FakeTime
@@ -191,3 +192,48 @@ async def test_a_custom_rule_decides_what_is_worth_another_attempt() -> None:
             if calls == 1:
                 raise PermanentGraphError("server error, maybe carried out", status=500)
     assert calls == 2
+
+
+async def _call_with_failures(
+    failures: list[Exception], *, max_attempts: int = 8, max_wait_s: float = 600
+) -> tuple[int, FakeTime, HttpStats]:
+    t = FakeTime()
+    stats = HttpStats()
+    calls = 0
+
+    async def call() -> int:
+        nonlocal calls
+        calls += 1
+        if calls <= len(failures):
+            raise failures[calls - 1]
+        return calls
+
+    await with_retries(call, max_attempts, max_wait_s, sleep=t.sleep, stats=stats)
+    return calls, t, stats
+
+
+async def test_with_retries_sends_once_and_waits_for_nothing_when_all_is_well() -> None:
+    calls, t, stats = await _call_with_failures([])
+    assert (calls, t.sleeps, stats.retries) == (1, [], 0)
+
+
+async def test_with_retries_follows_the_same_policy_as_the_loop() -> None:
+    errors: list[Exception] = [
+        TransientGraphError("slow down", status=429, retry_after=7.5),
+        TransientGraphError("busy", status=503, retry_after=0.25),
+    ]
+    calls, t, stats = await _call_with_failures(errors)
+    assert calls == 3
+    assert t.sleeps == [7.5, 0.25]
+    assert stats.retries == 2
+
+    failing: list[Exception] = [TransientGraphError(f"try {i}", status=503) for i in range(10)]
+    with pytest.raises(TransientGraphError, match="try 2"):
+        await _call_with_failures(failing, max_attempts=3)  # the first attempt counts too
+
+    with pytest.raises(PermanentGraphError):
+        await _call_with_failures([PermanentGraphError("no", status=404)])
+
+    too_long = TransientGraphError("throttled", status=429, retry_after=3600)
+    with pytest.raises(TransientGraphError):
+        await _call_with_failures([too_long], max_wait_s=600)

@@ -32,7 +32,7 @@ from importer.graph.batch_format import (
     match_batch_answers,
     throttled_item_retry_afters,
 )
-from importer.graph.retry import RetryAfterGate, parse_retry_after, retrying
+from importer.graph.retry import RetryAfterGate, parse_retry_after, with_retries
 from importer.graph.wire import (
     HttpStats,
     SubRequest,
@@ -221,21 +221,21 @@ class GraphClient:
         next_url: str | None,
         first_page: Callable[[], Awaitable[SubResponse]] | None,
     ) -> SubResponse:
-        async for attempt in retrying(
-            self._max_attempts, self._max_retry_wait_s, sleep=self._sleep, stats=self.stats
-        ):
-            with attempt:
-                if next_url is None and first_page is not None:
-                    page = await first_page()
-                elif next_url is None:
-                    page = await self.send(SubRequest("list", "GET", skills_path(user)))
-                else:
-                    page = await self.get_page(next_url)
-                error = page.error()
-                if error is not None:
-                    raise error
-                return page
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+        async def once() -> SubResponse:
+            if next_url is None and first_page is not None:
+                page = await first_page()
+            elif next_url is None:
+                page = await self.send(SubRequest("list", "GET", skills_path(user)))
+            else:
+                page = await self.get_page(next_url)
+            error = page.error()
+            if error is not None:
+                raise error
+            return page
+
+        return await with_retries(
+            once, self._max_attempts, self._max_retry_wait_s, sleep=self._sleep, stats=self.stats
+        )
 
     async def _exchange(self, method: str, url: str, body: Any, *, batch: bool = False) -> Answer:
         token = await self._token_provider(False)

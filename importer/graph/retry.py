@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
 
 import tenacity
 
@@ -44,11 +45,13 @@ __all__ = [
     "parse_retry_after",
     "retry_transient",
     "retrying",
+    "with_retries",
 ]
 
 logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 _LEADING_NUMBER = re.compile(r"\s*([+-]?\d+(?:\.\d+)?)\s*(?:,.*)?$")
 
@@ -187,6 +190,7 @@ def retrying(
     sleep: Sleep = asyncio.sleep,
     stats: HttpStats | None = None,
     retry_on: Callable[[BaseException], bool] = retry_transient,
+    failed_once: GraphError | None = None,
 ) -> tenacity.AsyncRetrying:
     """Build the retry loop of one request: the one retry policy of the importer.
 
@@ -206,15 +210,17 @@ def retrying(
         sleep: the coroutine used to wait (injected in tests).
         stats: counts each retry into ``stats.retries``.
         retry_on: which errors are worth another attempt (default ``retry_transient``).
+        failed_once: a first attempt already failed with this error (see ``with_retries``);
+            it counts against the budget.
 
     Returns:
         A ``tenacity.AsyncRetrying`` that re-raises the last error when it gives up.
     """
     failures = throttles = 0
 
-    def stop(state: tenacity.RetryCallState) -> bool:
+    def count(error: BaseException | None) -> bool:
+        """Count one failed attempt; True when the budget or the wait cap says stop."""
         nonlocal failures, throttles
-        error = state.outcome.exception() if state.outcome else None
         if isinstance(error, GraphError) and error.status == 429:
             throttles += 1
         else:
@@ -222,6 +228,12 @@ def retrying(
         if failures >= max_attempts or throttles >= max_attempts * THROTTLE_FACTOR:
             return True
         return isinstance(error, GraphError) and exceeds_wait_cap(error.retry_after, max_wait_s)
+
+    if failed_once is not None:
+        count(failed_once)
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        return count(state.outcome.exception() if state.outcome else None)
 
     def wait(state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -243,3 +255,50 @@ def retrying(
         before_sleep=before_sleep,
         reraise=True,
     )
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    max_attempts: int,
+    max_wait_s: float,
+    *,
+    sleep: Sleep = asyncio.sleep,
+    stats: HttpStats | None = None,
+    retry_on: Callable[[BaseException], bool] = retry_transient,
+) -> T:
+    """Await ``call()``, retrying it under the ``retrying`` policy when it fails.
+
+    The first attempt runs outside tenacity: almost every request succeeds at once, and a
+    retry loop built per request would cost more than the request itself on a 50,000-row run.
+    Only a failure hands over to the loop, with that failure already counted.
+
+    Raises:
+        The last error, when it is not worth retrying or the budget is spent.
+    """
+    try:
+        return await call()
+    except Exception as error:
+        if not retry_on(error):
+            raise
+        first = error
+    loop = retrying(
+        max_attempts,
+        max_wait_s,
+        sleep=sleep,
+        stats=stats,
+        retry_on=retry_on,
+        failed_once=first if isinstance(first, GraphError) else None,
+    )
+    throttled = isinstance(first, GraphError) and first.status == 429
+    if (not throttled and max_attempts <= 1) or (
+        isinstance(first, GraphError) and exceeds_wait_cap(first.retry_after, max_wait_s)
+    ):
+        raise first  # the same verdict the loop's stop rule would give
+    retry_after = first.retry_after if isinstance(first, GraphError) else None
+    if stats is not None:
+        stats.retries += 1
+    await sleep(backoff_delay(1, retry_after=retry_after, cap=max_wait_s))
+    async for attempt in loop:
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
