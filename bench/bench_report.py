@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from importer.records import Action, RowOutcome, SourceRow, Table
-from importer.report import ReportWriter, RunSummary, new_run_id
+from importer.report.writer import ReportWriter, RunSummary, new_run_id
 
 __all__ = ["main", "make_inputs", "run"]
 
@@ -64,8 +64,8 @@ def validated(
 ) -> tuple[Iterator[RowOutcome | SourceRow], Callable[[], list[RowOutcome]]]:
     """What validating ``path`` gives the report: outcomes and valid rows, then corrections."""
     from importer.config import Settings
-    from importer.reader import InputReader
-    from importer.validation import Validator
+    from importer.read.reader import InputReader
+    from importer.validate.validator import Validator
 
     settings = Settings()
     validator = Validator(settings)

@@ -30,9 +30,9 @@ DATA = Path(__file__).resolve().parent / "data"
 def engine(paths: list[Path]) -> None:
     """Read and validate ``paths`` with the library alone; print a one-line tally."""
     from importer.config import Settings
-    from importer.reader import InputReader
+    from importer.read.reader import InputReader
     from importer.records import SkillRow
-    from importer.validation import Validator
+    from importer.validate.validator import Validator
 
     settings = Settings()
     reader = InputReader(paths, settings)

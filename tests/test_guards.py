@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from importer.errors import PermanentGraphError, TransientGraphError
-from importer.guards import SystemicRefusalGuard, delete_guard
+from importer.write.guards import SystemicRefusalGuard, delete_guard
 
 
 def _refused(status: int = 403) -> PermanentGraphError:

@@ -9,8 +9,8 @@ import aiohttp
 from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient
 from importer.graph.pacing import AdaptivePacer
-from importer.listing import SkillLister
 from importer.sandbox import FIXED_TOKEN, RunningSandbox
+from importer.write.listing import SkillLister
 from tests.conftest import BOB_UPN
 from tests.importing import skills_of
 

@@ -13,10 +13,10 @@ import aiohttp
 import pytest
 
 from importer.config import load_settings
-from importer.pipeline import run_import
-from importer.preflight import run_checks
+from importer.pipeline.run import run_import
 from importer.records import Action
 from importer.sandbox import FIXED_TOKEN, RunningSandbox, SandboxConfig, start_sandbox
+from importer.write.preflight import run_checks
 from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN
 from tests.importing import import_file, results, settings_for, skills_of, write_csv
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from importer.planner import plan_user_changes
 from importer.records import OpKind, SkillRow, SourceRow, Table
+from importer.write.planner import plan_user_changes
 
 TABLE = Table(source="skills.csv", sheet="", header=("user", "skill"), mapping={"user": 0})
 USER = "ann@contoso.com"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from importer.config import ColumnsSettings, InputSettings, Settings, load_settings
 from importer.errors import InputError
-from importer.reader import InputReader
+from importer.read.reader import InputReader
 from tests.data.inputs import HEADER, SAMPLES, read_rows, write_text
 
 

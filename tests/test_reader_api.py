@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import inspect
 
-import importer.reader
-import importer.schema
-import importer.validation
-from importer.reader import InputReader
-from importer.validation import Validator
+import importer.read.reader
+import importer.validate.schema
+import importer.validate.validator
+from importer.read.reader import InputReader
+from importer.validate.validator import Validator
 
 
 def test_reader_exposes_the_documented_interface() -> None:
-    assert importer.reader.__all__ == ["InputReader"]
+    assert importer.read.reader.__all__ == ["InputReader"]
     assert list(inspect.signature(InputReader.__init__).parameters) == ["self", "paths", "settings"]
     for name in ("rows", "summaries", "lookup_cells"):
         assert callable(getattr(InputReader, name))
@@ -24,7 +24,7 @@ def test_reader_exposes_the_documented_interface() -> None:
 
 
 def test_validator_exposes_the_documented_interface() -> None:
-    assert set(importer.validation.__all__) == {"Validator", "CellsLookup"}
+    assert set(importer.validate.validator.__all__) == {"Validator", "CellsLookup"}
     assert list(inspect.signature(Validator.__init__).parameters) == ["self", "settings"]
     assert list(inspect.signature(Validator.feed).parameters) == ["self", "rows"]
     finish = inspect.signature(Validator.finish).parameters
@@ -33,6 +33,6 @@ def test_validator_exposes_the_documented_interface() -> None:
 
 
 def test_schema_exports_the_lenient_graph_parsers() -> None:
-    assert {"parse_proficiency", "parse_audiences"} <= set(importer.schema.__all__)
-    assert importer.schema.parse_proficiency("4") == "expert"
-    assert importer.schema.parse_audiences("10") == "contacts,organization"
+    assert {"parse_proficiency", "parse_audiences"} <= set(importer.validate.schema.__all__)
+    assert importer.validate.schema.parse_proficiency("4") == "expert"
+    assert importer.validate.schema.parse_audiences("10") == "contacts,organization"

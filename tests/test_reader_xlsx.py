@@ -12,7 +12,7 @@ import pytest
 
 from importer.config import InputSettings, Settings
 from importer.errors import InputError
-from importer.reader import InputReader
+from importer.read.reader import InputReader
 from tests.data.inputs import SAMPLES, read_rows, write_xlsx
 
 HEADER = ("UPN", "Skill Name", "Level")

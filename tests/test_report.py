@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from importer.records import Action, InputSummary, RowOutcome, SourceRow, Table
-from importer.report import ReportWriter, RunSummary, new_run_id
-from importer.report_csv import RESULT_COLUMNS
+from importer.report.csv_files import RESULT_COLUMNS
+from importer.report.writer import ReportWriter, RunSummary, new_run_id
 
 HEADER = ("Employee Email", "Skill", "Level")
 STARTED = datetime(2026, 11, 27, 14, 22, 33, tzinfo=UTC)
@@ -402,7 +402,7 @@ def test_corrections_keep_multi_line_and_quoted_cells_of_other_rows_intact(tmp_p
 
 
 def test_the_public_interface_the_pipeline_codes_against_stays_put() -> None:
-    import importer.report as report
+    import importer.report.writer as report
 
     assert sorted(report.__all__) == ["REPORT_FORMATS", "ReportWriter", "RunSummary", "new_run_id"]
     for name in ("add", "add_source_row", "correct", "finish", "close", "counts"):

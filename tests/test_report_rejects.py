@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from importer.config import Settings
-from importer.reader import InputReader
+from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow
-from importer.report import ReportWriter, new_run_id
-from importer.report_csv import default_column_key, neutralise
-from importer.validation import Validator
+from importer.report.csv_files import default_column_key, neutralise
+from importer.report.writer import ReportWriter, new_run_id
+from importer.validate.validator import Validator
 from tests.test_report import make_summary, make_table, new_writer, outcome, read_csv
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1,2)", "-2+3"]

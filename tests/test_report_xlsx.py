@@ -8,7 +8,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from importer.records import Action, InputSummary
-from importer.report_csv import RESULT_COLUMNS
+from importer.report.csv_files import RESULT_COLUMNS
 from tests.test_report import make_summary, make_table, new_writer, outcome, read_csv
 from tests.test_report_rejects import HOSTILE
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from importer.errors import ConfigError
-from importer.schema import (
+from importer.validate.schema import (
     ALLOWED_AUDIENCES,
     COLLABORATION_TAGS,
     PROFICIENCY_LEVELS,

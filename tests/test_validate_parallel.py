@@ -17,9 +17,9 @@ SCRIPT = r"""
 import csv, json, logging, sys
 from collections import Counter
 from pathlib import Path
-import importer.validate_parallel as parallel
+import importer.pipeline.parallel_validate as parallel
 from importer.config import load_settings
-from importer.pipeline import validate_files
+from importer.pipeline.run import validate_files
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 source, out = Path(sys.argv[1]), Path(sys.argv[2])

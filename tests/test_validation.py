@@ -12,10 +12,16 @@ from hypothesis import strategies as st
 
 from importer.config import DefaultsSettings, Settings, load_settings
 from importer.errors import ConfigError
-from importer.headers import HeaderMatcher
+from importer.read.headers import HeaderMatcher
 from importer.records import FIELDS, Action, RowOutcome, SkillRow, SourceRow, Table
-from importer.row_model import CELL_ADAPTERS, CellRules, SkillInput, is_plain_name, is_plain_user
-from importer.validation import Validator
+from importer.validate.row_model import (
+    CELL_ADAPTERS,
+    CellRules,
+    SkillInput,
+    is_plain_name,
+    is_plain_user,
+)
+from importer.validate.validator import Validator
 from tests.data.inputs import SAMPLES, read_rows
 
 HEADER = ("Employee Email", "Skill", "Level", "Category", "Tags", "Visibility", "Link")

@@ -9,7 +9,7 @@ from typing import Any
 import openpyxl
 
 from importer.config import Settings
-from importer.reader import InputReader
+from importer.read.reader import InputReader
 from importer.records import SourceRow
 
 __all__ = ["HEADER", "SAMPLES", "read_rows", "write_text", "write_xlsx"]

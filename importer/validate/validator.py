@@ -2,7 +2,7 @@
 
 Rows stream through ``Validator.feed`` and come out one for one, in input order, so the
 report can be written as they arrive. The rules live in the Pydantic row model
-(``importer.row_model``); the hot path validates each *distinct* cell value once per field
+(``importer.validate.row_model``); the hot path validates each *distinct* cell value once per field
 (bounded caches) and builds ``SkillRow`` directly, which keeps a million rows fast.
 
 Duplicates are keyed by (user, displayName), trimmed and compared case-insensitively
@@ -23,9 +23,9 @@ from operator import itemgetter
 from pydantic import ValidationError
 
 from importer.config import Settings
-from importer.duplicates import REF_BITS, ROW_BITS, DuplicateIndex, DuplicateState
 from importer.records import FIELDS, Action, RowOutcome, SkillRow, SourceRow, Table
-from importer.row_model import CELL_ADAPTERS, CellRules, is_plain_name, is_plain_user
+from importer.validate.duplicates import REF_BITS, ROW_BITS, DuplicateIndex, DuplicateState
+from importer.validate.row_model import CELL_ADAPTERS, CellRules, is_plain_name, is_plain_user
 
 __all__ = ["CellsLookup", "Validator"]
 

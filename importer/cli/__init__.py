@@ -32,7 +32,7 @@ from importer.errors import ConfigError, ImporterError
 from importer.pipeline import RunResult, run_import, validate_files
 
 if TYPE_CHECKING:
-    from importer.dispatcher import ProgressState
+    from importer.write.dispatcher import ProgressState
 
 __all__ = ["cli", "main"]
 
@@ -478,7 +478,7 @@ def check(user: str, probe_enums: bool, config_path: Path | None) -> None:
     Exit 0 when every step passed, 1 when the target refuses something (each failed step says
     what to change), 2 for a config or sign-in error.
     """
-    from importer.preflight import run_checks
+    from importer.write.preflight import run_checks
 
     _setup_logging("text", True)
     settings = load_settings(config_path)

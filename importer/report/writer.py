@@ -7,7 +7,7 @@ Files, in the order they are finished:
   run. Lines are in arrival order (input order for ``validate``; per user for ``run``).
 - ``rejects.csv`` (format ``csv``): invalid and failed rows with their original columns plus
   ``error``, ready to fix and feed back. Always written, header only when nothing failed.
-- ``results.xlsx`` (format ``xlsx``): Summary and Results sheets (see ``report_xlsx``).
+- ``results.xlsx`` (format ``xlsx``): Summary and Results sheets (see ``importer.report.xlsx``).
 - ``summary.json`` (format ``json``): written last and atomically, so its presence means the
   report is complete.
 
@@ -27,11 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from importer.report_csv import replace_results_rows
-from importer.report_rejects import RejectsCsv
-from importer.report_results import ResultsStream
-from importer.report_summary import RunSummary, summary_document, summary_sheet_rows
-from importer.report_xlsx import (
+from importer.report.csv_files import replace_results_rows
+from importer.report.rejects import RejectsCsv
+from importer.report.results import ResultsStream
+from importer.report.summary import RunSummary, summary_document, summary_sheet_rows
+from importer.report.xlsx import (
     XLSX_ROW_LIMIT,
     decide_scope,
     select_results_lines,
@@ -85,7 +85,7 @@ class ReportWriter(ResultsStream):
             "json" (summary.json). results.csv is written in any case.
         run_id: from ``new_run_id``.
         xlsx_row_limit: above this many rows the Results sheet holds only rows that need
-            attention (see ``importer.report_xlsx``).
+            attention (see ``importer.report.xlsx``).
         column_key: folds a header cell to decide which columns of different tables are the
             same rejects.csv column; the pipeline may pass the header matcher's field lookup.
 

@@ -21,7 +21,7 @@ from typing import Any
 import openpyxl
 
 from importer.errors import InputError
-from importer.headers import HEADER_SEARCH_ROWS, HeaderMatcher
+from importer.read.headers import HEADER_SEARCH_ROWS, HeaderMatcher
 from importer.records import SourceRow, Table
 
 __all__ = ["XLSX_SUFFIXES", "XlsxSource", "cell_text"]

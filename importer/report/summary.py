@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from importer.records import Action, InputSummary
-from importer.report_xlsx import XlsxScope
+from importer.report.xlsx import XlsxScope
 
 __all__ = [
     "HTTP_FIGURES",

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from importer.config import Settings
 from importer.errors import InputError
-from importer.headers import HeaderMatcher
-from importer.reader_csv import CSV_SUFFIXES, CsvSource
-from importer.reader_xlsx import XLSX_SUFFIXES, XlsxSource
+from importer.read.csv_file import CSV_SUFFIXES, CsvSource
+from importer.read.headers import HeaderMatcher
+from importer.read.workbook import XLSX_SUFFIXES, XlsxSource
 from importer.records import InputSummary, SourceRow, Table
 
 __all__ = ["InputReader"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from importer.config import InputSettings
 from importer.errors import InputError
-from importer.headers import HEADER_SEARCH_ROWS, HeaderMatch, HeaderMatcher
+from importer.read.headers import HEADER_SEARCH_ROWS, HeaderMatch, HeaderMatcher
 from importer.records import SourceRow, Table
 
 __all__ = ["CSV_SUFFIXES", "CsvSource"]

@@ -6,8 +6,8 @@ what stopping means (nothing more is sent; what was not written is reported ``no
 
 from __future__ import annotations
 
-from importer.dispatch_outcomes import PERMISSION_MESSAGE
 from importer.errors import GraphError, TransientGraphError
+from importer.write.outcomes import PERMISSION_MESSAGE
 
 __all__ = ["SYSTEMIC_AUTH_USERS", "SystemicRefusalGuard", "delete_guard"]
 

@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from importer.config import Settings
-from importer.duplicates import REF_BITS, ROW_BITS, DuplicateState
 from importer.errors import InputError
-from importer.reader import InputReader, cells_of_rows
-from importer.reader_csv import CsvSource
+from importer.read.csv_file import CsvSource
+from importer.read.reader import InputReader, cells_of_rows
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
-from importer.report import ReportWriter, RunSummary
-from importer.validation import Validator
+from importer.report.writer import ReportWriter, RunSummary
+from importer.validate.duplicates import REF_BITS, ROW_BITS, DuplicateState
+from importer.validate.validator import Validator
 
 __all__ = ["MIN_PARALLEL_BYTES", "find_split", "validate_in_two_parts"]
 

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from importer.config import Settings
-from importer.dispatch_outcomes import PERMISSION_MESSAGE
 from importer.errors import GraphError
 from importer.graph.auth import close_token_provider, describe_token, make_token_provider
 from importer.graph.client import GraphClient, SubRequest, SubResponse, skills_path
+from importer.graph.target import open_graph, target_label
 from importer.records import Action
-from importer.schema import PROFICIENCY_LEVELS
-from importer.target import open_graph, target_label
+from importer.validate.schema import PROFICIENCY_LEVELS
+from importer.write.outcomes import PERMISSION_MESSAGE
 
 __all__ = ["CheckReport", "CheckResult", "run_checks"]
 

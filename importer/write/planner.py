@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from importer.records import Operation, OpKind, SkillRow, skill_key
-from importer.schema import parse_audiences, parse_proficiency
+from importer.validate.schema import parse_audiences, parse_proficiency
 
 __all__ = ["Mode", "UserPlan", "create_body", "is_owned", "plan_user_changes"]
 

@@ -3,7 +3,7 @@
 ``ResultsStream`` formats one line per outcome, counts actions, remembers each row's last
 action (one byte per row number of each table, so late corrections can adjust the counts),
 passes rejected rows to rejects.csv, and keeps up to ``attention_limit`` lines of rows needing
-attention for results.xlsx. ``importer.report.ReportWriter`` builds on it and finishes the
+attention for results.xlsx. ``importer.report.writer.ReportWriter`` builds on it and finishes the
 files. Nothing here holds outcomes: memory stays bounded for millions of rows.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from importer.records import Action, RowOutcome, SourceRow, Table
-from importer.report_csv import (
+from importer.report.csv_files import (
     FORMULA_PREFIXES,
     REJECT_ACTIONS,
     RESULT_COLUMNS,
@@ -22,8 +22,8 @@ from importer.report_csv import (
     open_csv,
     result_row,
 )
-from importer.report_rejects import RejectsCsv
-from importer.report_xlsx import ATTENTION_ACTIONS
+from importer.report.rejects import RejectsCsv
+from importer.report.xlsx import ATTENTION_ACTIONS
 
 __all__ = ["ResultsStream"]
 

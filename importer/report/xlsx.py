@@ -25,7 +25,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from importer.records import Action
-from importer.report_csv import RESULT_COLUMNS, neutralise, open_csv
+from importer.report.csv_files import RESULT_COLUMNS, neutralise, open_csv
 
 __all__ = [
     "ACTION_COLOURS",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from importer.records import RowOutcome
-from importer.report_csv import (
+from importer.report.csv_files import (
     FORMULA_PREFIXES,
     REJECT_ACTIONS,
     default_column_key,

@@ -4,7 +4,7 @@ Both are UTF-8 with a BOM (so Excel shows non-ASCII names right; the reader acce
 and CRLF line ends (RFC 4180, what Excel writes). Every cell that a spreadsheet could take
 for a formula is neutralised with a leading ``'`` (see ``neutralise``).
 
-rejects.csv's own logic (which rows, which columns) is in ``importer.report_rejects``.
+rejects.csv's own logic (which rows, which columns) is in ``importer.report.rejects``.
 """
 
 from __future__ import annotations

@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING
 
 from importer.config import Settings
 from importer.lock import RunLock
-from importer.reader import InputReader
+from importer.pipeline.parallel_validate import find_split, validate_in_two_parts
+from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
-from importer.report import ReportWriter, RunSummary, new_run_id
-from importer.validate_parallel import find_split, validate_in_two_parts
-from importer.validation import Validator
+from importer.report.writer import ReportWriter, RunSummary, new_run_id
+from importer.validate.validator import Validator
 
 if TYPE_CHECKING:
     # The Graph side (aiohttp, azure-identity, the sandbox) is imported only by `run`, so
     # that `validate` starts quickly.
-    from importer.dispatcher import DispatchResult, ProgressState
     from importer.graph.client import TokenProvider
+    from importer.write.dispatcher import DispatchResult, ProgressState
 
 __all__ = ["RunResult", "run_import", "validate_files"]
 
@@ -131,7 +131,7 @@ def _validate_into(
 
 
 def _target_label(settings: Settings) -> str:
-    from importer.target import target_label
+    from importer.graph.target import target_label
 
     return target_label(settings)
 
@@ -227,7 +227,7 @@ async def run_import(
         InputError, ConfigError, AuthError: before anything is sent (exit 2).
     """
     from importer.graph.auth import make_token_provider
-    from importer.target import check_target
+    from importer.graph.target import check_target
 
     check_target(settings)
 
@@ -365,8 +365,8 @@ async def _dispatch(
     progress: Callable[[ProgressState], None] | None,
     http: dict[str, int],
 ) -> DispatchResult:
-    from importer.dispatcher import Dispatcher
-    from importer.target import open_graph
+    from importer.graph.target import open_graph
+    from importer.write.dispatcher import Dispatcher
 
     async with open_graph(settings, token_provider) as client:
         dispatcher = Dispatcher(

@@ -16,8 +16,8 @@ from typing import Any
 from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient, SubResponse, skills_path
 from importer.graph.retry import with_retries
-from importer.planner import is_owned
 from importer.records import skill_key
+from importer.write.planner import is_owned
 
 __all__ = ["SkillLister", "find_skill"]
 

@@ -28,16 +28,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from importer.config import RunSettings
-from importer.dispatch_outcomes import ProgressState, outcome_for
 from importer.errors import GraphError, TransientGraphError
 from importer.graph.batcher import Batcher, NotSentError
 from importer.graph.client import GraphClient, SubResponse, skills_path
 from importer.graph.pacing import AdaptivePacer
 from importer.graph.retry import with_retries
-from importer.guards import SystemicRefusalGuard, delete_guard
-from importer.listing import SkillLister, find_skill
-from importer.planner import UserPlan, plan_user_changes
 from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow, skill_key
+from importer.write.guards import SystemicRefusalGuard, delete_guard
+from importer.write.listing import SkillLister, find_skill
+from importer.write.outcomes import ProgressState, outcome_for
+from importer.write.planner import UserPlan, plan_user_changes
 
 __all__ = ["DispatchResult", "Dispatcher", "ProgressState"]
 

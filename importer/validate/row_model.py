@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from importer.config import Settings
 from importer.errors import ConfigError
-from importer.schema import (
+from importer.validate.schema import (
     ALLOWED_AUDIENCES,
     COLLABORATION_TAGS,
     PROFICIENCY_LEVELS,

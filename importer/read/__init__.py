@@ -1,0 +1,20 @@
+"""Read: turn a source (CSV/TXT file or workbook) into ``SourceRow`` records of strings.
+
+The reader finds the header row, matches headers to the canonical fields and yields one row at a
+time; nothing here decides what a value means (that is ``importer.validate``).
+"""
+
+from importer.read.csv_file import CSV_SUFFIXES, CsvSource
+from importer.read.headers import HeaderMatcher
+from importer.read.reader import InputReader, cells_of_rows
+from importer.read.workbook import XLSX_SUFFIXES, XlsxSource
+
+__all__ = [
+    "CSV_SUFFIXES",
+    "XLSX_SUFFIXES",
+    "CsvSource",
+    "HeaderMatcher",
+    "InputReader",
+    "XlsxSource",
+    "cells_of_rows",
+]

@@ -1,0 +1,5 @@
+"""Report: every row's outcome into results.csv, rejects.csv, results.xlsx and summary.json."""
+
+from importer.report.writer import REPORT_FORMATS, ReportWriter, RunSummary, new_run_id
+
+__all__ = ["REPORT_FORMATS", "ReportWriter", "RunSummary", "new_run_id"]
