@@ -114,6 +114,25 @@ class InputSettings(_Section):
     delimiter: Literal["auto", ",", ";", "\t", "|"] = "auto"
     encoding: str = "auto"
     list_separator: str = Field(default=";", min_length=1)
+    #: What the user column holds: auto (a GUID is an object id, anything else a UPN), or one key.
+    user_key: Literal["auto", "id", "userPrincipalName", "mail", "employeeId"] = "auto"
+    #: rows: one skill per row; matrix: one column per skill; list: several skills in one cell.
+    layout: Literal["auto", "rows", "matrix", "list"] = "auto"
+    #: matrix: the skill columns, by header names or a letter range such as "D:P"; empty = auto.
+    skill_columns: tuple[str, ...] = ()
+    #: list: between skills in one cell; each skill may be written "Name (Level)".
+    skill_separator: str = Field(default=";", min_length=1)
+    #: Database sources: the SELECT that yields the rows.
+    query: str = ""
+    #: CSV of from,to pairs renaming source skill names; an empty `to` leaves the row out.
+    skills_map: Path | None = None
+    #: Conflicting repeats of (user, skill): every row invalid, or keep the first/last/highest.
+    duplicates: Literal["error", "first", "last", "highest"] = "error"
+
+    @field_validator("skills_map", mode="before")
+    @classmethod
+    def _no_map_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
 
 
 class ColumnsSettings(_Section):
@@ -173,6 +192,18 @@ class RunSettings(_Section):
     max_invalid_ratio: float = Field(default=0.05, ge=0, le=1)
     max_delete_ratio: float = Field(default=0.2, ge=0, le=1)
     source_tag: str = Field(default="skills-import", min_length=1)
+    #: Users the directory does not know: fail their rows, or skip them (leavers, new hires).
+    unknown_users: Literal["fail", "skip"] = "fail"
+    #: Accounts with accountEnabled false: skip their rows, or import them anyway.
+    disabled_users: Literal["skip", "import"] = "skip"
+    #: The invalid-ratio guard applies only from this many rows up (a short fed-back rejects.csv).
+    min_rows_for_ratio: int = Field(default=20, ge=0)
+
+
+class NotifySettings(_Section):
+    """When to send a notification at the end of a run (destinations come from the environment)."""
+
+    when: Literal["never", "failure", "always"] = "failure"
 
 
 class ReportSettings(_Section):
@@ -199,6 +230,7 @@ class Settings(BaseSettings):
     values: ValuesSettings = Field(default_factory=ValuesSettings)
     defaults: DefaultsSettings = Field(default_factory=DefaultsSettings)
     run: RunSettings = Field(default_factory=RunSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     #: From SKILLS_IMPORT_CLIENT_SECRET only.
     client_secret: SecretStr | None = None
@@ -252,6 +284,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         ("target", "sandbox_directory"),
         ("report", "dir"),
         ("auth", "certificate_path"),
+        ("input", "skills_map"),
     ):
         part = data.get(section)
         if isinstance(part, dict) and isinstance(part.get(key), str) and part[key]:

@@ -47,9 +47,11 @@ class Action(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     DELETED = "deleted"
+    SKIPPED = "skipped"
     INVALID = "invalid"
     DUPLICATE = "duplicate"
     FAILED = "failed"
+    NOT_SENT = "not-sent"
     WOULD_CREATE = "would-create"
     WOULD_UPDATE = "would-update"
     WOULD_DELETE = "would-delete"
@@ -117,6 +119,8 @@ class SourceRow:
     table: Table
     row: int
     cells: tuple[str, ...]
+    #: The column letter of the cell this row was produced from (matrix and list layouts), or "".
+    column: str = ""
 
     def get(self, field_name: str) -> str:
         """Return the raw cell of a canonical field, or "" when the column is absent."""
@@ -142,6 +146,8 @@ class SkillRow:
     collaboration_tags: tuple[str, ...] | None = None
     allowed_audiences: str | None = None
     web_url: str | None = None
+    #: The user's Graph object id once resolved through the directory ("" before that).
+    user_id: str = ""
 
     @property
     def user_key(self) -> str:
@@ -215,6 +221,12 @@ class RowOutcome:
     request_id: str = ""
     header: tuple[str, ...] = ()
     cells: tuple[str, ...] = ()
+    #: The column letter of the cell the row came from (matrix and list layouts), or "".
+    column: str = ""
+    #: The user's resolved Graph object id, when known.
+    user_id: str = ""
+    #: For updated / would-update: each changed field, ``field: old -> new``, joined by "; ".
+    changes: str = ""
 
     @classmethod
     def for_source(cls, source_row: SourceRow, action: Action, **kwargs: Any) -> RowOutcome:
@@ -226,6 +238,7 @@ class RowOutcome:
             source=table.source,
             sheet=table.sheet,
             row=source_row.row,
+            column=source_row.column,
             action=action,
             header=table.header,
             cells=source_row.cells,
