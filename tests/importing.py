@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 
 from importer.config import Settings, load_settings
-from importer.pipeline.run import RunResult, run_import
+from importer.pipeline import RunResult, run_import
 from importer.sandbox import RunningSandbox
 
 HEADER = ("user", "skill", "level", "category")

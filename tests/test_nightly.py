@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from importer.config import load_settings
-from importer.pipeline.run import run_import
+from importer.pipeline import run_import
 from importer.records import Action
 from importer.sandbox import FIXED_TOKEN, RunningSandbox, SandboxConfig, start_sandbox
 from importer.write.preflight import run_checks

@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 import importer.pipeline.parallel_validate as parallel
 from importer.config import load_settings
-from importer.pipeline.run import validate_files
+from importer.pipeline import validate_files
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 source, out = Path(sys.argv[1]), Path(sys.argv[2])

@@ -1,0 +1,47 @@
+"""``skills-import run``: read, validate, plan against the target, write, report."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from importer.cli.console import STDERR, setup_logging
+from importer.cli.options import common_options, settings_from
+from importer.cli.progress import run_with_progress
+from importer.cli.rendering import render_summary
+
+__all__ = ["run"]
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Plan only: report would-create/update/delete.")
+@click.option(
+    "--allow-deletes",
+    type=int,
+    help="sync: allow up to N deletes this run, whatever max_delete_ratio says.",
+)
+@common_options
+def run(
+    files: tuple[Path, ...],
+    dry_run: bool,
+    allow_deletes: int | None,
+    config_path: Path | None,
+    quiet: bool,
+    log_format: str,
+    **flags: Any,
+) -> None:
+    """Import FILES: read, validate, plan against the target, write, report."""
+    setup_logging(log_format, quiet)
+    settings = settings_from(config_path, **flags)
+    result = asyncio.run(
+        run_with_progress(list(files), settings, dry_run, allow_deletes, STDERR, quiet)
+    )
+    title = "Dry run (nothing written)" if dry_run else "Import"
+    render_summary(Console(), result, title)
+    sys.exit(result.exit_code)

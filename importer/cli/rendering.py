@@ -1,0 +1,99 @@
+"""Tables and lines the CLI prints at the end of a command.
+
+Everything here only formats what the pipeline, the sandbox or the preflight returned; none
+of it decides anything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from importer.pipeline import RunResult
+
+if TYPE_CHECKING:
+    from importer.write.preflight import CheckReport
+
+__all__ = ["render_preflight", "render_summary", "render_user_skills"]
+
+_ACTION_ORDER = (
+    "created",
+    "updated",
+    "unchanged",
+    "deleted",
+    "valid",
+    "would-create",
+    "would-update",
+    "would-delete",
+    "duplicate",
+    "invalid",
+    "failed",
+)
+
+_SHOW_COLUMNS = (
+    "displayName",
+    "proficiency",
+    "categories",
+    "collaborationTags",
+    "allowedAudiences",
+    "source",
+)
+
+
+def render_summary(console: Console, result: RunResult, title: str) -> None:
+    """Rows per action, HTTP counters, the target, warnings, the exit code and the report."""
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("action")
+    table.add_column("rows", justify="right")
+    for action in _ACTION_ORDER:
+        count = result.counts.get(action, 0)
+        if count:
+            table.add_row(action, str(count))
+    table.add_row("[dim]blank rows skipped[/dim]", str(result.summary.blank_rows))
+    console.print(table)
+    http = result.summary.http
+    if http:
+        console.print(
+            "HTTP: " + ", ".join(f"{key} {value}" for key, value in http.items()), highlight=False
+        )
+    console.print(f"Target: {result.summary.target}", highlight=False)
+    for warning in result.warnings[:10]:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    if len(result.warnings) > 10:
+        console.print(f"[yellow]... and {len(result.warnings) - 10} more warnings in summary.json")
+    style = "green" if result.exit_code == 0 else "yellow" if result.exit_code == 1 else "red"
+    console.print(f"[{style}]exit {result.exit_code}: {result.reason}[/{style}]", highlight=False)
+    console.print(f"Report: {result.report_dir}", highlight=False)
+
+
+def render_user_skills(console: Console, user: str, skills: list[dict[str, Any]]) -> None:
+    """One user's skills in the sandbox, one row per skill."""
+    table = Table(title=f"Skills of {user} in the sandbox")
+    for column in _SHOW_COLUMNS:
+        table.add_column(column)
+    for skill in skills:
+        table.add_row(*(_cell(skill.get(column)) for column in _SHOW_COLUMNS))
+    console.print(table)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_cell(item)}" for key, item in value.items())
+    return str(value)
+
+
+def render_preflight(console: Console, report: CheckReport) -> None:
+    """One row per preflight step: ok, FAILED or skipped, with what to do about a failure."""
+    table = Table(title=f"Preflight against {report.target}")
+    for column in ("check", "result", "detail", "what to do"):
+        table.add_column(column, overflow="fold")
+    marks = {True: "[green]ok[/green]", False: "[red]FAILED[/red]", None: "[dim]skipped[/dim]"}
+    for result in report.results:
+        table.add_row(result.name, marks[result.ok], result.detail, result.advice)
+    console.print(table)

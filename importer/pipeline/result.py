@@ -1,0 +1,44 @@
+"""What a command hands back to the CLI, and the exit code that follows from the row counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from importer.records import Action
+from importer.report.writer import RunSummary
+
+__all__ = ["XLSX_ALL_ROWS_UP_TO", "RunResult", "exit_for"]
+
+#: results.xlsx lists every row up to this many; above it, the rows that need attention (the
+#: workbook is for people; results.csv always holds every row).
+XLSX_ALL_ROWS_UP_TO = 20_000
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What the CLI needs to render the end of a run.
+
+    Attributes:
+        exit_code: the process exit code.
+        reason: one line explaining the exit code.
+        report_dir: the run's report folder.
+        counts: rows per action.
+        summary: what was written to summary.json.
+        warnings: things the user should read (ignored columns, duplicates in Graph...).
+    """
+
+    exit_code: int
+    reason: str
+    report_dir: Path
+    counts: dict[str, int]
+    summary: RunSummary
+    warnings: list[str] = field(default_factory=list)
+
+
+def exit_for(counts: dict[str, int]) -> tuple[int, str]:
+    """Exit 1 when any row is invalid or failed, else 0; with the one-line reason."""
+    bad = counts.get(Action.INVALID.value, 0) + counts.get(Action.FAILED.value, 0)
+    if bad:
+        return 1, f"{bad} row(s) invalid or failed: see rejects.csv"
+    return 0, "every row accounted for, none invalid or failed"

@@ -1,0 +1,130 @@
+"""Validation streaming: rows from the reader through the validator into the report.
+
+``validate_files`` is the offline ``validate`` command; ``validate_into`` is also the first
+stage of ``run``, which keeps the valid rows (grouped by user) for the Graph stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from importer.config import Settings
+from importer.pipeline.parallel_validate import find_split, validate_in_two_parts
+from importer.pipeline.result import XLSX_ALL_ROWS_UP_TO, RunResult, exit_for
+from importer.read.reader import InputReader
+from importer.records import Action, RowOutcome, SkillRow, SourceRow
+from importer.report.writer import ReportWriter, RunSummary, new_run_id
+from importer.validate.validator import Validator
+
+__all__ = ["Validated", "stream_checked", "validate_files", "validate_into"]
+
+
+@dataclass(slots=True)
+class Validated:
+    """The valid rows of a run grouped by user, with how many rows were read and invalid."""
+
+    users: dict[str, list[SkillRow]]
+    rows: int
+    invalid: int
+
+
+def stream_checked(
+    checked: Iterator[SkillRow | SourceRow | RowOutcome], writer: ReportWriter
+) -> int:
+    """The hot loop of a million-row `validate`: checked rows into the report, in input order.
+
+    Valid rows (``SourceRow``s from ``Validator.check``) go to the report in runs; every other
+    outcome in between keeps its place. Returns how many rows were seen.
+    """
+    rows = 0
+    valid: list[SourceRow] = []
+    keep = valid.append
+    for item in checked:
+        if type(item) is SourceRow:
+            keep(item)
+            if len(valid) >= 4096:
+                rows += len(valid)
+                writer.add_valid_rows(valid)
+                valid.clear()
+        else:
+            if valid:
+                rows += len(valid)
+                writer.add_valid_rows(valid)
+                valid.clear()
+            rows += 1
+            writer.add(item)  # type: ignore[arg-type]
+    rows += len(valid)
+    writer.add_valid_rows(valid)
+    return rows
+
+
+def validate_into(
+    reader: InputReader, settings: Settings, writer: ReportWriter, *, keep_valid: bool
+) -> Validated:
+    """Stream rows through validation; invalid and duplicate rows go straight to the report."""
+    validator = Validator(settings)
+    kept: dict[tuple[str, str, int], SkillRow] = {}
+    rows = 0
+    if keep_valid:
+        for item in validator.feed(reader.rows()):
+            rows += 1
+            if isinstance(item, RowOutcome):
+                writer.add(item)
+            else:
+                kept[(item.source.table.source, item.source.table.sheet, item.source.row)] = item
+    else:
+        rows = stream_checked(validator.check(reader.rows()), writer)
+    late: list[RowOutcome] = []
+    for correction in validator.finish(reader.lookup_cells):
+        key = (correction.source, correction.sheet, correction.row)
+        if keep_valid and kept.pop(key, None) is not None:
+            writer.add(correction)
+        else:
+            late.append(correction)
+    if late:
+        writer.correct(late)
+    users: dict[str, list[SkillRow]] = {}
+    for row in kept.values():
+        users.setdefault(row.user_key, []).append(row)
+    invalid = writer.counts.get(Action.INVALID.value, 0)
+    return Validated(users=users, rows=rows, invalid=invalid)
+
+
+def validate_files(paths: Sequence[Path], settings: Settings) -> RunResult:
+    """Read and validate offline; write the report. Never touches the network."""
+    started = datetime.now(UTC)
+    reader = InputReader(paths, settings)
+    run_id = new_run_id(settings.report.dir, started)
+    writer = ReportWriter(
+        settings.report.dir, settings.report.formats, run_id, xlsx_row_limit=XLSX_ALL_ROWS_UP_TO
+    )
+    try:
+        csv_source = reader.single_csv()
+        split = find_split(csv_source) if csv_source is not None else None
+        if csv_source is not None and split is not None:
+            validate_in_two_parts(reader, csv_source, split, settings, writer, stream_checked)
+        else:
+            validate_into(reader, settings, writer, keep_valid=False)
+        exit_code, reason = exit_for(writer.counts)
+        summary = RunSummary(
+            run_id=run_id,
+            command="validate",
+            started=started,
+            finished=datetime.now(UTC),
+            target="none (offline validation)",
+            mode="",
+            dry_run=True,
+            inputs=reader.summaries(),
+            blank_rows=reader.blank_rows,
+            http={},
+            exit_code=exit_code,
+            reason=reason,
+            warnings=list(reader.warnings),
+        )
+        path = writer.finish(summary)
+    finally:
+        writer.close()
+    return RunResult(exit_code, reason, path, dict(summary.counts), summary, summary.warnings)
