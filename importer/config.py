@@ -99,12 +99,39 @@ class AuthSettings(_Section):
     )
     tenant_id: str = ""
     client_id: str = ""
+    #: Sign-in host, ``https://`` only; empty = the sign-in host of ``target.graph``'s cloud.
+    authority: str = ""
     certificate_path: Path | None = None
+    #: ``encrypted``: the platform's protected store (Windows DPAPI, macOS Keychain, Linux
+    #: libsecret), or a clear error where there is none. ``file``: an explicit opt-in to a
+    #: plaintext cache file with 0600 permissions where no protected store exists.
+    cache: Literal["encrypted", "file"] = "encrypted"
 
     @field_validator("certificate_path", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
+
+    @field_validator("authority")
+    @classmethod
+    def _https_authority(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value:
+            return ""
+        if "://" not in value:
+            value = f"https://{value}"
+        parts = urlsplit(value)
+        if "@" in parts.netloc:
+            raise ValueError("must not hold a user name or password (not echoed here)")
+        if parts.scheme != "https":
+            raise ValueError(
+                f"{value!r} is not https: tokens and secrets are only sent to an https sign-in host"
+            )
+        if not parts.hostname or parts.path or parts.query or parts.fragment:
+            raise ValueError(
+                f"{value!r} must be a sign-in host only, e.g. https://login.microsoftonline.com"
+            )
+        return value
 
 
 class InputSettings(_Section):

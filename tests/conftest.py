@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,3 +135,19 @@ async def running_sandbox(sandbox_config: SandboxConfig) -> AsyncIterator[Runnin
     """A real sandbox serving on a free 127.0.0.1 port (``.base_url``), closed afterwards."""
     async with await start_sandbox(sandbox_config) as sandbox:
         yield sandbox
+
+
+# --- per-user folders (run locks, saved sign-ins) -----------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: Any) -> Path:
+    """Every test gets its own per-user state and config folders (platformdirs reads XDG_*).
+
+    Run locks and saved sign-ins then never touch the real home folder, and tests running at
+    the same time never share a lock. Subprocesses inherit the variables.
+    """
+    base = tmp_path_factory.mktemp("user-dirs")
+    for variable in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(variable, str(base / variable.lower()))
+    return base

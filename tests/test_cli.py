@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from importer.cli import cli, main
+from importer.config import load_settings
 from importer.lock import RunLock
 from tests.importing import write_csv
 
@@ -113,7 +114,7 @@ def test_run_with_too_many_invalid_rows_is_exit_3_and_sends_nothing(
 
 def test_run_while_another_run_holds_the_lock_is_exit_4(config: Path, tmp_path: Path) -> None:
     csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "")])
-    with RunLock(tmp_path / "reports"):
+    with RunLock.for_settings(load_settings(config)):
         code, _, err = _invoke("run", "-c", str(config), str(csv_file))
     assert code == 4
     assert "another run holds the lock" in err

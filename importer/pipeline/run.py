@@ -77,7 +77,7 @@ async def run_import(
     started = datetime.now(UTC)
     with contextlib.ExitStack() as stack:
         if not dry_run:
-            stack.enter_context(RunLock(settings.report.dir))
+            stack.enter_context(RunLock.for_settings(settings))
         reader = InputReader(paths, settings)
         token_provider = make_token_provider(settings)
         run_id = new_run_id(settings.report.dir, started)
