@@ -1,4 +1,4 @@
-"""The run lock: one writer per target and tenant, a dead run's lock is taken over, links refused."""
+"""The run lock: one writer per target and tenant; a dead run's lock is taken over; no links."""
 
 from __future__ import annotations
 
@@ -51,9 +51,11 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
 
 
 def test_different_targets_do_not_exclude_each_other(tmp_path: Path) -> None:
-    with RunLock("https://graph.microsoft.com tenant contoso", tmp_path):
-        with RunLock("https://graph.microsoft.com tenant fabrikam", tmp_path):
-            pass
+    with (
+        RunLock("https://graph.microsoft.com tenant contoso", tmp_path),
+        RunLock("https://graph.microsoft.com tenant fabrikam", tmp_path),
+    ):
+        pass
 
 
 def test_the_key_is_the_target_and_tenant_never_the_report_folder(tmp_path: Path) -> None:
