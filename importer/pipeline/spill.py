@@ -1,0 +1,180 @@
+"""Valid rows held between validation and the Graph stages, on disk, grouped per person.
+
+A million-row file whose rows are sorted by skill (not by person) cannot be planned person by
+person until every row has been read. Holding every ``SkillRow`` in memory costs about a
+kilobyte a row; this store keeps them in a SQLite file in the run's report folder instead, and
+hands them back a slice of people at a time, every person's rows together. Memory then grows
+with the people in flight, not with the rows.
+
+The store is a private temporary SQLite database (``sqlite3.connect("")``): SQLite puts it in
+the system temp folder (``SQLITE_TMPDIR`` or ``TMPDIR``, else /var/tmp or /tmp; ``TMP`` on
+Windows) and removes it itself: on POSIX the file is unlinked the moment it is opened, on Windows
+it is opened delete-on-close. A run that is killed, even with SIGKILL, therefore leaves nothing
+behind that a rerun could trip over. Its page cache is capped, so the rows live on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+
+from importer.records import SkillRow, SourceRow, Table
+
+__all__ = ["RowSpill"]
+
+#: SQLite pages kept in memory, in KiB (a negative cache_size is KiB).
+_CACHE_KIB = 16384
+
+_SCHEMA = """
+CREATE TABLE rows (
+    seq INTEGER PRIMARY KEY,
+    user_key TEXT NOT NULL,
+    place TEXT NOT NULL,
+    data TEXT NOT NULL
+)
+"""
+
+
+def _place(source: str, sheet: str, row: int, column: str) -> str:
+    # One text key is smaller and faster to index than four columns.
+    return f"{row}\x1f{column}\x1f{sheet}\x1f{source}"
+
+
+class RowSpill:
+    """Valid rows of one run, on disk, read back grouped by user in input order."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        # Scratch space: a crash loses nothing (the rerun reads the input again), so no journal
+        # and no fsync; sorting spills to files too, never to memory.
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("PRAGMA temp_store=FILE")
+        self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+        self._db.execute(_SCHEMA)
+        self._db.execute("BEGIN")
+        self._tables: list[Table] = []
+        self._table_index: dict[int, int] = {}
+        self._pending: list[tuple[str, str, str]] = []
+        self._rows = 0
+        self._indexed = False
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def add(self, row: SkillRow) -> None:
+        """Keep one valid row."""
+        source = row.source
+        table = source.table
+        index = self._table_index.get(id(table))
+        if index is None:
+            index = len(self._tables)
+            self._tables.append(table)
+            self._table_index[id(table)] = index
+        data = json.dumps(
+            (
+                index,
+                source.row,
+                source.column,
+                source.cells,
+                row.user,
+                row.display_name,
+                row.proficiency,
+                row.categories,
+                row.collaboration_tags,
+                row.allowed_audiences,
+                row.web_url,
+                row.user_id,
+            ),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        place = _place(table.source, table.sheet, source.row, source.column)
+        self._pending.append((row.user_key, place, data))
+        self._rows += 1
+        if len(self._pending) >= 8192:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._db.executemany(
+                "INSERT INTO rows (user_key, place, data) VALUES (?, ?, ?)", self._pending
+            )
+            self._pending.clear()
+
+    def _index(self) -> None:
+        if not self._indexed:
+            self._flush()
+            self._db.execute("CREATE INDEX by_place ON rows (place)")
+            self._db.execute("CREATE INDEX by_user ON rows (user_key, seq)")
+            self._db.execute("COMMIT")
+            self._indexed = True
+
+    def discard(self, source: str, sheet: str, row: int, column: str = "") -> bool:
+        """Drop a row whose outcome was corrected after streaming; True if it was held."""
+        self._index()
+        cursor = self._db.execute(
+            "DELETE FROM rows WHERE place = ?", (_place(source, sheet, row, column),)
+        )
+        removed = cursor.rowcount > 0
+        self._rows -= cursor.rowcount
+        return removed
+
+    def user_count(self) -> int:
+        """How many distinct users the held rows name."""
+        self._index()
+        (count,) = self._db.execute("SELECT COUNT(DISTINCT user_key) FROM rows").fetchone()
+        return int(count)
+
+    def user_values(self) -> Iterator[str]:
+        """Each distinct user, as first written in the input (for directory resolution)."""
+        self._index()
+        query = "SELECT data FROM rows WHERE seq IN (SELECT MIN(seq) FROM rows GROUP BY user_key)"
+        for (data,) in self._db.execute(query):
+            yield json.loads(data)[4]
+
+    def chunks(self, max_rows: int) -> Iterator[dict[str, list[SkillRow]]]:
+        """Every user's rows, whole users at a time, about ``max_rows`` rows per chunk.
+
+        A user is never split across chunks (one user with more rows than ``max_rows`` makes a
+        chunk of their own). Rows keep their input order within a user.
+        """
+        self._index()
+        chunk: dict[str, list[SkillRow]] = {}
+        size = 0
+        current = ""
+        cursor = self._db.execute("SELECT user_key, data FROM rows ORDER BY user_key, seq")
+        for user_key, data in cursor:
+            if user_key != current:
+                if size >= max_rows:
+                    yield chunk
+                    chunk, size = {}, 0
+                current = user_key
+            chunk.setdefault(user_key, []).append(self._row(data))
+            size += 1
+        if chunk:
+            yield chunk
+
+    def _row(self, data: str) -> SkillRow:
+        (index, row, column, cells, user, name, level, categories, tags, audiences, url, uid) = (
+            json.loads(data)
+        )
+        source = SourceRow(self._tables[index], row, tuple(cells), column)
+        return SkillRow(
+            source=source,
+            user=user,
+            display_name=name,
+            proficiency=level,
+            categories=None if categories is None else tuple(categories),
+            collaboration_tags=None if tags is None else tuple(tags),
+            allowed_audiences=audiences,
+            web_url=url,
+            user_id=uid,
+        )
+
+    def close(self) -> None:
+        """Close the store; SQLite deletes its file."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
