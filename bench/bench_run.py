@@ -7,6 +7,11 @@ run's summary.json are reported.
 
     .venv/bin/python -m bench.bench_run --rows 50000 --users 10000 --latency-ms 50
     .venv/bin/python -m bench.bench_run --rows 10000 --users 2000 --throttle-rps 200
+    .venv/bin/python -m bench.bench_run --rows 1000000 --users 100000 --shuffle --latency-ms 0
+
+``--shuffle`` puts the rows in random order (by default they come sorted by skill, so every
+person's rows are spread over the whole file). The importer's own peak RSS and CPU time (user +
+system, its process alone, not the sandbox's) are measured inside it at exit.
 
 Targets (DESIGN section 8): 50,000 rows for 10,000 users at 50 ms latency: >= 1,500 rows/s.
 Throttled at 200 requests/s: >= 90% of that request rate sustained, zero premature requests,
@@ -19,6 +24,7 @@ import argparse
 import csv
 import json
 import os
+import random
 import resource
 import socket
 import subprocess
@@ -41,7 +47,9 @@ def _free_port() -> int:
         return port
 
 
-def write_inputs(folder: Path, rows: int, users: int) -> tuple[Path, Path]:
+def write_inputs(
+    folder: Path, rows: int, users: int, *, shuffle: bool = False
+) -> tuple[Path, Path]:
     """A users directory and a skills CSV with ``rows`` rows spread evenly over ``users``."""
     directory = folder / "directory.csv"
     skills = folder / "skills.csv"
@@ -53,12 +61,32 @@ def write_inputs(folder: Path, rows: int, users: int) -> tuple[Path, Path]:
     with skills.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["user", "skill", "level", "category"])
-        for n in range(rows):
+        order: range | list[int] = range(rows)
+        if shuffle:
+            order = list(order)
+            random.Random(7).shuffle(order)
+        for n in order:
             user = n % users
             writer.writerow(
                 [f"user{user:06d}@contoso.com", f"Skill {n // users:03d}", LEVELS[n % 5], "Work"]
             )
     return directory, skills
+
+
+#: Runs the importer exactly as its console script does, then records the process's own peak
+#: RSS and CPU time (children excluded) in the file named by the first argument.
+_SELF_MEASURED = (
+    "import atexit, json, resource, sys\n"
+    "out = sys.argv.pop(1)\n"
+    "def _record():\n"
+    "    use = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "    with open(out, 'w') as f:\n"
+    "        json.dump({'maxrss_kib': use.ru_maxrss, 'cpu_s': use.ru_utime + use.ru_stime}, f)\n"
+    "atexit.register(_record)\n"
+    "from importer.cli import main\n"
+    "sys.argv[0] = 'skills-import'\n"
+    "main()\n"
+)
 
 
 def _get_json(url: str) -> Any:
@@ -80,7 +108,7 @@ def _wait_until_up(port: int, deadline_s: float = 20) -> None:
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Start a sandbox, run one import against it, return the figures."""
     folder = Path(tempfile.mkdtemp(prefix="bench-run-"))
-    directory, skills = write_inputs(folder, args.rows, args.users)
+    directory, skills = write_inputs(folder, args.rows, args.users, shuffle=args.shuffle)
     port = _free_port()
     exe = [sys.executable, "-m", "importer"]
     sandbox_cmd = [
@@ -103,8 +131,12 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     server = subprocess.Popen(sandbox_cmd, stdout=log, stderr=log)
     try:
         _wait_until_up(port)
+        measured = folder / "importer-usage.json"
         run_cmd = [
-            *exe,
+            sys.executable,
+            "-c",
+            _SELF_MEASURED,
+            str(measured),
             "run",
             str(skills),
             "-c",
@@ -135,6 +167,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         server.terminate()
         server.wait(10)
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = json.loads(measured.read_text()) if measured.exists() else {}
     summaries = sorted((folder / "reports").glob("*/summary.json"))
     summary = json.loads(summaries[-1].read_text()) if summaries else {}
     counts = summary.get("counts", {})
@@ -159,6 +192,9 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "premature_requests": stats["premature_requests"],
         "duplicates": len(stats["duplicates"]),
         "http": summary.get("http"),
+        "importer_peak_rss_mib": round(usage.get("maxrss_kib", 0) / 1024, 1),
+        "importer_cpu_s": round(usage.get("cpu_s", 0.0), 2),
+        "importer_cpu_us_per_row": round(1e6 * usage.get("cpu_s", 0.0) / args.rows, 1),
         "peak_rss_mib_max_child": round(peak_kib / 1024, 1),
         "stderr_tail": done.stderr[-500:] if done.returncode not in (0, 1) else "",
     }
@@ -172,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--throttle-rps", type=float, default=0)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--shuffle", action="store_true", help="rows in random order")
     print(json.dumps(run_benchmark(parser.parse_args(argv)), indent=2))
 
 

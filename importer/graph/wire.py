@@ -6,6 +6,7 @@ without importing aiohttp.
 
 from __future__ import annotations
 
+import functools
 import http
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -52,7 +53,7 @@ def skills_path(user: str, skill_id: str | None = None) -> str:
     Returns:
         A path relative to the API version, e.g. ``/users/ann%40contoso.com/profile/skills``.
     """
-    path = f"/users/{_segment(user)}/profile/skills"
+    path = f"/users/{_user_segment(user)}/profile/skills"
     if skill_id is not None:
         path += f"/{_segment(skill_id)}"
     return path
@@ -62,6 +63,11 @@ def _segment(value: str) -> str:
     encoded = quote(value, safe="")
     # "." and ".." are the only segments that percent-encoding leaves able to move the path.
     return encoded.replace(".", "%2E") if encoded in {".", ".."} else encoded
+
+
+#: Every request of a user's rows encodes the same user: quoting it once per user, not once per
+#: request, was a tenth of the importer's CPU on a large run.
+_user_segment = functools.lru_cache(maxsize=1 << 16)(_segment)
 
 
 @dataclass(frozen=True, slots=True)
