@@ -43,9 +43,9 @@ def test_rows_come_back_whole_per_user_in_input_order() -> None:
                 assert key not in seen, "a user was split across chunks"
                 seen[key] = [r.source.row for r in rows]
         assert len(seen) == 6
-        for rows in seen.values():
-            assert rows == sorted(rows)
-            assert len(rows) == 10
+        for numbers in seen.values():
+            assert numbers == sorted(numbers)
+            assert len(numbers) == 10
     finally:
         spill.close()
 
