@@ -25,6 +25,7 @@ __all__ = [
     "SkillRow",
     "SourceRow",
     "Table",
+    "row_values",
     "skill_key",
 ]
 
@@ -180,6 +181,7 @@ class Operation:
         body: the JSON body to send (create: every set field; update: only changed fields).
         skill_id: Graph's id of the existing skill (update, delete, unchanged).
         row: the input row this operation serves; None for a sync delete.
+        changes: for an update, what changes in words (``proficiency: elementary -> expert``).
     """
 
     kind: OpKind
@@ -188,6 +190,7 @@ class Operation:
     body: dict[str, Any] = field(default_factory=dict)
     skill_id: str | None = None
     row: SkillRow | None = None
+    changes: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +230,13 @@ class RowOutcome:
     user_id: str = ""
     #: For updated / would-update: each changed field, ``field: old -> new``, joined by "; ".
     changes: str = ""
+    #: The normalised values the row asks for (lists joined by "; "), "" when the cell was
+    #: empty or the row is invalid.
+    proficiency: str = ""
+    categories: str = ""
+    collaboration_tags: str = ""
+    allowed_audiences: str = ""
+    web_url: str = ""
 
     @classmethod
     def for_source(cls, source_row: SourceRow, action: Action, **kwargs: Any) -> RowOutcome:
@@ -244,3 +254,23 @@ class RowOutcome:
             cells=source_row.cells,
             **kwargs,
         )
+
+    @classmethod
+    def for_row(cls, skill_row: SkillRow, action: Action, **kwargs: Any) -> RowOutcome:
+        """Build the outcome of one valid row, carrying its normalised values and user id."""
+        kwargs.setdefault("user", skill_row.user)
+        kwargs.setdefault("display_name", skill_row.display_name)
+        kwargs.setdefault("user_id", skill_row.user_id)
+        return cls.for_source(skill_row.source, action, **row_values(skill_row), **kwargs)
+
+
+def row_values(skill_row: SkillRow) -> dict[str, str]:
+    """The value columns of a row's outcome: normalised values, lists joined by "; "."""
+    row = skill_row
+    return {
+        "proficiency": row.proficiency or "",
+        "categories": "; ".join(row.categories) if row.categories else "",
+        "collaboration_tags": "; ".join(row.collaboration_tags) if row.collaboration_tags else "",
+        "allowed_audiences": row.allowed_audiences or "",
+        "web_url": row.web_url or "",
+    }

@@ -104,12 +104,25 @@ def test_run_exits_0_then_a_rerun_is_all_unchanged(config: Path, tmp_path: Path)
 def test_run_with_too_many_invalid_rows_is_exit_3_and_sends_nothing(
     config: Path, tmp_path: Path
 ) -> None:
-    rows = [(ADELE, "Python", "Guru", ""), (ALEX, "Go", "3", "")]
+    rows = [(ADELE, "Python", "Guru", ""), (ALEX, "Go", "Wizard", "")]
+    rows += [(ALEX, f"Skill {n}", "3", "") for n in range(18)]
     csv_file = write_csv(tmp_path / "s.csv", rows)
     code, out, _ = _invoke("run", "-c", str(config), str(csv_file))
     assert code == 3
     assert "max_invalid_ratio" in out
     assert not (tmp_path / "graph.sqlite").exists()
+
+
+def test_a_short_fed_back_file_with_bad_rows_is_judged_row_by_row_not_by_the_ratio(
+    config: Path, tmp_path: Path
+) -> None:
+    # A rejects.csv fed back with 2 of its 4 rows still bad: 50% invalid, but only 4 rows.
+    rows = [(ADELE, "Python", "Guru", ""), (ALEX, "Go", "3", "")]
+    rows += [(ADELE, "Rust", "Wizard", ""), (ALEX, "SQL", "expert", "")]
+    csv_file = write_csv(tmp_path / "s.csv", rows)
+    code, out, _ = _invoke("run", "-c", str(config), str(csv_file))
+    assert code == 1, out
+    assert "created" in out
 
 
 def test_run_while_another_run_holds_the_lock_is_exit_4(config: Path, tmp_path: Path) -> None:

@@ -49,10 +49,10 @@ def test_results_sheet_has_frozen_header_filter_and_coloured_actions(tmp_path: P
     assert workbook.sheetnames == ["Summary", "Results"]
     sheet = workbook["Results"]
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:L7"
+    assert sheet.auto_filter.ref == "A1:T7"
     assert [cell.value for cell in sheet[1]] == list(RESULT_COLUMNS)
     colours = {
-        sheet.cell(row, 6).value: sheet.cell(row, 6).fill.fgColor.rgb[-6:] for row in range(2, 8)
+        sheet.cell(row, 13).value: sheet.cell(row, 13).fill.fgColor.rgb[-6:] for row in range(2, 8)
     }
     assert colours == {
         "created": "C6EFCE",
@@ -100,12 +100,12 @@ def test_formula_like_cells_are_neutralised_in_results_csv_and_xlsx(tmp_path: Pa
 
     expected = ["'" + value for value in HOSTILE]
     csv_lines = read_csv(folder / "results.csv")[1:]
-    assert [line[4] for line in csv_lines] == expected
-    assert [line[10] for line in csv_lines] == expected
-    assert [line[7] for line in csv_lines] == expected
+    assert [line[6] for line in csv_lines] == expected
+    assert [line[18] for line in csv_lines] == expected
+    assert [line[15] for line in csv_lines] == expected
     workbook = load_workbook(folder / "results.xlsx")
     sheet = workbook["Results"]
-    cells = [sheet.cell(row, 5) for row in range(2, 2 + len(HOSTILE))]
+    cells = [sheet.cell(row, 7) for row in range(2, 2 + len(HOSTILE))]
     assert [cell.value for cell in cells] == expected
     assert {cell.data_type for cell in cells} == {"s"}
     workbook.close()
@@ -122,7 +122,7 @@ def test_above_the_row_limit_the_results_sheet_holds_only_rows_needing_attention
     folder = writer.finish(make_summary(writer.path.name))
 
     rows = sheet_values(folder / "results.xlsx", "Results")
-    assert [(r[2], r[5]) for r in rows[1:]] == [(4, "invalid"), (7, "duplicate"), (9, "failed")]
+    assert [(r[2], r[12]) for r in rows[1:]] == [(4, "invalid"), (7, "duplicate"), (9, "failed")]
     note = summary_of(folder / "results.xlsx")["Results sheet"]
     assert "3 rows needing attention" in note
     assert "results.csv holds every row" in note
@@ -151,9 +151,9 @@ def test_control_characters_and_huge_cells_do_not_break_the_workbook(tmp_path: P
     folder = writer.finish(make_summary(writer.path.name))
 
     (row,) = sheet_values(folder / "results.xlsx", "Results")[1:]
-    assert row[4] == "Go\ufffdlang"
-    assert len(row[10]) == 32_767
-    assert read_csv(folder / "results.csv")[1][4] == "Go\x07lang"
+    assert row[6] == "Go\ufffdlang"
+    assert len(row[18]) == 32_767
+    assert read_csv(folder / "results.csv")[1][6] == "Go\x07lang"
 
 
 def test_bounded_sheet_keeps_cells_with_line_breaks_and_follows_corrections(
@@ -172,9 +172,9 @@ def test_bounded_sheet_keeps_cells_with_line_breaks_and_follows_corrections(
     plain_folder = plain.finish(make_summary(plain.path.name))
 
     rows = sheet_values(folder / "results.xlsx", "Results")
-    assert [(r[2], r[4]) for r in rows[1:]] == [(3, "Go\nv3"), (6, "Go\nv6")]
+    assert [(r[2], r[6]) for r in rows[1:]] == [(3, "Go\nv3"), (6, "Go\nv6")]
     rows = sheet_values(plain_folder / "results.xlsx", "Results")
-    assert [(r[2], r[5]) for r in rows[1:]] == [(4, "invalid")]
+    assert [(r[2], r[12]) for r in rows[1:]] == [(4, "invalid")]
 
 
 def test_a_file_name_with_undecodable_bytes_does_not_break_any_report_file(

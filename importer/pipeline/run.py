@@ -38,8 +38,8 @@ logger = logging.getLogger(__name__)
 def _not_sent(users: dict[str, list[SkillRow]], reason: str) -> Iterator[RowOutcome]:
     for rows in users.values():
         for row in rows:
-            yield RowOutcome.for_source(
-                row.source, Action.FAILED, error_type="not-sent", error=f"not sent: {reason}"
+            yield RowOutcome.for_row(
+                row, Action.NOT_SENT, error_type="not-sent", error=f"not sent: {reason}"
             )
 
 
@@ -125,11 +125,15 @@ async def _run_stages(
         )
         warnings.extend(reader.warnings)
         ratio = validated.invalid / validated.rows if validated.rows else 0.0
-        if ratio > settings.run.max_invalid_ratio:
+        # A handful of rows (a fed-back rejects.csv) is judged row by row, not as a share.
+        guarded = validated.rows >= settings.run.min_rows_for_ratio
+        if guarded and ratio > settings.run.max_invalid_ratio:
             abort = (
                 f"{validated.invalid} of {validated.rows} rows ({ratio:.1%}) are invalid, "
                 f"more than max_invalid_ratio {settings.run.max_invalid_ratio:.0%}: nothing "
-                f"was sent. Fix the rows in rejects.csv, or raise run.max_invalid_ratio"
+                f"was sent. Fix the rows in rejects.csv, or raise run.max_invalid_ratio "
+                f"(the guard applies from run.min_rows_for_ratio "
+                f"{settings.run.min_rows_for_ratio} rows up)"
             )
             for outcome in _not_sent(validated.users, "too many invalid rows"):
                 writer.add(outcome)
@@ -151,7 +155,7 @@ async def _run_stages(
         if abort:
             exit_code, reason = 3, abort
         elif interrupted:
-            exit_code, reason = 130, "interrupted: rows not written are reported failed (not-sent)"
+            exit_code, reason = 130, "interrupted: rows not written are reported not-sent"
         else:
             exit_code, reason = exit_for(writer.counts)
         summary = RunSummary(

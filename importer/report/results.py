@@ -31,8 +31,8 @@ _ACTIONS: tuple[Action, ...] = tuple(Action)
 # Actions as small integers: list indexes for the counts, bytes in the per-table index.
 _CODES: dict[str, int] = {action.value: code for code, action in enumerate(_ACTIONS, start=1)}
 _TEXT: tuple[str, ...] = ("", *(action.value for action in _ACTIONS))
-# The cells after displayName of a line without details, per action code.
-_TAILS: tuple[str, ...] = ("", *(f"{action.value},,,0,,," for action in _ACTIONS))
+# The cells after displayName of a line without values or details, per action code.
+_TAILS: tuple[str, ...] = ("", *(f",,,,,,{action.value},,,,0,,," for action in _ACTIONS))
 _REJECT_CODES = frozenset(_CODES[action] for action in REJECT_ACTIONS)
 _ATTENTION_CODES = frozenset(_CODES[action] for action in ATTENTION_ACTIONS)
 _FLUSH_ROWS = 4096
@@ -118,8 +118,10 @@ class ResultsStream:
             self._switch_table(o.source, o.sheet)
         status = o.status
         line = (
-            f"{self._source_cell},{self._sheet_cell},{o.row or ''},{o.user},{o.display_name},"
-            f"{_TEXT[code]},{'' if status is None else status},{o.skill_id},{o.attempts},"
+            f"{self._source_cell},{self._sheet_cell},{o.row or ''},{o.column},{o.user},"
+            f"{o.user_id},{o.display_name},{o.proficiency},{o.categories},"
+            f"{o.collaboration_tags},{o.allowed_audiences},{o.web_url},{_TEXT[code]},"
+            f"{o.changes},{'' if status is None else status},{o.skill_id},{o.attempts},"
             f"{o.error_type},{o.error},{o.request_id}"
         )
         if _needs_care(line):
@@ -147,11 +149,11 @@ class ResultsStream:
         cells = source_row.cells
         user = cells[self._user_index].strip() if self._user_index < len(cells) else ""
         name = cells[self._name_index].strip() if self._name_index < len(cells) else ""
-        line = f"{self._prefix}{source_row.row},{user},{name},{_TAILS[code]}"
+        line = f"{self._prefix}{source_row.row},{source_row.column},{user},,{name}{_TAILS[code]}"
         # Only user and name can need care: the prefix is quoted already, the tail is fixed.
         # When the prefix itself holds quotes (a file name with a comma), probe the two cells.
-        probe = line if self._plain_prefix else f",{user},{name},"
-        commas = self._commas if self._plain_prefix else 3
+        probe = line if self._plain_prefix else f",{source_row.column},{user},,{name},"
+        commas = self._commas if self._plain_prefix else 5
         if code in _REJECT_CODES or _needs_quoting(probe, commas, user, name):
             self.add(RowOutcome.for_source(source_row, action))
             return
@@ -192,9 +194,10 @@ class ResultsStream:
                 cells = source_row.cells
                 user = cells[user_at].strip() if user_at < len(cells) else ""
                 name = cells[name_at].strip() if name_at < len(cells) else ""
-                line = f"{prefix}{source_row.row},{user},{name},{tail}"
-                probe = line if plain else f",{user},{name},"
-                if _needs_quoting(probe, commas if plain else 3, user, name):
+                column = source_row.column
+                line = f"{prefix}{source_row.row},{column},{user},,{name}{tail}"
+                probe = line if plain else f",{column},{user},,{name},"
+                if _needs_quoting(probe, commas if plain else 5, user, name):
                     self.add_source_row(source_row)
                     index += 1
                     continue

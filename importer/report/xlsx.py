@@ -3,8 +3,8 @@
 openpyxl's write-only mode streams both sheets, and results.csv is read back line by line,
 so memory does not grow with the run. openpyxl needs ~60 µs per row, so the Results sheet is
 bounded: when the run has more rows than ``row_limit``, it holds only the rows that need
-attention (invalid, failed, duplicate), the first ``row_limit`` of them, and the Summary
-sheet says so; results.csv always holds every row.
+attention (invalid, failed, not-sent, duplicate), the first ``row_limit`` of them, and the
+Summary sheet says so; results.csv always holds every row.
 
 Cells arrive already neutralised (results.csv is); the Summary values are neutralised here.
 """
@@ -44,7 +44,7 @@ XLSX_ROW_LIMIT = 100_000
 
 #: Rows an HR admin has to look at.
 ATTENTION_ACTIONS: frozenset[str] = frozenset(
-    {Action.INVALID.value, Action.FAILED.value, Action.DUPLICATE.value}
+    {Action.INVALID.value, Action.FAILED.value, Action.NOT_SENT.value, Action.DUPLICATE.value}
 )
 
 _GREEN, _GREY, _RED, _AMBER, _BLUE = "C6EFCE", "D9D9D9", "FFC7CE", "FFEB9C", "DDEBF7"
@@ -56,6 +56,8 @@ ACTION_COLOURS: dict[str, str] = {
     Action.DELETED.value: _GREEN,
     Action.VALID.value: _GREEN,
     Action.UNCHANGED.value: _GREY,
+    Action.SKIPPED.value: _GREY,
+    Action.NOT_SENT.value: _AMBER,
     Action.INVALID.value: _RED,
     Action.FAILED.value: _RED,
     Action.DUPLICATE.value: _AMBER,
@@ -71,7 +73,9 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MAX_CELL = 32_767
 _NUMERIC_COLUMNS = frozenset(RESULT_COLUMNS.index(name) for name in ("row", "status", "attempts"))
 _ACTION_COLUMN = RESULT_COLUMNS.index("action")
-_WIDTHS = (28, 14, 7, 32, 32, 13, 7, 38, 9, 22, 60, 38)
+# source, sheet, row, column, user, userId, displayName, the five value columns, action,
+# changes, status, skillId, attempts, errorType, error, requestId.
+_WIDTHS = (28, 14, 7, 7, 32, 38, 32, 20, 24, 18, 16, 32, 13, 40, 7, 38, 9, 22, 60, 38)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +97,7 @@ def decide_scope(counts: dict[str, int], row_limit: int) -> XlsxScope:
     """Decide what the Results sheet holds, from the final counts per action.
 
     Rule: at most ``row_limit`` rows means every row; otherwise the rows whose action is
-    invalid, failed or duplicate, in results.csv order, the first ``row_limit`` of them.
+    invalid, failed, not-sent or duplicate, in results.csv order, the first ``row_limit`` of them.
     """
     total = sum(counts.values())
     if total <= row_limit:
@@ -104,7 +108,8 @@ def decide_scope(counts: dict[str, int], row_limit: int) -> XlsxScope:
     return XlsxScope(
         False,
         shown,
-        f"{first}the {attention} rows needing attention (invalid, failed, duplicate) only: "
+        f"{first}the {attention} rows needing attention (invalid, failed, not-sent, duplicate) "
+        f"only: "
         f"the run has {total} rows, more than {row_limit}; results.csv holds every row",
     )
 

@@ -78,7 +78,12 @@ def outcome_for(
     skill_id: str = "",
     attempts: int = 0,
 ) -> RowOutcome:
-    """Build the outcome of one row (or of one sync delete, which has no row)."""
+    """Build the outcome of one row (or of one sync delete, which has no row).
+
+    A row that failed only because it was never sent (a guard or an interrupt held it back)
+    is ``not-sent``, not ``failed``: the exit code says why, and alerts on ``failed`` stay
+    meaningful.
+    """
     row = item.row if isinstance(item, Operation) else item
     status: int | None = None
     request_id = error_type = message = ""
@@ -87,27 +92,34 @@ def outcome_for(
     if error is not None:
         status, request_id = error.status, error.request_id
         error_type, message = error_type_for(error), _message(error, item.user)
-    header: tuple[str, ...] = ()
-    cells: tuple[str, ...] = ()
+        if action is Action.FAILED and error_type == "not-sent":
+            action = Action.NOT_SENT
+    changes = item.changes if isinstance(item, Operation) else ""
+    if action not in (Action.UPDATED, Action.WOULD_UPDATE):
+        changes = ""
+    details = {
+        "status": status,
+        "skill_id": skill_id,
+        "attempts": attempts,
+        "error_type": error_type,
+        "error": message,
+        "request_id": request_id,
+        "changes": changes,
+    }
     if row is None:  # a sync delete: no input row behind it
-        source, sheet, line = "", "", 0
-    else:
-        table = row.source.table
-        source, sheet, line = table.source, table.sheet, row.source.row
-        header, cells = table.header, row.source.cells
-    return RowOutcome(
-        source=source,
-        sheet=sheet,
-        row=line,
+        return RowOutcome(
+            source="",
+            sheet="",
+            row=0,
+            user=item.user,
+            display_name=item.display_name,
+            action=action,
+            **details,  # type: ignore[arg-type]
+        )
+    return RowOutcome.for_row(
+        row,
+        action,
         user=item.user,
         display_name=item.display_name,
-        action=action,
-        status=status,
-        skill_id=skill_id,
-        attempts=attempts,
-        error_type=error_type,
-        error=message,
-        request_id=request_id,
-        header=header,
-        cells=cells,
+        **details,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from importer.records import Operation, OpKind, SkillRow, skill_key
+from importer.write.changes import describe_changes
 from importer.validate.schema import parse_audiences, parse_proficiency
 
 __all__ = ["Mode", "UserPlan", "create_body", "is_owned", "plan_user_changes"]
@@ -162,7 +163,13 @@ def plan_user_changes(
         kind = OpKind.UPDATE if changes else OpKind.UNCHANGED
         plan.operations.append(
             Operation(
-                kind, user, row.display_name.strip(), body=changes, skill_id=skill_id, row=row
+                kind,
+                user,
+                row.display_name.strip(),
+                body=changes,
+                skill_id=skill_id,
+                row=row,
+                changes=describe_changes(changes, oldest),
             )
         )
 
