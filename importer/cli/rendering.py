@@ -23,6 +23,7 @@ _ACTION_ORDER = (
     "updated",
     "unchanged",
     "deleted",
+    "skipped",
     "valid",
     "would-create",
     "would-update",
@@ -30,6 +31,7 @@ _ACTION_ORDER = (
     "duplicate",
     "invalid",
     "failed",
+    "not-sent",
 )
 
 _SHOW_COLUMNS = (

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from importer.records import Operation, OpKind, SkillRow, skill_key
-from importer.write.changes import describe_changes
 from importer.validate.schema import parse_audiences, parse_proficiency
+from importer.write.changes import describe_changes
 
 __all__ = ["Mode", "UserPlan", "create_body", "is_owned", "plan_user_changes"]
 
