@@ -7,9 +7,8 @@ from pathlib import Path
 from importer.pipeline.run import run_import
 from importer.sandbox import RunningSandbox
 from importer.write.changes import describe_changes
-from tests.importing import import_file, results, settings_for, skills_of, write_csv
-
 from tests.conftest import BOB_UPN as ADELE
+from tests.importing import import_file, results, settings_for, skills_of, write_csv
 
 
 async def test_a_dry_run_shows_would_update_with_the_change_and_the_normalised_values(
