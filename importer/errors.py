@@ -1,45 +1,116 @@
-"""The one exception tree of skills-import.
+"""The one exception tree of skills-import, and its one exit-code table.
 
-Row problems are never exceptions: they are ``RowOutcome`` records with a kebab-case
-``error_type``. These exceptions are for conditions under which the whole run (or one HTTP
-exchange, before it is turned into a row outcome) cannot go on::
+Row problems are never run-stopping exceptions: they become ``RowOutcome`` records with a
+kebab-case ``error_type``. The exceptions below are for conditions under which the whole run
+(or one HTTP exchange, before it is turned into a row outcome) cannot go on, plus the one
+exception a validator raises for a single cell::
 
     ImporterError                 any failure of the importer; the CLI turns it into one line
-    ├── ConfigError               config.yaml, environment or flags are wrong        (exit 2)
-    ├── InputError                an input file cannot be read as a table           (exit 2)
-    ├── AuthError                 no usable credential, sign-in needed               (exit 2)
-    ├── LockError                 another run holds the run lock                     (exit 4)
-    ├── SafetyAbortError          a safety guard stopped the run before harm        (exit 3)
+    ├── ConfigError               config.yaml, environment or flags are wrong        (USAGE)
+    ├── InputError                an input file cannot be read as a table           (USAGE)
+    ├── AuthError                 no usable credential, sign-in needed               (USAGE)
+    ├── LockError                 another run holds the run lock                     (LOCKED)
     └── GraphError                an HTTP exchange with Graph failed
         ├── TransientGraphError   worth retrying: 429, 503, 504, timeouts, resets
-        └── PermanentGraphError   not worth retrying: other 4xx, 500
+        ├── PermanentGraphError   not worth retrying: other 4xx, 500
+        └── NotSentError          the run was stopping: the request never left
+    ValueError
+    └── EnumValueError            one cell holds no known spelling of an enum; pydantic turns
+                                  it into a validation error, so it becomes an invalid row
 
-Every error's text is safe to print: no token, secret or Authorization header ever goes in.
+A safety guard (too many invalid rows, too many deletes, every write refused) is not an
+exception: the run stops sending, still writes its report, and exits ``SAFETY_ABORT``.
+The sandbox keeps its own request errors: it imports nothing from the importer.
+
+``EXIT_CODES`` is the table of process exit codes; the CLI's help and the README's table are
+rendered from it (a test keeps the README in step). Every error's text is safe to print: no
+token, secret or Authorization header ever goes in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+
 __all__ = [
+    "EXIT_CODES",
     "AuthError",
     "ConfigError",
+    "EnumValueError",
+    "ExitCode",
+    "ExitCodeInfo",
     "GraphError",
     "ImporterError",
     "InputError",
     "LockError",
+    "NotSentError",
     "PermanentGraphError",
-    "SafetyAbortError",
     "TransientGraphError",
 ]
+
+
+class ExitCode(IntEnum):
+    """The process exit codes; what each means is in ``EXIT_CODES``."""
+
+    OK = 0
+    ROWS_FAILED = 1
+    USAGE = 2
+    SAFETY_ABORT = 3
+    LOCKED = 4
+    INTERRUPTED = 130
+
+
+@dataclass(frozen=True, slots=True)
+class ExitCodeInfo:
+    """One line of the exit-code table: the code, a short name and what it means."""
+
+    code: ExitCode
+    name: str
+    meaning: str
+
+
+#: The exit codes schedulers alert on. Meanings may hold `backticks` (rendered as code in the
+#: README, dropped in the CLI's help).
+EXIT_CODES: tuple[ExitCodeInfo, ...] = (
+    ExitCodeInfo(
+        ExitCode.OK,
+        "ok",
+        "every row created, updated, unchanged, deleted or skipped (`validate`: every row valid)",
+    ),
+    ExitCodeInfo(
+        ExitCode.ROWS_FAILED,
+        "rows-invalid-or-failed",
+        "finished, but some rows are invalid or failed: see `rejects.csv`",
+    ),
+    ExitCodeInfo(
+        ExitCode.USAGE,
+        "usage-config-or-input",
+        "usage, config or input error: nothing was sent",
+    ),
+    ExitCodeInfo(
+        ExitCode.SAFETY_ABORT,
+        "safety-abort",
+        "stopped by a safety guard (too many invalid rows, too many deletes, every write "
+        "refused 401/403)",
+    ),
+    ExitCodeInfo(ExitCode.LOCKED, "locked", "another run holds the lock"),
+    ExitCodeInfo(
+        ExitCode.INTERRUPTED,
+        "interrupted",
+        "Ctrl-C or SIGTERM: nothing more was sent, the report is still written",
+    ),
+)
 
 
 class ImporterError(Exception):
     """Base of every error the importer raises on purpose.
 
     Attributes:
-        exit_code: the process exit code the CLI uses for this error (DESIGN section 2).
+        exit_code: the process exit code the CLI uses for this error.
     """
 
-    exit_code: int = 2
+    exit_code: int = ExitCode.USAGE
 
 
 class ConfigError(ImporterError):
@@ -48,7 +119,7 @@ class ConfigError(ImporterError):
     The message names the key and the file it came from.
     """
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class InputError(ImporterError):
@@ -60,7 +131,7 @@ class InputError(ImporterError):
         sheet: the sheet of a workbook, if the problem is in one sheet.
     """
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
     def __init__(self, message: str, *, path: str = "", sheet: str = "") -> None:
         self.path = path
@@ -72,19 +143,13 @@ class InputError(ImporterError):
 class AuthError(ImporterError):
     """No credential could be obtained (for example: not signed in for an unattended run)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class LockError(ImporterError):
     """Another run holds the run lock; nothing was sent."""
 
-    exit_code = 4
-
-
-class SafetyAbortError(ImporterError):
-    """A safety guard stopped the run (invalid-row ratio, delete ratio, systemic 401/403)."""
-
-    exit_code = 3
+    exit_code = ExitCode.LOCKED
 
 
 class GraphError(ImporterError):
@@ -100,7 +165,7 @@ class GraphError(ImporterError):
             blindly); True when the server may have acted on it.
     """
 
-    exit_code = 1
+    exit_code = ExitCode.ROWS_FAILED
 
     def __init__(
         self,
@@ -131,3 +196,40 @@ class TransientGraphError(GraphError):
 
 class PermanentGraphError(GraphError):
     """A failure that a retry will not fix: 400, 401 after refresh, 403, 404, 409, 500."""
+
+
+class NotSentError(GraphError):
+    """The run was stopping, so this request (or sub-request) was never sent."""
+
+
+class EnumValueError(ValueError):
+    """A cell holds no known spelling of an enum.
+
+    A ``ValueError`` so that pydantic reports it as a validation error of the row: the row
+    becomes ``invalid``, the run goes on.
+
+    Attributes:
+        field: the canonical field (``proficiency``).
+        value: the offending value, as written.
+        allowed: the canonical values.
+        suggestion: the closest canonical value, or None when nothing is close.
+        detail: the message without the field name (for "column 'Level' (proficiency): ...").
+    """
+
+    def __init__(
+        self,
+        field: str,
+        value: str,
+        allowed: Iterable[str],
+        suggestion: str | None,
+        *,
+        shown: str,
+    ) -> None:
+        """``shown`` is ``value`` quoted for a message (escaped and shortened)."""
+        self.field = field
+        self.value = value
+        self.allowed = tuple(allowed)
+        self.suggestion = suggestion
+        hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+        self.detail = f"{shown} is not one of {', '.join(self.allowed)}{hint}"
+        super().__init__(f"{field} {self.detail}")

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from importer.cli import cli, main
 from importer.config import load_settings
+from importer.errors import EXIT_CODES
 from importer.lock import RunLock
 from tests.importing import write_csv
 
@@ -52,6 +53,16 @@ def test_top_level_help_lists_commands_and_exit_codes() -> None:
     assert code == 0
     for word in ("run", "validate", "sandbox", "login", "check", "130 interrupted"):
         assert word in out
+    for info in EXIT_CODES:
+        assert f"{info.code} {info.name}: {info.meaning.replace('`', '')}" in out
+
+
+def test_the_readme_exit_code_table_is_the_one_in_errors() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("| code | name | meaning |")
+    table = readme[start : readme.index("\n\n", start)].splitlines()
+    expected = [f"| {info.code} | `{info.name}` | {info.meaning} |" for info in EXIT_CODES]
+    assert table == ["| code | name | meaning |", "|---|---|---|", *expected]
 
 
 def test_a_missing_input_file_is_exit_2_naming_the_file(config: Path, tmp_path: Path) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, EnumValueError
 from importer.validate.schema import (
     ALLOWED_AUDIENCES,
     COLLABORATION_TAGS,
     PROFICIENCY_LEVELS,
     EnumNormaliser,
-    EnumValueError,
     normalise_audiences,
     parse_audiences,
     parse_proficiency,

@@ -1,11 +1,8 @@
 """The ``skills-import`` group and its error boundary.
 
 Every ``ImporterError`` becomes one line on stderr and its exit code; nothing else is caught,
-so a bug still shows its traceback.
-
-Exit codes: 0 every row created/updated/unchanged/deleted (or valid) · 1 finished, some rows
-invalid or failed · 2 usage, config or input error, nothing sent · 3 stopped by a safety guard ·
-4 another run holds the lock · 130 interrupted (the report is still written).
+so a bug still shows its traceback. The exit codes listed in the help come from
+``importer.errors.EXIT_CODES``.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ import click
 
 from importer import __version__
 from importer.cli.commands import check, login, run, sandbox, validate
-from importer.errors import ImporterError
+from importer.errors import EXIT_CODES, ExitCode, ImporterError
 
 __all__ = ["cli", "main"]
 
@@ -33,16 +30,25 @@ class _Boundary(click.Group):
             ctx.exit(exc.exit_code)
 
 
-@click.group(cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"]})
+def _exit_code_help() -> str:
+    """The exit-code table as a block click prints as it is (``\b`` keeps the lines)."""
+    lines = [
+        f"  {info.code:>3} {info.name}: {info.meaning.replace('`', '')}" for info in EXIT_CODES
+    ]
+    return "\b\nExit codes:\n" + "\n".join(lines)
+
+
+@click.group(
+    cls=_Boundary,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=_exit_code_help(),
+)
 @click.version_option(__version__, prog_name="skills-import")
 def cli() -> None:
     """Load employees' skills from CSV and Excel files into their Microsoft Graph profiles.
 
     The default target is a built-in sandbox (a local emulator of the Graph profile-skills
     API): nothing reaches Microsoft Graph until config.yaml's target.graph says so.
-
-    Exit codes: 0 all rows ok, 1 some rows invalid or failed, 2 usage/config/input error
-    (nothing sent), 3 stopped by a safety guard, 4 another run holds the lock, 130 interrupted.
     """
 
 
@@ -60,10 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
-        return 130
+        return ExitCode.INTERRUPTED
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
-    return code if isinstance(code, int) else 0
+        if isinstance(exc.code, int):
+            return exc.code
+        return ExitCode.OK if exc.code is None else ExitCode.USAGE
+    return code if isinstance(code, int) else ExitCode.OK

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from importer.errors import ExitCode
 from importer.pipeline import RunResult
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ def render_summary(console: Console, result: RunResult, title: str) -> None:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     if len(result.warnings) > 10:
         console.print(f"[yellow]... and {len(result.warnings) - 10} more warnings in summary.json")
-    style = "green" if result.exit_code == 0 else "yellow" if result.exit_code == 1 else "red"
+    code = result.exit_code
+    style = "green" if code == ExitCode.OK else "yellow" if code == ExitCode.ROWS_FAILED else "red"
     console.print(f"[{style}]exit {result.exit_code}: {result.reason}[/{style}]", highlight=False)
     console.print(f"Report: {result.report_dir}", highlight=False)
 

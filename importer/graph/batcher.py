@@ -13,15 +13,11 @@ import contextlib
 from types import TracebackType
 from typing import Any
 
-from importer.errors import GraphError, TransientGraphError
+from importer.errors import GraphError, NotSentError, TransientGraphError
 from importer.graph.client import GraphClient, SubRequest, SubResponse
 from importer.graph.pacing import AdaptivePacer
 
-__all__ = ["Batcher", "NotSentError"]
-
-
-class NotSentError(GraphError):
-    """The run was stopping, so this sub-request was never sent."""
+__all__ = ["Batcher"]
 
 
 class _Pending:

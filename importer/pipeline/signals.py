@@ -12,7 +12,7 @@ __all__ = ["stop_on_signals"]
 
 @contextlib.contextmanager
 def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """Ctrl-C and SIGTERM stop sending; the report is still written (exit 130)."""
+    """Ctrl-C and SIGTERM stop sending; the report is still written (exit ``INTERRUPTED``)."""
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -21,13 +21,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter,
 from pydantic_core import PydanticCustomError
 
 from importer.config import Settings
-from importer.errors import ConfigError
+from importer.errors import ConfigError, EnumValueError
 from importer.validate.schema import (
     ALLOWED_AUDIENCES,
     COLLABORATION_TAGS,
     PROFICIENCY_LEVELS,
     EnumNormaliser,
-    EnumValueError,
     find_control_character,
     normalise_audiences,
     quote_value,

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, EnumValueError
 
 __all__ = [
     "ALLOWED_AUDIENCES",
@@ -23,7 +23,6 @@ __all__ = [
     "COLLABORATION_TAGS",
     "PROFICIENCY_LEVELS",
     "EnumNormaliser",
-    "EnumValueError",
     "find_control_character",
     "loose_key",
     "normalise_audiences",
@@ -124,29 +123,6 @@ def find_control_character(value: str) -> str | None:
     return match.group().encode("unicode_escape").decode("ascii")
 
 
-class EnumValueError(ValueError):
-    """A cell holds no known spelling of an enum.
-
-    Attributes:
-        field: the canonical field (``proficiency``).
-        value: the offending value, as written.
-        allowed: the canonical values.
-        suggestion: the closest canonical value, or None when nothing is close.
-        detail: the message without the field name (for "column 'Level' (proficiency): ...").
-    """
-
-    def __init__(
-        self, field: str, value: str, allowed: Iterable[str], suggestion: str | None
-    ) -> None:
-        self.field = field
-        self.value = value
-        self.allowed = tuple(allowed)
-        self.suggestion = suggestion
-        hint = f"; did you mean '{suggestion}'?" if suggestion else ""
-        self.detail = f"{quote_value(value)} is not one of {', '.join(self.allowed)}{hint}"
-        super().__init__(f"{field} {self.detail}")
-
-
 class EnumNormaliser:
     """Maps the spellings of one enum to its canonical Graph names.
 
@@ -184,7 +160,9 @@ class EnumNormaliser:
         found = self._lookup.get(loose_key(value))
         if found is not None:
             return found
-        raise EnumValueError(self.field, value, self.canonical, self.suggest(value))
+        raise EnumValueError(
+            self.field, value, self.canonical, self.suggest(value), shown=quote_value(value)
+        )
 
     def suggest(self, value: str) -> str | None:
         """The closest canonical name to an unknown value, or None if nothing is close."""
@@ -206,7 +184,9 @@ def normalise_audiences(value: str, normaliser: EnumNormaliser) -> str:
     """
     names = {normaliser(part.strip()) for part in re.split(r"[,;]", value) if part.strip()}
     if not names:
-        raise EnumValueError(normaliser.field, value, normaliser.canonical, None)
+        raise EnumValueError(
+            normaliser.field, value, normaliser.canonical, None, shown=quote_value(value)
+        )
     return ",".join(name for name in ALLOWED_AUDIENCES if name in names)
 
 

@@ -12,8 +12,8 @@ Safety rules (DESIGN section 5):
   ``Retry-After`` or a jittered backoff, up to ``max_attempts``;
 - a create whose outcome is unknown (timeout, reset, any 5xx) is never re-posted blindly: the
   user's skills are listed again and the create is retried only if the skill is not there;
-- if every one of the first users' requests is refused with 401/403, the run stops (exit 3) with
-  a message that names the permission needed;
+- if every one of the first users' requests is refused with 401/403, the run stops (exit
+  ``SAFETY_ABORT``) with a message that names the permission needed;
 - ``stop()`` (Ctrl-C, SIGTERM) sends nothing more: rows not yet written are reported ``failed``
   with ``not-sent``, so every row is still accounted for.
 """
@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from importer.config import RunSettings
-from importer.errors import GraphError, TransientGraphError
-from importer.graph.batcher import Batcher, NotSentError
+from importer.errors import GraphError, NotSentError, TransientGraphError
+from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient, SubResponse, skills_path
 from importer.graph.pacing import AdaptivePacer
 from importer.graph.retry import with_retries

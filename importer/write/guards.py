@@ -1,4 +1,4 @@
-"""The safety guards that stop a run before it does harm (exit 3).
+"""The safety guards that stop a run before it does harm (exit ``SAFETY_ABORT``).
 
 Each guard returns the reason to stop, written for an HR admin, or None. The dispatcher decides
 what stopping means (nothing more is sent; what was not written is reported ``not-sent``).

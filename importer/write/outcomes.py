@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from importer.errors import GraphError
+from importer.errors import GraphError, NotSentError
 from importer.graph.client import SubResponse
 from importer.records import Action, Operation, RowOutcome, SkillRow
 
@@ -42,7 +42,7 @@ class ProgressState:
 
 def error_type_for(error: GraphError) -> str:
     """A kebab-case error type for the report, from the HTTP status and Graph's code."""
-    if type(error).__name__ == "NotSentError":
+    if isinstance(error, NotSentError):
         return "not-sent"
     status = error.status
     if status is None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from importer.config import Settings
-from importer.errors import GraphError
+from importer.errors import ExitCode, GraphError
 from importer.graph.auth import close_token_provider, describe_token, make_token_provider
 from importer.graph.client import GraphClient, SubRequest, SubResponse, skills_path
 from importer.graph.target import open_graph, target_label
@@ -52,8 +52,9 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when every step that ran passed, 1 otherwise."""
-        return 0 if all(result.ok is not False for result in self.results) else 1
+        """``OK`` when every step that ran passed, ``ROWS_FAILED`` otherwise."""
+        passed = all(result.ok is not False for result in self.results)
+        return ExitCode.OK if passed else ExitCode.ROWS_FAILED
 
 
 def _identity(claims: dict[str, Any]) -> tuple[str, bool]:
@@ -101,7 +102,7 @@ async def run_checks(settings: Settings, user: str, *, probe_enums: bool = False
     """Run every preflight step against the configured target.
 
     Raises:
-        AuthError: no credential could be obtained at all (exit 2).
+        AuthError: no credential could be obtained at all (exit ``USAGE``).
     """
     report = CheckReport(target=target_label(settings))
     source = settings.config_path or "built-in defaults"

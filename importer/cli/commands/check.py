@@ -24,8 +24,8 @@ __all__ = ["check"]
 def check(user: str, probe_enums: bool, config_path: Path | None) -> None:
     """Preflight: config, sign-in, permissions, and a canary write/read/delete on --user.
 
-    Exit 0 when every step passed, 1 when the target refuses something (each failed step says
-    what to change), 2 for a config or sign-in error.
+    Exits ok when every step passed, rows-invalid-or-failed when the target refuses something
+    (each failed step says what to change), usage-config-or-input for a config or sign-in error.
     """
     from importer.write.preflight import run_checks
 
