@@ -320,16 +320,6 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
                 part[key] = str(base / value)
 
 
-def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in top.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def _describe(exc: ValidationError, origin: str) -> str:
     first = exc.errors(include_url=False, include_input=False)[0]
     key = ".".join(str(part) for part in first["loc"])

@@ -148,8 +148,8 @@ class RunLock:
         folder: where lock files live (default ``default_lock_dir()``).
 
     Raises:
-        LockError: another live run holds the lock (exit ``LOCKED``); the message names its pid, host and
-            start time.
+        LockError: another live run holds the lock (exit ``LOCKED``); the message names its pid,
+            host and start time.
         ConfigError: the lock file is a symbolic link or otherwise not a plain file of its own,
             or the lock folder cannot be written (exit ``USAGE``).
     """

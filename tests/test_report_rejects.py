@@ -9,9 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from importer.config import Settings
+from importer.read.headers import header_key
 from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow
-from importer.report.csv_files import default_column_key, neutralise
+from importer.report.csv_files import neutralise
 from importer.report.writer import ReportWriter, new_run_id
 from importer.validate.validator import Validator
 from tests.test_report import make_summary, make_table, new_writer, outcome, read_csv
@@ -139,27 +140,6 @@ def test_a_failed_sync_delete_stays_in_results_but_not_in_rejects(tmp_path: Path
     assert len(read_csv(folder / "rejects.csv")) == 1
 
 
-def test_a_column_key_from_the_header_matcher_merges_aliases_of_one_field(
-    tmp_path: Path,
-) -> None:
-    def field_of(name: str) -> str:
-        return {"upn": "user", "email": "user"}.get(name.casefold(), name.casefold())
-
-    first = make_table("a.csv", header=("UPN", "Skill"))
-    second = make_table("b.csv", header=("Email", "Skill"))
-    run_id = new_run_id(tmp_path)
-    writer = ReportWriter(tmp_path, ["csv"], run_id, column_key=field_of)
-    writer.add(outcome(first, 2, ["ann@contoso.com", ""], Action.INVALID, error="e1"))
-    writer.add(outcome(second, 2, ["bob@contoso.com", ""], Action.INVALID, error="e2"))
-    folder = writer.finish(make_summary(run_id))
-
-    assert read_csv(folder / "rejects.csv") == [
-        ["UPN", "Skill", "error"],
-        ["ann@contoso.com", "", "e1"],
-        ["bob@contoso.com", "", "e2"],
-    ]
-
-
 def validate_into_report(path: Path, root: Path) -> Path:
     """Read, validate and report ``path`` the way ``validate`` does; return the run folder."""
     settings = Settings()
@@ -212,7 +192,7 @@ def test_rejects_fed_back_give_the_same_errors_and_validate_clean_once_fixed(
 
 
 _CELL = st.text(st.characters(blacklist_categories=["Cs"]), max_size=10)
-_NAME = _CELL.filter(lambda name: default_column_key(name) != "error")
+_NAME = _CELL.filter(lambda name: header_key(name) != "error")
 
 
 @settings(max_examples=50, deadline=None)

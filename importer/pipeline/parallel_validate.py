@@ -37,7 +37,13 @@ from importer.read.csv_file import CsvSource
 from importer.read.reader import InputReader, cells_of_rows
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report.writer import ReportWriter, RunSummary
-from importer.validate.duplicates import REF_BITS, ROW_BITS, DuplicateState
+from importer.validate.duplicates import (
+    CONFLICTING_DUPLICATE,
+    REF_BITS,
+    ROW_BITS,
+    DuplicateState,
+    conflict_message,
+)
 from importer.validate.validator import Validator
 
 __all__ = ["MIN_PARALLEL_BYTES", "find_split", "validate_in_two_parts"]
@@ -50,7 +56,6 @@ MIN_PARALLEL_BYTES = 16 * 1024 * 1024
 _ONE_BYTE_NEWLINE = {"utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1", "ascii"}
 _REF_MASK = (1 << REF_BITS) - 1
 _ROW_MASK = (1 << ROW_BITS) - 1
-_CONFLICT = "conflicting-duplicate"
 
 #: Feeds the report from a stream of checked rows; returns how many rows it saw.
 StreamChecked = Callable[[Iterator[SkillRow | SourceRow | RowOutcome], ReportWriter], int]
@@ -290,11 +295,8 @@ def _outcome(
         error_type, error = "", f"same as row {detail}"
     else:
         label = "rows" if "," in detail else "row"
-        error_type = _CONFLICT
-        error = (
-            f"user '{user}' has skill '{name}' more than once with different values "
-            f"(also in {label} {detail}); keep one row per user and skill"
-        )
+        error_type = CONFLICTING_DUPLICATE
+        error = conflict_message(user, name, f"{label} {detail}")
     return RowOutcome(
         source=table.source,
         sheet=table.sheet,

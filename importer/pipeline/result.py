@@ -5,14 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from importer.errors import ExitCode
 from importer.records import Action
 from importer.report.writer import RunSummary
 
-__all__ = ["XLSX_ALL_ROWS_UP_TO", "RunResult", "exit_for"]
-
-#: results.xlsx lists every row up to this many; above it, the rows that need attention (the
-#: workbook is for people; results.csv always holds every row).
-XLSX_ALL_ROWS_UP_TO = 20_000
+__all__ = ["RunResult", "exit_for"]
 
 
 @dataclass(slots=True)
@@ -36,9 +33,9 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def exit_for(counts: dict[str, int]) -> tuple[int, str]:
-    """Exit 1 when any row is invalid or failed, else 0; with the one-line reason."""
+def exit_for(counts: dict[str, int]) -> tuple[ExitCode, str]:
+    """``ROWS_FAILED`` when any row is invalid or failed, else ``OK``; with the one-line reason."""
     bad = counts.get(Action.INVALID.value, 0) + counts.get(Action.FAILED.value, 0)
     if bad:
-        return 1, f"{bad} row(s) invalid or failed: see rejects.csv"
-    return 0, "every row accounted for, none invalid or failed"
+        return ExitCode.ROWS_FAILED, f"{bad} row(s) invalid or failed: see rejects.csv"
+    return ExitCode.OK, "every row accounted for, none invalid or failed"

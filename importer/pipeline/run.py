@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer.config import Settings
+from importer.errors import ExitCode
 from importer.lock import RunLock
 from importer.pipeline.logs import run_log
-from importer.pipeline.result import XLSX_ALL_ROWS_UP_TO, RunResult, exit_for
+from importer.pipeline.result import RunResult, exit_for
 from importer.pipeline.signals import stop_on_signals
 from importer.pipeline.validate import validate_into
 from importer.read.reader import InputReader
@@ -67,7 +68,7 @@ async def run_import(
         progress: called with the live counters once the dispatcher starts (the CLI polls them).
 
     Raises:
-        InputError, ConfigError, AuthError: before anything is sent (exit 2).
+        InputError, ConfigError, AuthError: before anything is sent (exit ``USAGE``).
     """
     from importer.graph.auth import make_token_provider
     from importer.graph.target import check_target
@@ -81,9 +82,7 @@ async def run_import(
         reader = InputReader(paths, settings)
         token_provider = make_token_provider(settings)
         run_id = new_run_id(settings.report.dir, started)
-        writer = ReportWriter(
-            settings.report.dir, settings.report.formats, run_id, xlsx_row_limit=XLSX_ALL_ROWS_UP_TO
-        )
+        writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
         stack.enter_context(run_log(writer.path / "run.log"))
         return await _run_stages(
             settings,
@@ -153,9 +152,10 @@ async def _run_stages(
             warnings.extend(result.warnings)
             logger.info("Graph work finished in %.1f s", time.monotonic() - clock)
         if abort:
-            exit_code, reason = 3, abort
+            exit_code, reason = ExitCode.SAFETY_ABORT, abort
         elif interrupted:
-            exit_code, reason = 130, "interrupted: rows not written are reported not-sent"
+            exit_code = ExitCode.INTERRUPTED
+            reason = "interrupted: rows not written are reported not-sent"
         else:
             exit_code, reason = exit_for(writer.counts)
         summary = RunSummary(
@@ -173,7 +173,6 @@ async def _run_stages(
             reason=reason,
             warnings=warnings,
         )
-        clock = time.monotonic()
         path = writer.finish(summary)
     finally:
         writer.close()

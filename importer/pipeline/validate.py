@@ -13,7 +13,7 @@ from pathlib import Path
 
 from importer.config import Settings
 from importer.pipeline.parallel_validate import find_split, validate_in_two_parts
-from importer.pipeline.result import XLSX_ALL_ROWS_UP_TO, RunResult, exit_for
+from importer.pipeline.result import RunResult, exit_for
 from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report.writer import ReportWriter, RunSummary, new_run_id
@@ -98,9 +98,7 @@ def validate_files(paths: Sequence[Path], settings: Settings) -> RunResult:
     started = datetime.now(UTC)
     reader = InputReader(paths, settings)
     run_id = new_run_id(settings.report.dir, started)
-    writer = ReportWriter(
-        settings.report.dir, settings.report.formats, run_id, xlsx_row_limit=XLSX_ALL_ROWS_UP_TO
-    )
+    writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
     try:
         csv_source = reader.single_csv()
         split = find_split(csv_source) if csv_source is not None else None

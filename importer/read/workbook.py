@@ -123,7 +123,6 @@ class XlsxSource:
         self.display = display
         self.sha256 = _check_container(path, display)
         self.tables: list[Table] = []
-        self._header_rows: list[int] = []
         has_data = False
         workbook = self._load()
         try:

@@ -23,7 +23,6 @@ __all__ = [
     "REJECT_ACTIONS",
     "RESULT_COLUMNS",
     "csv_line",
-    "default_column_key",
     "neutralise",
     "open_csv",
     "replace_results_rows",
@@ -75,11 +74,6 @@ def neutralise(cell: str) -> str:
     object, so the common case costs one set lookup).
     """
     return "'" + cell if cell[:1] in FORMULA_PREFIXES else cell
-
-
-def default_column_key(name: str) -> str:
-    """Fold a header cell the way header matching does: case and non-alphanumerics ignored."""
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
 class _LineFormatter:

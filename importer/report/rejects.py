@@ -2,7 +2,8 @@
 
 An HR admin fixes the cells and feeds the file back. Rows from tables with different headers
 share one file: its columns are the union of their headers in first-seen order, where two
-header cells are the same column when ``column_key`` folds them to the same key. A column of
+header cells are the same column when they match as headers do (``header_key``: case, spaces
+and punctuation ignored). A column of
 the input that is itself called ``error`` (a rejects file fed back) is replaced, not repeated.
 Rows without original cells (a skill deleted by sync) are left to results.csv.
 """
@@ -15,11 +16,11 @@ from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import IO
 
+from importer.read.headers import header_key
 from importer.records import RowOutcome
 from importer.report.csv_files import (
     FORMULA_PREFIXES,
     REJECT_ACTIONS,
-    default_column_key,
     neutralise,
     open_csv,
 )
@@ -38,14 +39,11 @@ class RejectsCsv:
 
     Args:
         path: where rejects.csv goes.
-        column_key: folds a header cell to the key that decides whether two tables' columns
-            are the same column (default: case and punctuation ignored).
     """
 
-    def __init__(self, path: Path, column_key: Callable[[str], str] | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self._key = column_key or default_column_key
-        self._error_key = self._key(_ERROR_COLUMN)
+        self._error_key = header_key(_ERROR_COLUMN)
         self._columns: list[str] = []
         self._identity: list[int] = []
         self._columns_by_key: dict[str, list[int]] = {}
@@ -149,7 +147,7 @@ class RejectsCsv:
         mapping = []
         used: set[int] = set()
         for name in header:
-            key = self._key(name)
+            key = header_key(name)
             if key == self._error_key:
                 mapping.append(-1)
                 continue

@@ -3,8 +3,8 @@
 ``ResultsStream`` formats one line per outcome, counts actions, remembers each row's last
 action (one byte per row number of each table, so late corrections can adjust the counts),
 passes rejected rows to rejects.csv, and keeps up to ``attention_limit`` lines of rows needing
-attention for results.xlsx. ``importer.report.writer.ReportWriter`` builds on it and finishes the
-files. Nothing here holds outcomes: memory stays bounded for millions of rows.
+attention for results.xlsx. ``importer.report.writer.ReportWriter`` owns one and writes the
+other files. Nothing here holds outcomes: memory stays bounded for millions of rows.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from importer.report.csv_files import (
     RESULT_COLUMNS,
     csv_line,
     open_csv,
+    replace_results_rows,
     result_row,
 )
 from importer.report.rejects import RejectsCsv
@@ -40,22 +41,15 @@ _COMMAS = len(RESULT_COLUMNS) - 1
 _ABSENT = 1 << 30  # a cell index no row reaches: the column is not in the table
 
 
-def _needs_quoting(probe: str, commas: int, user: str, name: str) -> bool:
-    # A line built from the user and name cells directly is right unless one of them holds a
-    # quote, a line break or a comma (csv.writer must quote it), or starts like a formula.
-    return (
-        '"' in probe
-        or "\n" in probe
-        or "\r" in probe
-        or probe.count(",") != commas
-        or user[:1] in FORMULA_PREFIXES
-        or name[:1] in FORMULA_PREFIXES
-    )
+def _needs_care(line: str, commas: int) -> bool:
+    """Whether a line joined with plain commas is wrong as it stands.
 
-
-def _needs_care(line: str) -> bool:
-    # A directly formatted line is right unless a cell holds a quote, a line break or a comma
-    # (csv.writer must quote it), or starts with a formula character (after a comma).
+    It is right unless a cell holds a quote, a line break or a comma (csv.writer must quote
+    it: then the line has more than ``commas`` commas), or a cell after the first starts with
+    a formula character (``neutralise`` must guard it). The first cell of every line is the
+    source, already neutralised. ``line`` may be a whole line or a probe such as
+    ``",user,name,"``.
+    """
     return (
         '"' in line
         or "\n" in line
@@ -66,7 +60,7 @@ def _needs_care(line: str) -> bool:
         or ",@" in line
         or ",\t" in line
         or ",\0" in line
-        or line.count(",") != _COMMAS
+        or line.count(",") != commas
     )
 
 
@@ -81,7 +75,7 @@ class ResultsStream:
     """
 
     def __init__(self, path: Path, rejects: RejectsCsv | None, attention_limit: int) -> None:
-        self._results_path = path
+        self.results_path = path
         self._results: IO[str] | None = open_csv(path, "w")
         self._results.write(csv_line(RESULT_COLUMNS) + "\r\n")
         self._buffer: list[str] = []
@@ -106,6 +100,11 @@ class ResultsStream:
         self._removed_rejects: set[tuple[str, str, int]] = set()
 
     @property
+    def corrected(self) -> bool:
+        """Whether ``correct`` changed any row (then the attention lines may be stale)."""
+        return bool(self._corrections)
+
+    @property
     def counts(self) -> dict[str, int]:
         """Rows per action value so far, every action present (zeros included)."""
         return {_TEXT[code]: self._counts[code] for code in range(1, len(_TEXT))}
@@ -124,7 +123,7 @@ class ResultsStream:
             f"{o.changes},{'' if status is None else status},{o.skill_id},{o.attempts},"
             f"{o.error_type},{o.error},{o.request_id}"
         )
-        if _needs_care(line):
+        if _needs_care(line, _COMMAS):
             line = csv_line(result_row(o, self._source_cell, self._sheet_cell))
         self._record(code, o.row, line)
         rejects = self._rejects
@@ -154,7 +153,7 @@ class ResultsStream:
         # When the prefix itself holds quotes (a file name with a comma), probe the two cells.
         probe = line if self._plain_prefix else f",{source_row.column},{user},,{name},"
         commas = self._commas if self._plain_prefix else 5
-        if code in _REJECT_CODES or _needs_quoting(probe, commas, user, name):
+        if code in _REJECT_CODES or _needs_care(probe, commas):
             self.add(RowOutcome.for_source(source_row, action))
             return
         self._record(code, source_row.row, line)
@@ -197,7 +196,7 @@ class ResultsStream:
                 column = source_row.column
                 line = f"{prefix}{source_row.row},{column},{user},,{name}{tail}"
                 probe = line if plain else f",{column},{user},,{name},"
-                if _needs_quoting(probe, commas if plain else 5, user, name):
+                if _needs_care(probe, commas if plain else 5):
                     self.add_source_row(source_row)
                     index += 1
                     continue
@@ -286,6 +285,28 @@ class ResultsStream:
                 self._switch_table(outcome.source, outcome.sheet)
                 self._index(code, outcome.row)
             self._corrections[key] = outcome
+
+    def finish(self) -> None:
+        """Close results.csv and rejects.csv with every correction applied."""
+        self._flush()
+        if self._results is not None:
+            self._results.close()
+            self._results = None
+        if self._corrections:
+            replace_results_rows(self.results_path, self._corrections)
+        if self._rejects is not None:
+            self._rejects.finish(self._removed_rejects, self._corrections.values())
+
+    def close(self) -> None:
+        """Flush and close the files as they are (idempotent); used on abnormal exit."""
+        try:
+            self._flush()
+        finally:
+            if self._results is not None:
+                self._results.close()
+                self._results = None
+            if self._rejects is not None:
+                self._rejects.close()
 
     def _record(self, code: int, row: int, line: str) -> None:
         self._counts[code] += 1

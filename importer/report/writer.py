@@ -22,12 +22,12 @@ import csv
 import itertools
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from importer.report.csv_files import replace_results_rows
+from importer.records import Action, RowOutcome, SourceRow
 from importer.report.rejects import RejectsCsv
 from importer.report.results import ResultsStream
 from importer.report.summary import RunSummary, summary_document, summary_sheet_rows
@@ -76,8 +76,11 @@ def new_run_id(report_dir: Path, now: datetime | None = None) -> str:
     raise AssertionError("unreachable")  # pragma: no cover - itertools.count never ends
 
 
-class ReportWriter(ResultsStream):
+class ReportWriter:
     """Writes one run's report folder as outcomes stream in.
+
+    results.csv and rejects.csv are streamed by a ``ResultsStream`` that the writer owns;
+    the writer adds results.xlsx and summary.json at ``finish``.
 
     Args:
         report_dir: the report root; the run's folder ``report_dir/run_id`` is created.
@@ -86,8 +89,6 @@ class ReportWriter(ResultsStream):
         run_id: from ``new_run_id``.
         xlsx_row_limit: above this many rows the Results sheet holds only rows that need
             attention (see ``importer.report.xlsx``).
-        column_key: folds a header cell to decide which columns of different tables are the
-            same rejects.csv column; the pipeline may pass the header matcher's field lookup.
 
     Raises:
         ValueError: for a format that is not csv, xlsx or json.
@@ -100,7 +101,6 @@ class ReportWriter(ResultsStream):
         run_id: str,
         *,
         xlsx_row_limit: int = XLSX_ROW_LIMIT,
-        column_key: Callable[[str], str] | None = None,
     ) -> None:
         unknown = sorted(set(formats) - REPORT_FORMATS)
         if unknown:
@@ -109,9 +109,9 @@ class ReportWriter(ResultsStream):
         self.path.mkdir(parents=True, exist_ok=True)
         self._formats = frozenset(formats)
         self._xlsx_row_limit = xlsx_row_limit
-        rejects = RejectsCsv(self.path / "rejects.csv", column_key) if "csv" in formats else None
+        rejects = RejectsCsv(self.path / "rejects.csv") if "csv" in formats else None
         attention = xlsx_row_limit if "xlsx" in formats else 0
-        super().__init__(self.path / "results.csv", rejects, attention)
+        self._stream = ResultsStream(self.path / "results.csv", rejects, attention)
         self._closed = False
 
     def __enter__(self) -> ReportWriter:
@@ -125,37 +125,72 @@ class ReportWriter(ResultsStream):
     ) -> None:
         self.close()
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows per action value so far, every action present (zeros included)."""
+        return self._stream.counts
+
+    def add(self, outcome: RowOutcome) -> None:
+        """Record one outcome (see ``ResultsStream.add``)."""
+        self._stream.add(outcome)
+
+    def add_source_row(self, source_row: SourceRow, action: Action = Action.VALID) -> None:
+        """Record an outcome without details from its input row (``ResultsStream``)."""
+        self._stream.add_source_row(source_row, action)
+
+    def add_valid_rows(self, source_rows: list[SourceRow]) -> None:
+        """Record a run of ``valid`` rows (see ``ResultsStream.add_valid_rows``)."""
+        self._stream.add_valid_rows(source_rows)
+
+    def correct(self, outcomes: Iterable[RowOutcome]) -> None:
+        """Replace earlier outcomes of the same rows (see ``ResultsStream.correct``)."""
+        self._stream.correct(outcomes)
+
+    def absorb(
+        self,
+        results: Path,
+        source: str,
+        sheet: str,
+        actions: bytes,
+        counts: dict[str, int],
+        attention: list[str],
+        rejects: Iterable[RowOutcome],
+    ) -> None:
+        """Append a later part of a table that another process reported (``ResultsStream``)."""
+        self._stream.absorb(results, source, sheet, actions, counts, attention, rejects)
+
+    def attention_lines(self) -> list[str]:
+        """The results.csv lines kept for results.xlsx (rows needing attention)."""
+        return self._stream.attention_lines()
+
+    def row_actions(self, source: str, sheet: str) -> bytes:
+        """The action code of every row of one table so far (see ``ResultsStream``)."""
+        return self._stream.row_actions(source, sheet)
+
     def finish(self, summary: RunSummary) -> Path:
         """Write the remaining files, close everything and fill ``summary.counts``.
 
         Returns:
             The run's report folder.
         """
-        self._flush()
-        if self._results is not None:
-            self._results.close()
-            self._results = None
+        stream = self._stream
+        stream.finish()
         files = ["results.csv"]
-        if self._corrections:
-            logger.debug("rewriting results.csv for %d corrected rows", len(self._corrections))
-            replace_results_rows(self._results_path, self._corrections)
-        if self._rejects is not None:
-            self._rejects.finish(self._removed_rejects, self._corrections.values())
+        if "csv" in self._formats:
             files.append("rejects.csv")
-        summary.counts = self.counts
+        summary.counts = stream.counts
         scope = None
         if "xlsx" in self._formats:
             scope = decide_scope(summary.counts, self._xlsx_row_limit)
             # The attention lines kept while streaming are exactly what an incomplete sheet
             # shows, unless corrections changed rows after they were kept.
             lines: Iterable[list[str]] = (
-                csv.reader(self._attention)
-                if not scope.complete and not self._corrections
-                else select_results_lines(self._results_path, scope)
+                csv.reader(stream.attention_lines())
+                if not scope.complete and not stream.corrected
+                else select_results_lines(stream.results_path, scope)
             )
             rows = summary_sheet_rows(summary, scope.note)
             write_results_xlsx(self.path / "results.xlsx", lines, rows)
-            self._attention.clear()
             files.append("results.xlsx")
         if "json" in self._formats:
             files.append("summary.json")
@@ -173,11 +208,4 @@ class ReportWriter(ResultsStream):
         if self._closed:
             return
         self._closed = True
-        try:
-            self._flush()
-        finally:
-            if self._results is not None:
-                self._results.close()
-                self._results = None
-            if self._rejects is not None:
-                self._rejects.close()
+        self._stream.close()

@@ -12,14 +12,30 @@ from typing import NamedTuple
 
 from importer.records import Action, RowOutcome, SourceRow, Table
 
-__all__ = ["REF_BITS", "ROW_BITS", "DuplicateIndex", "DuplicateState"]
+__all__ = [
+    "CONFLICTING_DUPLICATE",
+    "REF_BITS",
+    "ROW_BITS",
+    "DuplicateIndex",
+    "DuplicateState",
+    "conflict_message",
+]
 
 #: A row reference is ``table number << ROW_BITS | row number``, below ``1 << REF_BITS``.
 ROW_BITS = 32
 REF_BITS = 48
 _REF_MASK = (1 << REF_BITS) - 1
 _ROW_MASK = (1 << ROW_BITS) - 1
-_CONFLICT = "conflicting-duplicate"
+#: The error type of every row of a (user, skill) that appears with different values.
+CONFLICTING_DUPLICATE = "conflicting-duplicate"
+
+
+def conflict_message(user: str, name: str, where: str) -> str:
+    """The message of a conflicting duplicate; ``where`` names the other rows ("rows 3, 9")."""
+    return (
+        f"user '{user}' has skill '{name}' more than once with different values "
+        f"(also in {where}); keep one row per user and skill"
+    )
 
 
 class DuplicateState(NamedTuple):
@@ -79,15 +95,12 @@ class DuplicateIndex:
         return RowOutcome.for_source(
             source,
             Action.INVALID,
-            error_type=_CONFLICT,
+            error_type=CONFLICTING_DUPLICATE,
             error=self._conflict_message(user, name, others, ref),
         )
 
     def _conflict_message(self, user: str, name: str, others: list[int], ref: int) -> str:
-        return (
-            f"user '{user}' has skill '{name}' more than once with different values "
-            f"(also in {self._where(*others, here=ref)}); keep one row per user and skill"
-        )
+        return conflict_message(user, name, self._where(*others, here=ref))
 
     def _where(self, *refs: int, here: int) -> str:
         """Name rows for a message: "rows 12, 40", or with the file/sheet when it differs."""
@@ -123,7 +136,7 @@ class DuplicateIndex:
                         user=user,
                         display_name=name,
                         action=Action.INVALID,
-                        error_type=_CONFLICT,
+                        error_type=CONFLICTING_DUPLICATE,
                         error=self._conflict_message(user, name, others, ref),
                         header=table.header,
                     )
