@@ -225,6 +225,8 @@ class RunSettings(_Section):
     disabled_users: Literal["skip", "import"] = "skip"
     #: The invalid-ratio guard applies only from this many rows up (a short fed-back rejects.csv).
     min_rows_for_ratio: int = Field(default=20, ge=0)
+    #: Rows planned and written at a time (whole users): memory grows with this, not the file.
+    rows_per_chunk: int = Field(default=20_000, ge=1)
 
 
 class NotifySettings(_Section):

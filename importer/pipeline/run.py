@@ -20,9 +20,10 @@ from importer.lock import RunLock
 from importer.pipeline.logs import run_log
 from importer.pipeline.result import RunResult, exit_for
 from importer.pipeline.signals import stop_on_signals
+from importer.pipeline.spill import RowSpill
 from importer.pipeline.validate import validate_into
 from importer.read.reader import InputReader
-from importer.records import Action, RowOutcome, SkillRow
+from importer.records import Action, RowOutcome
 from importer.report.writer import ReportWriter, RunSummary, new_run_id
 
 if TYPE_CHECKING:
@@ -36,12 +37,13 @@ __all__ = ["run_import"]
 logger = logging.getLogger(__name__)
 
 
-def _not_sent(users: dict[str, list[SkillRow]], reason: str) -> Iterator[RowOutcome]:
-    for rows in users.values():
-        for row in rows:
-            yield RowOutcome.for_row(
-                row, Action.NOT_SENT, error_type="not-sent", error=f"not sent: {reason}"
-            )
+def _not_sent(kept: RowSpill, reason: str) -> Iterator[RowOutcome]:
+    for chunk in kept.chunks():
+        for rows in chunk.values():
+            for row in rows:
+                yield RowOutcome.for_row(
+                    row, Action.NOT_SENT, error_type="not-sent", error=f"not sent: {reason}"
+                )
 
 
 def _target_label(settings: Settings) -> str:
@@ -113,13 +115,15 @@ async def _run_stages(
     warnings: list[str] = []
     abort = ""
     interrupted = False
+    kept: RowSpill | None = None
     try:
         clock = time.monotonic()
         validated = validate_into(reader, settings, writer, keep_valid=True)
+        kept = validated.kept
         logger.info(
             "read and validated %d rows for %d users in %.1f s",
             validated.rows,
-            len(validated.users),
+            validated.kept.users,
             time.monotonic() - clock,
         )
         warnings.extend(reader.warnings)
@@ -134,14 +138,14 @@ async def _run_stages(
                 f"(the guard applies from run.min_rows_for_ratio "
                 f"{settings.run.min_rows_for_ratio} rows up)"
             )
-            for outcome in _not_sent(validated.users, "too many invalid rows"):
+            for outcome in _not_sent(validated.kept, "too many invalid rows"):
                 writer.add(outcome)
-        elif validated.users:
+        elif validated.kept.rows:
             clock = time.monotonic()
             result = await _dispatch(
                 settings,
                 token_provider,
-                validated.users,
+                validated.kept,
                 writer,
                 dry_run=dry_run,
                 allow_deletes=allow_deletes,
@@ -175,6 +179,8 @@ async def _run_stages(
         )
         path = writer.finish(summary)
     finally:
+        if kept is not None:
+            kept.close()
         writer.close()
         from importer.graph.auth import close_token_provider
 
@@ -185,7 +191,7 @@ async def _run_stages(
 async def _dispatch(
     settings: Settings,
     token_provider: TokenProvider,
-    users: dict[str, list[SkillRow]],
+    users: RowSpill,
     writer: ReportWriter,
     *,
     dry_run: bool,

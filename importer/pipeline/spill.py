@@ -43,9 +43,14 @@ def _place(source: str, sheet: str, row: int, column: str) -> str:
 
 
 class RowSpill:
-    """Valid rows of one run, on disk, read back grouped by user in input order."""
+    """Valid rows of one run, on disk, read back grouped by user in input order.
 
-    def __init__(self) -> None:
+    It is the write stage's ``UserRows``: ``chunks()`` hands back about ``rows_per_chunk`` rows
+    at a time, whole users only.
+    """
+
+    def __init__(self, rows_per_chunk: int = 20_000) -> None:
+        self.rows_per_chunk = rows_per_chunk
         self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
         # Scratch space: a crash loses nothing (the rerun reads the input again), so no journal
         # and no fsync; sorting spills to files too, never to memory.
@@ -60,12 +65,25 @@ class RowSpill:
         self._pending: list[tuple[str, str, str]] = []
         self._rows = 0
         self._indexed = False
+        self._users: int | None = None
 
     def __len__(self) -> int:
         return self._rows
 
+    @property
+    def rows(self) -> int:
+        """How many rows are held."""
+        return self._rows
+
+    @property
+    def users(self) -> int:
+        """How many distinct users the held rows name."""
+        return self.user_count()
+
     def add(self, row: SkillRow) -> None:
-        """Keep one valid row."""
+        """Keep one valid row (every row is added before any is read back)."""
+        if self._indexed:
+            raise RuntimeError("RowSpill: a row was added after reading began")
         source = row.source
         table = source.table
         index = self._table_index.get(id(table))
@@ -120,13 +138,16 @@ class RowSpill:
         )
         removed = cursor.rowcount > 0
         self._rows -= cursor.rowcount
+        self._users = None
         return removed
 
     def user_count(self) -> int:
         """How many distinct users the held rows name."""
-        self._index()
-        (count,) = self._db.execute("SELECT COUNT(DISTINCT user_key) FROM rows").fetchone()
-        return int(count)
+        if self._users is None:
+            self._index()
+            (count,) = self._db.execute("SELECT COUNT(DISTINCT user_key) FROM rows").fetchone()
+            self._users = int(count)
+        return self._users
 
     def user_values(self) -> Iterator[str]:
         """Each distinct user, as first written in the input (for directory resolution)."""
@@ -135,13 +156,14 @@ class RowSpill:
         for (data,) in self._db.execute(query):
             yield json.loads(data)[4]
 
-    def chunks(self, max_rows: int) -> Iterator[dict[str, list[SkillRow]]]:
+    def chunks(self, max_rows: int | None = None) -> Iterator[dict[str, list[SkillRow]]]:
         """Every user's rows, whole users at a time, about ``max_rows`` rows per chunk.
 
         A user is never split across chunks (one user with more rows than ``max_rows`` makes a
         chunk of their own). Rows keep their input order within a user.
         """
         self._index()
+        max_rows = max_rows or self.rows_per_chunk
         chunk: dict[str, list[SkillRow]] = {}
         size = 0
         current = ""

@@ -14,6 +14,7 @@ from pathlib import Path
 from importer.config import Settings
 from importer.pipeline.parallel_validate import find_split, validate_in_two_parts
 from importer.pipeline.result import RunResult, exit_for
+from importer.pipeline.spill import RowSpill
 from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report.writer import ReportWriter, RunSummary, new_run_id
@@ -24,9 +25,9 @@ __all__ = ["Validated", "stream_checked", "validate_files", "validate_into"]
 
 @dataclass(slots=True)
 class Validated:
-    """The valid rows of a run grouped by user, with how many rows were read and invalid."""
+    """The valid rows of a run (on disk, grouped by user), how many rows were read and invalid."""
 
-    users: dict[str, list[SkillRow]]
+    kept: RowSpill
     rows: int
     invalid: int
 
@@ -66,31 +67,33 @@ def validate_into(
 ) -> Validated:
     """Stream rows through validation; invalid and duplicate rows go straight to the report."""
     validator = Validator(settings)
-    kept: dict[tuple[str, str, int], SkillRow] = {}
+    kept = RowSpill(settings.run.rows_per_chunk)
     rows = 0
-    if keep_valid:
-        for item in validator.feed(reader.rows()):
-            rows += 1
-            if isinstance(item, RowOutcome):
-                writer.add(item)
-            else:
-                kept[(item.source.table.source, item.source.table.sheet, item.source.row)] = item
-    else:
-        rows = stream_checked(validator.check(reader.rows()), writer)
-    late: list[RowOutcome] = []
-    for correction in validator.finish(reader.lookup_cells):
-        key = (correction.source, correction.sheet, correction.row)
-        if keep_valid and kept.pop(key, None) is not None:
-            writer.add(correction)
+    try:
+        if keep_valid:
+            keep = kept.add
+            for item in validator.feed(reader.rows()):
+                rows += 1
+                if isinstance(item, RowOutcome):
+                    writer.add(item)
+                else:
+                    keep(item)
         else:
-            late.append(correction)
-    if late:
-        writer.correct(late)
-    users: dict[str, list[SkillRow]] = {}
-    for row in kept.values():
-        users.setdefault(row.user_key, []).append(row)
+            rows = stream_checked(validator.check(reader.rows()), writer)
+        late: list[RowOutcome] = []
+        for correction in validator.finish(reader.lookup_cells):
+            where = (correction.source, correction.sheet, correction.row, correction.column)
+            if keep_valid and kept.discard(*where):
+                writer.add(correction)
+            else:
+                late.append(correction)
+        if late:
+            writer.correct(late)
+    except BaseException:
+        kept.close()
+        raise
     invalid = writer.counts.get(Action.INVALID.value, 0)
-    return Validated(users=users, rows=rows, invalid=invalid)
+    return Validated(kept=kept, rows=rows, invalid=invalid)
 
 
 def validate_files(paths: Sequence[Path], settings: Settings) -> RunResult:

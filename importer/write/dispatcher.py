@@ -21,9 +21,11 @@ Safety rules (DESIGN section 5):
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,7 @@ from importer.graph.client import GraphClient, SubResponse, skills_path
 from importer.graph.pacing import AdaptivePacer
 from importer.graph.retry import with_retries
 from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow, skill_key
+from importer.write.groups import RowsInMemory, UserRows
 from importer.write.guards import SystemicRefusalGuard, delete_guard
 from importer.write.listing import SkillLister, find_skill
 from importer.write.outcomes import ProgressState, outcome_for
@@ -126,10 +129,18 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ entry point
 
-    async def run(self, users: Mapping[str, Sequence[SkillRow]]) -> DispatchResult:
-        """Plan and write every user's rows; every row gets exactly one outcome."""
-        self.progress.total = sum(len(rows) for rows in users.values())
-        self._refusals = SystemicRefusalGuard(len(users))
+    async def run(self, users: UserRows | Mapping[str, Sequence[SkillRow]]) -> DispatchResult:
+        """Plan and write every user's rows; every row gets exactly one outcome.
+
+        Users come a chunk at a time (``UserRows``). One chunk is planned whole, then written,
+        as always. With several, the next chunk is planned while the current one is written,
+        so memory holds two chunks at most; in sync mode every chunk is planned once first,
+        to count deletes for the guard before anything is written (its listings are read
+        again when its turn comes, rather than held).
+        """
+        source = RowsInMemory(users) if isinstance(users, Mapping) else users
+        self.progress.total = source.rows
+        self._refusals = SystemicRefusalGuard(source.users)
         pacer = AdaptivePacer(sleep=self._sleep)
         async with Batcher(
             self._client,
@@ -147,25 +158,83 @@ class Dispatcher:
             )
             if self._stop_reason:
                 batcher.stop()
-            plans = await self._plan_all(users)
-            if self._dry_run:
-                self._report_dry_run(plans)
-                return self.result
-            self._check_delete_guard(plans)
-            await self._write_all(plans)
+            chunks = source.chunks()
+            first = next(chunks, None)
+            second = next(chunks, None) if first is not None else None
+            if second is None:
+                plans = await self._plan_all(first or {})
+                if self._dry_run:
+                    self._report_dry_run(plans)
+                    return self.result
+                self._check_delete_guard(plans)
+                await self._write_all(plans)
+            else:
+                assert first is not None
+                await self._run_chunks(source, itertools.chain((first, second), chunks))
+                if self._dry_run:
+                    return self.result
             await self._sweep_duplicates()
         return self.result
+
+    async def _run_chunks(
+        self, source: UserRows, chunks: Iterator[Mapping[str, Sequence[SkillRow]]]
+    ) -> None:
+        if self._run.mode == "sync" and not self._dry_run:
+            deletes = 0
+            for chunk in source.chunks():
+                counted = await self._plan_all(chunk, record=False)
+                deletes += _deletes_in(counted)
+            self._guard_deletes(deletes)
+            self.result.owned_skills = 0  # counted again as the chunks are planned for real
+            self.result.warnings.clear()
+        planning: asyncio.Task[list[_Planned]] | None = None
+        deletes = 0
+        try:
+            for chunk in chunks:
+                if self._stop_reason and self.result.aborted:
+                    self._hold_back(chunk)
+                    continue
+                if planning is None:
+                    planning = asyncio.create_task(self._plan_all(chunk))
+                    continue
+                plans = await planning
+                planning = asyncio.create_task(self._plan_all(chunk))
+                deletes += await self._use_plans(plans)
+            if planning is not None:
+                deletes += await self._use_plans(await planning)
+                planning = None
+        finally:
+            if planning is not None:
+                planning.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await planning
+        if self._dry_run and self._run.mode == "sync":
+            self._guard_deletes(deletes, dry_run=True)
+
+    async def _use_plans(self, plans: list[_Planned]) -> int:
+        if self._dry_run:
+            self._report_dry_run(plans)
+        else:
+            await self._write_all(plans)
+        return _deletes_in(plans)
+
+    def _hold_back(self, chunk: Mapping[str, Sequence[SkillRow]]) -> None:
+        """Rows of a chunk the run will not plan any more: each one is reported not sent."""
+        for rows in chunk.values():
+            for row in rows:
+                self._record(outcome_for(row, Action.FAILED, error=self._not_sent()))
 
     # ------------------------------------------------------------------ phase 1: plan
 
     async def _plan_all(
-        self, users: Mapping[str, Sequence[SkillRow]]
-    ) -> list[tuple[str, Sequence[SkillRow], UserPlan | None]]:
+        self, users: Mapping[str, Sequence[SkillRow]], *, record: bool = True
+    ) -> list[_Planned]:
+        """List and plan every user of one chunk. ``record=False`` only counts (sync guard)."""
         limit = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 2))
 
         async def plan_one(user: str, rows: Sequence[SkillRow]) -> UserPlan | None:
             async with limit:
-                existing = await self._list_for_plan(user, rows)
+                existing = await self._list_for_plan(user, rows, record=record)
             if existing is None:
                 return None
             plan = plan_user_changes(
@@ -185,7 +254,7 @@ class Dispatcher:
         return [(user, rows, plan) for (user, rows), plan in zip(groups, plans, strict=True)]
 
     async def _list_for_plan(
-        self, user: str, rows: Sequence[SkillRow]
+        self, user: str, rows: Sequence[SkillRow], *, record: bool = True
     ) -> list[dict[str, Any]] | None:
         """List the user's skills, or report all their rows failed and return None."""
         try:
@@ -193,13 +262,14 @@ class Dispatcher:
             skills = await self._lister.list_skills(user)
         except GraphError as exc:
             self._note_auth("read", user, exc)
-            for row in rows:
-                self._record(outcome_for(row, Action.FAILED, error=exc, attempts=1))
+            if record:
+                for row in rows:
+                    self._record(outcome_for(row, Action.FAILED, error=exc, attempts=1))
             return None
         self._note_auth("read", user, None)
         return skills
 
-    def _report_dry_run(self, plans: list[tuple[str, Sequence[SkillRow], UserPlan | None]]) -> None:
+    def _report_dry_run(self, plans: list[_Planned]) -> None:
         would = {
             OpKind.CREATE: Action.WOULD_CREATE,
             OpKind.UPDATE: Action.WOULD_UPDATE,
@@ -212,16 +282,10 @@ class Dispatcher:
             for op in plan.operations:
                 self._record(outcome_for(op, would[op.kind], skill_id=op.skill_id or ""))
 
-    def _check_delete_guard(
-        self, plans: list[tuple[str, Sequence[SkillRow], UserPlan | None]]
-    ) -> None:
-        deletes = sum(
-            1
-            for _u, _r, plan in plans
-            if plan is not None
-            for op in plan.operations
-            if op.kind is OpKind.DELETE
-        )
+    def _check_delete_guard(self, plans: list[_Planned]) -> None:
+        self._guard_deletes(_deletes_in(plans))
+
+    def _guard_deletes(self, deletes: int, *, dry_run: bool = False) -> None:
         self.result.planned_deletes = deletes
         reason = delete_guard(
             deletes, self.result.owned_skills, self._run.max_delete_ratio, self._allow_deletes
@@ -231,9 +295,7 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ phase 2: write
 
-    async def _write_all(
-        self, plans: list[tuple[str, Sequence[SkillRow], UserPlan | None]]
-    ) -> None:
+    async def _write_all(self, plans: list[_Planned]) -> None:
         limit = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 2))
 
         async def write_user(plan: UserPlan) -> None:
@@ -385,6 +447,20 @@ class Dispatcher:
         reason = self._refusals.note(kind, user, error)
         if reason:
             self._abort(reason)
+
+
+#: One user of a chunk: the user as written, their rows, and the plan (None: listing failed).
+_Planned = tuple[str, Sequence[SkillRow], UserPlan | None]
+
+
+def _deletes_in(plans: list[_Planned]) -> int:
+    return sum(
+        1
+        for _u, _r, plan in plans
+        if plan is not None
+        for op in plan.operations
+        if op.kind is OpKind.DELETE
+    )
 
 
 class _Attempts:
