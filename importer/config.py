@@ -58,7 +58,7 @@ NATIONAL_CLOUDS: dict[str, str] = {
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
-_SECRET_KEYS = {"client_secret", "access_token"}
+_SECRET_KEYS = {"client_secret", "access_token", "database_password"}
 
 
 class _Section(BaseModel):
@@ -265,6 +265,9 @@ class Settings(BaseSettings):
     client_secret: SecretStr | None = None
     #: From SKILLS_IMPORT_ACCESS_TOKEN only.
     access_token: SecretStr | None = None
+    #: From SKILLS_IMPORT_DATABASE_PASSWORD only: the password of a database SOURCE whose URL
+    #: carries none (so that it is neither in a crontab nor in the process list).
+    database_password: SecretStr | None = None
     #: The file the settings came from ("" for built-in defaults); for messages.
     config_path: str = ""
 

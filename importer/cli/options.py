@@ -14,8 +14,10 @@ from typing import Any
 import click
 
 from importer.config import Settings, load_settings
+from importer.errors import ConfigError
+from importer.read import is_database_url
 
-__all__ = ["common_options", "config_option", "settings_from"]
+__all__ = ["SOURCES", "common_options", "config_option", "settings_from", "sources_of"]
 
 #: Flag name -> (settings section, key). A flag that was not given (None) changes nothing.
 _FLAG_SETTINGS = {
@@ -25,7 +27,16 @@ _FLAG_SETTINGS = {
     "report_dir": ("report", "dir"),
     "sheets": ("input", "sheets"),
     "target": ("target", "graph"),
+    "query": ("input", "query"),
 }
+
+#: The SOURCE arguments of the commands that read input: file paths or database URLs.
+SOURCES = click.argument("sources", metavar="SOURCE...", nargs=-1, required=True)
+
+
+def sources_of(arguments: tuple[str, ...]) -> list[Path | str]:
+    """File paths as ``Path``; database URLs stay ``str`` (a Path would fold their ``//``)."""
+    return [text if is_database_url(text) else Path(text) for text in arguments]
 
 
 def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -63,6 +74,12 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Workbook sheet to read (repeatable) [default: every sheet].",
         ),
         click.option("--target", help="sandbox, a Graph cloud URL, or http://127.0.0.1:PORT."),
+        click.option("--query", help="Database SOURCE: the SELECT that yields the rows."),
+        click.option(
+            "--query-file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Database SOURCE: a file holding the SELECT.",
+        ),
         click.option("--quiet", is_flag=True, help="Only warnings, errors and the summary."),
         click.option(
             "--log-format",
@@ -89,5 +106,18 @@ def _overrides(**flags: Any) -> dict[str, Any]:
 
 
 def settings_from(config_path: Path | None, **flags: Any) -> Settings:
-    """The run's settings: the config file, then the flags that were given on top."""
+    """The run's settings: the config file, then the flags that were given on top.
+
+    Raises:
+        ConfigError: both ``--query`` and ``--query-file``, or a query file that cannot be read.
+    """
+    query_file: Path | None = flags.pop("query_file", None)
+    if query_file is not None:
+        if flags.get("query") is not None:
+            raise ConfigError("command line: give --query or --query-file, not both")
+        try:
+            flags["query"] = query_file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(f"{query_file}: cannot read the query file ({reason})") from None
     return load_settings(config_path, _overrides(**flags))

@@ -87,7 +87,7 @@ def _detail(state: ProgressState) -> str:
 
 
 async def run_with_progress(
-    files: Sequence[Path],
+    files: Sequence[Path | str],
     settings: Settings,
     dry_run: bool,
     allow_deletes: int | None,

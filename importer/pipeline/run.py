@@ -53,7 +53,7 @@ def _target_label(settings: Settings) -> str:
 
 
 async def run_import(
-    paths: Sequence[Path],
+    paths: Sequence[Path | str],
     settings: Settings,
     *,
     dry_run: bool = False,
@@ -63,7 +63,7 @@ async def run_import(
     """Read, validate, plan against the target, write, report.
 
     Args:
-        paths: input files.
+        paths: input files, or database URLs (as ``str``) read with ``input.query``.
         settings: the run's settings.
         dry_run: plan only: report ``would-*`` actions, send no write.
         allow_deletes: sync may delete up to this many skills whatever ``max_delete_ratio`` says.

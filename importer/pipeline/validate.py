@@ -96,7 +96,7 @@ def validate_into(
     return Validated(kept=kept, rows=rows, invalid=invalid)
 
 
-def validate_files(paths: Sequence[Path], settings: Settings) -> RunResult:
+def validate_files(paths: Sequence[Path | str], settings: Settings) -> RunResult:
     """Read and validate offline; write the report. Never touches the network."""
     started = datetime.now(UTC)
     reader = InputReader(paths, settings)

@@ -15,11 +15,15 @@ from pathlib import Path
 from importer.config import Settings
 from importer.errors import InputError
 from importer.read.csv_file import CSV_SUFFIXES, CsvSource
+from importer.read.database import DatabaseSource, is_database_url
 from importer.read.headers import HeaderMatcher
 from importer.read.workbook import XLSX_SUFFIXES, XlsxSource
 from importer.records import InputSummary, SourceRow, Table
 
-__all__ = ["InputReader"]
+__all__ = ["InputReader", "Source"]
+
+#: One input: a delimited text file, a workbook, or a database query.
+Source = CsvSource | XlsxSource | DatabaseSource
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +35,7 @@ def _describe_ignored(table: Table) -> str:
 
 
 def cells_of_rows(
-    source: CsvSource | XlsxSource,
+    source: Source,
     rows: Iterable[SourceRow],
     wanted: Collection[tuple[str, str, int]],
 ) -> dict[tuple[str, str, int], tuple[str, ...]]:
@@ -53,8 +57,10 @@ class InputReader:
     """Opens and checks every input up front, then streams rows.
 
     Args:
-        paths: the input files, in the order they are read.
-        settings: uses ``input`` (sheets, delimiter, encoding) and ``columns`` (aliases).
+        paths: the inputs, in the order they are read: file paths, or database URLs (given as
+            ``str``) read with ``input.query``.
+        settings: uses ``input`` (sheets, delimiter, encoding, query), ``columns`` (aliases)
+            and ``database_password``.
 
     Raises:
         InputError: for the first file that cannot be read as a table (missing, empty,
@@ -66,16 +72,27 @@ class InputReader:
             and sheets skipped for want of a header.
     """
 
-    def __init__(self, paths: Sequence[Path], settings: Settings) -> None:
+    def __init__(self, paths: Sequence[Path | str], settings: Settings) -> None:
         self.warnings: list[str] = []
         matcher = HeaderMatcher(settings.columns)
-        self._sources: list[CsvSource | XlsxSource] = []
+        self._sources: list[Source] = []
         if not paths:
             raise InputError("no input file given")
+        password = settings.database_password
         for path in paths:
-            self._sources.append(self._open(Path(path), settings, matcher))
+            if isinstance(path, str) and is_database_url(path):
+                self._sources.append(
+                    DatabaseSource(
+                        path,
+                        settings.input.query,
+                        matcher,
+                        password=password.get_secret_value() if password else "",
+                    )
+                )
+            else:
+                self._sources.append(self._open(Path(path), settings, matcher))
         for source in self._sources:
-            tables = [source.table] if isinstance(source, CsvSource) else source.tables
+            tables = [source.table] if not isinstance(source, XlsxSource) else source.tables
             for table in tables:
                 if table.ignored:
                     self.warnings.append(_describe_ignored(table))
@@ -109,7 +126,7 @@ class InputReader:
         """What each file held (complete once ``rows()`` is exhausted)."""
         result = []
         for source in self._sources:
-            sheets = () if isinstance(source, CsvSource) else source.sheets
+            sheets = source.sheets if isinstance(source, XlsxSource) else ()
             result.append(
                 InputSummary(source.display, source.sha256, source.rows, source.blank_rows, sheets)
             )
@@ -147,5 +164,5 @@ class InputReader:
         """Every table that will be read (a CSV file, or one sheet of a workbook)."""
         out: list[Table] = []
         for source in self._sources:
-            out.extend([source.table] if isinstance(source, CsvSource) else source.tables)
+            out.extend(source.tables if isinstance(source, XlsxSource) else [source.table])
         return out

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 
 from importer.cli.console import STDERR, setup_logging
-from importer.cli.options import common_options, settings_from
+from importer.cli.options import SOURCES, common_options, settings_from, sources_of
 from importer.cli.progress import run_with_progress
 from importer.cli.rendering import render_summary
 
@@ -19,7 +19,7 @@ __all__ = ["run"]
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@SOURCES
 @click.option("--dry-run", is_flag=True, help="Plan only: report would-create/update/delete.")
 @click.option(
     "--allow-deletes",
@@ -28,7 +28,7 @@ __all__ = ["run"]
 )
 @common_options
 def run(
-    files: tuple[Path, ...],
+    sources: tuple[str, ...],
     dry_run: bool,
     allow_deletes: int | None,
     config_path: Path | None,
@@ -36,11 +36,15 @@ def run(
     log_format: str,
     **flags: Any,
 ) -> None:
-    """Import FILES: read, validate, plan against the target, write, report."""
+    """Import SOURCE...: read, validate, plan against the target, write, report.
+
+    A SOURCE is a CSV or Excel file, or a database URL (sqlite:///legacy.db, postgresql://...)
+    read with --query, --query-file or input.query.
+    """
     setup_logging(log_format, quiet)
     settings = settings_from(config_path, **flags)
     result = asyncio.run(
-        run_with_progress(list(files), settings, dry_run, allow_deletes, STDERR, quiet)
+        run_with_progress(sources_of(sources), settings, dry_run, allow_deletes, STDERR, quiet)
     )
     title = "Dry run (nothing written)" if dry_run else "Import"
     render_summary(Console(), result, title)

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 
 from importer.cli.console import setup_logging
-from importer.cli.options import common_options, settings_from
+from importer.cli.options import SOURCES, common_options, settings_from, sources_of
 from importer.cli.rendering import render_summary
 from importer.pipeline import validate_files
 
@@ -18,14 +18,18 @@ __all__ = ["validate"]
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@SOURCES
 @common_options
 def validate(
-    files: tuple[Path, ...], config_path: Path | None, quiet: bool, log_format: str, **flags: Any
+    sources: tuple[str, ...], config_path: Path | None, quiet: bool, log_format: str, **flags: Any
 ) -> None:
-    """Read and validate FILES offline and write the report; never touches the network."""
+    """Read and validate SOURCE... offline and write the report; never touches the network.
+
+    A SOURCE is a CSV or Excel file, or a database URL (sqlite:///legacy.db, postgresql://...)
+    read with --query, --query-file or input.query.
+    """
     setup_logging(log_format, quiet)
     settings = settings_from(config_path, **flags)
-    result = validate_files(list(files), settings)
+    result = validate_files(sources_of(sources), settings)
     render_summary(Console(stderr=False), result, "Validation")
     sys.exit(result.exit_code)
