@@ -23,10 +23,11 @@ from importer.pipeline import validate_files
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 source, out = Path(sys.argv[1]), Path(sys.argv[2])
+extra = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
 
 def run(min_bytes, name):
     parallel.MIN_PARALLEL_BYTES = min_bytes
-    settings = load_settings(None, {"report": {"dir": str(out / name)}}, environ={})
+    settings = load_settings(None, {"report": {"dir": str(out / name)}, **extra}, environ={})
     result = validate_files([source], settings)
     with (result.report_dir / "results.csv").open(encoding="utf-8-sig", newline="") as f:
         lines = [(r["row"], r["user"], r["displayName"], r["action"], r["errorType"])
@@ -35,7 +36,8 @@ def run(min_bytes, name):
         rejects = sorted(map(tuple, csv.reader(f)))
     return {"lines": lines, "rejects": [r[:-1] for r in rejects], "counts": result.counts,
             "rows": [i.rows for i in result.summary.inputs],
-            "blank": result.summary.blank_rows, "exit": result.exit_code}
+            "blank": result.summary.blank_rows, "exit": result.exit_code,
+            "warnings": result.warnings}
 
 print(json.dumps({"serial": run(1 << 60, "serial"), "parallel": run(0, "parallel")}))
 """
@@ -84,3 +86,33 @@ def test_two_processes_report_every_row_exactly_as_one_process_does(tmp_path: Pa
     assert {"valid", "duplicate", "invalid"} <= actions
     with path.open(encoding="utf-8", newline="") as handle:
         assert sum(1 for _ in csv.reader(handle)) == len(rows) + 1
+
+
+def test_a_skills_map_gives_the_same_report_in_two_processes(tmp_path: Path) -> None:
+    rows = _rows()
+    path = write_csv(tmp_path / "big.csv", rows, header=("user", "skill", "level", "category"))
+    skills_map = tmp_path / "map.csv"
+    skills_map.write_text("from,to\nskill 0,Skill Zero\nSKILL 9,\nNever Seen,X\n", "utf-8")
+    extra = json.dumps({"input": {"skills_map": str(skills_map)}})
+
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(path), str(tmp_path / "out"), extra],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "in two processes" in done.stderr
+    both = json.loads(done.stdout)
+    serial, parallel = both["serial"], both["parallel"]
+    assert parallel["lines"] == serial["lines"]
+    assert parallel["counts"] == serial["counts"]
+    assert parallel["warnings"] == serial["warnings"]
+    assert [w for w in serial["warnings"] if "'Never Seen'" in w]
+    assert not [w for w in serial["warnings"] if "'skill 0'" in w or "'SKILL 9'" in w]
+    names = {line[2] for line in serial["lines"] if line[3] in ("valid", "duplicate")}
+    assert "Skill Zero" in names
+    assert "Skill 0" not in names
+    assert serial["counts"]["skipped"] == 41  # with the "Guru" row: left out, not invalid

@@ -185,6 +185,7 @@ def _second_part(
                 "rows": rows,
                 "blank": source.blank_rows,
                 "index": validator.duplicate_state(),
+                "map_used": validator.skills_map.used if validator.skills_map else set(),
             }
         )
     except BaseException as exc:  # reported to the parent, which fails the run with it
@@ -200,8 +201,12 @@ def validate_in_two_parts(
     settings: Settings,
     writer: ReportWriter,
     stream_checked: StreamChecked,
-) -> None:
-    """Validate ``source`` in two processes into ``writer`` (see the module docstring)."""
+) -> list[str]:
+    """Validate ``source`` in two processes into ``writer`` (see the module docstring).
+
+    Returns:
+        Warnings for the user (skills map entries that matched nothing in either part).
+    """
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     folder = Path(tempfile.mkdtemp(prefix="skills-import-part-"))
@@ -246,12 +251,15 @@ def validate_in_two_parts(
         corrections = [c for c in corrections if c.row not in changes]
         for row, change in sorted(changes.items()):
             cells = found.get((table.source, table.sheet, row), ())
-            corrections.append(_outcome(source, row, change, cells))
+            corrections.append(_outcome(source, row, change, cells, validator.mapped_name))
         if corrections:
             writer.correct(corrections)
         source.rows = parent_rows + part["rows"]
         source.blank_rows = parent_blank + part["blank"]
         logger.info("validated %s in two processes (split at line %d)", source.display, split.line)
+        used = validator.skills_map.used | part["map_used"] if validator.skills_map else None
+        warning = validator.unused_map_warning(used)
+        return [warning] if warning else []
     finally:
         receive.close()
         if child.is_alive():
@@ -284,13 +292,19 @@ def _shared_key_changes(
 
 
 def _outcome(
-    source: CsvSource, row: int, change: tuple[Action, str], cells: tuple[str, ...]
+    source: CsvSource,
+    row: int,
+    change: tuple[Action, str],
+    cells: tuple[str, ...],
+    mapped_name: Callable[[str], str],
 ) -> RowOutcome:
     table = source.table
     user_at, name_at = table.mapping["user"], table.mapping["displayName"]
     user = cells[user_at].strip() if user_at < len(cells) else ""
     name = cells[name_at].strip() if name_at < len(cells) else ""
     action, detail = change
+    if action is Action.DUPLICATE:
+        name = mapped_name(name)  # as one process reports it: invalid rows show the cell
     if action is Action.DUPLICATE:
         error_type, error = "", f"same as row {detail}"
     else:

@@ -127,6 +127,7 @@ async def _run_stages(
             time.monotonic() - clock,
         )
         warnings.extend(reader.warnings)
+        warnings.extend(validated.warnings)
         ratio = validated.invalid / validated.rows if validated.rows else 0.0
         # A handful of rows (a fed-back rejects.csv) is judged row by row, not as a share.
         guarded = validated.rows >= settings.run.min_rows_for_ratio

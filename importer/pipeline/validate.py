@@ -30,6 +30,7 @@ class Validated:
     kept: RowSpill
     rows: int
     invalid: int
+    warnings: list[str]
 
 
 def stream_checked(
@@ -93,7 +94,8 @@ def validate_into(
         kept.close()
         raise
     invalid = writer.counts.get(Action.INVALID.value, 0)
-    return Validated(kept=kept, rows=rows, invalid=invalid)
+    warning = validator.unused_map_warning()
+    return Validated(kept=kept, rows=rows, invalid=invalid, warnings=[warning] if warning else [])
 
 
 def validate_files(paths: Sequence[Path | str], settings: Settings) -> RunResult:
@@ -104,11 +106,16 @@ def validate_files(paths: Sequence[Path | str], settings: Settings) -> RunResult
     writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
     try:
         csv_source = reader.single_csv()
-        split = find_split(csv_source) if csv_source is not None else None
+        # Keeping the first, last or highest of conflicting rows is decided in one process:
+        # only the error policy's merge of two parts is implemented (and proven identical).
+        one_pass = settings.input.duplicates != "error"
+        split = find_split(csv_source) if csv_source is not None and not one_pass else None
         if csv_source is not None and split is not None:
-            validate_in_two_parts(reader, csv_source, split, settings, writer, stream_checked)
+            warnings = validate_in_two_parts(
+                reader, csv_source, split, settings, writer, stream_checked
+            )
         else:
-            validate_into(reader, settings, writer, keep_valid=False)
+            warnings = validate_into(reader, settings, writer, keep_valid=False).warnings
         exit_code, reason = exit_for(writer.counts)
         summary = RunSummary(
             run_id=run_id,
@@ -123,7 +130,7 @@ def validate_files(paths: Sequence[Path | str], settings: Settings) -> RunResult
             http={},
             exit_code=exit_code,
             reason=reason,
-            warnings=list(reader.warnings),
+            warnings=[*reader.warnings, *warnings],
         )
         path = writer.finish(summary)
     finally:

@@ -1,9 +1,21 @@
 """The duplicate index of validation: which (user, skill) keys were seen, with which values.
 
 Memory stays small for millions of rows: per key, one dictionary entry from a 64-bit hash
-of the key to an int packing a 64-bit fingerprint of the normalised values with a
-reference to the key's first valid row (table number and row number). Rows themselves are
-never kept. Repeats and conflicts, which are rare, are tracked in side tables.
+of the key to an int packing a fingerprint of the normalised values (whose lowest
+``RANK_BITS`` hold the rank of the level, for ``highest``) with a reference to the key's
+first valid row (table number and row number). Rows themselves are never kept. Repeats and
+conflicts, which are rare, are tracked in side tables.
+
+Identical repeats of a key are ``duplicate`` of its first row. Conflicting repeats (other
+values) follow ``input.duplicates``:
+
+- ``error``: every row of the key is invalid (``conflicting-duplicate``);
+- ``first``: the first row is kept; ``last``: the last row; ``highest``: the first row with the
+  highest level. The others are ``duplicate``, naming the kept row.
+
+Streaming keeps the promise that the row finally kept was yielded as valid: under ``last`` and
+``highest`` a row that takes over is yielded valid at once, and ``corrections`` turns the
+rows it superseded (and the notes naming them) into duplicates of the final one.
 """
 
 from __future__ import annotations
@@ -14,12 +26,21 @@ from importer.records import Action, RowOutcome, SourceRow, Table
 
 __all__ = [
     "CONFLICTING_DUPLICATE",
+    "DUPLICATE_POLICIES",
+    "RANK_BITS",
     "REF_BITS",
     "ROW_BITS",
     "DuplicateIndex",
     "DuplicateState",
     "conflict_message",
 ]
+
+#: The values ``input.duplicates`` may take.
+DUPLICATE_POLICIES = ("error", "first", "last", "highest")
+
+#: The lowest bits of a values fingerprint hold the rank of the level (0 = no level).
+RANK_BITS = 3
+_RANK_MASK = (1 << RANK_BITS) - 1
 
 #: A row reference is ``table number << ROW_BITS | row number``, below ``1 << REF_BITS``.
 ROW_BITS = 32
@@ -50,13 +71,23 @@ class DuplicateState(NamedTuple):
 class DuplicateIndex:
     """First rows per key, identical repeats, and conflicting repeats.
 
+    Args:
+        policy: ``input.duplicates`` (see the module docstring).
+
     Attributes:
         first: key hash -> ``fingerprint << REF_BITS | reference`` of the key's first valid row;
             the validator fills it directly (the hot path).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, policy: str = "error") -> None:
+        self.policy = policy
         self.first: dict[int, int] = {}
+        # Policies other than error: the kept row of keys whose kept row changed, every row of
+        # repeated keys with the kept row it was reported against (-1: yielded as valid), and
+        # the keys with conflicting values.
+        self._kept: dict[int, int] = {}
+        self._entries: dict[int, list[tuple[int, int]]] = {}
+        self._disputed: set[int] = set()
         self._tables: list[Table] = []
         self._repeats: dict[int, list[int]] = {}
         self._conflicts: dict[int, list[int]] = {}
@@ -71,8 +102,17 @@ class DuplicateIndex:
         self._tables.append(table)
         return len(self._tables) - 1
 
-    def repeat(self, source: SourceRow, key: int, packed: int, user: str, name: str) -> RowOutcome:
-        """The outcome of a valid row whose key was seen before (``packed`` as in ``first``)."""
+    def repeat(
+        self, source: SourceRow, key: int, packed: int, user: str, name: str
+    ) -> RowOutcome | None:
+        """The outcome of a valid row whose key was seen before (``packed`` as in ``first``).
+
+        Returns:
+            None when the row is kept (it takes over under ``last`` or ``highest``): the
+            caller yields it as valid. Otherwise a ``duplicate`` or ``invalid`` outcome.
+        """
+        if self.policy != "error":
+            return self._keep_one(source, key, packed, user, name)
         seen = self.first[key]
         ref = packed & _REF_MASK
         if key in self._conflicts or seen >> REF_BITS != packed >> REF_BITS:
@@ -85,6 +125,44 @@ class DuplicateIndex:
             display_name=name,
             error=f"same as {self._where(seen & _REF_MASK, here=ref)}",
         )
+
+    def _keep_one(
+        self, source: SourceRow, key: int, packed: int, user: str, name: str
+    ) -> RowOutcome | None:
+        first = self.first[key]
+        kept = self._kept.get(key, first)
+        entries = self._entries.get(key)
+        if entries is None:
+            entries = self._entries[key] = [(first, -1)]
+            self._names[key] = (user, name)
+        same = kept >> REF_BITS == packed >> REF_BITS
+        if not same:
+            self._disputed.add(key)
+        if key in self._disputed and (
+            self.policy == "last"
+            or (
+                self.policy == "highest"
+                and (packed >> REF_BITS) & _RANK_MASK > (kept >> REF_BITS) & _RANK_MASK
+            )
+        ):
+            self._kept[key] = packed
+            entries.append((packed, -1))
+            return None
+        kept_ref = kept & _REF_MASK
+        entries.append((packed, kept_ref))
+        return RowOutcome.for_source(
+            source,
+            Action.DUPLICATE,
+            user=user,
+            display_name=name,
+            error=self._kept_message(same, kept_ref, packed & _REF_MASK),
+        )
+
+    def _kept_message(self, same: bool, kept_ref: int, ref: int) -> str:
+        where = self._where(kept_ref, here=ref)
+        if same:
+            return f"same as {where}"
+        return f"conflicts with {where}, which is kept (input.duplicates: {self.policy})"
 
     def _conflicting(self, source: SourceRow, key: int, first_ref: int, ref: int) -> RowOutcome:
         conflicts = self._conflicts.setdefault(key, [])
@@ -117,10 +195,15 @@ class DuplicateIndex:
         return ", ".join(parts)
 
     def corrections(self) -> list[RowOutcome]:
-        """Invalid outcomes for the earlier rows (first and identical repeats) of conflicting keys.
+        """Outcomes that replace rows already yielded, once every row has been seen.
 
+        ``error``: invalid outcomes for the earlier rows (first and identical repeats) of
+        conflicting keys. Other policies: ``duplicate`` outcomes for the rows that were
+        yielded valid and then superseded, or that name a row that is no longer the kept one.
         Their ``header`` is the table's, but ``cells`` are empty: the rows were not kept.
         """
+        if self.policy != "error":
+            return self._superseded()
         corrections: list[RowOutcome] = []
         for key, conflicting in self._conflicts.items():
             earlier = [self.first[key] & _REF_MASK, *self._repeats.get(key, ())]
@@ -138,6 +221,32 @@ class DuplicateIndex:
                         action=Action.INVALID,
                         error_type=CONFLICTING_DUPLICATE,
                         error=self._conflict_message(user, name, others, ref),
+                        header=table.header,
+                    )
+                )
+        return corrections
+
+    def _superseded(self) -> list[RowOutcome]:
+        corrections: list[RowOutcome] = []
+        for key in self._disputed:
+            kept = self._kept.get(key, self.first[key])
+            kept_ref = kept & _REF_MASK
+            user, name = self._names[key]
+            for packed, named in self._entries[key]:
+                ref = packed & _REF_MASK
+                if ref == kept_ref or named == kept_ref:
+                    continue
+                same = packed >> REF_BITS == kept >> REF_BITS
+                table = self._tables[ref >> ROW_BITS]
+                corrections.append(
+                    RowOutcome(
+                        source=table.source,
+                        sheet=table.sheet,
+                        row=ref & _ROW_MASK,
+                        user=user,
+                        display_name=name,
+                        action=Action.DUPLICATE,
+                        error=self._kept_message(same, kept_ref, ref),
                         header=table.header,
                     )
                 )

@@ -5,11 +5,14 @@ report can be written as they arrive. The rules live in the Pydantic row model
 (``importer.validate.row_model``); the hot path validates each *distinct* cell value once per field
 (bounded caches) and builds ``SkillRow`` directly, which keeps a million rows fast.
 
-Duplicates are keyed by (user, displayName), trimmed and compared case-insensitively
-(DESIGN section 4). The index holds two 64-bit hashes and a row reference per key, never
-the rows. A repeat with the same normalised values is ``duplicate``; a repeat with other
-values is ``invalid`` (``conflicting-duplicate``), and so is every earlier row of that key:
-those were already yielded, so ``finish`` returns corrections that replace them.
+Skill names first go through the skills map (``input.skills_map``), if any: a renamed row
+asks for the mapped name, and a name mapped to nothing makes the row ``skipped``
+(``mapped-out``). Duplicates are then keyed by (user, displayName), trimmed and compared
+case-insensitively. The index holds two 64-bit hashes and a row reference per key, never the
+rows. A repeat with the same normalised values is ``duplicate``; a repeat with other values
+follows ``input.duplicates`` (see ``importer.validate.duplicates``): under ``error`` it is
+``invalid`` (``conflicting-duplicate``), and so is every earlier row of that key: those were
+already yielded, so ``finish`` returns corrections that replace them.
 Rows invalid for another reason take no part in duplicate detection.
 """
 
@@ -24,8 +27,16 @@ from pydantic import ValidationError
 
 from importer.config import Settings
 from importer.records import FIELDS, Action, RowOutcome, SkillRow, SourceRow, Table
-from importer.validate.duplicates import REF_BITS, ROW_BITS, DuplicateIndex, DuplicateState
+from importer.validate.duplicates import (
+    RANK_BITS,
+    REF_BITS,
+    ROW_BITS,
+    DuplicateIndex,
+    DuplicateState,
+)
 from importer.validate.row_model import CELL_ADAPTERS, CellRules, is_plain_name, is_plain_user
+from importer.validate.schema import PROFICIENCY_LEVELS, quote_value
+from importer.validate.skills_map import SkillsMap
 
 __all__ = ["CellsLookup", "Validator"]
 
@@ -39,6 +50,10 @@ logger = logging.getLogger(__name__)
 _CACHE_LIMIT = 100_000
 _COMBO_LIMIT = 250_000
 _MASK64 = (1 << 64) - 1
+_FINGERPRINT_MASK = (1 << (64 - RANK_BITS)) - 1
+#: The rank of each level for ``input.duplicates: highest`` (0: no level).
+_RANK: dict[object, int] = {level: rank for rank, level in enumerate(PROFICIENCY_LEVELS, start=1)}
+_MAPPED_OUT = "mapped-out"
 
 
 _Problem = tuple[int, tuple[str, str]]
@@ -91,10 +106,15 @@ class Validator:
     """Turns SourceRows into SkillRows or RowOutcomes (action invalid / duplicate), in input order.
 
     Args:
-        settings: uses ``values`` (synonyms), ``defaults``, ``input.list_separator``.
+        settings: uses ``values`` (synonyms), ``defaults``, ``input.list_separator``,
+            ``input.skills_map`` and ``input.duplicates``.
 
     Raises:
-        ConfigError: a synonym or default names no canonical value.
+        ConfigError: a synonym or default names no canonical value, or the skills map is
+            unusable.
+
+    Attributes:
+        skills_map: the loaded ``input.skills_map``, or None.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -102,7 +122,11 @@ class Validator:
         self._keys: tuple[dict[str, _KeyCell], dict[str, _KeyCell]] = ({}, {})
         self._cells: list[dict[str, _Checked]] = [{} for _ in FIELDS]
         self._layouts: dict[int, _Layout] = {}
-        self._index = DuplicateIndex()
+        self._index = DuplicateIndex(settings.input.duplicates)
+        path = settings.input.skills_map
+        self.skills_map = SkillsMap.load(path) if path is not None else None
+        # Raw name cells the map renamed (offline validation reports the mapped name).
+        self._renamed: set[str] = set()
 
     def _layout(self, table: Table) -> _Layout:
         layout = self._layouts.get(id(table))
@@ -146,6 +170,14 @@ class Validator:
         else:
             value, problem = self._check(position, raw)
             text = str(value) if problem is None else ""
+        if position == 1 and problem is None and self.skills_map is not None:
+            mapped = self.skills_map.apply(text)
+            if mapped is None:
+                problem = (_MAPPED_OUT, f"{quote_value(text)} is left out by the skills map")
+                text = ""
+            elif mapped != text:
+                self._renamed.add(raw)
+                text = mapped
         mixed = (hash(text.casefold()) * _MIX[position]) & _MASK64
         cache[raw] = result = (text, problem, mixed)
         self._cells[position].pop(raw, None)
@@ -168,7 +200,8 @@ class Validator:
             problems.extend(layout.absent_problems)
             problems.sort()
         frozen = tuple(values)
-        combos[raw] = combo = (frozen, problems, (hash(frozen) & _MASK64) << REF_BITS | layout.ref)
+        fingerprint = (hash(frozen) & _FINGERPRINT_MASK) << RANK_BITS | _RANK.get(values[0], 0)
+        combos[raw] = combo = (frozen, problems, fingerprint << REF_BITS | layout.ref)
         return combo
 
     def feed(self, rows: Iterable[SourceRow]) -> Iterator[SkillRow | RowOutcome]:
@@ -201,6 +234,7 @@ class Validator:
         check_combo = self._check_combo
         remember = self._index.first.setdefault
         repeat = self._index.repeat
+        renamed = self._renamed
         table: Table | None = None
         for source in rows:
             if source.table is not table:
@@ -215,19 +249,31 @@ class Validator:
                 key = user[2] ^ name[2]
                 packed = combo[2] | source.row
                 # The first valid row of a key is stored and its own value comes back.
-                if remember(key, packed) is packed:
+                if (
+                    remember(key, packed) is packed
+                    or (outcome := repeat(source, key, packed, user[0], name[0])) is None
+                ):
                     if build:
                         yield SkillRow(source, user[0], name[0], *combo[0])  # type: ignore[arg-type]
+                    elif renamed and raw[1] in renamed:
+                        yield RowOutcome.for_source(
+                            source, Action.VALID, user=user[0], display_name=name[0]
+                        )
                     else:
                         yield source
                 else:
-                    yield repeat(source, key, packed, user[0], name[0])
+                    yield outcome
             else:
                 yield self._invalid(source, layout, user, name, combo)
 
     def _invalid(
         self, source: SourceRow, layout: _Layout, user: _KeyCell, name: _KeyCell, combo: _Combo
     ) -> RowOutcome:
+        if name[1] is not None and name[1][0] == _MAPPED_OUT:
+            # The admin left this skill out: whatever else is wrong with the row no longer matters.
+            return RowOutcome.for_source(
+                source, Action.SKIPPED, error_type=_MAPPED_OUT, error=name[1][1]
+            )
         problems: list[_Problem] = []
         if user[1] is not None:
             problems.append((0, user[1]))
@@ -241,6 +287,22 @@ class Validator:
         return RowOutcome.for_source(
             source, Action.INVALID, error_type=problems[0][1][0], error="; ".join(parts)
         )
+
+    def mapped_name(self, name: str) -> str:
+        """A (valid, trimmed) skill name as the skills map renames it; itself when unmapped."""
+        if self.skills_map is None:
+            return name
+        return self.skills_map.apply(name) or name
+
+    def unused_map_warning(self, used: set[str] | None = None) -> str | None:
+        """The one warning about skills map entries that matched no name (None if all did).
+
+        Args:
+            used: the keys matched, when another process validated part of the input too.
+        """
+        if self.skills_map is None:
+            return None
+        return self.skills_map.unused_warning(used)
 
     def duplicate_state(self) -> DuplicateState:
         """The duplicate index so far, for merging with another part of the same table."""
@@ -261,9 +323,11 @@ class Validator:
             ``feed`` yielded invalid as conflicting are not repeated.
         """
         corrections = self._index.corrections()
-        if cells_of is None or not corrections:
+        # Only rejected rows show their cells (in rejects.csv): nothing else is read again.
+        wanted = {(c.source, c.sheet, c.row) for c in corrections if c.action is Action.INVALID}
+        if cells_of is None or not wanted:
             return corrections
-        found = cells_of({(c.source, c.sheet, c.row) for c in corrections})
+        found = cells_of(wanted)
         return [
             replace(c, cells=found.get((c.source, c.sheet, c.row), c.cells)) for c in corrections
         ]
