@@ -20,7 +20,7 @@ from importer.read.headers import HeaderMatcher
 from importer.read.workbook import XLSX_SUFFIXES, XlsxSource
 from importer.records import InputSummary, SourceRow, Table
 
-__all__ = ["InputReader", "Source"]
+__all__ = ["InputReader"]
 
 #: One input: a delimited text file, a workbook, or a database query.
 Source = CsvSource | XlsxSource | DatabaseSource
