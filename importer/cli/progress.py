@@ -1,89 +1,116 @@
-"""The progress of ``run``: a bar on a terminal, a log line every 10 s otherwise.
+"""The progress of ``run``: phases with counts on a terminal, else a log line every few seconds.
 
-The dispatcher keeps live counters (``ProgressState``); this module only reads them. The bar
-disappears when the run ends, so the summary table stands alone.
+The stages keep live counters (``importer.progress.RunProgress``); this module only reads
+them. Both ways of showing them run on a thread of their own, so they keep going while
+reading and validating hold the event loop:
+
+- on a terminal, a live line under the log lines: the phase (reading, resolving users,
+  listing, writing), n/N with a bar, the rate, the time left, and a yellow "throttled" while
+  Graph has asked to wait. It disappears when the run ends, so the summary table stands alone.
+- without a terminal, or with ``--log-format json``, a log line every ``LOG_EVERY_S`` seconds
+  (schedulers and run.log get it; "at least every 10 s" with room for a busy machine).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import time
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
 
 from importer.config import Settings
 from importer.pipeline import RunResult, run_import
+from importer.progress import RunProgress
 
-if TYPE_CHECKING:
-    from importer.write.dispatcher import ProgressState
+__all__ = ["LOG_EVERY_S", "log_progress", "run_with_progress"]
 
-__all__ = ["run_with_progress"]
+#: Seconds between progress log lines when there is no terminal to draw on.
+LOG_EVERY_S = 5.0
+
+logger = logging.getLogger("importer.progress")
 
 
-def _poll_progress(
-    console: Console, quiet: bool
-) -> tuple[Callable[[ProgressState], None], Callable[[], Any]]:
-    """A progress callback for run_import, and the coroutine factory that draws it."""
-    holder: list[ProgressState] = []
-    attached = asyncio.Event()
+def _render(progress: RunProgress) -> Table:
+    grid = Table.grid(padding=(0, 1))
+    for _ in range(5):
+        grid.add_column()
+    phases = progress.active()
+    if not phases:
+        grid.add_row(Text("starting", style="dim"))
+        return grid
+    for phase in phases:
+        count = f"{phase.done:,}" if phase.total is None else f"{phase.done:,}/{phase.total:,}"
+        bar: Text | ProgressBar = Text("")
+        if phase.total is not None:
+            bar = ProgressBar(total=max(phase.total, 1), completed=phase.done, width=30)
+        eta = progress.eta_s(phase)
+        grid.add_row(
+            Text(phase.name, style="bold"),
+            bar,
+            Text(f"{count} {phase.unit}"),
+            Text(f"{progress.rate(phase):,.0f}/s"),
+            Text(f"ETA {_clock(eta)}" if eta is not None else ""),
+        )
+    notes: list[Text] = []
+    rate = progress.accepted_rate()
+    if rate is not None:
+        notes.append(Text(f"Graph accepts ~{rate:,.0f} requests/s", style="dim"))
+    if progress.throttled():
+        notes.append(Text("throttled: waiting as Graph asked", style="yellow"))
+    if notes:
+        grid.add_row(Text(""), *notes)
+    return grid
 
-    def attach(state: ProgressState) -> None:
-        holder.append(state)
-        attached.set()
 
-    async def draw() -> None:
-        logger = logging.getLogger("importer.progress")
-        await attached.wait()
-        state = holder[0]
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@contextmanager
+def log_progress(progress: RunProgress, every_s: float = LOG_EVERY_S) -> Iterator[None]:
+    """Log ``progress.line()`` every ``every_s`` seconds from a thread, for as long as it runs."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            logger.info("progress: %s", progress.line())
+
+    thread = threading.Thread(target=loop, name="progress-log", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextmanager
+def _show(progress: RunProgress, console: Console, quiet: bool, log_format: str) -> Iterator[None]:
+    if console.is_terminal and log_format != "json":
         if quiet:
+            yield
             return
-        if console.is_terminal:
-            columns = (
-                TextColumn("[bold]importing"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[detail]}"),
-                TimeRemainingColumn(),
-            )
-            with Progress(*columns, console=console, transient=True) as bar:
-                task = bar.add_task("rows", total=state.total, detail="")
-                started = time.monotonic()
-                while True:
-                    rate = state.done / max(1e-6, time.monotonic() - started)
-                    detail = f"{rate:,.0f} rows/s {_detail(state)}"
-                    bar.update(task, completed=state.done, detail=detail)
-                    await asyncio.sleep(0.2)
-        else:
-            started = time.monotonic()
-            while True:
-                await asyncio.sleep(10)
-                rate = state.done / max(1e-6, time.monotonic() - started)
-                logger.info(
-                    "progress: %d/%d rows (%.0f rows/s) %s",
-                    state.done,
-                    state.total,
-                    rate,
-                    _detail(state),
-                )
-
-    return attach, draw
-
-
-def _detail(state: ProgressState) -> str:
-    parts = [
-        f"{name} {state.actions[name]}"
-        for name in ("created", "updated", "unchanged", "failed")
-        if state.actions[name]
-    ]
-    if state.throttled():
-        parts.append("(throttled: waiting as Graph asked)")
-    return " ".join(parts)
+        with Live(
+            get_renderable=lambda: _render(progress),
+            console=console,
+            refresh_per_second=4,
+            transient=True,
+        ):
+            yield
+    else:
+        # Logged even with --quiet: run.log keeps INFO lines whatever the console shows.
+        with log_progress(progress):
+            yield
 
 
 async def run_with_progress(
@@ -93,15 +120,11 @@ async def run_with_progress(
     allow_deletes: int | None,
     console: Console,
     quiet: bool,
+    log_format: str = "text",
 ) -> RunResult:
-    """``run_import`` with its progress drawn on ``console`` while it runs."""
-    attach, draw = _poll_progress(console, quiet)
-    drawer = asyncio.create_task(draw())
-    try:
+    """``run_import`` with its progress shown on ``console`` (or logged) while it runs."""
+    progress = RunProgress()
+    with _show(progress, console, quiet, log_format):
         return await run_import(
-            files, settings, dry_run=dry_run, allow_deletes=allow_deletes, progress=attach
+            files, settings, dry_run=dry_run, allow_deletes=allow_deletes, progress=progress
         )
-    finally:
-        drawer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await drawer

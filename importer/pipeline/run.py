@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ from importer.pipeline.result import RunResult, exit_for
 from importer.pipeline.signals import stop_on_signals
 from importer.pipeline.spill import RowSpill
 from importer.pipeline.validate import validate_into
+from importer.progress import RunProgress
 from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome
 from importer.report.writer import ReportWriter, RunSummary, new_run_id
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     # The Graph side (aiohttp, azure-identity, the sandbox) is imported only by `run`, so
     # that `validate` starts quickly.
     from importer.graph.client import TokenProvider
-    from importer.write.dispatcher import DispatchResult, ProgressState
+    from importer.write.dispatcher import DispatchResult
 
 __all__ = ["run_import"]
 
@@ -58,7 +59,7 @@ async def run_import(
     *,
     dry_run: bool = False,
     allow_deletes: int | None = None,
-    progress: Callable[[ProgressState], None] | None = None,
+    progress: RunProgress | None = None,
 ) -> RunResult:
     """Read, validate, plan against the target, write, report.
 
@@ -67,7 +68,7 @@ async def run_import(
         settings: the run's settings.
         dry_run: plan only: report ``would-*`` actions, send no write.
         allow_deletes: sync may delete up to this many skills whatever ``max_delete_ratio`` says.
-        progress: called with the live counters once the dispatcher starts (the CLI polls them).
+        progress: live counters the stages update (the CLI shows them); one is made if None.
 
     Raises:
         InputError, ConfigError, AuthError: before anything is sent (exit ``USAGE``).
@@ -77,6 +78,7 @@ async def run_import(
 
     check_target(settings)
 
+    progress = progress if progress is not None else RunProgress()
     started = datetime.now(UTC)
     with contextlib.ExitStack() as stack:
         if not dry_run:
@@ -109,7 +111,7 @@ async def _run_stages(
     *,
     dry_run: bool,
     allow_deletes: int | None,
-    progress: Callable[[ProgressState], None] | None,
+    progress: RunProgress,
 ) -> RunResult:
     http: dict[str, int] = {}
     warnings: list[str] = []
@@ -118,7 +120,7 @@ async def _run_stages(
     kept: RowSpill | None = None
     try:
         clock = time.monotonic()
-        validated = validate_into(reader, settings, writer, keep_valid=True)
+        validated = validate_into(reader, settings, writer, keep_valid=True, progress=progress)
         kept = validated.kept
         logger.info(
             "read and validated %d rows for %d users in %.1f s",
@@ -197,7 +199,7 @@ async def _dispatch(
     *,
     dry_run: bool,
     allow_deletes: int | None,
-    progress: Callable[[ProgressState], None] | None,
+    progress: RunProgress,
     http: dict[str, int],
 ) -> DispatchResult:
     from importer.graph.target import open_graph
@@ -210,9 +212,8 @@ async def _dispatch(
             dry_run=dry_run,
             allow_deletes=allow_deletes,
             on_outcome=writer.add,
+            progress=progress,
         )
-        if progress is not None:
-            progress(dispatcher.progress)
         with stop_on_signals(dispatcher.stop):
             result = await dispatcher.run(users)
         http.update(client.stats.as_dict())

@@ -15,6 +15,7 @@ from importer.config import Settings
 from importer.pipeline.parallel_validate import find_split, validate_in_two_parts
 from importer.pipeline.result import RunResult, exit_for
 from importer.pipeline.spill import RowSpill
+from importer.progress import READING, RunProgress
 from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report.writer import ReportWriter, RunSummary, new_run_id
@@ -64,17 +65,29 @@ def stream_checked(
 
 
 def validate_into(
-    reader: InputReader, settings: Settings, writer: ReportWriter, *, keep_valid: bool
+    reader: InputReader,
+    settings: Settings,
+    writer: ReportWriter,
+    *,
+    keep_valid: bool,
+    progress: RunProgress | None = None,
 ) -> Validated:
-    """Stream rows through validation; invalid and duplicate rows go straight to the report."""
+    """Stream rows through validation; invalid and duplicate rows go straight to the report.
+
+    With ``progress`` (``run`` only), the reading phase counts the rows as they go by.
+    """
     validator = Validator(settings)
     kept = RowSpill(settings.run.rows_per_chunk)
     rows = 0
+    if progress is not None:
+        progress.start(READING)
     try:
         if keep_valid:
             keep = kept.add
             for item in validator.feed(reader.rows()):
                 rows += 1
+                if progress is not None:
+                    progress.set_done(READING, rows)
                 if isinstance(item, RowOutcome):
                     writer.add(item)
                 else:

@@ -35,6 +35,7 @@ from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient, SubResponse, skills_path
 from importer.graph.pacing import AdaptivePacer
 from importer.graph.retry import with_retries
+from importer.progress import LISTING, WRITING, RunProgress
 from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow, skill_key
 from importer.write.groups import RowsInMemory, UserRows
 from importer.write.guards import SystemicRefusalGuard, delete_guard
@@ -82,6 +83,7 @@ class Dispatcher:
             (``--allow-deletes N``).
         on_outcome: called once for every row (and every sync delete).
         sleep: injectable for tests.
+        progress: the run's live counters (listing and writing phases); one is made if None.
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class Dispatcher:
         allow_deletes: int | None = None,
         on_outcome: Callable[[RowOutcome], None],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        progress: RunProgress | None = None,
     ) -> None:
         self._client = client
         self._run = run
@@ -108,7 +111,8 @@ class Dispatcher:
         self._batcher: Batcher | None = None
         self._stop_reason = ""
         self.result = DispatchResult()
-        self.progress = ProgressState(throttled=lambda: client.gate.is_closed)
+        self.progress = progress if progress is not None else RunProgress()
+        self.progress.throttled = lambda: client.gate.is_closed
 
     # ------------------------------------------------------------------ control
 
@@ -139,9 +143,11 @@ class Dispatcher:
         again when its turn comes, rather than held).
         """
         source = RowsInMemory(users) if isinstance(users, Mapping) else users
-        self.progress.total = source.rows
+        self.progress.start(LISTING, source.users, "users")
+        self.progress.start(WRITING, source.rows, "rows")
         self._refusals = SystemicRefusalGuard(source.users)
         pacer = AdaptivePacer(sleep=self._sleep)
+        self.progress.accepted_rate = lambda: pacer.rate
         async with Batcher(
             self._client,
             batch_size=self._run.batch_size,
@@ -235,6 +241,8 @@ class Dispatcher:
         async def plan_one(user: str, rows: Sequence[SkillRow]) -> UserPlan | None:
             async with limit:
                 existing = await self._list_for_plan(user, rows, record=record)
+            if record:
+                self.progress.advance(phase=LISTING)
             if existing is None:
                 return None
             plan = plan_user_changes(

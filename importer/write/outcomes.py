@@ -5,12 +5,9 @@ Kept apart from the dispatcher's control flow so both stay small.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 from importer.errors import GraphError, NotSentError
 from importer.graph.client import SubResponse
+from importer.progress import RunProgress
 from importer.records import Action, Operation, RowOutcome, SkillRow
 
 __all__ = ["PERMISSION_MESSAGE", "ProgressState", "error_type_for", "outcome_for"]
@@ -24,20 +21,8 @@ PERMISSION_MESSAGE = (
 )
 
 
-@dataclass(slots=True)
-class ProgressState:
-    """Counters the CLI polls to draw the progress bar."""
-
-    total: int = 0
-    done: int = 0
-    actions: Counter[str] = field(default_factory=Counter)
-    #: True while Graph has asked us to wait (Retry-After): nothing is being sent.
-    throttled: Callable[[], bool] = lambda: False
-
-    def count(self, action: Action) -> None:
-        """Record one finished row."""
-        self.done += 1
-        self.actions[action.value] += 1
+#: The live counters the dispatcher updates (kept under this name for its callers).
+ProgressState = RunProgress
 
 
 def error_type_for(error: GraphError) -> str:

@@ -44,7 +44,9 @@ def run(
     setup_logging(log_format, quiet)
     settings = settings_from(config_path, **flags)
     result = asyncio.run(
-        run_with_progress(sources_of(sources), settings, dry_run, allow_deletes, STDERR, quiet)
+        run_with_progress(
+            sources_of(sources), settings, dry_run, allow_deletes, STDERR, quiet, log_format
+        )
     )
     title = "Dry run (nothing written)" if dry_run else "Import"
     render_summary(Console(), result, title)

@@ -1,0 +1,165 @@
+"""The live progress of a run: its phases, how far each is, and whether Graph holds it back.
+
+Stages write it, the CLI reads it (a live display on a terminal, a log line every few seconds
+otherwise). It is a plain object of counters, so a stage pays one attribute update per step
+and never knows how progress is shown. Every stage may import it (it depends on nothing).
+
+Phases, in run order, each with its own count::
+
+    reading          rows read and validated (total unknown until the end)
+    resolving users  users looked up in the directory, n/N
+    listing          users whose skills were listed, n/N
+    writing          rows finished (written, unchanged, failed...), n/N
+
+Phases may overlap (a large run lists the next chunk of users while it writes the current
+one), so each keeps its own count. A stage calls ``start(phase, total, unit)`` and then
+``advance(phase=...)`` as steps finish; ``count(action)`` records one row's outcome and
+advances ``writing``. The throttling hooks (``throttled``, ``accepted_rate``) are set by
+whoever owns the Graph client.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["LISTING", "READING", "RESOLVING", "WRITING", "Phase", "RunProgress"]
+
+READING = "reading"
+RESOLVING = "resolving users"
+LISTING = "listing"
+WRITING = "writing"
+
+
+def _never() -> bool:
+    return False
+
+
+def _no_rate() -> float | None:
+    return None
+
+
+@dataclass(slots=True)
+class Phase:
+    """One phase's count.
+
+    Attributes:
+        name: reading, resolving users, listing or writing.
+        unit: what a step is ("rows", "users").
+        total: how many steps, or None while unknown.
+        done: steps finished.
+        first_step: clock time of the first finished step (the rate is measured from there),
+            or None before it.
+    """
+
+    name: str
+    unit: str
+    total: int | None
+    done: int = 0
+    first_step: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once every step is done (never for an unknown total)."""
+        return self.total is not None and self.done >= self.total
+
+
+@dataclass(slots=True)
+class RunProgress:
+    """The phases of a run so far, and every row's outcome.
+
+    Attributes:
+        phases: by name, in the order they started.
+        actions: rows per action so far, over the whole run.
+        throttled: True while Graph has asked to wait (nothing is being sent).
+        accepted_rate: sub-requests per second Graph currently accepts (None when not pacing).
+        clock: monotonic seconds (injectable in tests).
+    """
+
+    phases: dict[str, Phase] = field(default_factory=dict)
+    actions: Counter[str] = field(default_factory=Counter)
+    throttled: Callable[[], bool] = _never
+    accepted_rate: Callable[[], float | None] = _no_rate
+    clock: Callable[[], float] = time.monotonic
+
+    def start(self, phase: str, total: int | None = None, unit: str = "rows") -> None:
+        """Enter a phase (again): its count starts at 0 of ``total``."""
+        self.phases[phase] = Phase(phase, unit, total)
+
+    def advance(self, steps: int = 1, *, phase: str | None = None) -> None:
+        """Count finished steps of ``phase`` (default: the phase started last)."""
+        if not self.phases:
+            return
+        current = self.phases[phase] if phase is not None else next(reversed(self.phases.values()))
+        if current.first_step is None:
+            current.first_step = self.clock()
+        current.done += steps
+
+    def set_done(self, phase: str, done: int) -> None:
+        """Set a phase's count outright (cheaper than ``advance`` in a tight loop)."""
+        current = self.phases[phase]
+        if current.first_step is None:
+            current.first_step = self.clock()
+        current.done = done
+
+    def count(self, action: str) -> None:
+        """Count one row's outcome; the writing phase, when started, advances by one."""
+        self.actions[str(action)] += 1
+        if WRITING in self.phases:
+            self.advance(phase=WRITING)
+
+    def rate(self, phase: Phase) -> float:
+        """Steps per second since the phase's first step."""
+        if phase.first_step is None:
+            return 0.0
+        elapsed = self.clock() - phase.first_step
+        return phase.done / elapsed if elapsed > 0 else 0.0
+
+    def eta_s(self, phase: Phase) -> float | None:
+        """Seconds left at the current rate, or None when unknown."""
+        rate = self.rate(phase)
+        if phase.total is None or rate <= 0:
+            return None
+        return max(0.0, (phase.total - phase.done) / rate)
+
+    def active(self) -> list[Phase]:
+        """The phases to show: those not finished, or the last one when all are."""
+        phases = list(self.phases.values())
+        running = [phase for phase in phases if not phase.finished]
+        return running or phases[-1:]
+
+    def line(self) -> str:
+        """One line for a log, e.g. ``writing 120/400 rows (35/s, about 8 s left); ...``."""
+        if not self.phases:
+            return "starting"
+        parts = []
+        for phase in self.active():
+            count = f"{phase.done}" if phase.total is None else f"{phase.done}/{phase.total}"
+            detail = [f"{self.rate(phase):,.0f}/s"]
+            eta = self.eta_s(phase)
+            if eta is not None:
+                detail.append(f"about {duration(eta)} left")
+            parts.append(f"{phase.name} {count} {phase.unit} ({', '.join(detail)})")
+        text = "; ".join(parts)
+        # A copy first: the log line is built on another thread while rows are counted.
+        actions = dict(self.actions)
+        done = [f"{name} {n}" for name, n in sorted(actions.items()) if n]
+        if done:
+            text += "; rows so far: " + ", ".join(done)
+        rate = self.accepted_rate()
+        if rate is not None:
+            text += f"; Graph accepts about {rate:,.0f} requests/s"
+        if self.throttled():
+            text += "; throttled: waiting as Graph asked"
+        return text
+
+
+def duration(seconds: float) -> str:
+    """A short human duration: ``42 s``, ``12 min``, ``1.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
