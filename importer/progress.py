@@ -104,6 +104,12 @@ class RunProgress:
             current.first_step = self.clock()
         current.done = done
 
+    def finish(self, phase: str) -> None:
+        """Mark a phase of unknown length as complete: its total is what was done."""
+        current = self.phases.get(phase)
+        if current is not None:
+            current.total = current.done
+
     def count(self, action: str) -> None:
         """Count one row's outcome; the writing phase, when started, advances by one."""
         self.actions[str(action)] += 1

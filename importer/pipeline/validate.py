@@ -103,6 +103,8 @@ def validate_into(
                 late.append(correction)
         if late:
             writer.correct(late)
+        if progress is not None:
+            progress.finish(READING)
     except BaseException:
         kept.close()
         raise

@@ -1,0 +1,76 @@
+"""Run progress: phases with counts, rate and time left, and the throttled note."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from importer.cli.progress import log_progress
+from importer.progress import LISTING, READING, WRITING, RunProgress
+from tests.conftest import FakeClock
+
+
+def test_a_progress_line_names_each_running_phase_with_count_rate_and_time_left() -> None:
+    clock = FakeClock()
+    progress = RunProgress(clock=clock)
+    progress.start(READING)
+    progress.set_done(READING, 0)
+    clock.advance(2)
+    progress.set_done(READING, 4000)
+    assert progress.line() == "reading 4000 rows (2,000/s)"
+
+    progress.finish(READING)
+    progress.start(LISTING, 400, "users")
+    progress.start(WRITING, 1000, "rows")
+    progress.advance(phase=LISTING)
+    progress.count("created")
+    clock.advance(10)
+    progress.advance(99, phase=LISTING)
+    for _ in range(49):
+        progress.count("created")
+    progress.throttled = lambda: True
+    progress.accepted_rate = lambda: 180.0
+
+    assert progress.line() == (
+        "listing 100/400 users (10/s, about 30 s left); writing 50/1000 rows (5/s, about 3 min "
+        "left); rows so far: created 50; Graph accepts about 180 requests/s; throttled: "
+        "waiting as Graph asked"
+    )
+
+
+def test_finished_phases_drop_out_and_the_last_one_stays() -> None:
+    progress = RunProgress(clock=FakeClock())
+    progress.start(LISTING, 1, "users")
+    progress.advance(phase=LISTING)
+    assert progress.line().startswith("listing 1/1 users")
+    progress.start(WRITING, 2)
+    assert progress.line().startswith("writing 0/2 rows")
+
+
+def test_without_a_terminal_progress_is_logged_until_the_run_ends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="importer.progress")
+    progress = RunProgress()
+    progress.start(WRITING, 10)
+    logged = []
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            logged.append(record.getMessage())
+            if len(logged) == 3:
+                done.set()
+
+    done = threading.Event()
+    handler = Seen()
+    logging.getLogger("importer.progress").addHandler(handler)
+    try:
+        with log_progress(progress, every_s=0.01):
+            assert done.wait(10)
+        count = len(logged)
+    finally:
+        logging.getLogger("importer.progress").removeHandler(handler)
+    assert len(logged) == count  # the thread stopped with the run
+    assert logged[0] == "progress: writing 0/10 rows (0/s)"
