@@ -1,4 +1,4 @@
-"""Validating a large CSV in two processes gives exactly what one process gives."""
+"""Validating a large CSV in two processes writes exactly the files one process writes."""
 
 from __future__ import annotations
 
@@ -7,112 +7,160 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import openpyxl
 
 from tests.importing import write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Runs in a fresh interpreter: forking is only used in a process without threads.
+# Runs in a fresh interpreter: forking is only used in a process without threads. Validates
+# the file twice, in one process and in two, and prints both report folders.
 SCRIPT = r"""
-import csv, json, logging, sys
-from collections import Counter
+import json, logging, sys
 from pathlib import Path
 import importer.pipeline.parallel_validate as parallel
 from importer.config import load_settings
 from importer.pipeline import validate_files
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-source, out = Path(sys.argv[1]), Path(sys.argv[2])
-extra = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+source, config, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 
 def run(min_bytes, name):
     parallel.MIN_PARALLEL_BYTES = min_bytes
-    settings = load_settings(None, {"report": {"dir": str(out / name)}, **extra}, environ={})
-    result = validate_files([source], settings)
-    with (result.report_dir / "results.csv").open(encoding="utf-8-sig", newline="") as f:
-        lines = [(r["row"], r["user"], r["displayName"], r["action"], r["errorType"])
-                 for r in csv.DictReader(f)]
-    with (result.report_dir / "rejects.csv").open(encoding="utf-8-sig", newline="") as f:
-        rejects = sorted(map(tuple, csv.reader(f)))
-    return {"lines": lines, "rejects": [r[:-1] for r in rejects], "counts": result.counts,
-            "rows": [i.rows for i in result.summary.inputs],
-            "blank": result.summary.blank_rows, "exit": result.exit_code,
-            "warnings": result.warnings}
+    settings = load_settings(config, {"report": {"dir": str(out / name)}}, environ={})
+    return str(validate_files([source], settings).report_dir)
 
 print(json.dumps({"serial": run(1 << 60, "serial"), "parallel": run(0, "parallel")}))
 """
 
+# Keys whose rows lie on both sides of the split (F = the first half, S = the second), with
+# the same level (x) or another one (y): every way a repeat can turn out in one pass.
+FIRST_HALF = [
+    ["a@contoso.com", "Same everywhere", "expert", "Work"],  # F: x x | S: x x
+    ["a@contoso.com", "Same everywhere", "expert", "Work"],
+    ["b@contoso.com", "Changes later", "expert", "Work"],  # F: x | S: y y
+    ["c@contoso.com", "Changes midway", "expert", "Work"],  # F: x x | S: x y x
+    ["c@contoso.com", "Changes midway", "expert", "Work"],
+    ["d@contoso.com", "Changed early", "expert", "Work"],  # F: x y | S: x
+    ["d@contoso.com", "Changed early", "elementary", "Work"],
+]
+SECOND_HALF = [
+    ["a@contoso.com", "Same everywhere", "expert", "Work"],
+    ["a@contoso.com", "Same everywhere", "expert", "Work"],
+    ["b@contoso.com", "Changes later", "elementary", "Work"],
+    ["b@contoso.com", "Changes later", "elementary", "Work"],
+    ["c@contoso.com", "Changes midway", "expert", "Work"],
+    ["c@contoso.com", "Changes midway", "elementary", "Work"],
+    ["c@contoso.com", "Changes midway", "expert", "Work"],
+    ["d@contoso.com", "Changed early", "expert", "Work"],
+    ["e@contoso.com", "Second half only", "expert", "Work"],  # S: x x y
+    ["e@contoso.com", "Second half only", "expert", "Work"],
+    ["e@contoso.com", "Second half only", "elementary", "Work"],
+    ["f@contoso.com", "Guru", "Guru", "Work"],  # invalid level
+    ["", "", "", ""],  # blank
+    ["g@contoso.com", 'A "quoted",\nmulti-line name', "expert", "Work"],  # invalid name
+]
 
-def _rows() -> list[list[str]]:
-    rows: list[list[str]] = []
-    for n in range(400):
-        user = f"user{n % 40:02d}@contoso.com"
-        rows.append([user, f"Skill {n // 40}", "expert", "Work"])
-    # Keys that come back in the second half: identical repeats and conflicting ones.
-    rows.append(["user01@contoso.com", "Skill 0", "expert", "Work"])  # identical
-    rows.append(["user02@contoso.com", "Skill 0", "elementary", "Work"])  # conflicting
-    rows.append(["user03@contoso.com", "Skill 9", "Guru", "Work"])  # invalid level
-    rows.append(["", "", "", ""])  # blank
-    rows.append(["user04@contoso.com", 'A "quoted",\nmulti-line name', "expert", "Work"])
-    rows.append(["user05@contoso.com", "Skill 1", "expert", "Work"])  # identical, late
-    rows.append(["user06@contoso.com", "Skill 2", "3", "Work"])  # conflicting, late
-    return rows
 
-
-def test_two_processes_report_every_row_exactly_as_one_process_does(tmp_path: Path) -> None:
-    rows = _rows()
-    # The same conflicts in the first half too, so keys conflict across the split both ways.
-    rows = [*rows[:200], ["user07@contoso.com", "Skill 1", "limitedWorking", "Work"], *rows[200:]]
+def _validate_both_ways(
+    tmp_path: Path, rows: list[list[str]], formats: str, config_text: str = ""
+) -> dict[str, Path]:
     path = write_csv(tmp_path / "big.csv", rows, header=("user", "skill", "level", "category"))
-
+    config = tmp_path / "config.yaml"
+    config.write_text(f"report:\n  formats: [{formats}]\n{config_text}", encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(path), str(tmp_path / "out")],
+        [sys.executable, "-c", SCRIPT, str(path), str(config), str(tmp_path / "out")],
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=False,
+        timeout=120,
     )
-
     assert done.returncode == 0, done.stderr
     assert "in two processes" in done.stderr  # the split really happened
-    both = json.loads(done.stdout)
-    serial, parallel = both["serial"], both["parallel"]
-    assert parallel["lines"] == serial["lines"]
-    assert parallel["rejects"] == serial["rejects"]
-    assert parallel["counts"] == serial["counts"]
-    assert parallel["rows"] == serial["rows"] == [len(rows) - 1]
-    assert parallel["blank"] == serial["blank"] == 1
-    actions = {line[3] for line in serial["lines"]}
-    assert {"valid", "duplicate", "invalid"} <= actions
-    with path.open(encoding="utf-8", newline="") as handle:
-        assert sum(1 for _ in csv.reader(handle)) == len(rows) + 1
+    return {name: Path(folder) for name, folder in json.loads(done.stdout).items()}
+
+
+def _lines(folder: Path) -> list[dict[str, str]]:
+    with (folder / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _assert_same_files(folders: dict[str, Path]) -> None:
+    serial, parallel = folders["serial"], folders["parallel"]
+    for name in ("results.csv", "rejects.csv"):
+        assert (parallel / name).read_bytes() == (serial / name).read_bytes(), name
+    assert _summary(parallel) == _summary(serial)
+
+
+def _summary(folder: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    for key in ("run_id", "started", "finished", "duration_s"):
+        document.pop(key, None)
+    return document
+
+
+def _results_sheet(folder: Path) -> list[tuple[Any, ...]]:
+    workbook = openpyxl.load_workbook(folder / "results.xlsx", read_only=True)
+    try:
+        return list(workbook["Results"].iter_rows(values_only=True))
+    finally:
+        workbook.close()
+
+
+def test_two_processes_write_the_same_files_as_one_with_repeats_across_the_split(
+    tmp_path: Path,
+) -> None:
+    middle = [
+        [f"user{n % 40:02d}@contoso.com", f"Skill {n // 40}", "expert", "Work"] for n in range(400)
+    ]
+    rows = FIRST_HALF + middle + SECOND_HALF
+
+    folders = _validate_both_ways(tmp_path, rows, "csv, json")
+
+    _assert_same_files(folders)
+    lines = _lines(folders["serial"])
+    assert len(lines) == len(rows) - 1  # every row but the blank one
+    assert {"valid", "duplicate", "invalid"} <= {line["action"] for line in lines}
+    assert sum(line["errorType"] == "conflicting-duplicate" for line in lines) == 14
+
+
+def test_two_processes_show_the_second_half_rows_needing_attention_in_results_xlsx(
+    tmp_path: Path,
+) -> None:
+    # More rows than results.xlsx lists in full: it then lists only the rows that need
+    # attention, and those of the second half were counted but not shown.
+    rows = [[f"user{n:05d}@contoso.com", "Python", "expert", "Work"] for n in range(20_200)]
+    rows[10] = ["first@contoso.com", "Python", "Guru", "Work"]
+    rows[-10] = ["second@contoso.com", "Python", "Guru", "Work"]
+
+    folders = _validate_both_ways(tmp_path, rows, "csv, xlsx")
+
+    serial, parallel = _results_sheet(folders["serial"]), _results_sheet(folders["parallel"])
+    assert parallel == serial
+    assert [row[4] for row in serial[1:]] == ["first@contoso.com", "second@contoso.com"]
 
 
 def test_a_skills_map_gives_the_same_report_in_two_processes(tmp_path: Path) -> None:
-    rows = _rows()
-    path = write_csv(tmp_path / "big.csv", rows, header=("user", "skill", "level", "category"))
+    rows = [
+        [f"user{n % 40:02d}@contoso.com", f"Skill {n // 40}", "expert", "Work"] for n in range(400)
+    ]
+    rows += SECOND_HALF
     skills_map = tmp_path / "map.csv"
     skills_map.write_text("from,to\nskill 0,Skill Zero\nSKILL 9,\nNever Seen,X\n", "utf-8")
-    extra = json.dumps({"input": {"skills_map": str(skills_map)}})
 
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(path), str(tmp_path / "out"), extra],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
+    folders = _validate_both_ways(
+        tmp_path, rows, "csv, json", f"input:\n  skills_map: {skills_map}\n"
     )
 
-    assert done.returncode == 0, done.stderr
-    assert "in two processes" in done.stderr
-    both = json.loads(done.stdout)
-    serial, parallel = both["serial"], both["parallel"]
-    assert parallel["lines"] == serial["lines"]
-    assert parallel["counts"] == serial["counts"]
-    assert parallel["warnings"] == serial["warnings"]
-    assert [w for w in serial["warnings"] if "'Never Seen'" in w]
-    assert not [w for w in serial["warnings"] if "'skill 0'" in w or "'SKILL 9'" in w]
-    names = {line[2] for line in serial["lines"] if line[3] in ("valid", "duplicate")}
+    _assert_same_files(folders)
+    warnings = _summary(folders["serial"])["warnings"]
+    assert [w for w in warnings if "'Never Seen'" in w]
+    assert not [w for w in warnings if "'skill 0'" in w or "'SKILL 9'" in w]
+    lines = _lines(folders["serial"])
+    names = {line["displayName"] for line in lines if line["action"] in ("valid", "duplicate")}
     assert "Skill Zero" in names
     assert "Skill 0" not in names
-    assert serial["counts"]["skipped"] == 41  # with the "Guru" row: left out, not invalid
+    assert sum(line["action"] == "skipped" for line in lines) == 40  # mapped out, not invalid

@@ -7,9 +7,12 @@ its own while this process validates the first. The parts are then joined:
 
 - the child's results.csv lines are appended (row numbers and order are the file's);
 - its rejects, counts and attention lines are added;
-- its duplicate index is merged with ours: a (user, skill) key seen in both halves makes the
-  child's first row a ``duplicate`` when the values are the same, and every row of the key
-  ``invalid`` (conflicting-duplicate) when they differ, exactly as one pass would have decided.
+- the rows of every (user, skill) key that the first half knows, or that occurs more than once
+  in the second half, are fed again, in row order, through this process's validator, whose
+  duplicate index then holds what one pass would have: each such row gets the outcome one pass
+  would have streamed (replaced in place), and the validator's closing corrections (the earlier
+  rows of conflicting keys) come out as one pass gives them. results.csv and rejects.csv are
+  then the very files one process writes, line order included.
 
 The split is only made where it is certainly a record boundary: a newline after an even number
 of quote characters, in an encoding whose newline is one byte (UTF-8, cp1252, latin-1) and a
@@ -18,32 +21,24 @@ file whose line ends are ``\\n`` or ``\\r\\n``. Otherwise validation stays in on
 
 from __future__ import annotations
 
-import functools
 import logging
 import mmap
 import multiprocessing
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from importer.config import Settings
 from importer.errors import InputError
 from importer.read.csv_file import CsvSource
-from importer.read.reader import InputReader, cells_of_rows
+from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
-from importer.report.writer import ReportWriter, RunSummary
-from importer.validate.duplicates import (
-    CONFLICTING_DUPLICATE,
-    REF_BITS,
-    ROW_BITS,
-    DuplicateState,
-    conflict_message,
-)
+from importer.report.writer import ReportWriter
+from importer.validate.duplicates import REF_BITS, ROW_BITS, DuplicateState
 from importer.validate.validator import Validator
 
 __all__ = ["MIN_PARALLEL_BYTES", "find_split", "validate_in_two_parts"]
@@ -105,15 +100,8 @@ def find_split(source: CsvSource, min_bytes: int | None = None) -> Split | None:
     return Split(newline + 1, line) if line > source.table.header_row + 1 else None
 
 
-def _cells_in_part(
-    source: CsvSource, split: Split, wanted: Collection[tuple[str, str, int]]
-) -> dict[tuple[str, str, int], tuple[str, ...]]:
-    """The original cells of some rows of the second part (read again from the split on)."""
-    return cells_of_rows(source, source.iter_rows(start=(split.offset, split.line)), wanted)
-
-
 class _KeepingWriter(ReportWriter):
-    """The child's report, which also keeps its invalid outcomes for the parent's rejects.csv."""
+    """The child's results.csv; it also keeps the invalid outcomes for the parent's rejects."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -124,37 +112,10 @@ class _KeepingWriter(ReportWriter):
             self._rejected[outcome.row] = outcome
         super().add(outcome)
 
-    def correct(self, outcomes: Iterable[RowOutcome]) -> None:
-        outcomes = list(outcomes)
-        for outcome in outcomes:
-            if outcome.action is Action.INVALID:
-                self._rejected[outcome.row] = outcome
-            else:
-                self._rejected.pop(outcome.row, None)
-        super().correct(outcomes)
-
     @property
     def rejected(self) -> list[RowOutcome]:
         """The invalid outcomes, in row order."""
         return [self._rejected[row] for row in sorted(self._rejected)]
-
-
-def _summary(run_id: str) -> RunSummary:
-    now = datetime.now(UTC)
-    return RunSummary(
-        run_id=run_id,
-        command="validate",
-        started=now,
-        finished=now,
-        target="",
-        mode="",
-        dry_run=True,
-        inputs=[],
-        blank_rows=0,
-        http={},
-        exit_code=0,
-        reason="",
-    )
 
 
 def _second_part(
@@ -165,15 +126,19 @@ def _second_part(
     stream_checked: StreamChecked,
     connection: Any,
 ) -> None:
-    """Runs in the forked child: validate the second part into a report of its own."""
+    """Runs in the forked child: validate the second part into a results.csv of its own.
+
+    The child reports what it streamed, nothing more: the corrections of duplicates are the
+    parent's, which sees both parts.
+    """
     try:
         validator = Validator(settings)
-        writer = _KeepingWriter(folder, ["csv"], "part", xlsx_row_limit=1 << 30)
+        # The parent's results.xlsx may show the attention lines: keep them when it is wanted.
+        formats = ["xlsx"] if "xlsx" in settings.report.formats else []
+        writer = _KeepingWriter(folder, formats, "part")
         checked = validator.check(source.iter_rows(start=(split.offset, split.line)))
         rows = stream_checked(checked, writer)
-        writer.correct(validator.finish(functools.partial(_cells_in_part, source, split)))
-        rejects = writer.rejected
-        writer.finish(_summary("part"))
+        writer.close()
         table = source.table
         connection.send(
             {
@@ -181,7 +146,7 @@ def _second_part(
                 "actions": writer.row_actions(table.source, table.sheet),
                 "counts": writer.counts,
                 "attention": writer.attention_lines(),
-                "rejects": rejects,
+                "rejects": writer.rejected,
                 "rows": rows,
                 "blank": source.blank_rows,
                 "index": validator.duplicate_state(),
@@ -222,7 +187,6 @@ def validate_in_two_parts(
         validator = Validator(settings)
         rows = stream_checked(validator.check(source.iter_rows(stop_line=split.line)), writer)
         parent_rows, parent_blank = rows, source.blank_rows
-        own = validator.finish()  # their cells are looked up below, with the merged ones
         try:
             part: dict[str, Any] = receive.recv()
         except EOFError:
@@ -241,19 +205,7 @@ def validate_in_two_parts(
             part["attention"],
             part["rejects"],
         )
-        changes = _shared_key_changes(validator.duplicate_state(), part["index"])
-        wanted = {(o.source, o.sheet, o.row) for o in own}
-        wanted |= {(table.source, table.sheet, row) for row in changes}
-        found = reader.lookup_cells(wanted) if wanted else {}
-        corrections = [
-            replace(o, cells=found.get((o.source, o.sheet, o.row), o.cells)) for o in own
-        ]
-        corrections = [c for c in corrections if c.row not in changes]
-        for row, change in sorted(changes.items()):
-            cells = found.get((table.source, table.sheet, row), ())
-            corrections.append(_outcome(source, row, change, cells, validator.mapped_name))
-        if corrections:
-            writer.correct(corrections)
+        _replay_shared_keys(reader, source, validator, part["index"], writer)
         source.rows = parent_rows + part["rows"]
         source.blank_rows = parent_blank + part["blank"]
         logger.info("validated %s in two processes (split at line %d)", source.display, split.line)
@@ -267,59 +219,52 @@ def validate_in_two_parts(
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _shared_key_changes(
-    first: DuplicateState, second: DuplicateState
-) -> dict[int, tuple[Action, str]]:
-    """Rows whose outcome changes because their (user, skill) key occurs in both parts.
-
-    Returns:
-        row -> (new action, the rows to name in its message).
-    """
-    changes: dict[int, tuple[Action, str]] = {}
-    for key in first.first.keys() & second.first.keys():
-        head, tail = first.first[key], second.first[key]
-        ours = [head, *first.repeats.get(key, ()), *first.conflicts.get(key, ())]
-        theirs = [tail, *second.repeats.get(key, ()), *second.conflicts.get(key, ())]
-        rows = [ref & _ROW_MASK for ref in (*ours, *theirs)]
-        same = head >> REF_BITS == tail >> REF_BITS
-        if key in first.conflicts or key in second.conflicts or not same:
-            for row in rows:
-                others = ", ".join(str(other) for other in rows if other != row)
-                changes[row] = (Action.INVALID, others)
-        else:
-            changes[tail & _ROW_MASK] = (Action.DUPLICATE, str(head & _ROW_MASK))
-    return changes
-
-
-def _outcome(
+def _replay_shared_keys(
+    reader: InputReader,
     source: CsvSource,
-    row: int,
-    change: tuple[Action, str],
-    cells: tuple[str, ...],
-    mapped_name: Callable[[str], str],
-) -> RowOutcome:
+    validator: Validator,
+    later: DuplicateState,
+    writer: ReportWriter,
+) -> None:
+    """Give the rows of keys that span the split, or conflict in the second part, their outcome.
+
+    ``validator`` has seen the first part. The second part's rows of the keys that matter are
+    fed through it again in row order; their outcomes replace the child's in place, and the
+    validator's closing corrections follow, exactly as one pass would have written them.
+    """
+    mine = validator.duplicate_state()
+    # A key met only in the second part, without a conflict there, came out as one pass gives it.
+    keys = (later.first.keys() & mine.first.keys()) | later.conflicts.keys()
+    replayed: set[int] = set()
+    for key in keys:
+        replayed.add(later.first[key] & _ROW_MASK)
+        replayed.update(ref & _ROW_MASK for ref in later.repeats.get(key, ()))
+        replayed.update(ref & _ROW_MASK for ref in later.conflicts.get(key, ()))
+    # The earlier rows of conflicting keys in the first part: their cells go to rejects.csv.
+    earlier: set[int] = set()
+    for key in mine.conflicts.keys() | (keys & mine.first.keys()):
+        earlier.add(mine.first[key] & _ROW_MASK)
+        earlier.update(ref & _ROW_MASK for ref in mine.repeats.get(key, ()))
+    rows = _source_rows(source, replayed | earlier) if replayed or mine.conflicts else {}
+    again = validator.check([rows[row] for row in sorted(replayed) if row in rows])
+    writer.correct([item for item in again if isinstance(item, RowOutcome)], in_place=True)
     table = source.table
-    user_at, name_at = table.mapping["user"], table.mapping["displayName"]
-    user = cells[user_at].strip() if user_at < len(cells) else ""
-    name = cells[name_at].strip() if name_at < len(cells) else ""
-    action, detail = change
-    if action is Action.DUPLICATE:
-        name = mapped_name(name)  # as one process reports it: invalid rows show the cell
-    if action is Action.DUPLICATE:
-        error_type, error = "", f"same as row {detail}"
-    else:
-        label = "rows" if "," in detail else "row"
-        error_type = CONFLICTING_DUPLICATE
-        error = conflict_message(user, name, f"{label} {detail}")
-    return RowOutcome(
-        source=table.source,
-        sheet=table.sheet,
-        row=row,
-        user=user,
-        display_name=name,
-        action=action,
-        error_type=error_type,
-        error=error,
-        header=table.header,
-        cells=cells,
-    )
+
+    def cells_of(
+        wanted: Collection[tuple[str, str, int]],
+    ) -> Mapping[tuple[str, str, int], tuple[str, ...]]:
+        found = {(table.source, table.sheet, row): rows[row].cells for row in rows}
+        missing = [key for key in wanted if key not in found]
+        if missing:
+            found.update(reader.lookup_cells(missing))
+        return found
+
+    writer.correct(validator.finish(cells_of))
+
+
+def _source_rows(source: CsvSource, wanted: Collection[int]) -> dict[int, SourceRow]:
+    """The rows numbered ``wanted``, read again (the source's row counts are left alone)."""
+    counts = source.rows, source.blank_rows
+    found = {row.row: row for row in source.iter_rows() if row.row in wanted}
+    source.rows, source.blank_rows = counts
+    return found

@@ -101,26 +101,32 @@ class RejectsCsv:
         self.rows += 1
 
     def finish(
-        self, removed: Collection[tuple[str, str, int]], fixes: Iterable[RowOutcome]
+        self,
+        removed: Collection[tuple[str, str, int]],
+        fixes: Iterable[RowOutcome],
+        in_place: Iterable[RowOutcome] = (),
     ) -> None:
         """Apply corrections, fix the header if columns were added, and close the file.
 
         Args:
             removed: (source, sheet, row) of rows written earlier that a correction replaced.
             fixes: corrected outcomes; those that are rejects are appended.
+            in_place: corrected outcomes; those that are rejects go where their row number
+                puts them among the written rows of their table (written in row order).
         """
         fixes = [o for o in fixes if o.action in REJECT_ACTIONS and o.header]
-        for outcome in fixes:
+        placed = [o for o in in_place if o.action in REJECT_ACTIONS and o.header]
+        for outcome in (*placed, *fixes):
             self._mapping_for(outcome.header)
         if self._writerow is None:
             self._open()
-        if not removed and self._written_width == len(self._columns):
+        if not removed and not placed and self._written_width == len(self._columns):
             for outcome in fixes:
                 self.add(outcome)
             self._close_file()
             return
         self._close_file()
-        self._rewrite(removed, fixes)
+        self._rewrite(removed, fixes, placed)
 
     def close(self) -> None:
         """Flush and close the file (idempotent); used on abnormal exit."""
@@ -184,8 +190,20 @@ class RejectsCsv:
         line.append(neutralise(outcome.error or outcome.error_type))
         return line
 
-    def _rewrite(self, removed: Collection[tuple[str, str, int]], fixes: list[RowOutcome]) -> None:
+    def _rewrite(
+        self,
+        removed: Collection[tuple[str, str, int]],
+        fixes: list[RowOutcome],
+        placed: list[RowOutcome],
+    ) -> None:
         width = len(self._columns)
+        unknown = len(self._table_names)  # a table with no written row sorts after the others
+
+        def position(outcome: RowOutcome) -> tuple[int, int]:
+            return self._tables.get((outcome.source, outcome.sheet), unknown), outcome.row
+
+        placed = sorted(placed, key=position)
+        next_placed = 0
         temporary = self.path.with_name(self.path.name + ".tmp")
         with open_csv(self.path) as src, open_csv(temporary, "w") as dst:
             reader = csv.reader(src)
@@ -194,14 +212,23 @@ class RejectsCsv:
             writer.writerow([*self._columns, _ERROR_COLUMN])
             kept = 0
             for number, line in enumerate(reader):
-                source, sheet = self._table_names[self._line_tables[number]]
-                if (source, sheet, self._line_rows[number]) in removed:
+                table, row = self._line_tables[number], self._line_rows[number]
+                while next_placed < len(placed) and position(placed[next_placed]) < (table, row):
+                    writer.writerow(self._placed_line(placed[next_placed]))
+                    next_placed += 1
+                source, sheet = self._table_names[table]
+                if (source, sheet, row) in removed:
                     continue
                 cells, error = line[:-1], line[-1]
                 writer.writerow([*cells, *[""] * (width - len(cells)), error])
                 kept += 1
+            for outcome in placed[next_placed:]:
+                writer.writerow(self._placed_line(outcome))
             for outcome in fixes:
-                mapping = self._mappings[outcome.header]
-                writer.writerow(self._line(mapping, outcome, self._is_direct(mapping)))
+                writer.writerow(self._placed_line(outcome))
         temporary.replace(self.path)
-        self.rows = kept + len(fixes)
+        self.rows = kept + len(placed) + len(fixes)
+
+    def _placed_line(self, outcome: RowOutcome) -> list[str]:
+        mapping = self._mappings[outcome.header]
+        return self._line(mapping, outcome, self._is_direct(mapping))

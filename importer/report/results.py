@@ -97,6 +97,7 @@ class ResultsStream:
         self._row_table: Table | None = None
         self._user_index = self._name_index = _ABSENT
         self._corrections: dict[tuple[str, str, int], RowOutcome] = {}
+        self._in_place: set[tuple[str, str, int]] = set()
         self._removed_rejects: set[tuple[str, str, int]] = set()
 
     @property
@@ -263,13 +264,17 @@ class ResultsStream:
             for outcome in rejects:
                 self._rejects.add(outcome)
 
-    def correct(self, outcomes: Iterable[RowOutcome]) -> None:
+    def correct(self, outcomes: Iterable[RowOutcome], *, in_place: bool = False) -> None:
         """Replace earlier outcomes of the same rows (same source, sheet and row).
 
         Used for conflicting duplicates found at the end of validation. Counts change at
         once; results.csv and rejects.csv are rewritten at ``finish`` so that each row appears
-        exactly once, with its corrected outcome. An outcome for a row never added before is
-        added (at the end of the files).
+        exactly once, with its corrected outcome. In results.csv a corrected row keeps its
+        line; an outcome for a row never added before is added at the end. In rejects.csv a
+        corrected row goes to the end, after the rows streamed, in the order of the calls;
+        with ``in_place`` it goes where its row number puts it among the rows of its table,
+        as if it had been streamed so (for reports streamed in input order: ``validate``).
+        A later correction of the same row replaces an earlier one, in its own place.
         """
         for outcome in outcomes:
             key = (outcome.source, outcome.sheet, outcome.row)
@@ -284,7 +289,12 @@ class ResultsStream:
             if outcome.row > 0:
                 self._switch_table(outcome.source, outcome.sheet)
                 self._index(code, outcome.row)
+            self._corrections.pop(key, None)  # a later correction goes to the end
             self._corrections[key] = outcome
+            if in_place:
+                self._in_place.add(key)
+            else:
+                self._in_place.discard(key)
 
     def finish(self) -> None:
         """Close results.csv and rejects.csv with every correction applied."""
@@ -295,7 +305,9 @@ class ResultsStream:
         if self._corrections:
             replace_results_rows(self.results_path, self._corrections)
         if self._rejects is not None:
-            self._rejects.finish(self._removed_rejects, self._corrections.values())
+            in_place = [o for key, o in self._corrections.items() if key in self._in_place]
+            appended = [o for key, o in self._corrections.items() if key not in self._in_place]
+            self._rejects.finish(self._removed_rejects, appended, in_place)
 
     def close(self) -> None:
         """Flush and close the files as they are (idempotent); used on abnormal exit."""

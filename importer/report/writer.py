@@ -142,9 +142,9 @@ class ReportWriter:
         """Record a run of ``valid`` rows (see ``ResultsStream.add_valid_rows``)."""
         self._stream.add_valid_rows(source_rows)
 
-    def correct(self, outcomes: Iterable[RowOutcome]) -> None:
+    def correct(self, outcomes: Iterable[RowOutcome], *, in_place: bool = False) -> None:
         """Replace earlier outcomes of the same rows (see ``ResultsStream.correct``)."""
-        self._stream.correct(outcomes)
+        self._stream.correct(outcomes, in_place=in_place)
 
     def absorb(
         self,
