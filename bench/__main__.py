@@ -1,4 +1,4 @@
-"""``make bench``: every benchmark of DESIGN section 8, one after the other.
+"""``make bench``: every performance benchmark of the project, one after the other.
 
 Each prints its own figures; BENCHMARKS.md records them with the commands. Run on a quiet
 machine: the numbers are only meaningful when nothing else competes for the two cores.

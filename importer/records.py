@@ -1,6 +1,6 @@
 """The records passed between pipeline stages.
 
-Data flows one way (DESIGN section 1)::
+Data flows one way; a stage never imports a later one (see docs/architecture.md)::
 
     reader -> SourceRow -> validation -> SkillRow | RowOutcome(invalid/duplicate)
            -> planner -> Operation -> dispatcher -> RowOutcome -> report

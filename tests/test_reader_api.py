@@ -1,38 +1,72 @@
-"""The public interface the pipeline and the Graph client code against: names and signatures.
-
-A change here is a change of contract (DESIGN section 1): update the callers in the same
-change, or keep the old name working.
-"""
+"""What the pipeline relies on when it joins the reader and the validator, shown by behaviour."""
 
 from __future__ import annotations
 
-import inspect
+from pathlib import Path
 
-import importer.read.reader
-import importer.validate.schema
-import importer.validate.validator
-from importer.read.reader import InputReader
-from importer.validate.validator import Validator
-
-
-def test_reader_exposes_the_documented_interface() -> None:
-    assert importer.read.reader.__all__ == ["InputReader"]
-    assert list(inspect.signature(InputReader.__init__).parameters) == ["self", "paths", "settings"]
-    for name in ("rows", "summaries", "lookup_cells"):
-        assert callable(getattr(InputReader, name))
-    assert isinstance(InputReader.blank_rows, property)
+from importer.config import Settings
+from importer.read import InputReader
+from importer.records import Action, RowOutcome, SkillRow
+from importer.validate import Validator
+from importer.validate.schema import parse_audiences, parse_proficiency
+from tests.importing import write_csv
 
 
-def test_validator_exposes_the_documented_interface() -> None:
-    assert set(importer.validate.validator.__all__) == {"Validator", "CellsLookup"}
-    assert list(inspect.signature(Validator.__init__).parameters) == ["self", "settings"]
-    assert list(inspect.signature(Validator.feed).parameters) == ["self", "rows"]
-    finish = inspect.signature(Validator.finish).parameters
-    assert list(finish) == ["self", "cells_of"]
-    assert finish["cells_of"].default is None
+def test_the_reader_streams_rows_numbered_as_excel_shows_them_and_counts_blank_ones(
+    tmp_path: Path,
+) -> None:
+    path = write_csv(
+        tmp_path / "skills.csv",
+        [
+            ["ann@contoso.com", "Python", "expert", "Work"],
+            ["", "", "", ""],
+            ["bob@contoso.com", "Excel", "3", ""],
+        ],
+    )
+    reader = InputReader([path], Settings())
+
+    rows = list(reader.rows())
+
+    assert [(row.row, row.get("user"), row.get("displayName")) for row in rows] == [
+        (2, "ann@contoso.com", "Python"),
+        (4, "bob@contoso.com", "Excel"),
+    ]
+    assert reader.blank_rows == 1
+    (summary,) = reader.summaries()
+    assert (summary.rows, summary.blank_rows) == (2, 1)
 
 
-def test_schema_exports_the_lenient_graph_parsers() -> None:
-    assert {"parse_proficiency", "parse_audiences"} <= set(importer.validate.schema.__all__)
-    assert importer.validate.schema.parse_proficiency("4") == "expert"
-    assert importer.validate.schema.parse_audiences("10") == "contacts,organization"
+def test_an_earlier_row_of_a_conflicting_skill_is_corrected_with_its_original_cells(
+    tmp_path: Path,
+) -> None:
+    path = write_csv(
+        tmp_path / "skills.csv",
+        [
+            ["ann@contoso.com", "Python", "expert", "Work"],
+            ["ann@contoso.com", "Python", "elementary", "Work"],
+        ],
+    )
+    reader = InputReader([path], Settings())
+    validator = Validator(Settings())
+
+    streamed = list(validator.feed(reader.rows()))
+    corrections = validator.finish(reader.lookup_cells)
+
+    first, second = streamed
+    assert isinstance(first, SkillRow)
+    assert first.proficiency == "expert"
+    assert isinstance(second, RowOutcome)
+    assert (second.row, second.action, second.error_type) == (
+        3,
+        Action.INVALID,
+        "conflicting-duplicate",
+    )
+    (correction,) = corrections
+    assert (correction.row, correction.action) == (2, Action.INVALID)
+    assert correction.cells == ("ann@contoso.com", "Python", "expert", "Work")
+    assert "row 3" in correction.error
+
+
+def test_graph_numbers_for_enums_are_read_as_their_names() -> None:
+    assert parse_proficiency("4") == "expert"
+    assert parse_audiences("10") == "contacts,organization"

@@ -1,6 +1,6 @@
 """Sign-in: turn ``auth.method`` into a token provider for the Graph client.
 
-Methods (DESIGN section 3): ``device-code`` (delegated; ``skills-import login`` once, then
+Methods (``auth.method``): ``device-code`` (delegated; ``skills-import login`` once, then
 unattended runs sign in silently, see ``device_code``), ``client-secret``, ``certificate``,
 ``managed-identity`` (azure-identity), and ``token`` (a bearer token from
 ``SKILLS_IMPORT_ACCESS_TOKEN``). The sandbox needs none: its token is ``sandbox``.

@@ -1,4 +1,4 @@
-"""Retry policy for Graph (DESIGN section 5): what to retry, how long to wait, and the gate.
+"""Retry policy for Graph: what to retry, how long to wait, and the gate.
 
 Rules, in one place:
 

@@ -28,7 +28,7 @@ __all__ = [
 #: How many rows from the top of a sheet or file may hold the header.
 HEADER_SEARCH_ROWS = 30
 
-#: Built-in header aliases per canonical field (DESIGN section 4, plus common HR spellings).
+#: Built-in header aliases per canonical field: Graph's names plus common HR spellings.
 BUILTIN_ALIASES: dict[str, tuple[str, ...]] = {
     "user": (
         "user",

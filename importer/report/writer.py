@@ -1,4 +1,4 @@
-"""The report of a run: ``report.dir/<run-id>/`` (DESIGN section 7).
+"""The report of a run: ``report.dir/<run-id>/``, one line per input row, whatever happened.
 
 Files, in the order they are finished:
 

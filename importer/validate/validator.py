@@ -8,7 +8,7 @@ report can be written as they arrive. The rules live in the Pydantic row model
 Skill names first go through the skills map (``input.skills_map``), if any: a renamed row
 asks for the mapped name, and a name mapped to nothing makes the row ``skipped``
 (``mapped-out``). Duplicates are then keyed by (user, displayName), trimmed and compared
-case-insensitively. The index holds two 64-bit hashes and a row reference per key, never the
+case-insensitively, as Graph compares skill names. The index holds two 64-bit hashes and a row reference per key, never the
 rows. A repeat with the same normalised values is ``duplicate``; a repeat with other values
 follows ``input.duplicates`` (see ``importer.validate.duplicates``): under ``error`` it is
 ``invalid`` (``conflicting-duplicate``), and so is every earlier row of that key: those were

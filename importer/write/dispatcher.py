@@ -6,7 +6,7 @@ Two phases, so that nothing is written before every guard has had its say:
    user's operations. Dry runs stop here and report ``would-*`` actions.
 2. *Write*: send creates, PATCHes and deletes through the shared ``Batcher``.
 
-Safety rules (DESIGN section 5):
+Safety rules:
 
 - transient failures (429, 503, 504, timeouts, resets) are retried with the announced
   ``Retry-After`` or a jittered backoff, up to ``max_attempts``;
@@ -59,16 +59,12 @@ class DispatchResult:
         interrupted: True when ``stop()`` was called from outside (Ctrl-C, SIGTERM).
         warnings: things the planner noticed, for the run log and summary.
         owned_skills: skills carrying the source tag among the listed users (sync guard).
-        planned_deletes: deletes the sync plan wanted.
-        duplicates_removed: extra copies deleted by the final sweep (see ``_sweep_duplicates``).
     """
 
     aborted: str = ""
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
     owned_skills: int = 0
-    planned_deletes: int = 0
-    duplicates_removed: int = 0
 
 
 class Dispatcher:
@@ -294,7 +290,6 @@ class Dispatcher:
         self._guard_deletes(_deletes_in(plans))
 
     def _guard_deletes(self, deletes: int, *, dry_run: bool = False) -> None:
-        self.result.planned_deletes = deletes
         reason = delete_guard(
             deletes, self.result.owned_skills, self._run.max_delete_ratio, self._allow_deletes
         )
@@ -439,7 +434,6 @@ class Dispatcher:
                 message = f"{user}: removed {len(removed)} duplicate(s) left by a timed-out create"
                 logger.warning(message)
                 self.result.warnings.append(message)
-                self.result.duplicates_removed += len(removed)
 
     # ------------------------------------------------------------------ bookkeeping
 
