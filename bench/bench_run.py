@@ -13,9 +13,9 @@ run's summary.json are reported.
 person's rows are spread over the whole file). The importer's own peak RSS and CPU time (user +
 system, its process alone, not the sandbox's) are measured inside it at exit.
 
-Targets (the project's; listed in BENCHMARKS.md): 50,000 rows for 10,000 users at 50 ms latency: >= 1,500 rows/s.
-Throttled at 200 requests/s: >= 90% of that request rate sustained, zero premature requests,
-zero failed rows.
+Targets (the project's; listed in BENCHMARKS.md): 50,000 rows for 10,000 users at 50 ms
+latency: >= 1,500 rows/s. Throttled at 200 requests/s: >= 90% of that request rate
+sustained, zero premature requests, zero failed rows.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ Inputs are generated into ``bench/data/`` (git-ignored) on first use. Each measu
 in its own child process: wall seconds from start to exit, peak RSS from that child's
 rusage. ``--engine-only`` times ``InputReader`` + ``Validator`` alone (no report), which is
 the part this benchmark's owner can tune; without it the full CLI command is timed.
-Targets (the project's, on 2 cores; listed in BENCHMARKS.md): 1M-row CSV <= 6 s with peak RSS <= 400 MB;
-100k-row xlsx <= 10 s.
+Targets (the project's, on 2 cores; listed in BENCHMARKS.md): 1M-row CSV <= 6 s with peak
+RSS <= 400 MB; 100k-row xlsx <= 10 s.
 """
 
 from __future__ import annotations

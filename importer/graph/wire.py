@@ -30,7 +30,8 @@ __all__ = [
 #: ``force_refresh`` -> a bearer token. Never logged.
 TokenProvider = Callable[[bool], Awaitable[str]]
 
-#: Statuses worth retrying (throttled, unavailable, gateway timeout). 500 is not: Graph's SDKs do not retry it either.
+#: Statuses worth retrying (throttled, unavailable, gateway timeout). 500 is not: Graph's SDKs
+#: do not retry it either.
 RETRY_STATUSES = frozenset({429, 503, 504})
 
 

@@ -5,13 +5,13 @@ report can be written as they arrive. The rules live in the Pydantic row model
 (``importer.validate.row_model``); the hot path validates each *distinct* cell value once per field
 (bounded caches) and builds ``SkillRow`` directly, which keeps a million rows fast.
 
-Skill names first go through the skills map (``input.skills_map``), if any: a renamed row
-asks for the mapped name, and a name mapped to nothing makes the row ``skipped``
-(``mapped-out``). Duplicates are then keyed by (user, displayName), trimmed and compared
-case-insensitively, as Graph compares skill names. The index holds two 64-bit hashes and a row reference per key, never the
-rows. A repeat with the same normalised values is ``duplicate``; a repeat with other values
-follows ``input.duplicates`` (see ``importer.validate.duplicates``): under ``error`` it is
-``invalid`` (``conflicting-duplicate``), and so is every earlier row of that key: those were
+Skill names first go through the skills map (``input.skills_map``), if any: a renamed row asks
+for the mapped name, and a name mapped to nothing makes the row ``skipped`` (``mapped-out``).
+Duplicates are then keyed by (user, displayName), trimmed and compared case-insensitively, as
+Graph compares skill names. The index holds two 64-bit hashes and a row reference per key,
+never the rows. A repeat with the same normalised values is ``duplicate``; a repeat with other
+values follows ``input.duplicates`` (see ``importer.validate.duplicates``): under ``error`` it
+is ``invalid`` (``conflicting-duplicate``), and so is every earlier row of that key: those were
 already yielded, so ``finish`` returns corrections that replace them.
 Rows invalid for another reason take no part in duplicate detection.
 """
