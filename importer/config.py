@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -59,6 +68,11 @@ NATIONAL_CLOUDS: dict[str, str] = {
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 _SECRET_KEYS = {"client_secret", "access_token", "database_password"}
+
+
+def _fold_header(text: str) -> str:
+    # The same folding the reader applies to header cells (case, spaces, punctuation).
+    return re.sub(r"[\W_]+", "", text).casefold()
 
 
 class _Section(BaseModel):
@@ -163,7 +177,12 @@ class InputSettings(_Section):
 
 
 class ColumnsSettings(_Section):
-    """Extra header aliases per canonical field; the built-in aliases always apply."""
+    """Extra header aliases per canonical field, and built-in aliases switched off.
+
+    A name configured under a field wins over a built-in alias of another field; a header
+    named under ``ignore`` maps to no field at all (``ignore: [ID]`` stops a column "ID" of
+    employee numbers being taken as the user column).
+    """
 
     user: tuple[str, ...] = ()
     displayName: tuple[str, ...] = ()  # noqa: N815 - the key is Graph's property name
@@ -172,6 +191,21 @@ class ColumnsSettings(_Section):
     collaborationTags: tuple[str, ...] = ()  # noqa: N815 - Graph's property name
     allowedAudiences: tuple[str, ...] = ()  # noqa: N815 - Graph's property name
     webUrl: tuple[str, ...] = ()  # noqa: N815 - Graph's property name
+    #: Header names that map to no field, switching built-in aliases off.
+    ignore: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _ignored_not_configured(self) -> ColumnsSettings:
+        folded = {_fold_header(name): name for name in self.ignore}
+        for field, names in self:
+            if field == "ignore":
+                continue
+            for name in names:
+                if _fold_header(name) in folded:
+                    raise ValueError(
+                        f"'{name}' is both under columns.{field} and columns.ignore; keep one"
+                    )
+        return self
 
 
 class ValuesSettings(_Section):

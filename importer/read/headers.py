@@ -2,9 +2,13 @@
 
 A header cell matches a field when it equals one of the field's aliases ignoring case,
 spaces, ``_``, ``-`` and punctuation ("Employee E-Mail" = "employee email"). Built-in
-aliases always apply; ``columns:`` in the config adds more. The header is the first row,
-among the first ``HEADER_SEARCH_ROWS``, that maps both ``user`` and ``displayName``: title
-rows above it are ignored.
+aliases apply unless ``columns.ignore`` names them; a name configured under ``columns:`` wins
+over a built-in alias. The header is the first row, among the first ``HEADER_SEARCH_ROWS``,
+that maps both ``user`` and ``displayName``: title rows above it are ignored.
+
+The ``user`` column depends on ``input.user_key``: each key has its own aliases
+(``USER_ALIASES``), and only that key's column is the user column. Columns that name another
+kind of identity ("Work Email" when the key is employeeId) are ignored, and said so once.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from importer.records import FIELDS
 
 __all__ = [
     "BUILTIN_ALIASES",
+    "USER_ALIASES",
     "HEADER_SEARCH_ROWS",
     "HeaderMatch",
     "HeaderMatcher",
@@ -61,6 +66,45 @@ BUILTIN_ALIASES: dict[str, tuple[str, ...]] = {
     "webUrl": ("url", "link", "web url", "skill url", "skill link"),
 }
 
+#: The user column's aliases per ``input.user_key`` (``auto`` keeps the historic set, in which a
+#: column of email addresses holds userPrincipalNames).
+USER_ALIASES: dict[str, tuple[str, ...]] = {
+    "auto": BUILTIN_ALIASES["user"],
+    "id": ("user", "userId", "user id", "id", "object id", "objectId", "user object id"),
+    "userPrincipalName": (
+        "user",
+        "userPrincipalName",
+        "user principal name",
+        "upn",
+        "employee upn",
+        "sign-in name",
+    ),
+    "mail": (
+        "email",
+        "e-mail",
+        "mail",
+        "work email",
+        "work e-mail",
+        "business email",
+        "email address",
+        "work email address",
+        "employee email",
+        "employee e-mail",
+        "employee email address",
+    ),
+    "employeeId": (
+        "employee id",
+        "employeeId",
+        "employee number",
+        "employee no",
+        "emp no",
+        "emp id",
+        "personnel number",
+        "personnel no",
+        "worker id",
+    ),
+}
+
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -90,22 +134,42 @@ class HeaderMatcher:
     """Recognises header rows using the built-in aliases plus the config's ``columns:``.
 
     Args:
-        columns: the ``columns`` section of the settings; its aliases win over built-ins.
+        columns: the ``columns`` section of the settings; its aliases win over built-ins,
+            and its ``ignore`` list switches built-in aliases off.
+        user_key: ``input.user_key``: which aliases name the user column.
     """
 
-    def __init__(self, columns: ColumnsSettings) -> None:
+    def __init__(self, columns: ColumnsSettings, user_key: str = "auto") -> None:
+        self.user_key = user_key
+        ignored = {header_key(name) for name in columns.ignore}
+        builtin = {**BUILTIN_ALIASES, "user": USER_ALIASES[user_key]}
         self._alias_to_field: dict[str, str] = {}
         for field in FIELDS:
-            for alias in BUILTIN_ALIASES[field]:
-                self._alias_to_field[header_key(alias)] = field
+            for alias in builtin[field]:
+                if header_key(alias) not in ignored:
+                    self._alias_to_field[header_key(alias)] = field
         for field in FIELDS:
             extra: tuple[str, ...] = getattr(columns, field)
             for alias in extra:
                 self._alias_to_field[header_key(alias)] = field
+        # Other kinds of identity: ignored columns, but named as such in the log and in hints.
+        self._identity: dict[str, str] = {}
+        for key, aliases in USER_ALIASES.items():
+            if key in ("auto", user_key):
+                continue
+            for alias in aliases:
+                folded = header_key(alias)
+                if folded not in self._alias_to_field and folded not in ignored:
+                    self._identity.setdefault(folded, key)
         self._aliases_by_field: dict[str, list[str]] = {field: [] for field in FIELDS}
         for field in FIELDS:
-            names = (*BUILTIN_ALIASES[field], *getattr(columns, field))
-            self._aliases_by_field[field] = list(dict.fromkeys(names))
+            names = (*builtin[field], *getattr(columns, field))
+            kept = [name for name in names if self._alias_to_field.get(header_key(name)) == field]
+            self._aliases_by_field[field] = list(dict.fromkeys(kept))
+
+    def identity_key_of(self, cell: str) -> str | None:
+        """The user key a column holding another kind of identity would need, or None."""
+        return self._identity.get(header_key(cell))
 
     def field_of(self, cell: str) -> str | None:
         """The canonical field a header cell names, or None."""
@@ -160,13 +224,27 @@ class HeaderMatcher:
         raise InputError(self.missing_header_message(first_seen), path=path, sheet=sheet)
 
     def missing_header_message(self, seen: Sequence[str]) -> str:
-        """Explain a missing header: what was seen, what is accepted for the two required fields."""
+        """Explain a missing header: what was seen, what is accepted for the two required fields.
+
+        When the row holds a column of another kind of identity (an "Employee ID" column while
+        the user key is userPrincipalName), the message names the ``--user-key`` to use.
+        """
         shown = ", ".join(f"'{c}'" for c in seen if c)[:300] or "nothing"
         accepted = "; ".join(
             f"{field}: {', '.join(self._aliases_by_field[field])}"
             for field in ("user", "displayName")
         )
+        hint = ""
+        if not any(self.field_of(cell) == "user" for cell in seen):
+            for cell in seen:
+                key = self.identity_key_of(cell) if cell else None
+                if key is not None:
+                    hint = (
+                        f"; column '{cell}' holds {key} values: use --user-key {key} "
+                        f"(input.user_key: {key})"
+                    )
+                    break
         return (
             f"no header row with both a user and a displayName column (saw {shown}); "
-            f"accepted headers are {accepted} (add more under 'columns:' in the config)"
+            f"accepted headers are {accepted} (add more under 'columns:' in the config){hint}"
         )

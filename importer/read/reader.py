@@ -28,10 +28,21 @@ Source = CsvSource | XlsxSource | DatabaseSource
 logger = logging.getLogger(__name__)
 
 
-def _describe_ignored(table: Table) -> str:
+def _describe_ignored(table: Table, matcher: HeaderMatcher) -> str:
     where = table.source + (f" [{table.sheet}]" if table.sheet else "")
-    names = ", ".join(f"'{name}'" for name in table.ignored)
-    return f"{where}: ignoring column{'s' if len(table.ignored) > 1 else ''} {names}"
+    identity = [name for name in table.ignored if matcher.identity_key_of(name)]
+    others = [name for name in table.ignored if name not in identity]
+    parts = []
+    if others:
+        names = ", ".join(f"'{name}'" for name in others)
+        parts.append(f"ignoring column{'s' if len(others) > 1 else ''} {names}")
+    if identity:
+        names = ", ".join(f"'{name}'" for name in identity)
+        parts.append(
+            f"ignoring identity column{'s' if len(identity) > 1 else ''} {names} "
+            f"(the user key is {matcher.user_key}: only its column names the person)"
+        )
+    return f"{where}: {'; '.join(parts)}"
 
 
 def cells_of_rows(
@@ -74,7 +85,7 @@ class InputReader:
 
     def __init__(self, paths: Sequence[Path | str], settings: Settings) -> None:
         self.warnings: list[str] = []
-        matcher = HeaderMatcher(settings.columns)
+        matcher = HeaderMatcher(settings.columns, settings.input.user_key)
         self._sources: list[Source] = []
         if not paths:
             raise InputError("no input file given")
@@ -95,7 +106,8 @@ class InputReader:
             tables = [source.table] if not isinstance(source, XlsxSource) else source.tables
             for table in tables:
                 if table.ignored:
-                    self.warnings.append(_describe_ignored(table))
+                    self.warnings.append(_describe_ignored(table, matcher))
+                    logger.info("%s", self.warnings[-1])
 
     def _open(
         self, path: Path, settings: Settings, matcher: HeaderMatcher

@@ -1,4 +1,12 @@
-"""The sandbox's user directory: who exists, matched by object id or userPrincipalName."""
+"""The sandbox's user directory: who exists, and the properties ``GET /users`` can filter on.
+
+The directory CSV needs ``id`` and ``userPrincipalName``; ``displayName``, ``mail``,
+``employeeId`` and ``accountEnabled`` (true/false, yes/no, 1/0; empty = true) are optional
+columns. Like Entra ID, the sandbox keeps object ids and UPNs unique (a later row with the same
+id or UPN replaces an earlier one), while ``mail`` and ``employeeId`` may repeat: a real tenant
+can hold two accounts with one employee number, which is what the importer's
+``user-ambiguous`` outcome is for.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +15,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Directory", "DirectoryUser", "load_directory_csv"]
+__all__ = ["FILTERABLE", "Directory", "DirectoryUser", "load_directory_csv"]
 
 _REQUIRED_COLUMNS = ("id", "userPrincipalName")
+_TRUE = {"", "true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+
+#: The properties ``$filter`` accepts, each matched ignoring case, as Entra ID compares strings.
+FILTERABLE = ("id", "userPrincipalName", "mail", "employeeId")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,19 +32,56 @@ class DirectoryUser:
     id: str
     user_principal_name: str
     display_name: str = ""
+    mail: str = ""
+    employee_id: str = ""
+    account_enabled: bool = True
+
+    def graph_view(self) -> dict[str, object]:
+        """The user as Graph names its properties (empty strings are null)."""
+        return {
+            "id": self.id,
+            "userPrincipalName": self.user_principal_name,
+            "displayName": self.display_name or None,
+            "mail": self.mail or None,
+            "employeeId": self.employee_id or None,
+            "accountEnabled": self.account_enabled,
+        }
+
+    def value_of(self, name: str) -> str:
+        """The text of one filterable property ("" when the user has none)."""
+        return {
+            "id": self.id,
+            "userPrincipalName": self.user_principal_name,
+            "mail": self.mail,
+            "employeeId": self.employee_id,
+        }[name]
 
 
 class Directory:
-    """Users looked up by object id or UPN, case-insensitively, like Entra ID does."""
+    """Users in directory order, indexed by every filterable property (case-insensitively)."""
 
     def __init__(self, users: Iterable[DirectoryUser] = ()) -> None:
         """Index the given users; a later user with the same id or UPN replaces an earlier one."""
-        self._by_key: dict[str, DirectoryUser] = {}
-        self._by_id: dict[str, DirectoryUser] = {}
+        by_id: dict[str, DirectoryUser] = {}
+        upn_owner: dict[str, str] = {}
         for user in users:
+            key = user.id.casefold()
+            earlier = upn_owner.get(user.user_principal_name.casefold())
+            if earlier is not None and earlier != key:
+                by_id.pop(earlier, None)
+            by_id[key] = user
+            upn_owner[user.user_principal_name.casefold()] = key
+        self._users = list(by_id.values())
+        self._position = {id(user): position for position, user in enumerate(self._users)}
+        self._by_key: dict[str, DirectoryUser] = {}
+        self._index: dict[str, dict[str, list[DirectoryUser]]] = {name: {} for name in FILTERABLE}
+        for user in self._users:
             self._by_key[user.id.casefold()] = user
             self._by_key[user.user_principal_name.casefold()] = user
-            self._by_id[user.id.casefold()] = user
+            for name in FILTERABLE:
+                value = user.value_of(name)
+                if value:
+                    self._index[name].setdefault(value.casefold(), []).append(user)
 
     @classmethod
     def from_sources(cls, path: Path | None, pairs: Sequence[tuple[str, str]] = ()) -> Directory:
@@ -46,18 +96,46 @@ class Directory:
 
     def by_id(self, object_id: str) -> DirectoryUser | None:
         """The user with this object id (any case), or None."""
-        return self._by_id.get(object_id.casefold())
+        user = self._by_key.get(object_id.casefold())
+        return user if user is not None and user.id.casefold() == object_id.casefold() else None
+
+    def matching(self, name: str, values: Iterable[str]) -> list[DirectoryUser]:
+        """Users whose property ``name`` equals one of ``values`` ignoring case, in directory order."""
+        index = self._index[name]
+        found: dict[int, DirectoryUser] = {}
+        for value in values:
+            for user in index.get(value.casefold(), ()):
+                found[id(user)] = user
+        return sorted(found.values(), key=lambda user: self._position[id(user)])
+
+    @property
+    def users(self) -> Sequence[DirectoryUser]:
+        """Every user, in directory order (the order of the CSV)."""
+        return self._users
 
     def __len__(self) -> int:
         """Number of users."""
-        return len(self._by_id)
+        return len(self._users)
+
+
+def _enabled(text: str, path: Path, line: int) -> bool:
+    folded = text.strip().casefold()
+    if folded in _TRUE:
+        return True
+    if folded in _FALSE:
+        return False
+    raise ValueError(f"{path}, line {line}: accountEnabled must be true or false, not {text!r}")
 
 
 def load_directory_csv(path: Path) -> list[DirectoryUser]:
-    """Read a users CSV with header ``id,userPrincipalName,displayName`` (UTF-8, BOM allowed).
+    """Read a users CSV: ``id,userPrincipalName`` plus optional ``displayName``, ``mail``,
+    ``employeeId`` and ``accountEnabled`` columns (UTF-8, BOM allowed).
+
+    Values are kept as written (``employeeId`` "00042" stays "00042").
 
     Raises:
-        ValueError: If a required column is missing or a row lacks an id or UPN.
+        ValueError: If a required column is missing, a row lacks an id or UPN, or
+            accountEnabled is not a yes/no value.
     """
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -73,5 +151,14 @@ def load_directory_csv(path: Path) -> list[DirectoryUser]:
                 continue
             if not uid or not upn:
                 raise ValueError(f"{path}, line {line}: both id and userPrincipalName are required")
-            users.append(DirectoryUser(uid, upn, (row.get("displayName") or "").strip()))
+            users.append(
+                DirectoryUser(
+                    uid,
+                    upn,
+                    (row.get("displayName") or "").strip(),
+                    mail=(row.get("mail") or "").strip(),
+                    employee_id=(row.get("employeeId") or "").strip(),
+                    account_enabled=_enabled(row.get("accountEnabled") or "", path, line),
+                )
+            )
     return users

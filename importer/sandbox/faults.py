@@ -34,6 +34,8 @@ class FaultConfig:
             before anything is stored (a ``$batch`` is dropped as a whole: one draw per POST).
         enums_as_numbers: Answer ``"proficiency":"4"`` and ``"allowedAudiences":"8"``.
         deny_app_writes: Writes made with an application token get 403 ``ErrorAccessDeniedForRole``.
+        deny_directory_reads: ``GET /users`` gets 403 ``Authorization_RequestDenied`` (a sign-in
+            without User.Read.All).
         seed: Seed for the fault dice, for reproducible tests; ``None`` = unpredictable.
     """
 
@@ -46,6 +48,7 @@ class FaultConfig:
     reset_rate: float = 0
     enums_as_numbers: bool = False
     deny_app_writes: bool = True
+    deny_directory_reads: bool = False
     seed: int | None = None
 
 
@@ -65,7 +68,7 @@ def update_faults(faults: FaultConfig, changes: Mapping[str, Any]) -> None:
     for key, value in changes.items():
         if key not in known:
             raise ValueError(f"unknown fault {key!r}; known: {', '.join(known)}")
-        if key in ("enums_as_numbers", "deny_app_writes"):
+        if key in ("enums_as_numbers", "deny_app_writes", "deny_directory_reads"):
             if not isinstance(value, bool):
                 raise ValueError(f"{key} must be true or false")
         elif key == "seed":

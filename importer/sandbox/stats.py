@@ -24,6 +24,7 @@ class SandboxStats:
         premature_requests: Requests that arrived inside a Retry-After window already announced.
         writes: Writes stored (creates, updates, deletes; including commit-then-504 ones).
         resets: Connections dropped on purpose.
+        directory_reads: ``GET /users`` requests (listing pages and lookups), answered or refused.
     """
 
     requests_by_method_status: Counter[str] = field(default_factory=Counter)
@@ -33,6 +34,7 @@ class SandboxStats:
     premature_requests: int = 0
     writes: int = 0
     resets: int = 0
+    directory_reads: int = 0
 
     def record(self, method: str, status: int) -> None:
         """Count one answered Graph request."""
@@ -49,6 +51,7 @@ class SandboxStats:
         self.requests_by_method_status.clear()
         self.graph_requests = self.batches = self.throttled = 0
         self.premature_requests = self.writes = self.resets = 0
+        self.directory_reads = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The counters as JSON-ready data."""
@@ -60,4 +63,5 @@ class SandboxStats:
             "premature_requests": self.premature_requests,
             "writes": self.writes,
             "resets": self.resets,
+            "directory_reads": self.directory_reads,
         }

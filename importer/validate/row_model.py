@@ -30,9 +30,9 @@ from importer.validate.schema import (
     find_control_character,
     normalise_audiences,
     quote_value,
-    user_problem,
     web_url_problem,
 )
+from importer.validate.user_keys import user_value_problem
 
 __all__ = [
     "CELL_ADAPTERS",
@@ -83,6 +83,8 @@ class CellRules:
     allowed_audiences: EnumNormaliser
     list_separator: str
     default_audiences: str | None
+    #: What the user column holds (``input.user_key``); decides what a well-formed user is.
+    user_key: str = "auto"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CellRules:
@@ -111,6 +113,7 @@ class CellRules:
             allowed_audiences=audiences,
             list_separator=settings.input.list_separator,
             default_audiences=default,
+            user_key=settings.input.user_key,
         )
 
 
@@ -141,13 +144,23 @@ def _clean(value: Any) -> str:
     return text
 
 
-def _user(value: Any) -> str:
+_KEY_WORDS = {
+    "auto": "UPN or object id",
+    "id": "object id",
+    "userPrincipalName": "userPrincipalName",
+    "mail": "mail address",
+    "employeeId": "employee id",
+}
+
+
+def _user(value: Any, info: ValidationInfo) -> str:
     text = _clean(value)
+    key = _rules(info).user_key
     if not text:
-        _fail("missing-user", "the cell is empty; every row needs a user (UPN or object id)")
-    problem = user_problem(text)
+        _fail("missing-user", f"the cell is empty; every row needs a user ({_KEY_WORDS[key]})")
+    problem = user_value_problem(text, key)
     if problem is not None:
-        _fail("invalid-user", f"{quote_value(text)} {problem}")
+        _fail(*problem)
     return text
 
 

@@ -119,6 +119,8 @@ class Validator:
 
     def __init__(self, settings: Settings) -> None:
         self._rules = CellRules.from_settings(settings)
+        # The fast pre-screen knows name@domain users only.
+        self._plain_users = settings.input.user_key in ("auto", "userPrincipalName", "mail")
         self._keys: tuple[dict[str, _KeyCell], dict[str, _KeyCell]] = ({}, {})
         self._cells: list[dict[str, _Checked]] = [{} for _ in FIELDS]
         self._layouts: dict[int, _Layout] = {}
@@ -165,7 +167,9 @@ class Validator:
         # unchanged (a property test holds them to that), and skip the model's overhead.
         result: _KeyCell
         problem: tuple[str, str] | None
-        if (position == 0 and is_plain_user(raw)) or (position == 1 and is_plain_name(raw)):
+        if (position == 0 and self._plain_users and is_plain_user(raw)) or (
+            position == 1 and is_plain_name(raw)
+        ):
             text, problem = raw, None
         else:
             value, problem = self._check(position, raw)
