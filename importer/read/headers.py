@@ -23,8 +23,8 @@ from importer.records import FIELDS
 
 __all__ = [
     "BUILTIN_ALIASES",
-    "USER_ALIASES",
     "HEADER_SEARCH_ROWS",
+    "USER_ALIASES",
     "HeaderMatch",
     "HeaderMatcher",
     "header_key",

@@ -100,7 +100,7 @@ class Directory:
         return user if user is not None and user.id.casefold() == object_id.casefold() else None
 
     def matching(self, name: str, values: Iterable[str]) -> list[DirectoryUser]:
-        """Users whose property ``name`` equals one of ``values`` ignoring case, in directory order."""
+        """Users whose property ``name`` equals one of ``values`` (any case), in directory order."""
         index = self._index[name]
         found: dict[int, DirectoryUser] = {}
         for value in values:
