@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -148,7 +149,7 @@ def _list(state: SandboxState, call: GraphCall) -> GraphResponse:
     top = _top(call.query.get("$top"))
     select = _select(call.query.get("$select"))
     filter_text = call.query.get("$filter")
-    users: list[DirectoryUser] | Any
+    users: Sequence[DirectoryUser]
     if filter_text is not None:
         prop, values = parse_filter(filter_text)
         users = state.directory.matching(prop, values)
@@ -161,7 +162,7 @@ def _list(state: SandboxState, call: GraphCall) -> GraphResponse:
         "value": [_project(user, select) for user in page],
     }
     if start + top < len(users):
-        params = [
+        params: list[tuple[str, str]] = [
             (key, call.query[key]) for key in ("$filter", "$select", "$top") if key in call.query
         ]
         params.append(("$skiptoken", _skiptoken(start + top)))
