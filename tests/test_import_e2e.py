@@ -72,7 +72,7 @@ async def test_special_upns_reach_the_right_user(
     assert [s["displayName"] for s in await skills_of(running_sandbox, ZOE_ID)] == ["SQL"]
 
 
-async def test_an_unknown_user_fails_with_404_while_the_rest_import(
+async def test_an_unknown_user_fails_before_any_write_while_the_rest_import(
     running_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     rows = [*ROWS, ("nobody@contoso.com", "Python", "expert", "")]
@@ -80,12 +80,16 @@ async def test_an_unknown_user_fails_with_404_while_the_rest_import(
     assert result.exit_code == 1
     by_user = {row["user"]: row for row in results(result)}
     failed = by_user["nobody@contoso.com"]
+    # The directory said so: no write was sent for the row, so it has no HTTP status.
     assert (failed["action"], failed["status"], failed["errorType"]) == (
         "failed",
-        "404",
+        "",
         "user-not-found",
     )
-    assert "nobody@contoso.com" in failed["error"]
+    assert failed["error"] == (
+        "no user has userPrincipalName nobody@contoso.com; if that is their mail, "
+        "use --user-key mail"
+    )
     assert result.counts[Action.CREATED.value] == len(ROWS)
 
 

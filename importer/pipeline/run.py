@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from importer.config import Settings
 from importer.errors import ExitCode
@@ -114,6 +114,7 @@ async def _run_stages(
     progress: RunProgress,
 ) -> RunResult:
     http: dict[str, int] = {}
+    user_figures: dict[str, Any] = {}
     warnings: list[str] = []
     abort = ""
     interrupted = False
@@ -154,6 +155,7 @@ async def _run_stages(
                 allow_deletes=allow_deletes,
                 progress=progress,
                 http=http,
+                user_figures=user_figures,
             )
             abort, interrupted = result.aborted, result.interrupted
             warnings.extend(result.warnings)
@@ -179,6 +181,7 @@ async def _run_stages(
             exit_code=exit_code,
             reason=reason,
             warnings=warnings,
+            users=user_figures,
         )
         path = writer.finish(summary)
     finally:
@@ -201,11 +204,17 @@ async def _dispatch(
     allow_deletes: int | None,
     progress: RunProgress,
     http: dict[str, int],
+    user_figures: dict[str, Any],
 ) -> DispatchResult:
     from importer.graph.target import open_graph
-    from importer.write.dispatcher import Dispatcher
+    from importer.pipeline.resolving import resolve_for_run
+    from importer.write.dispatcher import Dispatcher, DispatchResult
 
     async with open_graph(settings, token_provider) as client:
+        resolved = await resolve_for_run(settings, client, users, writer.add, user_figures)
+        if isinstance(resolved, str):
+            http.update(client.stats.as_dict())
+            return DispatchResult(aborted=resolved)
         dispatcher = Dispatcher(
             client,
             run=settings.run,
@@ -215,6 +224,6 @@ async def _dispatch(
             progress=progress,
         )
         with stop_on_signals(dispatcher.stop):
-            result = await dispatcher.run(users)
+            result = await dispatcher.run(resolved)
         http.update(client.stats.as_dict())
         return result

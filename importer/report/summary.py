@@ -45,6 +45,8 @@ class RunSummary:
         reason: one line saying why this exit code.
         warnings: things the user should know (unknown columns ignored...).
         counts: rows per action; filled by ``ReportWriter.finish``.
+        users: how the users were resolved (key, strategy, directory requests); empty for
+            ``validate``.
     """
 
     run_id: str
@@ -61,6 +63,7 @@ class RunSummary:
     reason: str
     warnings: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    users: dict[str, Any] = field(default_factory=dict)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -120,6 +123,8 @@ def summary_document(
         "warnings": list(summary.warnings),
         "files": list(files),
     }
+    if summary.users:
+        document["users"] = dict(summary.users)
     if scope is not None:
         document["xlsx_results"] = {
             "complete": scope.complete,

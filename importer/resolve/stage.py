@@ -133,9 +133,7 @@ def not_found_message(value: str, prop: str, row: SkillRow) -> str:
 def _outcome(
     row: SkillRow, action: Action, error_type: str, error: str, user_id: str = ""
 ) -> RowOutcome:
-    return RowOutcome.for_source(
-        row.source, action, error_type=error_type, error=error, user_id=user_id
-    )
+    return RowOutcome.for_row(row, action, error_type=error_type, error=error, user_id=user_id)
 
 
 def _verdict(

@@ -26,7 +26,7 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from importer.config import RunSettings
@@ -103,6 +103,8 @@ class Dispatcher:
         # Users whose creates had an unknown outcome: names, and the ids the report gives.
         self._ambiguous: dict[str, set[str]] = {}
         self._reported_ids: dict[str, set[str]] = {}
+        # Object id -> the user as the file wrote it, for rows that have no input row (deletes).
+        self._written_as: dict[str, str] = {}
         self._refusals: SystemicRefusalGuard | None = None
         self._batcher: Batcher | None = None
         self._stop_reason = ""
@@ -252,8 +254,10 @@ class Dispatcher:
             self.result.owned_skills += plan.owned
             return plan
 
-        # Keys may be normalised (case-folded); requests and reports use the user as written.
-        groups = [(rows[0].user, rows) for rows in users.values() if rows]
+        # Requests go by the object id the resolve stage found (the user as written when
+        # there is none); reports keep the user as written.
+        groups = [(rows[0].user_id or rows[0].user, rows) for rows in users.values() if rows]
+        self._written_as.update((user, rows[0].user) for user, rows in groups)
         plans = await asyncio.gather(*(plan_one(user, rows) for user, rows in groups))
         return [(user, rows, plan) for (user, rows), plan in zip(groups, plans, strict=True)]
 
@@ -442,6 +446,8 @@ class Dispatcher:
 
     def _record(self, outcome: RowOutcome) -> None:
         self.progress.count(outcome.action)
+        if not outcome.source and outcome.user in self._written_as:
+            outcome = replace(outcome, user=self._written_as[outcome.user])
         self._emit(outcome)
 
     def _note_auth(self, kind: str, user: str, error: GraphError | None) -> None:

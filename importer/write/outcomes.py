@@ -9,6 +9,7 @@ from importer.errors import GraphError, NotSentError
 from importer.graph.client import SubResponse
 from importer.progress import RunProgress
 from importer.records import Action, Operation, RowOutcome, SkillRow
+from importer.validate.user_keys import is_object_id
 
 __all__ = ["PERMISSION_MESSAGE", "ProgressState", "error_type_for", "outcome_for"]
 
@@ -76,7 +77,7 @@ def outcome_for(
         status, request_id = answer.status, answer.request_id
     if error is not None:
         status, request_id = error.status, error.request_id
-        error_type, message = error_type_for(error), _message(error, item.user)
+        error_type, message = error_type_for(error), _message(error, row.user if row else item.user)
         if action is Action.FAILED and error_type == "not-sent":
             action = Action.NOT_SENT
     changes = item.changes if isinstance(item, Operation) else ""
@@ -97,14 +98,16 @@ def outcome_for(
             sheet="",
             row=0,
             user=item.user,
+            user_id=item.user if is_object_id(item.user) else "",
             display_name=item.display_name,
             action=action,
             **details,  # type: ignore[arg-type]
         )
+    # The user column keeps the user as written; requests may have gone by object id.
     return RowOutcome.for_row(
         row,
         action,
-        user=item.user,
+        user=row.user,
         display_name=item.display_name,
         **details,
     )
