@@ -2,8 +2,9 @@
 
 Writes, next to this script:
 
-- ``directory.csv``: the sandbox's users (``id,userPrincipalName,displayName``), including a
-  guest (``#EXT#``), an apostrophe and non-ASCII names.
+- ``directory.csv``: the sandbox's users (``id,userPrincipalName,displayName,mail,employeeId,
+  accountEnabled``), including a guest (``#EXT#``), an apostrophe and non-ASCII names, people
+  whose work email is not their UPN, and one disabled account.
 - ``skills.csv``: 80 rows for 20 users as an HR system exports them: mixed level spellings,
   some rows by object id, one identical duplicate, three invalid rows (a level "Guru", a
   missing skill name, a link that is not a URL) and one row for a user the directory does
@@ -12,6 +13,9 @@ Writes, next to this script:
   above the header, all rows valid, levels stored as numbers.
 - ``legacy_export.csv``: a semicolon-separated cp1252 export with levels 1-5, read with
   ``legacy.config.yaml``.
+- ``hr_workday.csv``: a Workday-style export keyed by employee id (``Employee ID, Worker, Work
+  Email, Skill, Skill Level``), run with ``--user-key employeeId`` (or ``--user-key mail``): it
+  holds a disabled account and a new hire the directory does not know yet.
 
 Everything is deterministic, so the files only change when this script does.
 """
@@ -25,7 +29,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.styles import Font
 
-__all__ = ["USERS", "main"]
+__all__ = ["HR_USERS", "USERS", "employee_id", "main"]
 
 HERE = Path(__file__).resolve().parent
 _NAMESPACE = uuid.UUID("6f1c2f44-3a0e-4c55-9a53-5b1d0c2a7e10")
@@ -55,6 +59,21 @@ USERS: tuple[tuple[str, str], ...] = (
     ("jürgen.weiß@contoso.com", "Jürgen Weiß"),
     ("chloé.martin@contoso.com", "Chloé Martin"),
 )
+
+
+#: People HR knows by employee id and work email; their UPNs are not their mail addresses.
+#: (userPrincipalName, display name, mail, accountEnabled)
+HR_USERS: tuple[tuple[str, str, str, bool], ...] = (
+    ("jdoe@contoso.onmicrosoft.com", "John Doe", "john.doe@contoso.com", True),
+    ("kobrien@contoso.onmicrosoft.com", "Kate O'Brien", "Kate.O'Brien@contoso.com", True),
+    ("mtanaka@contoso.onmicrosoft.com", "Mei Tanaka", "mei.tanaka@contoso.com", True),
+    ("lfischer@contoso.onmicrosoft.com", "Lena Fischer", "lena.fischer@contoso.com", False),
+)
+
+
+def employee_id(index: int) -> str:
+    """The sample employee id of the index-th directory user: six digits, leading zeros."""
+    return f"{101 + index:06d}"
 
 
 def user_id(upn: str) -> str:
@@ -120,13 +139,46 @@ def _skills_rows() -> list[list[str]]:
     return rows
 
 
+def _directory_rows() -> list[list[str]]:
+    rows = [
+        [user_id(upn), upn, name, upn, employee_id(n), "true"]
+        for n, (upn, name) in enumerate(USERS)
+    ]
+    for n, (upn, name, mail, enabled) in enumerate(HR_USERS, start=len(USERS)):
+        rows.append([user_id(upn), upn, name, mail, employee_id(n), str(enabled).lower()])
+    return rows
+
+
 def write_directory(path: Path) -> None:
     """Write the sandbox directory CSV."""
     with path.open("w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(["id", "userPrincipalName", "displayName"])
-        for upn, name in USERS:
-            writer.writerow([user_id(upn), upn, name])
+        writer.writerow(
+            ["id", "userPrincipalName", "displayName", "mail", "employeeId", "accountEnabled"]
+        )
+        writer.writerows(_directory_rows())
+
+
+def write_hr_export(path: Path) -> None:
+    """Write the Workday-style export: people by employee id, work email beside it."""
+    people = [(row[4], row[2], row[3]) for row in _directory_rows()]
+    chosen = [people[0], people[3], people[12], *people[len(USERS) :]]
+    skills = (
+        ("Python", "Expert"),
+        ("Stakeholder Management", "General Professional"),
+        ("SQL", "Advanced Professional"),
+    )
+    rows = []
+    for n, (emp, name, mail) in enumerate(chosen):
+        for k in range(2):
+            skill, level = skills[(n + k) % len(skills)]
+            rows.append([emp, name, mail, skill, level])
+    # A new hire HR knows and the directory does not have yet.
+    rows.append(["000999", "Noah Newhire", "noah.newhire@contoso.com", "Python", "Beginner"])
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(["Employee ID", "Worker", "Work Email", "Skill", "Skill Level"])
+        writer.writerows(rows)
 
 
 def write_skills_csv(path: Path) -> None:
@@ -215,6 +267,7 @@ def main() -> None:
     write_skills_csv(HERE / "skills.csv")
     write_skills_xlsx(HERE / "skills.xlsx")
     write_legacy_csv(HERE / "legacy_export.csv")
+    write_hr_export(HERE / "hr_workday.csv")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ _FLAG_SETTINGS = {
     "batch_size": ("run", "batch_size"),
     "report_dir": ("report", "dir"),
     "sheets": ("input", "sheets"),
+    "user_key": ("input", "user_key"),
     "target": ("target", "graph"),
     "query": ("input", "query"),
 }
@@ -72,6 +73,12 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "sheets",
             multiple=True,
             help="Workbook sheet to read (repeatable) [default: every sheet].",
+        ),
+        click.option(
+            "--user-key",
+            type=click.Choice(["auto", "id", "userPrincipalName", "mail", "employeeId"]),
+            help="What the user column holds; every key is resolved through the directory "
+            "[default: input.user_key, auto: a GUID is an object id, else a UPN].",
         ),
         click.option("--target", help="sandbox, a Graph cloud URL, or http://127.0.0.1:PORT."),
         click.option("--query", help="Database SOURCE: the SELECT that yields the rows."),

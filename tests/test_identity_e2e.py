@@ -1,0 +1,247 @@
+"""People matched the way HR identifies them, end to end against the sandbox on 127.0.0.1.
+
+One HR export (Workday-like: Employee ID, Worker, Work Email, Skill, Skill Level) is imported
+by employee id and again by work email, which differs from the UPN for most people here.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from importer.pipeline import RunResult, run_import
+from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
+from tests.importing import results, settings_for, skills_of, write_csv
+
+JOHN = "11111111-0000-0000-0000-000000000001"
+KATE = "11111111-0000-0000-0000-000000000002"
+MEI = "11111111-0000-0000-0000-000000000003"
+LENA = "11111111-0000-0000-0000-000000000004"
+
+DIRECTORY_HEADER = (
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "mail",
+    "employeeId",
+    "accountEnabled",
+)
+DIRECTORY = (
+    (JOHN, "jdoe@contoso.onmicrosoft.com", "John Doe", "john.doe@contoso.com", "00101", "true"),
+    (KATE, "kobrien@contoso.onmicrosoft.com", "Kate O'Brien", "Kate.O'Brien@contoso.com", "00102", "true"),
+    (MEI, "mei.tanaka@contoso.com", "Mei Tanaka", "mei.tanaka@contoso.com", "0103", "true"),
+    (LENA, "lfischer@contoso.onmicrosoft.com", "Lena Fischer", "lena@contoso.com", "00104", "false"),
+    ("11111111-0000-0000-0000-000000000005", "twin1@contoso.com", "Twin", "t1@contoso.com", "00200", "true"),
+    ("11111111-0000-0000-0000-000000000006", "twin2@contoso.com", "Twin", "t2@contoso.com", "00200", "true"),
+)  # fmt: skip
+
+WORKDAY_HEADER = ("Employee ID", "Worker", "Work Email", "Skill", "Skill Level")
+EXPORT = (
+    ("00101", "John Doe", "John.Doe@contoso.com", "Python", "Expert"),
+    ("00101", "John Doe", "John.Doe@contoso.com", "SQL", "Advanced Professional"),
+    ("00102", "Kate O'Brien", "kate.o'brien@contoso.com", "Negotiation", "Elementary"),
+    ("0103", "Mei Tanaka", "mei.tanaka@contoso.com", "Azure", "General Professional"),
+    ("00104", "Lena Fischer", "lena@contoso.com", "Python", "Expert"),
+    ("00999", "Noah Newhire", "noah@contoso.com", "Python", "Beginner"),
+)  # fmt: skip
+
+
+def _write_directory(path: Path, rows: Any) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(DIRECTORY_HEADER)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+async def hr_sandbox(tmp_path: Path) -> AsyncIterator[RunningSandbox]:
+    directory = _write_directory(tmp_path / "directory.csv", DIRECTORY)
+    async with await start_sandbox(SandboxConfig(directory=directory)) as sandbox:
+        yield sandbox
+
+
+async def _run(
+    sandbox: RunningSandbox, tmp_path: Path, path: Path, key: str, **run: Any
+) -> RunResult:
+    settings = settings_for(sandbox, tmp_path, **run)
+    settings = settings.model_copy(
+        update={"input": settings.input.model_copy(update={"user_key": key})}
+    )
+    return await run_import([path], settings)
+
+
+def _by_row(result: RunResult) -> dict[str, dict[str, str]]:
+    return {row["row"]: row for row in results(result)}
+
+
+def _summary(result: RunResult) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((result.report_dir / "summary.json").read_text("utf-8"))
+    return document
+
+
+async def _names(sandbox: RunningSandbox, user: str) -> list[str]:
+    return sorted(skill["displayName"] for skill in await skills_of(sandbox, user))
+
+
+@pytest.mark.parametrize("key", ["employeeId", "mail"])
+async def test_an_hr_export_lands_on_the_right_profiles_by_employee_id_or_work_email(
+    hr_sandbox: RunningSandbox, tmp_path: Path, key: str
+) -> None:
+    export = write_csv(tmp_path / "workday.csv", EXPORT, WORKDAY_HEADER)
+    result = await _run(hr_sandbox, tmp_path, export, key)
+
+    assert await _names(hr_sandbox, JOHN) == ["Python", "SQL"]
+    assert await _names(hr_sandbox, KATE) == ["Negotiation"]
+    assert await _names(hr_sandbox, MEI) == ["Azure"]
+    assert await _names(hr_sandbox, LENA) == []
+    rows = _by_row(result)
+    assert [rows[n]["userId"] for n in ("2", "3", "4", "5")] == [JOHN, JOHN, KATE, MEI]
+    disabled, unknown = rows["6"], rows["7"]
+    assert (disabled["action"], disabled["errorType"], disabled["userId"]) == (
+        "skipped",
+        "user-disabled",
+        LENA,
+    )
+    assert "lfischer@contoso.onmicrosoft.com is disabled" in disabled["error"]
+    assert (unknown["action"], unknown["errorType"]) == ("failed", "user-not-found")
+    assert unknown["error"].startswith(f"no user has {key} ")
+    assert result.exit_code == 1  # the unknown person; skipped rows are not failures
+    assert any("ignoring identity column" in warning for warning in result.warnings)
+
+    rerun = await _run(hr_sandbox, tmp_path, export, key, unknown_users="skip")
+    assert rerun.counts["unchanged"] == 4
+    assert rerun.counts["created"] == rerun.counts["updated"] == 0
+    assert rerun.counts["skipped"] == 2
+    assert rerun.exit_code == 0, rerun.reason
+    assert hr_sandbox.stats.writes == 4  # the first run's creates, nothing since
+
+
+async def test_the_same_people_keyed_two_ways_are_the_same_profiles(
+    hr_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    export = write_csv(tmp_path / "workday.csv", EXPORT, WORKDAY_HEADER)
+    await _run(hr_sandbox, tmp_path, export, "employeeId")
+    writes = hr_sandbox.stats.writes
+    by_mail = await _run(hr_sandbox, tmp_path, export, "mail")
+    assert hr_sandbox.stats.writes == writes
+    assert by_mail.counts["unchanged"] == 4
+
+
+async def test_employee_ids_match_exactly_leading_zeros_included(
+    hr_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    rows = [("101", "Python", "expert"), ("103", "SQL", "expert"), ("0103", "Go", "expert")]
+    path = write_csv(tmp_path / "ids.csv", rows, ("Employee Number", "Skill", "Level"))
+    result = await _run(hr_sandbox, tmp_path, path, "employeeId")
+    by_row = _by_row(result)
+    assert [by_row[n]["errorType"] for n in ("2", "3")] == ["user-not-found"] * 2
+    assert "leading zeros included" in by_row["2"]["error"]
+    assert by_row["4"]["action"] == "created"
+    assert await _names(hr_sandbox, MEI) == ["Go"]
+
+
+async def test_a_shared_employee_id_is_ambiguous_and_names_both_accounts(
+    hr_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "twins.csv", [("00200", "Python", "expert")], ("Emp No", "Skill", "Level")
+    )
+    result = await _run(hr_sandbox, tmp_path, path, "employeeId")
+    [row] = results(result)
+    assert (row["action"], row["errorType"]) == ("failed", "user-ambiguous")
+    assert "twin1@contoso.com and twin2@contoso.com" in row["error"]
+    assert hr_sandbox.stats.writes == 0
+
+
+async def test_an_apostrophe_in_a_mail_works_and_an_injection_matches_nobody(
+    hr_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    rows = [
+        ("KATE.O'BRIEN@contoso.com", "Python", "expert"),
+        ("x'or'1'eq'1@contoso.com", "Go", "expert"),
+    ]
+    path = write_csv(tmp_path / "mails.csv", rows, ("Business Email", "Skill", "Level"))
+    result = await _run(hr_sandbox, tmp_path, path, "mail")
+    by_row = _by_row(result)
+    assert by_row["2"]["userId"] == KATE
+    assert by_row["3"]["errorType"] == "user-not-found"
+    ids = [("x' or 'a' eq 'a", "Go", "expert"), ("x' or employeeId ne '", "Go", "expert")]
+    path = write_csv(tmp_path / "ids.csv", ids, ("Worker ID", "Skill", "Level"))
+    result = await _run(hr_sandbox, tmp_path, path, "employeeId")
+    by_row = _by_row(result)
+    # Short enough to be an employee id: sent escaped, found nobody.
+    assert by_row["2"]["errorType"] == "user-not-found"
+    # Longer than any employee id: invalid, never sent.
+    assert (by_row["3"]["action"], by_row["3"]["errorType"]) == ("invalid", "invalid-user")
+    assert await _names(hr_sandbox, KATE) == ["Python"]
+    assert [await _names(hr_sandbox, user) for user in (JOHN, MEI, LENA)] == [[], [], []]
+
+
+async def test_a_small_file_costs_one_lookup_request(
+    hr_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    export = write_csv(tmp_path / "workday.csv", EXPORT, WORKDAY_HEADER)
+    result = await _run(hr_sandbox, tmp_path, export, "employeeId")
+    users = _summary(result)["users"]
+    assert (users["strategy"], users["requests"], users["lookups"], users["people"]) == (
+        "lookups",
+        1,
+        1,
+        5,
+    )
+    assert hr_sandbox.stats.directory_reads == 1
+
+
+def _people(count: int) -> list[tuple[str, str, str, str, str, str]]:
+    return [
+        (f"22222222-0000-0000-0000-{n:012d}", f"p{n}@contoso.com", f"P {n}", f"p{n}@contoso.com",
+         f"{n:06d}", "true")
+        for n in range(count)
+    ]  # fmt: skip
+
+
+async def _bulk(tmp_path: Path, directory_size: int, people: int) -> tuple[RunningSandbox, Path]:
+    directory = _write_directory(tmp_path / "big.csv", _people(directory_size))
+    sandbox = await start_sandbox(SandboxConfig(directory=directory))
+    rows = [(f"{n:06d}", "Python", "expert") for n in range(people)]
+    return sandbox, write_csv(tmp_path / "many.csv", rows, ("Employee ID", "Skill", "Level"))
+
+
+async def test_a_large_file_is_resolved_by_one_listing(tmp_path: Path) -> None:
+    # 400 people cost 27 lookups in 2 requests; the 1,200-user directory lists in 2 pages.
+    sandbox, path = await _bulk(tmp_path, 1_200, 400)
+    async with sandbox:
+        result = await _run(sandbox, tmp_path, path, "employeeId")
+        users = _summary(result)["users"]
+        assert (users["strategy"], users["requests"], users["listing_pages"]) == ("listing", 2, 2)
+        assert sandbox.stats.directory_reads == 2
+        assert result.counts["created"] == 400
+
+
+async def test_a_listing_that_would_cost_more_than_lookups_hands_over(tmp_path: Path) -> None:
+    # 400 people (2 lookup requests) in a 5,000-user directory (6 pages): 2 pages, then lookups.
+    sandbox, path = await _bulk(tmp_path, 5_000, 400)
+    async with sandbox:
+        result = await _run(sandbox, tmp_path, path, "employeeId")
+        users = _summary(result)["users"]
+        assert users["strategy"] == "listing, then lookups"
+        assert (users["listing_pages"], users["lookups"], users["requests"]) == (2, 27, 4)
+        assert result.counts["created"] == 400
+
+
+async def test_a_directory_that_refuses_to_be_read_stops_before_any_write(
+    hr_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    hr_sandbox.faults.deny_directory_reads = True
+    export = write_csv(tmp_path / "workday.csv", EXPORT, WORKDAY_HEADER)
+    result = await _run(hr_sandbox, tmp_path, export, "employeeId")
+    assert result.exit_code == 3
+    assert "User.Read.All" in result.reason
+    assert hr_sandbox.stats.writes == 0
+    assert {row["action"] for row in results(result)} == {"not-sent"}
