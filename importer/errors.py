@@ -10,6 +10,8 @@ exception a validator raises for a single cell::
     ├── InputError                an input file cannot be read as a table           (USAGE)
     ├── AuthError                 no usable credential, sign-in needed               (USAGE)
     ├── LockError                 another run holds the run lock                     (LOCKED)
+    ├── DirectoryAccessError      the directory refused to be read (401/403); the run
+    │                             stops before any write                        (SAFETY_ABORT)
     └── GraphError                an HTTP exchange with Graph failed
         ├── TransientGraphError   worth retrying: 429, 503, 504, timeouts, resets
         ├── PermanentGraphError   not worth retrying: other 4xx, 500
@@ -37,6 +39,7 @@ __all__ = [
     "EXIT_CODES",
     "AuthError",
     "ConfigError",
+    "DirectoryAccessError",
     "EnumValueError",
     "ExitCode",
     "ExitCodeInfo",
@@ -150,6 +153,13 @@ class LockError(ImporterError):
     """Another run holds the run lock; nothing was sent."""
 
     exit_code = ExitCode.LOCKED
+
+
+class DirectoryAccessError(ImporterError):
+    """The directory refused to be read (401/403), so no user can be resolved: nothing is
+    written. The pipeline reports every row ``not-sent`` and exits ``SAFETY_ABORT``."""
+
+    exit_code = ExitCode.SAFETY_ABORT
 
 
 class GraphError(ImporterError):

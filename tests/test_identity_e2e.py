@@ -245,3 +245,15 @@ async def test_a_directory_that_refuses_to_be_read_stops_before_any_write(
     assert "User.Read.All" in result.reason
     assert hr_sandbox.stats.writes == 0
     assert {row["action"] for row in results(result)} == {"not-sent"}
+
+
+async def test_unknown_and_disabled_people_are_reported_once_when_chunks_are_read_twice(
+    hr_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    # Sync reads every chunk twice (deletes are counted before anything is written).
+    export = write_csv(tmp_path / "workday.csv", EXPORT, WORKDAY_HEADER)
+    result = await _run(hr_sandbox, tmp_path, export, "employeeId", mode="sync", rows_per_chunk=1)
+    rows = results(result)
+    assert sorted(row["row"] for row in rows) == ["2", "3", "4", "5", "6", "7"]
+    assert [row["action"] for row in rows].count("created") == 4
+    assert await _names(hr_sandbox, JOHN) == ["Python", "SQL"]

@@ -1,55 +1,109 @@
 """The resolve stage inside a run: every user to an object id before anything is planned.
 
-Kept apart from ``run`` so that module stays the plain wiring. A directory that refuses to be
-read (401/403) stops the run here, before any write, with every row reported ``not-sent``.
+The distinct user values are read off the held rows and resolved in one go; the write stage
+then reads its chunks through ``ResolvedRows``, which hands it each chunk regrouped by object
+id and reports the rows that cannot be written (unknown, ambiguous, disabled) as it goes. A
+directory that refuses to be read (401/403) stops the run here, before any write, with every
+row reported ``not-sent``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from importer.config import Settings
 from importer.graph.client import GraphClient
 from importer.records import Action, RowOutcome, SkillRow
-from importer.resolve import DirectoryAccessError, apply_resolution, resolve_users
+from importer.resolve import DirectoryAccessError, RowResolver, resolve_users
 
-__all__ = ["resolve_for_run"]
+__all__ = ["HeldRows", "ResolvedRows", "resolve_for_run"]
 
 logger = logging.getLogger(__name__)
+
+
+class HeldRows(Protocol):
+    """The valid rows of a run, as the spill holds them."""
+
+    @property
+    def rows(self) -> int:
+        """How many rows in all."""
+        ...  # pragma: no cover - protocol
+
+    @property
+    def users(self) -> int:
+        """How many distinct users."""
+        ...  # pragma: no cover - protocol
+
+    def user_values(self) -> Iterator[str]:
+        """Each distinct user, as first written."""
+        ...  # pragma: no cover - protocol
+
+    def chunks(self) -> Iterator[dict[str, list[SkillRow]]]:
+        """Whole users at a time."""
+        ...  # pragma: no cover - protocol
+
+
+class ResolvedRows:
+    """The held rows as the write stage reads them: resolved users only, by object id.
+
+    ``rows`` and ``users`` count what was held, unknown and disabled people included (their
+    rows are reported by the resolver, not by the writer).
+    """
+
+    def __init__(self, held: HeldRows, resolver: RowResolver) -> None:
+        self._held = held
+        self._resolver = resolver
+
+    @property
+    def rows(self) -> int:
+        """Rows held (before resolution)."""
+        return self._held.rows
+
+    @property
+    def users(self) -> int:
+        """Users held (before resolution)."""
+        return self._held.users
+
+    def chunks(self) -> Iterator[Mapping[str, Sequence[SkillRow]]]:
+        """Each held chunk, resolved; empty chunks are left out."""
+        for chunk in self._held.chunks():
+            resolved = self._resolver.chunk(chunk)
+            if resolved:
+                yield resolved
 
 
 async def resolve_for_run(
     settings: Settings,
     client: GraphClient,
-    users: Mapping[str, Sequence[SkillRow]],
+    held: HeldRows,
     emit: Callable[[RowOutcome], None],
     figures: dict[str, Any],
-) -> dict[str, list[SkillRow]] | str:
-    """Resolve every row's user; emit the outcomes of rows that cannot be written.
+) -> ResolvedRows | str:
+    """Resolve every held user; the rows to plan come back as ``ResolvedRows``.
 
     Returns:
-        The rows to plan, grouped by object id; or, when the directory cannot be read, the
-        reason to stop (every row has then been emitted ``not-sent``).
+        The resolved rows; or, when the directory cannot be read, the reason to stop (every
+        row has then been emitted ``not-sent``).
     """
     key = settings.input.user_key
     figures["key"] = key
-    values = (row.user for rows in users.values() for row in rows)
     try:
-        resolution = await resolve_users(values, key, client, settings.run)
+        resolution = await resolve_users(held.user_values(), key, client, settings.run)
     except DirectoryAccessError as exc:
         logger.error("%s", exc)
-        for rows in users.values():
-            for row in rows:
-                emit(
-                    RowOutcome.for_row(
-                        row,
-                        Action.NOT_SENT,
-                        error_type="not-sent",
-                        error="not sent: the directory cannot be read",
+        for chunk in held.chunks():
+            for rows in chunk.values():
+                for row in rows:
+                    emit(
+                        RowOutcome.for_row(
+                            row,
+                            Action.NOT_SENT,
+                            error_type="not-sent",
+                            error="not sent: the directory cannot be read",
+                        )
                     )
-                )
         return str(exc)
     figures.update(resolution.figures.as_dict())
-    return apply_resolution(users, resolution, settings.run, emit)
+    return ResolvedRows(held, RowResolver(resolution, settings.run, emit))

@@ -21,7 +21,13 @@ from importer.resolve.odata import (
     lookup_url,
     odata_literal,
 )
-from importer.resolve.stage import Resolution, apply_resolution, resolve_users, wanted_values
+from importer.resolve.stage import (
+    Resolution,
+    RowResolver,
+    apply_resolution,
+    resolve_users,
+    wanted_values,
+)
 
 __all__ = [
     "DIRECTORY_PERMISSION",
@@ -31,6 +37,7 @@ __all__ = [
     "DirectoryUser",
     "MatchIndex",
     "Resolution",
+    "RowResolver",
     "apply_resolution",
     "filter_expression",
     "listing_url",

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from importer.config import RunSettings
-from importer.errors import GraphError, PermanentGraphError, SafetyAbortError
+from importer.errors import DirectoryAccessError, GraphError, PermanentGraphError
 from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient, SubRequest, SubResponse
 from importer.graph.pacing import AdaptivePacer
@@ -52,10 +52,6 @@ DIRECTORY_PERMISSION = (
 )
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class DirectoryAccessError(SafetyAbortError):
-    """The directory refused to be read (401/403): nothing is written (exit 3)."""
 
 
 @dataclass(slots=True)

@@ -31,6 +31,7 @@ from importer.validate.user_keys import key_of_value
 
 __all__ = [
     "Resolution",
+    "RowResolver",
     "apply_resolution",
     "not_found_message",
     "resolve_users",
@@ -230,6 +231,57 @@ def _merge_forms(rows: list[SkillRow], emit: Callable[[RowOutcome], None]) -> li
     return kept
 
 
+class RowResolver:
+    """Gives each row of a chunk its object id, or emits its outcome, once per row.
+
+    The write stage may read its chunks more than once (a sync run counts deletes first), so
+    outcomes are emitted the first time a user's rows are seen and never again.
+
+    Args:
+        resolution: what the directory said.
+        run: ``unknown_users`` and ``disabled_users``.
+        emit: receives the outcome of every row that is not to be written.
+    """
+
+    def __init__(
+        self, resolution: Resolution, run: RunSettings, emit: Callable[[RowOutcome], None]
+    ) -> None:
+        self._resolution = resolution
+        self._run = run
+        self._emit = emit
+        self._reported: set[str] = set()
+
+    def chunk(self, users: Mapping[str, Sequence[SkillRow]]) -> dict[str, list[SkillRow]]:
+        """Rows of resolved users, grouped by object id (lower case), each with ``user_id``."""
+        grouped: dict[str, list[SkillRow]] = {}
+        forms: dict[str, set[str]] = {}
+        fresh: set[str] = set()
+        for group, rows in users.items():
+            first_time = group not in self._reported
+            if first_time:
+                fresh.add(group)
+            for row in rows:
+                user, outcome = _verdict(row, self._resolution, self._run)
+                if outcome is not None:
+                    if first_time:
+                        self._emit(outcome)
+                    continue
+                assert user is not None
+                key = user.id.casefold()
+                grouped.setdefault(key, []).append(replace(row, user_id=user.id))
+                forms.setdefault(key, set()).add(row.user.casefold())
+        for key, spellings in forms.items():
+            if len(spellings) > 1:
+                emit = self._emit if any(r.user_key in fresh for r in grouped[key]) else _drop
+                grouped[key] = _merge_forms(grouped[key], emit)
+        self._reported.update(fresh)
+        return grouped
+
+
+def _drop(_: RowOutcome) -> None:
+    """Outcomes already emitted on an earlier read of the same rows."""
+
+
 def apply_resolution(
     users: Mapping[str, Sequence[SkillRow]],
     resolution: Resolution,
@@ -241,19 +293,4 @@ def apply_resolution(
     Returns:
         object id (lower case) -> the user's rows, each carrying ``user_id``.
     """
-    grouped: dict[str, list[SkillRow]] = {}
-    forms: dict[str, set[str]] = {}
-    for rows in users.values():
-        for row in rows:
-            user, outcome = _verdict(row, resolution, run)
-            if outcome is not None:
-                emit(outcome)
-                continue
-            assert user is not None
-            key = user.id.casefold()
-            grouped.setdefault(key, []).append(replace(row, user_id=user.id))
-            forms.setdefault(key, set()).add(row.user.casefold())
-    for key, spellings in forms.items():
-        if len(spellings) > 1:
-            grouped[key] = _merge_forms(grouped[key], emit)
-    return grouped
+    return RowResolver(resolution, run, emit).chunk(users)
