@@ -16,12 +16,16 @@ import pytest
 
 from importer.pipeline import RunResult, run_import
 from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
+from importer.write.preflight import run_checks
 from tests.importing import results, settings_for, skills_of, write_csv
 
-JOHN = "11111111-0000-0000-0000-000000000001"
-KATE = "11111111-0000-0000-0000-000000000002"
-MEI = "11111111-0000-0000-0000-000000000003"
-LENA = "11111111-0000-0000-0000-000000000004"
+
+def _guid(n: int) -> str:
+    return f"11111111-0000-0000-0000-{n:012d}"
+
+
+JOHN, KATE, MEI, LENA = (_guid(n) for n in (1, 2, 3, 4))
+ONMS = "contoso.onmicrosoft.com"
 
 DIRECTORY_HEADER = (
     "id",
@@ -32,13 +36,13 @@ DIRECTORY_HEADER = (
     "accountEnabled",
 )
 DIRECTORY = (
-    (JOHN, "jdoe@contoso.onmicrosoft.com", "John Doe", "john.doe@contoso.com", "00101", "true"),
-    (KATE, "kobrien@contoso.onmicrosoft.com", "Kate O'Brien", "Kate.O'Brien@contoso.com", "00102", "true"),
+    (JOHN, f"jdoe@{ONMS}", "John Doe", "john.doe@contoso.com", "00101", "true"),
+    (KATE, f"kobrien@{ONMS}", "Kate O'Brien", "Kate.O'Brien@contoso.com", "00102", "true"),
     (MEI, "mei.tanaka@contoso.com", "Mei Tanaka", "mei.tanaka@contoso.com", "0103", "true"),
-    (LENA, "lfischer@contoso.onmicrosoft.com", "Lena Fischer", "lena@contoso.com", "00104", "false"),
-    ("11111111-0000-0000-0000-000000000005", "twin1@contoso.com", "Twin", "t1@contoso.com", "00200", "true"),
-    ("11111111-0000-0000-0000-000000000006", "twin2@contoso.com", "Twin", "t2@contoso.com", "00200", "true"),
-)  # fmt: skip
+    (LENA, f"lfischer@{ONMS}", "Lena Fischer", "lena@contoso.com", "00104", "false"),
+    (_guid(5), "twin1@contoso.com", "Twin", "t1@contoso.com", "00200", "true"),
+    (_guid(6), "twin2@contoso.com", "Twin", "t2@contoso.com", "00200", "true"),
+)
 
 WORKDAY_HEADER = ("Employee ID", "Worker", "Work Email", "Skill", "Skill Level")
 EXPORT = (
@@ -257,3 +261,18 @@ async def test_unknown_and_disabled_people_are_reported_once_when_chunks_are_rea
     assert sorted(row["row"] for row in rows) == ["2", "3", "4", "5", "6", "7"]
     assert [row["action"] for row in rows].count("created") == 4
     assert await _names(hr_sandbox, JOHN) == ["Python", "SQL"]
+
+
+async def test_check_reports_whether_the_directory_can_be_read(
+    hr_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    settings = settings_for(hr_sandbox, tmp_path)
+    readable = await run_checks(settings, "jdoe@contoso.onmicrosoft.com")
+    step = next(step for step in readable.results if step.name == "read the directory")
+    assert step.ok is True
+    hr_sandbox.faults.deny_directory_reads = True
+    refused = await run_checks(settings, "jdoe@contoso.onmicrosoft.com")
+    step = next(step for step in refused.results if step.name == "read the directory")
+    assert (step.ok, "403" in step.detail) == (False, True)
+    assert "User.Read.All" in step.advice
+    assert refused.exit_code == 1

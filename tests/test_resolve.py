@@ -1,4 +1,4 @@
-"""The resolve stage's pure parts: literals, filters, matching, the cost rule, user keys, headers."""
+"""The resolve stage's pure parts: literals, filters, matching, cost rule, user keys, headers."""
 
 from __future__ import annotations
 
@@ -135,6 +135,6 @@ def test_a_built_in_alias_can_be_switched_off_and_a_configured_name_wins() -> No
 def test_a_name_both_ignored_and_configured_is_a_config_error(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("columns:\n  user: [ID]\n  ignore: [id]\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="both under columns.user and columns.ignore"):
+    with pytest.raises(ConfigError, match=r"both under columns\.user and columns\.ignore"):
         load_settings(config, environ={})
     assert Settings().columns.ignore == ()

@@ -18,6 +18,8 @@ from importer.graph.auth import close_token_provider, describe_token, make_token
 from importer.graph.client import GraphClient, SubRequest, SubResponse, skills_path
 from importer.graph.target import open_graph, target_label
 from importer.records import Action
+from importer.resolve import DIRECTORY_PERMISSION, listing_url
+from importer.resolve.odata import LISTING_PAGE_SIZE
 from importer.validate.schema import PROFICIENCY_LEVELS
 from importer.write.outcomes import PERMISSION_MESSAGE
 
@@ -113,10 +115,28 @@ async def run_checks(settings: Settings, user: str, *, probe_enums: bool = False
         who, app_only = _identity(describe_token(token))
         report.results.append(CheckResult("sign-in", True, f"signed in as {who}"))
         async with open_graph(settings, provider) as client:
+            await _directory(client, report)
             await _canary(client, settings, user, app_only, report, probe_enums)
     finally:
         await close_token_provider(provider)
     return report
+
+
+async def _directory(client: GraphClient, report: CheckReport) -> None:
+    """Can the directory be read? Every run resolves its users there before writing."""
+    url = listing_url().replace(f"$top={LISTING_PAGE_SIZE}", "$top=1")
+    answer, error = await _call(client, "GET", url)
+    name = "read the directory"
+    if answer is not None and answer.ok and isinstance(answer.body, dict):
+        report.results.append(CheckResult(name, True, "GET /users answered; users can be resolved"))
+        return
+    status = answer.status if answer else (error.status if error else None)
+    advice = (
+        DIRECTORY_PERMISSION
+        if status in (401, 403)
+        else "See the error; runs resolve every user through GET /users before writing."
+    )
+    report.results.append(CheckResult(name, False, _failure(answer, error), advice))
 
 
 async def _canary(
