@@ -84,7 +84,7 @@ class SkillsMap:
             if not any(cell.strip() for cell in cells):
                 continue
             cells = cells + [""] * (len(header) - len(cells))
-            written, to = cells[source].strip(), cells[target].strip()
+            written, to = _cell(cells[source]), _cell(cells[target])
             key = map_key(written)
             if not key:
                 raise ConfigError(f"input.skills_map: {shown} line {line}: 'from' is empty")
@@ -126,6 +126,15 @@ class SkillsMap:
             f"skills map {self.path}: {len(unused)} entr{'y' if len(unused) == 1 else 'ies'} "
             f"matched no skill name in the source: {shown}{more}"
         )
+
+
+#: What a report puts in front of a formula-like cell (the template is such a report).
+_NEUTRALISED = ("'=", "'+", "'-", "'@")
+
+
+def _cell(text: str) -> str:
+    text = text.strip()
+    return text[1:] if text.startswith(_NEUTRALISED) else text
 
 
 def _name_problem(to: str) -> str:
