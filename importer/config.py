@@ -209,21 +209,15 @@ class ColumnsSettings(_Section):
 
 
 class ValuesSettings(_Section):
-    """Extra synonyms mapped to canonical enum values."""
+    """Synonyms mapped to canonical enum values, on top of the built-in ones.
 
-    proficiency: dict[str, str] = Field(
-        default_factory=lambda: {
-            "1": "elementary",
-            "2": "limitedWorking",
-            "3": "generalProfessional",
-            "4": "advancedProfessional",
-            "5": "expert",
-            "beginner": "elementary",
-        }
-    )
-    collaborationTags: dict[str, str] = Field(  # noqa: N815 - Graph's property name
-        default_factory=lambda: {"mentor": "ableToMentor"}
-    )
+    The built-in word synonyms (beginner, novice, basic, intermediate, advanced, master;
+    mentor) and the default 1-5 proficiency scale live in ``importer.vocabulary``:
+    entries here add to them key by key; numbers or ranges here replace the whole 1-5 scale.
+    """
+
+    proficiency: dict[str, str] = Field(default_factory=dict)
+    collaborationTags: dict[str, str] = Field(default_factory=dict)  # noqa: N815
     allowedAudiences: dict[str, str] = Field(default_factory=dict)  # noqa: N815
 
     @field_validator("proficiency", "collaborationTags", "allowedAudiences", mode="before")

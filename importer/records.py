@@ -97,6 +97,8 @@ class Table:
         mapping: canonical field -> index into ``header`` for the columns that were recognised.
         ignored: header cells that map to no field (warned about once).
         header_row: spreadsheet row number of the header line.
+        labels: for tables made by the shape stage (matrix and list layouts), what to call the
+            cells it adds after the original ones, in messages.
     """
 
     source: str
@@ -105,6 +107,7 @@ class Table:
     mapping: dict[str, int]
     ignored: tuple[str, ...] = ()
     header_row: int = 1
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,11 @@ Writes, next to this script:
 - ``hr_workday.csv``: a Workday-style export keyed by employee id (``Employee ID, Worker, Work
   Email, Skill, Skill Level``), run with ``--user-key employeeId`` (or ``--user-key mail``): it
   holds a disabled account and a new hire the directory does not know yet.
+- ``skills_matrix.xlsx``: a skills matrix (layout ``matrix``): one row per person below a
+  title row, one column per skill, levels in the cells (numbers and words), blanks for "no
+  skill", two columns that are not skills, and one unknown level ("Guru").
+- ``skills_list.csv``: one row per person, the skills listed in one cell (layout ``list``):
+  ``Python (Expert); SQL (Advanced); Excel``, with one unknown level in parentheses.
 
 Everything is deterministic, so the files only change when this script does.
 """
@@ -261,6 +266,53 @@ def write_legacy_csv(path: Path) -> None:
         writer.writerows(_LEGACY)
 
 
+#: The skills matrix: skill columns, then one row per person (None = no skill).
+_MATRIX_SKILLS = ("Python", "SQL", "Excel", "Kubernetes", "Negotiation", "Public Speaking")
+_MATRIX: tuple[tuple[str, str, tuple[object, ...]], ...] = (
+    ("adele.vance@contoso.com", "Engineering", (5, 4, None, 3, None, None)),
+    ("alex.wilber@contoso.com", "Engineering", (3, None, 2, "Expert", None, 1)),
+    ("diego.siciliani@contoso.com", "Sales", (None, None, 4, None, 5, "advanced")),
+    ("grady.archie@contoso.com", "Engineering", (4, 4, 4, 2, None, None)),
+    ("isaiah.langer@contoso.com", "Sales", (None, 2, 3, None, "Guru", 4)),
+    ("johanna.lorenz@contoso.com", "Finance", (1, 3, 5, None, None, 2)),
+    ("lee.gu@contoso.com", "Engineering", ("beginner", None, None, 4, None, None)),
+    ("megan.bowen@contoso.com", "Sales", (None, None, 3, None, 4, 5)),
+)
+
+
+def write_skills_matrix(path: Path) -> None:
+    """Write the skills matrix sample: a title row, then one row per person, a column per skill."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Skills matrix"
+    sheet.append(["Skills matrix — engineering and sales", None, None, "exported 2026-11-02"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(["Employee Email", "Name", "Department", *_MATRIX_SKILLS])
+    names = dict(USERS)
+    for upn, department, levels in _MATRIX:
+        sheet.append([upn, names[upn], department, *levels])
+    sheet.freeze_panes = "D3"
+    workbook.save(path)
+
+
+_LISTS = (
+    ("pradeep.gupta@contoso.com", "Python (Expert); SQL (Advanced); Excel"),
+    ("patti.fernandez@contoso.com", "Negotiation (4); Public Speaking (Intermediate)"),
+    ("nestor.wilke@contoso.com", "Kubernetes (advanced professional); Terraform (3); Go (2)"),
+    ("miriam.graham@contoso.com", "Excel (5); Power BI (Expert)"),
+    ("lynne.robbins@contoso.com", "Cooking (Guru); Project Management (4)"),
+    ("lidia.holloway@contoso.com", "Contract Law (2)"),
+)
+
+
+def write_skills_list(path: Path) -> None:
+    """Write the list-cell sample: one row per person, skills separated by ';' in one cell."""
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(["Employee Email", "Skills"])
+        writer.writerows(_LISTS)
+
+
 def main() -> None:
     """Write every sample file next to this script."""
     write_directory(HERE / "directory.csv")
@@ -268,6 +320,8 @@ def main() -> None:
     write_skills_xlsx(HERE / "skills.xlsx")
     write_legacy_csv(HERE / "legacy_export.csv")
     write_hr_export(HERE / "hr_workday.csv")
+    write_skills_matrix(HERE / "skills_matrix.xlsx")
+    write_skills_list(HERE / "skills_list.csv")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import click
 from importer.config import Settings, load_settings
 from importer.errors import ConfigError
 from importer.read import is_database_url
+from importer.shape import LAYOUTS
 
 __all__ = ["SOURCES", "common_options", "config_option", "settings_from", "sources_of"]
 
@@ -27,6 +28,7 @@ _FLAG_SETTINGS = {
     "report_dir": ("report", "dir"),
     "sheets": ("input", "sheets"),
     "user_key": ("input", "user_key"),
+    "layout": ("input", "layout"),
     "target": ("target", "graph"),
     "query": ("input", "query"),
 }
@@ -79,6 +81,13 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Choice(["auto", "id", "userPrincipalName", "mail", "employeeId"]),
             help="What the user column holds; every key is resolved through the directory "
             "[default: input.user_key, auto: a GUID is an object id, else a UPN].",
+        ),
+        click.option(
+            "--layout",
+            type=click.Choice(list(LAYOUTS)),
+            help="rows: one skill per row; matrix: one column per skill, levels in the cells; "
+            "list: several skills in one cell, each optionally 'Name (Level)'; auto: decided "
+            "from the header and cells [default: input.layout, auto].",
         ),
         click.option("--target", help="sandbox, a Graph cloud URL, or http://127.0.0.1:PORT."),
         click.option("--query", help="Database SOURCE: the SELECT that yields the rows."),

@@ -151,6 +151,7 @@ def _second_part(
                 "blank": source.blank_rows,
                 "index": validator.duplicate_state(),
                 "map_used": validator.skills_map.used if validator.skills_map else set(),
+                "beyond": validator.beyond_state(),
             }
         )
     except BaseException as exc:  # reported to the parent, which fails the run with it
@@ -208,6 +209,10 @@ def validate_in_two_parts(
         _replay_shared_keys(reader, source, validator, part["index"], writer)
         source.rows = parent_rows + part["rows"]
         source.blank_rows = parent_blank + part["blank"]
+        validator.merge_beyond(part["beyond"])
+        scale_error = validator.scale_error()
+        if scale_error is not None:
+            raise scale_error
         logger.info("validated %s in two processes (split at line %d)", source.display, split.line)
         used = validator.skills_map.used | part["map_used"] if validator.skills_map else None
         warning = validator.unused_map_warning(used)

@@ -21,11 +21,12 @@ from importer.pipeline.logs import run_log
 from importer.pipeline.result import RunResult, exit_for
 from importer.pipeline.signals import stop_on_signals
 from importer.pipeline.spill import RowSpill
-from importer.pipeline.validate import validate_into
+from importer.pipeline.validate import shape_summary, validate_into
 from importer.progress import RunProgress
 from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome
 from importer.report.writer import ReportWriter, RunSummary, new_run_id
+from importer.shape import Shaper
 
 if TYPE_CHECKING:
     # The Graph side (aiohttp, azure-identity, the sandbox) is imported only by `run`, so
@@ -121,7 +122,10 @@ async def _run_stages(
     kept: RowSpill | None = None
     try:
         clock = time.monotonic()
-        validated = validate_into(reader, settings, writer, keep_valid=True, progress=progress)
+        shaper = Shaper(settings)
+        validated = validate_into(
+            reader, settings, writer, keep_valid=True, progress=progress, shaper=shaper
+        )
         kept = validated.kept
         logger.info(
             "read and validated %d rows for %d users in %.1f s",
@@ -130,6 +134,7 @@ async def _run_stages(
             time.monotonic() - clock,
         )
         warnings.extend(reader.warnings)
+        warnings.extend(shaper.warnings)
         warnings.extend(validated.warnings)
         ratio = validated.invalid / validated.rows if validated.rows else 0.0
         # A handful of rows (a fed-back rejects.csv) is judged row by row, not as a share.
@@ -182,6 +187,7 @@ async def _run_stages(
             reason=reason,
             warnings=warnings,
             users=user_figures,
+            layouts=shape_summary(shaper),
         )
         path = writer.finish(summary)
     finally:

@@ -6,22 +6,27 @@ stage of ``run``, which keeps the valid rows (grouped by user) for the Graph sta
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from importer.config import Settings
 from importer.pipeline.parallel_validate import find_split, validate_in_two_parts
 from importer.pipeline.result import RunResult, exit_for
 from importer.pipeline.spill import RowSpill
 from importer.progress import READING, RunProgress
+from importer.read.csv_file import CsvSource
 from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report.writer import ReportWriter, RunSummary, new_run_id
+from importer.shape import Shaper
+from importer.shape.detect import HEAD_ROWS
 from importer.validate.validator import Validator
 
-__all__ = ["Validated", "stream_checked", "validate_files", "validate_into"]
+__all__ = ["Validated", "shape_summary", "stream_checked", "validate_files", "validate_into"]
 
 
 @dataclass(slots=True)
@@ -32,6 +37,33 @@ class Validated:
     rows: int
     invalid: int
     warnings: list[str]
+
+
+def _head(source: CsvSource) -> list[SourceRow]:
+    """The first data rows of a CSV, read without counting them as input."""
+    counts = source.rows, source.blank_rows
+    rows = source.iter_rows()
+    try:
+        head = list(islice(rows, HEAD_ROWS))
+    finally:
+        if isinstance(rows, Generator):
+            rows.close()
+    source.rows, source.blank_rows = counts
+    return head
+
+
+def shape_summary(shaper: Shaper) -> list[dict[str, Any]]:
+    """The layout chosen per table, for summary.json."""
+    return [
+        {
+            "source": d.source,
+            "sheet": d.sheet,
+            "layout": d.layout,
+            "how": d.how,
+            "skill_columns": list(d.skill_columns),
+        }
+        for d in shaper.decisions
+    ]
 
 
 def stream_checked(
@@ -71,12 +103,19 @@ def validate_into(
     *,
     keep_valid: bool,
     progress: RunProgress | None = None,
+    shaper: Shaper | None = None,
 ) -> Validated:
-    """Stream rows through validation; invalid and duplicate rows go straight to the report.
+    """Shape and validate the rows; invalid and duplicate rows go straight to the report.
 
     With ``progress`` (``run`` only), the reading phase counts the rows as they go by.
+
+    Raises:
+        InputError: a table's layout cannot be told or does not fit, or a level column holds
+            numbers beyond the configured scale (before anything is sent).
     """
     validator = Validator(settings)
+    shaper = shaper or Shaper(settings)
+    source_rows = shaper.shape(reader.rows())
     kept = RowSpill(settings.run.rows_per_chunk)
     rows = 0
     if progress is not None:
@@ -84,7 +123,7 @@ def validate_into(
     try:
         if keep_valid:
             keep = kept.add
-            for item in validator.feed(reader.rows()):
+            for item in validator.feed(source_rows):
                 rows += 1
                 if progress is not None:
                     progress.set_done(READING, rows)
@@ -93,7 +132,10 @@ def validate_into(
                 else:
                     keep(item)
         else:
-            rows = stream_checked(validator.check(reader.rows()), writer)
+            rows = stream_checked(validator.check(source_rows), writer)
+        scale_error = validator.scale_error()
+        if scale_error is not None:
+            raise scale_error
         late: list[RowOutcome] = []
         for correction in validator.finish(reader.lookup_cells):
             where = (correction.source, correction.sheet, correction.row, correction.column)
@@ -117,6 +159,7 @@ def validate_files(paths: Sequence[Path | str], settings: Settings) -> RunResult
     """Read and validate offline; write the report. Never touches the network."""
     started = datetime.now(UTC)
     reader = InputReader(paths, settings)
+    shaper = Shaper(settings)
     run_id = new_run_id(settings.report.dir, started)
     writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
     try:
@@ -126,11 +169,20 @@ def validate_files(paths: Sequence[Path | str], settings: Settings) -> RunResult
         one_pass = settings.input.duplicates != "error"
         split = find_split(csv_source) if csv_source is not None and not one_pass else None
         if csv_source is not None and split is not None:
+            # One rows-layout CSV may be validated in two processes; decide its layout first.
+            split = (
+                split
+                if shaper.decide(csv_source.table, _head(csv_source)).layout == "rows"
+                else None
+            )
+        if csv_source is not None and split is not None:
             warnings = validate_in_two_parts(
                 reader, csv_source, split, settings, writer, stream_checked
             )
         else:
-            warnings = validate_into(reader, settings, writer, keep_valid=False).warnings
+            warnings = validate_into(
+                reader, settings, writer, keep_valid=False, shaper=shaper
+            ).warnings
         exit_code, reason = exit_for(writer.counts)
         summary = RunSummary(
             run_id=run_id,
@@ -145,7 +197,8 @@ def validate_files(paths: Sequence[Path | str], settings: Settings) -> RunResult
             http={},
             exit_code=exit_code,
             reason=reason,
-            warnings=[*reader.warnings, *warnings],
+            warnings=[*reader.warnings, *shaper.warnings, *warnings],
+            layouts=shape_summary(shaper),
         )
         path = writer.finish(summary)
     finally:

@@ -9,17 +9,18 @@ from importer.read.csv_file import CSV_SUFFIXES, CsvSource
 from importer.read.database import DatabaseSource, is_database_url, mask_url
 from importer.read.headers import HeaderMatcher
 from importer.read.reader import InputReader, cells_of_rows
-from importer.read.workbook import XLSX_SUFFIXES, XlsxSource
+from importer.read.workbook import WORKBOOK_SUFFIXES, WorkbookSource, column_letter
 
 __all__ = [
     "CSV_SUFFIXES",
-    "XLSX_SUFFIXES",
+    "WORKBOOK_SUFFIXES",
     "CsvSource",
     "DatabaseSource",
     "HeaderMatcher",
     "InputReader",
-    "XlsxSource",
+    "WorkbookSource",
     "cells_of_rows",
+    "column_letter",
     "is_database_url",
     "mask_url",
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from importer.config import ColumnsSettings
 from importer.errors import InputError
@@ -52,7 +53,16 @@ BUILTIN_ALIASES: dict[str, tuple[str, ...]] = {
         "employee email address",
         "employee upn",
     ),
-    "displayName": ("displayName", "skill", "skill name", "skill display name"),
+    # `skills`, `skill list` and `competencies` name the list column of the list layout.
+    "displayName": (
+        "displayName",
+        "skill",
+        "skill name",
+        "skill display name",
+        "skills",
+        "skill list",
+        "competencies",
+    ),
     "proficiency": (
         "proficiency",
         "level",
@@ -130,6 +140,19 @@ class HeaderMatch:
     ignored: tuple[str, ...]
 
 
+def _parent(cells: Sequence[str], column: int) -> str:
+    """The header cell over ``column``: its own, or the nearest one to its left (a merge)."""
+    for index in range(min(column, len(cells) - 1), -1, -1):
+        if cells[index]:
+            return cells[index]
+    return ""
+
+
+def _match(index: int, cells: tuple[str, ...], mapping: dict[str, int]) -> HeaderMatch:
+    ignored = tuple(cell for i, cell in enumerate(cells) if cell and i not in mapping.values())
+    return HeaderMatch(index, cells, mapping, ignored)
+
+
 class HeaderMatcher:
     """Recognises header rows using the built-in aliases plus the config's ``columns:``.
 
@@ -139,7 +162,11 @@ class HeaderMatcher:
         user_key: ``input.user_key``: which aliases name the user column.
     """
 
-    def __init__(self, columns: ColumnsSettings, user_key: str = "auto") -> None:
+    def __init__(
+        self, columns: ColumnsSettings, user_key: str = "auto", *, user_only_header: bool = False
+    ) -> None:
+        #: True when a row that maps only ``user`` may be a header (a skills matrix).
+        self.user_only_header = user_only_header
         self.user_key = user_key
         ignored = {header_key(name) for name in columns.ignore}
         builtin = {**BUILTIN_ALIASES, "user": USER_ALIASES[user_key]}
@@ -176,8 +203,10 @@ class HeaderMatcher:
         key = header_key(cell)
         return self._alias_to_field.get(key) if key else None
 
-    def match_row(self, cells: Sequence[str]) -> dict[str, int] | None:
+    def match_row(self, cells: Sequence[str], *, needs_name: bool = True) -> dict[str, int] | None:
         """Map a candidate header row, or None if it lacks ``user`` or ``displayName``.
+
+        With ``needs_name=False`` a row that maps ``user`` is enough (a skills matrix).
 
         Raises:
             ValueError: two cells map to the same field (the message names both).
@@ -194,34 +223,102 @@ class HeaderMatcher:
                     f"rename or remove one of them"
                 )
             mapping[field] = index
-        if "user" in mapping and "displayName" in mapping:
+        if "user" in mapping and ("displayName" in mapping or not needs_name):
             return mapping
         return None
 
     def find(self, rows: Iterable[Sequence[str]], *, path: str, sheet: str = "") -> HeaderMatch:
         """Find the header among the first rows of a table.
 
+        ``rows`` should hold one row more than ``HEADER_SEARCH_ROWS`` when it can, so that a
+        header on the last searched row can still be checked for a second header row.
+
         Raises:
             InputError: no row maps both ``user`` and ``displayName`` (the message lists the
-                headers seen and the aliases accepted), or two columns map to one field.
+                headers seen and the aliases accepted), two columns map to one field, or a
+                two-row header that does not make a usable header.
         """
-        first_seen: tuple[str, ...] = ()
-        for index, row in enumerate(rows):
-            if index >= HEADER_SEARCH_ROWS:
-                break
-            cells = tuple(cell.strip() for cell in row)
-            if not first_seen and any(cells):
-                first_seen = cells
+        head = [tuple(cell.strip() for cell in row) for row in islice(rows, HEADER_SEARCH_ROWS + 1)]
+        first_seen = next((cells for cells in head if any(cells)), ())
+        searched = head[:HEADER_SEARCH_ROWS]
+        found = self._first_header(searched, path, sheet, needs_name=True)
+        if found is None and self.user_only_header:
+            found = self._first_header(searched, path, sheet, needs_name=False)
+        if found is None:
+            raise InputError(self.missing_header_message(first_seen), path=path, sheet=sheet)
+        index, mapping = found
+        cells = head[index]
+        below = head[index + 1] if index + 1 < len(head) else ()
+        if self._is_sub_header(cells, mapping, below):
+            return self._two_row_header(index, cells, below, path, sheet)
+        return _match(index, cells, mapping)
+
+    def _first_header(
+        self, rows: Sequence[tuple[str, ...]], path: str, sheet: str, *, needs_name: bool
+    ) -> tuple[int, dict[str, int]] | None:
+        for index, cells in enumerate(rows):
             try:
-                mapping = self.match_row(cells)
+                mapping = self.match_row(cells, needs_name=needs_name)
             except ValueError as exc:
                 raise InputError(str(exc), path=path, sheet=sheet) from None
-            if mapping is not None:
-                ignored = tuple(
-                    cell for i, cell in enumerate(cells) if cell and i not in mapping.values()
-                )
-                return HeaderMatch(index, cells, mapping, ignored)
-        raise InputError(self.missing_header_message(first_seen), path=path, sheet=sheet)
+            if mapping is not None and (needs_name or len([c for c in cells if c]) > 1):
+                return index, mapping
+        return None
+
+    def _is_sub_header(
+        self, cells: tuple[str, ...], mapping: dict[str, int], below: tuple[str, ...]
+    ) -> bool:
+        """True when ``below`` continues the header rather than starting the data."""
+        user = mapping["user"]
+        if not any(below) or (user < len(below) and below[user]):
+            return False
+        for column, text in enumerate(below):
+            if not text:
+                continue
+            above = cells[column] if column < len(cells) else ""
+            if self.field_of(f"{_parent(cells, column)} {text}") is not None or (
+                not above and self.field_of(text) is not None
+            ):
+                return True
+        return False
+
+    def _two_row_header(
+        self, index: int, cells: tuple[str, ...], below: tuple[str, ...], path: str, sheet: str
+    ) -> HeaderMatch:
+        width = max(len(cells), len(below))
+        joined: list[str] = []
+        for column in range(width):
+            top = cells[column] if column < len(cells) else ""
+            sub = below[column] if column < len(below) else ""
+            if not sub:
+                joined.append(top)
+                continue
+            parent = _parent(cells, column)
+            both = f"{parent} {sub}".strip()
+            if self.field_of(both) is None and self.field_of(sub) is not None:
+                joined.append(sub)
+            else:
+                joined.append(both)
+        header = tuple(joined)
+        shown = ", ".join(f"'{c}'" for c in header if c)
+        rows = f"rows {index + 1} and {index + 2}"
+        try:
+            mapping = self.match_row(header, needs_name=not self.user_only_header)
+        except ValueError as exc:
+            raise InputError(
+                f"the header spans {rows}; read together they give {shown}, but {exc}",
+                path=path,
+                sheet=sheet,
+            ) from None
+        if mapping is None:
+            raise InputError(
+                f"the header spans {rows} (a merged cell over sub-headers); read together they "
+                f"give {shown}, which has no user and skill name columns; write the header "
+                f"in one row",
+                path=path,
+                sheet=sheet,
+            )
+        return _match(index + 1, header, mapping)
 
     def missing_header_message(self, seen: Sequence[str]) -> str:
         """Explain a missing header: what was seen, what is accepted for the two required fields.
@@ -247,4 +344,9 @@ class HeaderMatcher:
         return (
             f"no header row with both a user and a displayName column (saw {shown}); "
             f"accepted headers are {accepted} (add more under 'columns:' in the config){hint}"
+            + (
+                ""
+                if self.user_only_header
+                else "; if it is a skills matrix (one column per skill), run with --layout matrix"
+            )
         )

@@ -17,13 +17,13 @@ from importer.errors import InputError
 from importer.read.csv_file import CSV_SUFFIXES, CsvSource
 from importer.read.database import DatabaseSource, is_database_url
 from importer.read.headers import HeaderMatcher
-from importer.read.workbook import XLSX_SUFFIXES, XlsxSource
+from importer.read.workbook import WORKBOOK_SUFFIXES, WorkbookSource
 from importer.records import InputSummary, SourceRow, Table
 
 __all__ = ["InputReader"]
 
 #: One input: a delimited text file, a workbook, or a database query.
-Source = CsvSource | XlsxSource | DatabaseSource
+Source = CsvSource | WorkbookSource | DatabaseSource
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,11 @@ class InputReader:
 
     def __init__(self, paths: Sequence[Path | str], settings: Settings) -> None:
         self.warnings: list[str] = []
-        matcher = HeaderMatcher(settings.columns, settings.input.user_key)
+        # A skills matrix has a user column and one column per skill, no skill-name column.
+        matrix_possible = settings.input.layout in ("auto", "matrix")
+        matcher = HeaderMatcher(
+            settings.columns, settings.input.user_key, user_only_header=matrix_possible
+        )
         self._sources: list[Source] = []
         if not paths:
             raise InputError("no input file given")
@@ -103,15 +107,17 @@ class InputReader:
             else:
                 self._sources.append(self._open(Path(path), settings, matcher))
         for source in self._sources:
-            tables = [source.table] if not isinstance(source, XlsxSource) else source.tables
+            tables = [source.table] if not isinstance(source, WorkbookSource) else source.tables
             for table in tables:
-                if table.ignored:
+                # A table without a skill-name column may be a skills matrix: which of its
+                # columns are ignored is for the shape stage to say.
+                if table.ignored and "displayName" in table.mapping:
                     self.warnings.append(_describe_ignored(table, matcher))
                     logger.info("%s", self.warnings[-1])
 
     def _open(
         self, path: Path, settings: Settings, matcher: HeaderMatcher
-    ) -> CsvSource | XlsxSource:
+    ) -> CsvSource | WorkbookSource:
         display = str(path)
         if not path.exists():
             raise InputError("file not found", path=display)
@@ -120,11 +126,9 @@ class InputReader:
         suffix = path.suffix.lower()
         if suffix in CSV_SUFFIXES:
             return CsvSource(path, display, settings.input, matcher)
-        if suffix in XLSX_SUFFIXES:
-            return XlsxSource(path, display, settings.input.sheets, matcher, self.warnings)
-        if suffix == ".xls":
-            raise InputError("old .xls workbooks are not supported; save it as .xlsx", path=display)
-        supported = ", ".join((*CSV_SUFFIXES, *XLSX_SUFFIXES))
+        if suffix in WORKBOOK_SUFFIXES:
+            return WorkbookSource(path, display, settings.input.sheets, matcher, self.warnings)
+        supported = ", ".join((*CSV_SUFFIXES, *WORKBOOK_SUFFIXES))
         raise InputError(
             f"unsupported file type {suffix or '(none)'!r}; use one of {supported}", path=display
         )
@@ -138,7 +142,7 @@ class InputReader:
         """What each file held (complete once ``rows()`` is exhausted)."""
         result = []
         for source in self._sources:
-            sheets = source.sheets if isinstance(source, XlsxSource) else ()
+            sheets = source.sheets if isinstance(source, WorkbookSource) else ()
             result.append(
                 InputSummary(source.display, source.sha256, source.rows, source.blank_rows, sheets)
             )
@@ -176,5 +180,5 @@ class InputReader:
         """Every table that will be read (a CSV file, or one sheet of a workbook)."""
         out: list[Table] = []
         for source in self._sources:
-            out.extend(source.tables if isinstance(source, XlsxSource) else [source.table])
+            out.extend(source.tables if isinstance(source, WorkbookSource) else [source.table])
         return out

@@ -5,7 +5,9 @@ share one file: its columns are the union of their headers in first-seen order, 
 header cells are the same column when they match as headers do (``header_key``: case, spaces
 and punctuation ignored). A column of
 the input that is itself called ``error`` (a rejects file fed back) is replaced, not repeated.
-Rows without original cells (a skill deleted by sync) are left to results.csv.
+Rows without original cells (a skill deleted by sync) are left to results.csv. Rows made by
+the matrix and list layouts (several skills from one person's row) give that row back once,
+after the others, its ``error`` naming each bad cell ("cell D5: ...; cell F5: ...").
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import csv
 from array import array
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -61,6 +64,7 @@ class RejectsCsv:
         self._file: IO[str] | None = None
         self._writerow: Callable[[list[str]], object] | None = None
         self.rows = 0
+        self._produced: dict[tuple[str, str, int], RowOutcome] = {}
 
     def note_header(self, header: tuple[str, ...]) -> None:
         """Remember the first header seen, for the header line of an empty rejects.csv."""
@@ -76,6 +80,29 @@ class RejectsCsv:
         header = outcome.header
         if not header:
             return
+        if outcome.column:
+            self._merge(outcome)
+            return
+        self._write(outcome)
+
+    def _merge(self, outcome: RowOutcome) -> None:
+        # A row made by the matrix or list layout: its person's original row is given back
+        # once, at the end, with an error naming each bad cell.
+        key = (outcome.source, outcome.sheet, outcome.row)
+        note = f"cell {outcome.column}{outcome.row}: {outcome.error or outcome.error_type}"
+        merged = self._produced.get(key)
+        if merged is None:
+            self._produced[key] = replace(outcome, error=note)
+        else:
+            self._produced[key] = replace(merged, error=f"{merged.error}; {note}")
+
+    def _write_produced(self) -> None:
+        produced, self._produced = self._produced, {}
+        for outcome in produced.values():
+            self._write(outcome)
+
+    def _write(self, outcome: RowOutcome) -> None:
+        header = outcome.header
         if header is not self._last_header:
             self._last_mapping = self._mapping_for(header)
             self._last_direct = self._is_direct(self._last_mapping)
@@ -90,7 +117,7 @@ class RejectsCsv:
             outcome.sheet != self._table_names[self._last_table][1]
         ):
             self._last_header = None
-            self.add(outcome)
+            self._write(outcome)
             return
         if self._writerow is None:
             self._open()
@@ -114,6 +141,7 @@ class RejectsCsv:
             in_place: corrected outcomes; those that are rejects go where their row number
                 puts them among the written rows of their table (written in row order).
         """
+        self._write_produced()
         fixes = [o for o in fixes if o.action in REJECT_ACTIONS and o.header]
         placed = [o for o in in_place if o.action in REJECT_ACTIONS and o.header]
         for outcome in (*placed, *fixes):

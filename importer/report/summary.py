@@ -44,6 +44,7 @@ class RunSummary:
         exit_code: the process exit code.
         reason: one line saying why this exit code.
         warnings: things the user should know (unknown columns ignored...).
+        layouts: the layout chosen per table, as the log says it.
         counts: rows per action; filled by ``ReportWriter.finish``.
         users: how the users were resolved (key, strategy, directory requests); empty for
             ``validate``.
@@ -64,6 +65,8 @@ class RunSummary:
     warnings: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     users: dict[str, Any] = field(default_factory=dict)
+    #: The layout chosen per table: source, sheet, layout, how, skill_columns.
+    layouts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -82,6 +85,12 @@ def _counts(summary: RunSummary) -> dict[str, int]:
 
 def _http(summary: RunSummary) -> dict[str, int]:
     return {**dict.fromkeys(HTTP_FIGURES, 0), **summary.http}
+
+
+def _layout(summary: RunSummary) -> str:
+    """The one layout of every table, "mixed" when they differ, "" when none was decided."""
+    kinds = {str(item["layout"]) for item in summary.layouts}
+    return kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "")
 
 
 def summary_document(
@@ -120,6 +129,8 @@ def summary_document(
         "http": _http(summary),
         "exit_code": summary.exit_code,
         "reason": summary.reason,
+        "layout": _layout(summary),
+        "layouts": list(summary.layouts),
         "warnings": list(summary.warnings),
         "files": list(files),
     }

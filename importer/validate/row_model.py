@@ -64,13 +64,14 @@ def is_plain_user(raw: str) -> bool:
     return raw[:1] != "'" and _PLAIN_USER.fullmatch(raw) is not None
 
 
-def is_plain_name(raw: str) -> bool:
+def is_plain_name(raw: str, skill_separator: str = ";") -> bool:
     """True when a skill-name cell is certainly valid and already normal (a fast pre-screen)."""
     return (
         0 < len(raw) <= MAX_DISPLAY_NAME
+        and skill_separator not in raw
         and raw.isprintable()
         and raw[0] not in " '"
-        and raw[-1] != " "
+        and raw[-1] not in " )"
     )
 
 
@@ -85,6 +86,8 @@ class CellRules:
     default_audiences: str | None
     #: What the user column holds (``input.user_key``); decides what a well-formed user is.
     user_key: str = "auto"
+    #: Between skills in one cell; a skill name holding it looks like a list (rows layout).
+    skill_separator: str = ";"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CellRules:
@@ -94,6 +97,8 @@ class CellRules:
             ConfigError: a ``values:`` synonym or ``defaults.allowedAudiences`` names no
                 canonical value.
         """
+        # The built-in synonyms of each field apply whatever `values:` says; see
+        # importer.vocabulary.
         audiences = EnumNormaliser(
             "allowedAudiences", ALLOWED_AUDIENCES, settings.values.allowedAudiences
         )
@@ -114,6 +119,7 @@ class CellRules:
             list_separator=settings.input.list_separator,
             default_audiences=default,
             user_key=settings.input.user_key,
+            skill_separator=settings.input.skill_separator,
         )
 
 
@@ -164,22 +170,51 @@ def _user(value: Any, info: ValidationInfo) -> str:
     return text
 
 
-def _display_name(value: Any) -> str:
+_LEVEL_SUFFIX = re.compile(r"\(([^()]*)\)\s*$")
+
+
+def _display_name(value: Any, info: ValidationInfo) -> str:
     text = _clean(value)
     if not text:
         _fail("missing-display-name", "the cell is empty; every row needs a skill name")
     if len(text) > MAX_DISPLAY_NAME:
         _fail("too-long", f"is {len(text)} characters long; at most {MAX_DISPLAY_NAME} are allowed")
+    rules = _rules(info)
+    separator = rules.skill_separator
+    suffix = _LEVEL_SUFFIX.search(text)
+    level = suffix.group(1).strip() if suffix else ""
+    if separator in text or (level and _is_level(level, rules)):
+        what = f"the skill separator {separator!r}" if separator in text else f"a level ({level})"
+        _fail(
+            "looks-like-a-list",
+            f"{quote_value(text)} holds {what}, so it looks like a list of skills in one cell; "
+            f"if each row lists several skills, run with --layout list",
+        )
     return text
+
+
+def _is_level(text: str, rules: CellRules) -> bool:
+    try:
+        rules.proficiency(text)
+    except EnumValueError:
+        return rules.proficiency.beyond_scale(text)
+    return True
 
 
 def _proficiency(value: Any, info: ValidationInfo) -> str | None:
     text = _clean(value)
     if not text:
         return None
+    rules = _rules(info)
     try:
-        return _rules(info).proficiency(text)
+        return rules.proficiency(text) or None
     except EnumValueError as exc:
+        if rules.proficiency.beyond_scale(text):
+            _fail(
+                "out-of-scale",
+                f"{quote_value(text)} is beyond the numeric scale configured "
+                f"({rules.proficiency.scale.describe()})",
+            )
         _fail("invalid-enum", exc.detail)
 
 
@@ -198,9 +233,11 @@ def _collaboration_tags(value: Any, info: ValidationInfo) -> tuple[str, ...] | N
     # Tag names never contain commas, so a comma separates them too ("mentor, ask me about").
     for item in _items(_clean(value).replace(",", rules.list_separator), rules.list_separator):
         try:
-            tags.append(rules.collaboration_tags(item))
+            tag = rules.collaboration_tags(item)
         except EnumValueError as exc:
             _fail("invalid-enum", exc.detail)
+        if tag:
+            tags.append(tag)
     return tuple(dict.fromkeys(tags)) if tags else None
 
 
@@ -210,7 +247,7 @@ def _allowed_audiences(value: Any, info: ValidationInfo) -> str | None:
     if not text:
         return rules.default_audiences
     try:
-        return normalise_audiences(text, rules.allowed_audiences)
+        return normalise_audiences(text, rules.allowed_audiences) or rules.default_audiences
     except EnumValueError as exc:
         _fail("invalid-enum", exc.detail)
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 from importer.errors import ConfigError, EnumValueError
+from importer.vocabulary import PROFICIENCY_LEVELS, NumericScale, as_number, split_synonyms
 
 __all__ = [
     "ALLOWED_AUDIENCES",
@@ -32,15 +33,6 @@ __all__ = [
     "user_problem",
     "web_url_problem",
 ]
-
-#: skillProficiencyLevel members accepted as input, in Graph's numeric order (graph-api.md 1.2).
-PROFICIENCY_LEVELS: tuple[str, ...] = (
-    "elementary",
-    "limitedWorking",
-    "generalProfessional",
-    "advancedProfessional",
-    "expert",
-)
 
 #: collaborationTags allowed values.
 COLLABORATION_TAGS: tuple[str, ...] = (
@@ -129,11 +121,14 @@ class EnumNormaliser:
     Args:
         field: the canonical field name, for messages and config errors.
         canonical: the allowed canonical names.
-        synonyms: extra spellings -> canonical name (the config's ``values:`` section).
-            Keys are matched loosely; targets may be any loose spelling of a canonical name.
+        synonyms: the config's ``values:`` for this field. They go on top of the built-in
+            word synonyms key by key (see ``importer.vocabulary``); numbers and ranges
+            are compared as numbers. Keys are matched loosely; targets may be any loose
+            spelling of a canonical name, or "" for "no value".
 
     Raises:
-        ConfigError: a synonym points at something that is not a canonical name.
+        ConfigError: a synonym points at something that is not a canonical name, or
+            redefines a canonical name as another one.
     """
 
     def __init__(self, field: str, canonical: Iterable[str], synonyms: Mapping[str, str]) -> None:
@@ -141,18 +136,42 @@ class EnumNormaliser:
         self.canonical = tuple(canonical)
         self._lookup: dict[str, str] = {loose_key(name): name for name in self.canonical}
         by_canonical = dict(self._lookup)
-        for spelling, target in synonyms.items():
+
+        def resolve(spelling: str, target: str) -> str:
+            if not str(target).strip():
+                return ""
             resolved = by_canonical.get(loose_key(str(target)))
             if resolved is None:
                 raise ConfigError(
                     f"values.{field}.{spelling}: {target!r} is not one of "
-                    f"{', '.join(self.canonical)}"
+                    f'{", ".join(self.canonical)} (or "" for no value)'
                 )
-            self._lookup.setdefault(loose_key(str(spelling)), resolved)
+            return resolved
+
+        words, scale = split_synonyms(field, synonyms)
+        for spelling, target in words.items():
+            key = loose_key(str(spelling))
+            resolved = resolve(spelling, target)
+            if key in by_canonical and by_canonical[key] != resolved:
+                raise ConfigError(
+                    f"values.{field}.{spelling}: {spelling!r} is already the name "
+                    f"{by_canonical[key]!r}; it cannot mean {target!r}"
+                )
+            self._lookup[key] = resolved
+        #: The numbers and ranges, with canonical targets.
+        self.scale = NumericScale(
+            {n: resolve(_shown_number(n), t) for n, t in scale.exact.items()},
+            tuple(
+                (lo, hi, resolve(f"{_shown_number(lo)}-{_shown_number(hi)}", t))
+                for lo, hi, t in scale.ranges
+            ),
+        )
         self._hints = {k: v for k, v in _HINTS.items() if v in by_canonical.values()}
 
     def __call__(self, value: str) -> str:
         """Return the canonical name for ``value`` (already trimmed, non-empty).
+
+        Returns "" when a synonym says the value means "no value".
 
         Raises:
             EnumValueError: no spelling matches; the message carries a suggestion if any.
@@ -160,17 +179,31 @@ class EnumNormaliser:
         found = self._lookup.get(loose_key(value))
         if found is not None:
             return found
+        number = as_number(value)
+        if number is not None:
+            found = self.scale.lookup(number)
+            if found is not None:
+                return found
         raise EnumValueError(
             self.field, value, self.canonical, self.suggest(value), shown=quote_value(value)
         )
+
+    def beyond_scale(self, value: str) -> bool:
+        """True when ``value`` is a number outside this enum's numeric scale."""
+        number = as_number(value)
+        return number is not None and self.scale.beyond(number)
 
     def suggest(self, value: str) -> str | None:
         """The closest canonical name to an unknown value, or None if nothing is close."""
         key = loose_key(value)
         if key in self._hints:
-            return self._hints[key]
+            return self._hints[key] or None
         close = difflib.get_close_matches(key, list(self._lookup), n=1, cutoff=0.6)
-        return self._lookup[close[0]] if close else None
+        return (self._lookup[close[0]] or None) if close else None
+
+
+def _shown_number(number: float) -> str:
+    return str(int(number)) if number.is_integer() else str(number)
 
 
 def normalise_audiences(value: str, normaliser: EnumNormaliser) -> str:
@@ -182,8 +215,9 @@ def normalise_audiences(value: str, normaliser: EnumNormaliser) -> str:
     Raises:
         EnumValueError: for the first unknown name.
     """
-    names = {normaliser(part.strip()) for part in re.split(r"[,;]", value) if part.strip()}
-    if not names:
+    parts = [part.strip() for part in re.split(r"[,;]", value) if part.strip()]
+    names = {normaliser(part) for part in parts} - {""}
+    if not names and not parts:
         raise EnumValueError(
             normaliser.field, value, normaliser.canonical, None, shown=quote_value(value)
         )

@@ -26,6 +26,7 @@ from operator import itemgetter
 from pydantic import ValidationError
 
 from importer.config import Settings
+from importer.errors import InputError
 from importer.records import FIELDS, Action, RowOutcome, SkillRow, SourceRow, Table
 from importer.validate.duplicates import (
     RANK_BITS,
@@ -37,6 +38,7 @@ from importer.validate.duplicates import (
 from importer.validate.row_model import CELL_ADAPTERS, CellRules, is_plain_name, is_plain_user
 from importer.validate.schema import PROFICIENCY_LEVELS, quote_value
 from importer.validate.skills_map import SkillsMap
+from importer.vocabulary import as_number
 
 __all__ = ["CellsLookup", "Validator"]
 
@@ -89,8 +91,10 @@ class _Layout:
 
     def __init__(self, table: Table, number: int) -> None:
         indexes = [table.mapping.get(field, -1) for field in FIELDS]
+        names = (*table.header, *table.labels)
         self.headers = tuple(
-            table.header[i] if i >= 0 else field for field, i in zip(FIELDS, indexes, strict=True)
+            names[i] if 0 <= i < len(names) else field
+            for field, i in zip(FIELDS, indexes, strict=True)
         )
         self.optional = tuple(p for p in range(2, len(FIELDS)) if indexes[p] >= 0)
         self.slots = tuple(p - 2 for p in self.optional)
@@ -129,6 +133,8 @@ class Validator:
         self.skills_map = SkillsMap.load(path) if path is not None else None
         # Raw name cells the map renamed (offline validation reports the mapped name).
         self._renamed: set[str] = set()
+        # (source, sheet, column) -> (first row, numbers seen) of levels beyond the scale.
+        self._beyond: dict[tuple[str, str, str], tuple[int, set[str]]] = {}
 
     def _layout(self, table: Table) -> _Layout:
         layout = self._layouts.get(id(table))
@@ -168,7 +174,7 @@ class Validator:
         result: _KeyCell
         problem: tuple[str, str] | None
         if (position == 0 and self._plain_users and is_plain_user(raw)) or (
-            position == 1 and is_plain_name(raw)
+            position == 1 and is_plain_name(raw, self._rules.skill_separator)
         ):
             text, problem = raw, None
         else:
@@ -288,6 +294,9 @@ class Validator:
             f"column '{layout.headers[position]}' ({FIELDS[position]}): {message}"
             for position, (_, message) in problems
         ]
+        for position, (error_type, _) in problems:
+            if error_type == "out-of-scale":
+                self._note_beyond(source, layout.headers[position], source.get(FIELDS[position]))
         return RowOutcome.for_source(
             source, Action.INVALID, error_type=problems[0][1][0], error="; ".join(parts)
         )
@@ -307,6 +316,45 @@ class Validator:
         if self.skills_map is None:
             return None
         return self.skills_map.unused_warning(used)
+
+    def _note_beyond(self, source: SourceRow, column: str, value: str) -> None:
+        key = (source.table.source, source.table.sheet, column)
+        seen = self._beyond.setdefault(key, (source.row, set()))[1]
+        if len(seen) < 50:
+            seen.add(value.strip())
+
+    def beyond_state(self) -> dict[tuple[str, str, str], tuple[int, set[str]]]:
+        """Levels beyond the scale seen so far, to merge with another part of the same table."""
+        return dict(self._beyond)
+
+    def merge_beyond(self, other: dict[tuple[str, str, str], tuple[int, set[str]]]) -> None:
+        """Add another part's levels beyond the scale (see ``beyond_state``)."""
+        for key, (first, seen) in other.items():
+            mine = self._beyond.get(key)
+            self._beyond[key] = (first, seen) if mine is None else (mine[0], mine[1] | seen)
+
+    def scale_error(self) -> InputError | None:
+        """The whole-source error for level columns whose numbers exceed the numeric scale.
+
+        A 1-10 file read against the 1-5 scale would otherwise import 5/10 as expert: a
+        mis-scaled column is an input error for the whole source, never row by row. Call it
+        once the rows are validated, before anything is sent.
+        """
+        if not self._beyond:
+            return None
+        scale = self._rules.proficiency.scale.describe()
+        (source, sheet, _), _ = next(iter(self._beyond.items()))
+        parts = []
+        for (_, _, column), (first, seen) in self._beyond.items():
+            numbers = sorted(seen, key=lambda v: (as_number(v) or 0.0, v))
+            parts.append(f"column '{column}' holds {', '.join(numbers)} (first on row {first})")
+        return InputError(
+            f"levels beyond the numeric scale configured ({scale}): {'; '.join(parts)}. "
+            f"Nothing was sent. If the file uses another scale, define it under "
+            f'values.proficiency (numbers or ranges such as "1-2": elementary)',
+            path=source,
+            sheet=sheet if len({k[:2] for k in self._beyond}) == 1 else "",
+        )
 
     def duplicate_state(self) -> DuplicateState:
         """The duplicate index so far, for merging with another part of the same table."""
