@@ -72,7 +72,7 @@ async def test_client_secret_signs_in_at_the_national_cloud_of_the_target(tmp_pa
     provider = make_token_provider(settings)
     assert isinstance(provider, CredentialTokenProvider)
     assert provider.scope == "https://graph.microsoft.us/.default"
-    assert provider.authority == "login.microsoftonline.us"
+    assert provider.authority == "https://login.microsoftonline.us"
     assert isinstance(provider.credential, ClientSecretCredential)
     # azure-identity keeps the authority privately; reading it proves the credential got ours.
     assert provider.credential._client._authority == "https://login.microsoftonline.us"
@@ -267,7 +267,7 @@ async def test_unattended_device_code_run_uses_the_saved_account(tmp_path: Path)
     assert isinstance(provider, CredentialTokenProvider)
     assert isinstance(provider.credential, DeviceCodeCredential)
     assert provider.scope == "https://microsoftgraph.chinacloudapi.cn/.default"
-    assert provider.authority == "login.chinacloudapi.cn"
+    assert provider.authority == "https://login.chinacloudapi.cn"
     await close_token_provider(provider)
 
 

@@ -48,3 +48,6 @@ def setup_logging(log_format: str, quiet: bool) -> None:
     # aiohttp's access log and azure's HTTP logging would be noise (and azure's may show headers).
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("azure").setLevel(logging.WARNING)
+    # azure-identity logs each failed sign-in as a warning with advice meant for developers;
+    # the importer says the same in one line of its own, with what to change.
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)

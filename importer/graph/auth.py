@@ -5,9 +5,16 @@ unattended runs sign in silently, see ``device_code``), ``client-secret``, ``cer
 ``managed-identity`` (azure-identity), and ``token`` (a bearer token from
 ``SKILLS_IMPORT_ACCESS_TOKEN``). The sandbox needs none: its token is ``sandbox``.
 
-Tokens live in memory only, are reused until 5 minutes before they expire, and are never
-logged or put in an exception text. azure-identity is imported only when a real cloud is the
-target, so offline commands stay fast.
+Sign-in goes to ``auth.authority`` when it is set (https only: a national cloud's host, a
+private cloud, or the test stand-in), else to the sign-in host of ``target.graph``'s cloud. A
+loopback sandbox target signs in for real only when ``auth.authority`` is set; otherwise it
+uses the sandbox's fixed token. MSAL's instance discovery (asking login.microsoftonline.com to
+vouch for the host) is turned off for hosts Microsoft does not run, as Microsoft advises for
+private clouds.
+
+Tokens live in memory only (and, for device-code, in the protected token cache), are reused
+until 5 minutes before they expire, and are never logged or put in an exception text.
+azure-identity is imported only when a real sign-in is needed, so offline commands stay fast.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from typing import Any
 
 from importer.config import NATIONAL_CLOUDS, Settings
 from importer.errors import AuthError
-from importer.graph.device_code import device_code_provider, login, require_key
+from importer.graph import device_code
+from importer.graph.device_code import SignIn, device_code_provider, require_key
 from importer.graph.providers import (
     SANDBOX_TOKEN,
     CredentialTokenProvider,
@@ -30,12 +38,50 @@ from importer.graph.wire import TokenProvider
 
 __all__ = [
     "CredentialTokenProvider",
+    "SignIn",
     "StaticTokenProvider",
     "close_token_provider",
     "describe_token",
     "login",
     "make_token_provider",
+    "sign_in_first",
+    "sign_in_for",
 ]
+
+#: Sign-in hosts Microsoft runs, which MSAL validates on its own.
+_MICROSOFT_HOSTS = frozenset(NATIONAL_CLOUDS.values())
+
+
+def sign_in_for(settings: Settings) -> SignIn | None:
+    """Where this run signs in, or None when the target takes the sandbox's fixed token."""
+    target, authority = settings.target, settings.auth.authority
+    if target.graph == "sandbox" or (target.is_sandbox and not authority):
+        return None
+    if not authority:
+        authority = f"https://{NATIONAL_CLOUDS[target.graph]}"
+    host = authority.split("://", 1)[-1].lower()
+    return SignIn(
+        authority=authority,
+        scope=f"{target.graph}/.default",
+        instance_discovery=host in _MICROSOFT_HOSTS,
+    )
+
+
+def login(
+    settings: Settings, prompt: Callable[[str], None], *, record_dir: Path | None = None
+) -> str:
+    """Sign in interactively with a device code and save the account for unattended runs.
+
+    Raises:
+        AuthError: the target needs no sign-in (the sandbox), or ``device_code.login`` failed.
+    """
+    sign_in = sign_in_for(settings)
+    if sign_in is None:
+        raise AuthError(
+            "target.graph is the sandbox: it needs no sign-in (set auth.authority to sign in "
+            "to a loopback target for real)"
+        )
+    return device_code.login(settings, sign_in, prompt, record_dir=record_dir)
 
 
 def make_token_provider(
@@ -62,25 +108,24 @@ def make_token_provider(
         AuthError: a required key or secret is missing (the message names it), the
             certificate cannot be read, or device-code sign-in has not been done.
     """
-    if settings.target.is_sandbox:
+    sign_in = sign_in_for(settings)
+    token = settings.access_token.get_secret_value() if settings.access_token else ""
+    if sign_in is None:
         # A separately started sandbox can be given a token of its own (for example an app
         # token from its token endpoint, to see how Graph refuses app-only writes).
-        token = settings.access_token.get_secret_value() if settings.access_token else ""
         if settings.auth.method == "token" and token:
             return StaticTokenProvider(token)
         return StaticTokenProvider(SANDBOX_TOKEN)
     auth = settings.auth
     method = auth.method
     if method == "token":
-        if settings.access_token is None or not settings.access_token.get_secret_value():
+        if not token:
             raise AuthError(
                 "set SKILLS_IMPORT_ACCESS_TOKEN to a bearer token for auth.method token"
             )
-        return StaticTokenProvider(settings.access_token.get_secret_value())
-    scope = f"{settings.target.graph}/.default"
-    authority = NATIONAL_CLOUDS[settings.target.graph]
+        return StaticTokenProvider(token)
     if method == "device-code":
-        return device_code_provider(settings, scope, authority, interactive, prompt, record_dir)
+        return device_code_provider(settings, sign_in, interactive, prompt, record_dir)
     from azure.identity import aio
 
     credential: Any
@@ -89,27 +134,50 @@ def make_token_provider(
     else:
         tenant = require_key(auth.tenant_id, "tenant_id", method)
         client = require_key(auth.client_id, "client_id", method)
+        options: dict[str, Any] = {
+            "authority": sign_in.authority,
+            "disable_instance_discovery": not sign_in.instance_discovery,
+        }
         if method == "client-secret":
             if settings.client_secret is None or not settings.client_secret.get_secret_value():
                 raise AuthError("set SKILLS_IMPORT_CLIENT_SECRET for auth.method client-secret")
             credential = aio.ClientSecretCredential(
-                tenant, client, settings.client_secret.get_secret_value(), authority=authority
+                tenant, client, settings.client_secret.get_secret_value(), **options
             )
         else:
-            credential = _certificate_credential(settings, tenant, client, authority)
+            credential = _certificate_credential(settings, tenant, client, options)
     return CredentialTokenProvider(
-        credential.get_token, scope, authority=authority, credential=credential
+        credential.get_token, sign_in.scope, authority=sign_in.authority, credential=credential
     )
 
 
-def _certificate_credential(settings: Settings, tenant: str, client: str, authority: str) -> Any:
+async def sign_in_first(provider: TokenProvider) -> TokenProvider:
+    """Get the run's first token before anything is read or sent, and return the provider.
+
+    A wrong secret, an expired sign-in or a missing keyring then ends the run at once with one
+    line and exit 2, instead of failing inside the batches. The token is cached for the run.
+
+    Raises:
+        AuthError: sign-in failed (the provider is closed).
+    """
+    try:
+        await provider(False)
+    except BaseException:
+        await close_token_provider(provider)
+        raise
+    return provider
+
+
+def _certificate_credential(
+    settings: Settings, tenant: str, client: str, options: dict[str, Any]
+) -> Any:
     from azure.identity import aio
 
     path = settings.auth.certificate_path
     if path is None:
         raise AuthError("auth.certificate_path is required for auth.method certificate")
     try:
-        return aio.CertificateCredential(tenant, client, str(path), authority=authority)
+        return aio.CertificateCredential(tenant, client, str(path), **options)
     except (OSError, ValueError) as exc:
         # Only the exception type: a parser message could quote the key material.
         raise AuthError(

@@ -2,9 +2,12 @@
 
 ``skills-import login`` signs in once (interactive device code) and saves an azure-identity
 ``AuthenticationRecord`` (account and tenant, no token) to
-``~/.config/skills-import/account-<authority>-<tenant>-<client>.json``; tokens go to the
-persistent MSAL cache named ``skills-import``. Later runs load the record and sign in silently
-from the cache, never prompting: if that is impossible they fail with "run login first".
+``<user config dir>/account-<authority>-<tenant>-<client>.json`` (``platformdirs``:
+``~/.config/skills-import`` on Linux, ``%LOCALAPPDATA%\\skills-import`` on Windows,
+``~/Library/Application Support/skills-import`` on macOS); tokens go to the persistent MSAL
+cache named ``skills-import`` (see ``token_cache``). Later runs load the record and sign in
+silently from the cache, never prompting: if that is impossible they fail with "run login
+first".
 """
 
 from __future__ import annotations
@@ -13,19 +16,47 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from importer.config import NATIONAL_CLOUDS, Settings
+from importer.config import Settings
 from importer.errors import AuthError
 from importer.graph.providers import AccessTokenLike, CredentialTokenProvider, sign_in_failure
+from importer.graph.token_cache import cache_failure, persistence_options
 
-__all__ = ["default_record_dir", "device_code_provider", "login", "record_path", "require_key"]
+__all__ = [
+    "SignIn",
+    "default_record_dir",
+    "device_code_provider",
+    "login",
+    "record_path",
+    "require_key",
+]
 
 logger = logging.getLogger(__name__)
 
-_CACHE_NAME = "skills-import"
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """Where and for what a run signs in.
+
+    Attributes:
+        authority: the sign-in host as an https URL (``auth.authority`` or the cloud's own).
+        scope: the resource's ``/.default`` scope (``<target.graph>/.default``).
+        instance_discovery: False for a host Microsoft does not list (a stand-in, a private
+            cloud): MSAL would otherwise ask login.microsoftonline.com to vouch for it.
+    """
+
+    authority: str
+    scope: str
+    instance_discovery: bool
+
+    @property
+    def host(self) -> str:
+        """The authority without its scheme (``login.microsoftonline.com``)."""
+        return self.authority.split("://", 1)[-1]
 
 
 def require_key(value: str, key: str, method: str) -> str:
@@ -36,27 +67,29 @@ def require_key(value: str, key: str, method: str) -> str:
 
 
 def default_record_dir() -> Path:
-    """Where ``login`` saves the account record: ``~/.config/skills-import``."""
-    return Path.home() / ".config" / "skills-import"
+    """Where ``login`` saves the account record: the per-user config folder (platformdirs)."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("skills-import", appauthor=False))
 
 
-def record_path(settings: Settings, record_dir: Path | None) -> Path:
-    """The account record file for this cloud, tenant and app (one per combination)."""
+def record_path(settings: Settings, sign_in: SignIn, record_dir: Path | None) -> Path:
+    """The account record file for this sign-in host, tenant and app (one per combination)."""
     auth = settings.auth
-    name = f"{NATIONAL_CLOUDS[settings.target.graph]}-{auth.tenant_id or 'organizations'}"
+    name = f"{sign_in.host}-{auth.tenant_id or 'organizations'}"
     name = re.sub(r"[^A-Za-z0-9._-]", "_", f"account-{name}-{auth.client_id}.json")
     return (record_dir if record_dir is not None else default_record_dir()) / name
 
 
 def _device_code_credential(
     settings: Settings,
-    authority: str,
+    sign_in: SignIn,
     *,
     interactive: bool,
     prompt: Callable[[str], None] | None,
     record: Any,
 ) -> Any:
-    from azure.identity import DeviceCodeCredential, TokenCachePersistenceOptions
+    from azure.identity import DeviceCodeCredential
 
     def show(verification_uri: str, user_code: str, expires_on: datetime) -> None:
         message = (
@@ -70,12 +103,11 @@ def _device_code_credential(
 
     kwargs: dict[str, Any] = {
         "tenant_id": settings.auth.tenant_id.strip() or "organizations",
-        "authority": authority,
+        "authority": sign_in.authority,
         "prompt_callback": show,
-        "cache_persistence_options": TokenCachePersistenceOptions(
-            name=_CACHE_NAME, allow_unencrypted_storage=True
-        ),
+        "cache_persistence_options": persistence_options(settings),
         "disable_automatic_authentication": not interactive,
+        "disable_instance_discovery": not sign_in.instance_discovery,
     }
     if record is not None:
         # The record carries the authority and app it was made for; azure-identity refuses
@@ -89,8 +121,7 @@ def _device_code_credential(
 
 def device_code_provider(
     settings: Settings,
-    scope: str,
-    authority: str,
+    sign_in: SignIn,
     interactive: bool,
     prompt: Callable[[str], None] | None,
     record_dir: Path | None,
@@ -104,7 +135,7 @@ def device_code_provider(
     from azure.identity import AuthenticationRecord
 
     require_key(settings.auth.client_id, "client_id", "device-code")
-    path = record_path(settings, record_dir)
+    path = record_path(settings, sign_in, record_dir)
     record = None
     try:
         record = AuthenticationRecord.deserialize(path.read_text(encoding="utf-8"))
@@ -116,7 +147,7 @@ def device_code_provider(
             f"the saved sign-in {path} is unreadable: run `skills-import login` again"
         ) from None
     credential = _device_code_credential(
-        settings, authority, interactive=interactive, prompt=prompt, record=record
+        settings, sign_in, interactive=interactive, prompt=prompt, record=record
     )
 
     async def get_token(scope: str) -> AccessTokenLike:
@@ -124,16 +155,23 @@ def device_code_provider(
         token: AccessTokenLike = await asyncio.to_thread(credential.get_token, scope)
         return token
 
-    return CredentialTokenProvider(get_token, scope, authority=authority, credential=credential)
+    return CredentialTokenProvider(
+        get_token, sign_in.scope, authority=sign_in.authority, credential=credential
+    )
 
 
 def login(
-    settings: Settings, prompt: Callable[[str], None], *, record_dir: Path | None = None
+    settings: Settings,
+    sign_in: SignIn,
+    prompt: Callable[[str], None],
+    *,
+    record_dir: Path | None = None,
 ) -> str:
     """Sign in interactively with a device code and save the account for unattended runs.
 
     Args:
-        settings: the settings (``auth.method`` must be ``device-code``; a real Graph target).
+        settings: the settings (``auth.method`` must be ``device-code``).
+        sign_in: where to sign in and for which scope.
         prompt: shows the device-code message to the user.
         record_dir: where to save the account record (default ``default_record_dir()``).
 
@@ -141,26 +179,23 @@ def login(
         The signed-in account's name.
 
     Raises:
-        AuthError: the target is the sandbox, the method is not device-code, a key is missing,
-            or sign-in failed.
+        AuthError: the method is not device-code, a key is missing, no token cache can be
+            used (``auth.cache``), or sign-in failed.
     """
-    from azure.core.exceptions import ClientAuthenticationError
+    from azure.core.exceptions import AzureError
 
-    if settings.target.is_sandbox:
-        raise AuthError("target.graph is the sandbox: it needs no sign-in")
     if settings.auth.method != "device-code":
         raise AuthError(f"`login` is for auth.method device-code, not {settings.auth.method}")
-    authority = NATIONAL_CLOUDS[settings.target.graph]
     credential = _device_code_credential(
-        settings, authority, interactive=True, prompt=prompt, record=None
+        settings, sign_in, interactive=True, prompt=prompt, record=None
     )
     try:
-        record = credential.authenticate(scopes=[f"{settings.target.graph}/.default"])
-    except ClientAuthenticationError as exc:
-        raise sign_in_failure(exc) from None
+        record = credential.authenticate(scopes=[sign_in.scope])
+    except (AzureError, ValueError, OSError, ImportError) as exc:
+        raise (cache_failure(exc) or sign_in_failure(exc)) from None
     finally:
         credential.close()
-    path = record_path(settings, record_dir)
+    path = record_path(settings, sign_in, record_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     # The record names the account and tenant; it holds no token (those stay in the cache).
     path.write_text(record.serialize(), encoding="utf-8")

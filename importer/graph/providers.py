@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from importer.errors import AuthError
+from importer.graph.token_cache import cache_failure
 from importer.graph.wire import TokenProvider
 
 __all__ = [
@@ -81,7 +82,8 @@ class CredentialTokenProvider:
         scope: e.g. ``https://graph.microsoft.com/.default``.
         authority: the sign-in host the credential uses (for ``check`` and tests).
         credential: the azure-identity credential (closed by ``aclose``).
-        clock: wall-clock seconds, compared with the token's ``expires_on``.
+        clock: wall-clock seconds, compared with the token's ``expires_on`` (default
+            ``time.time``).
     """
 
     def __init__(
@@ -91,13 +93,13 @@ class CredentialTokenProvider:
         *,
         authority: str,
         credential: Any,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._get_token = get_token
         self.scope = scope
         self.authority = authority
         self.credential = credential
-        self._clock = clock
+        self._clock = clock or _wall_clock
         self._lock = asyncio.Lock()
         self._token: str | None = None
         self._expires_on = 0.0
@@ -117,15 +119,17 @@ class CredentialTokenProvider:
             return self._token
 
     async def _fetch(self) -> AccessTokenLike:
-        from azure.core.exceptions import ClientAuthenticationError
+        from azure.core.exceptions import AzureError
         from azure.identity import AuthenticationRequiredError
 
         try:
             return await self._get_token(self.scope)
         except AuthenticationRequiredError:
             raise AuthError("not signed in: run `skills-import login` first") from None
-        except ClientAuthenticationError as exc:
-            raise sign_in_failure(exc) from None
+        except (AzureError, ValueError, OSError, ImportError) as exc:
+            # The persistent token cache cannot be used (no keyring), or MSAL refused the
+            # authority: one clear line, never a traceback.
+            raise (cache_failure(exc) or sign_in_failure(exc)) from None
 
     async def aclose(self) -> None:
         """Close the credential's HTTP sessions."""
@@ -136,14 +140,25 @@ class CredentialTokenProvider:
                 await result
 
 
+def _wall_clock() -> float:
+    # Looked up at each call: the same clock MSAL reads when it decides a token has expired.
+    return time.time()
+
+
 def sign_in_failure(exc: Exception) -> AuthError:
     """Turn an azure-identity failure into a one-line ``AuthError``.
 
     azure-identity messages carry AADSTS codes and descriptions, never the secret; only their
     first line is kept.
     """
-    message = str(getattr(exc, "message", "") or "") or type(exc).__name__
-    return AuthError(f"sign-in failed: {message.splitlines()[0]}")
+    message = str(getattr(exc, "message", "") or exc or "") or type(exc).__name__
+    line = message.splitlines()[0]
+    if "CERTIFICATE_VERIFY_FAILED" in line:
+        line += (
+            " (a sign-in host with a private CA: point SSL_CERT_FILE and REQUESTS_CA_BUNDLE "
+            "at a PEM bundle that holds it)"
+        )
+    return AuthError(f"sign-in failed: {line}")
 
 
 async def close_token_provider(provider: TokenProvider) -> None:

@@ -74,7 +74,7 @@ async def run_import(
     Raises:
         InputError, ConfigError, AuthError: before anything is sent (exit ``USAGE``).
     """
-    from importer.graph.auth import make_token_provider
+    from importer.graph.auth import make_token_provider, sign_in_first
     from importer.graph.target import check_target
 
     check_target(settings)
@@ -85,7 +85,7 @@ async def run_import(
         if not dry_run:
             stack.enter_context(RunLock.for_settings(settings))
         reader = InputReader(paths, settings)
-        token_provider = make_token_provider(settings)
+        token_provider = await sign_in_first(make_token_provider(settings))
         run_id = new_run_id(settings.report.dir, started)
         writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
         stack.enter_context(run_log(writer.path / "run.log"))

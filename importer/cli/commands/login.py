@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from importer.cli.console import setup_logging
 from importer.cli.options import config_option
 from importer.config import load_settings
 
@@ -18,6 +19,7 @@ def login(config_path: Path | None) -> None:
     """Sign in with a device code and cache the account for unattended runs."""
     from importer.graph.auth import login as device_login
 
+    setup_logging("text", False)
     settings = load_settings(config_path)
     account = device_login(settings, prompt=lambda message: click.echo(message, err=True))
     click.echo(f"Signed in as {account}; unattended runs will use this account.")
