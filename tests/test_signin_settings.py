@@ -54,7 +54,7 @@ def test_a_host_microsoft_does_not_run_skips_instance_discovery() -> None:
     ],
 )
 def test_an_authority_that_is_not_a_plain_https_host_is_refused(authority: str, says: str) -> None:
-    with pytest.raises(ConfigError, match="auth.authority") as refused:
+    with pytest.raises(ConfigError, match=r"auth\.authority") as refused:
         load_settings(overrides={"auth": {"authority": authority}})
     assert says in str(refused.value)
     assert "hunter2" not in str(refused.value)
@@ -78,5 +78,5 @@ def test_the_sandbox_takes_its_fixed_token_unless_an_authority_is_set() -> None:
 def test_the_token_cache_is_encrypted_unless_file_is_chosen() -> None:
     assert load_settings(overrides={}).auth.cache == "encrypted"
     assert load_settings(overrides={"auth": {"cache": "file"}}).auth.cache == "file"
-    with pytest.raises(ConfigError, match="auth.cache"):
+    with pytest.raises(ConfigError, match=r"auth\.cache"):
         load_settings(overrides={"auth": {"cache": "plaintext"}})
