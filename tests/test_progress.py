@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from importer.cli.progress import log_progress
+from importer.graph.throttle_log import ThrottleLog
 from importer.progress import LISTING, READING, WRITING, RunProgress
 from tests.conftest import FakeClock
 
@@ -74,3 +75,27 @@ def test_without_a_terminal_progress_is_logged_until_the_run_ends(
         logging.getLogger("importer.progress").removeHandler(handler)
     assert len(logged) == count  # the thread stopped with the run
     assert logged[0] == "progress: writing 0/10 rows (0/s)"
+
+
+def test_throttling_is_logged_once_then_summarised_once_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="importer.graph.throttle_log")
+    clock = FakeClock()
+    log = ThrottleLog(clock=clock)
+    log.accepted_rate = lambda: 150.0
+    for _ in range(40):  # a 429 every 2 s for 80 s, each holding requests back 1 s
+        log.note_wait(1.0, 1.0)
+        clock.advance(2)
+    log.finish()
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines == [
+        "Graph is throttling: asked to wait 1.0 s, every request is held back; further waits "
+        "are summarised once a minute",
+        "throttling: waited 31.0 s in total over 31 waits; Graph currently accepts about 150 "
+        "requests/s",
+        "throttling over the run: waited 40.0 s in total over 40 waits; Graph currently "
+        "accepts about 150 requests/s",
+    ]
+    assert log.totals() == {"waits": 40, "waited_s": 40.0, "accepted_rate": 150.0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ def test_summary_sheet_shows_run_counts_inputs_and_exit(tmp_path: Path) -> None:
     assert summary["Run id"] == folder.name
     assert summary["Target"] == "none (offline validation)"
     assert summary["invalid"] == 1
-    assert summary["valid"] == 0
+    assert "valid" not in summary  # actions without rows are left to summary.json
     assert summary["Exit code"] == 1
     assert summary["Reason"] == "1 row(s) invalid or failed: see rejects.csv"
     assert summary["Results sheet"] == "all 1 rows of results.csv"
@@ -191,3 +192,53 @@ def test_a_file_name_with_undecodable_bytes_does_not_break_any_report_file(
     assert sheet_values(folder / "results.xlsx", "Results")[1][0] == "skills-\\udcff.csv"
     assert summary_of(folder / "results.xlsx")["skills-\\udcff.csv"].startswith("3 rows")
     assert "skills-\\udcff.csv: column ignored" in (folder / "summary.json").read_text("utf-8")
+
+
+def test_summary_sheet_charts_rows_per_action_and_lists_error_types_with_an_example(
+    tmp_path: Path,
+) -> None:
+    table = make_table()
+    writer = new_writer(tmp_path, ALL)
+    writer.add(outcome(table, 2, ["ann@contoso.com", "Go", "4"], Action.VALID))
+    for row in (3, 4, 5):
+        writer.add(
+            outcome(
+                table,
+                row,
+                [f"u{row}@contoso.com", "Go", "Guru"],
+                Action.INVALID,
+                error_type="invalid-enum",
+                error=f"level 'Guru' on row {row} is not a level",
+            )
+        )
+    writer.add(
+        outcome(table, 6, ["x", "Go", ""], Action.INVALID, error_type="invalid-user", error="x?")
+    )
+    folder = writer.finish(make_summary(writer.path.name))
+
+    workbook = load_workbook(folder / "results.xlsx")
+    summary = workbook["Summary"]
+    (chart,) = summary._charts
+    assert chart.title.tx.rich.p[0].r[0].t == "Rows per action"
+    plotted = chart.series[0].val.numRef.f
+    first, last = (int(part.split("$")[-1]) for part in plotted.split("!")[1].split(":"))
+    assert [
+        (summary.cell(r, 1).value, summary.cell(r, 2).value) for r in range(first, last + 1)
+    ] == [
+        ("invalid", 4),
+        ("valid", 1),
+    ]
+    rows = sheet_values(folder / "results.xlsx", "Summary")
+    table_at = rows.index(["error type", "rows", "example"])
+    assert rows[table_at + 1] == [
+        "invalid-enum",
+        3,
+        "skills.csv row 3: level 'Guru' on row 3 is not a level",
+    ]
+    assert rows[table_at + 2][:2] == ["invalid-user", 1]
+    document = json.loads((folder / "summary.json").read_text("utf-8"))
+    assert document["error_types"][0] == {
+        "type": "invalid-enum",
+        "rows": 3,
+        "example": "skills.csv row 3: level 'Guru' on row 3 is not a level",
+    }

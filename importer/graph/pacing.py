@@ -83,7 +83,8 @@ class AdaptivePacer:
         return max(self._min_rate, math.sqrt(self.good * self.bad))
 
     def _set_rate(self, rate: float, now: float) -> None:
-        logger.info("throttled: pacing at %.0f sub-requests/s", rate)
+        # Rate changes are frequent under throttling; the gate's throttle log summarises them.
+        logger.debug("throttled: pacing at %.0f sub-requests/s", rate)
         self.rate = rate
         self._changed_at = max(now, self._paused_until)
         self._tokens = 0.0

@@ -33,6 +33,7 @@ from typing import TypeVar
 import tenacity
 
 from importer.errors import GraphError, TransientGraphError
+from importer.graph.throttle_log import ThrottleLog
 from importer.graph.wire import RETRY_STATUSES, HttpStats, is_transient_status
 
 __all__ = [
@@ -140,6 +141,8 @@ class RetryAfterGate:
         self._max_wait_s = max_wait_s
         self._closed_until = -math.inf
         self.throttled_events = 0
+        #: Summarises the waits in the log (first one, then one line a minute) and totals.
+        self.log = ThrottleLog(clock=clock)
 
     @property
     def closed_until(self) -> float:
@@ -158,9 +161,10 @@ class RetryAfterGate:
         if self._max_wait_s is not None:
             seconds = min(seconds, self._max_wait_s)
         self.throttled_events += 1
-        until = self._clock() + seconds
+        now = self._clock()
+        until = now + seconds
         if until > self._closed_until:
-            logger.info("Graph asked to wait %.3f s: holding every request back", seconds)
+            self.log.note_wait(seconds, until - max(now, self._closed_until))
             self._closed_until = until
 
     async def wait(self) -> None:

@@ -147,6 +147,7 @@ def _second_part(
                 "counts": writer.counts,
                 "attention": writer.attention_lines(),
                 "rejects": writer.rejected,
+                "errors": writer.error_part(table.source, table.sheet),
                 "rows": rows,
                 "blank": source.blank_rows,
                 "index": validator.duplicate_state(),
@@ -205,6 +206,7 @@ def validate_in_two_parts(
             part["counts"],
             part["attention"],
             part["rejects"],
+            part["errors"],
         )
         _replay_shared_keys(reader, source, validator, part["index"], writer)
         source.rows = parent_rows + part["rows"]

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from importer.config import Settings
 from importer.graph.client import GraphClient
+from importer.progress import RESOLVING, RunProgress
 from importer.records import Action, RowOutcome, SkillRow
 from importer.resolve import DirectoryAccessError, RowResolver, resolve_users
 
@@ -80,6 +81,7 @@ async def resolve_for_run(
     held: HeldRows,
     emit: Callable[[RowOutcome], None],
     figures: dict[str, Any],
+    progress: RunProgress | None = None,
 ) -> ResolvedRows | str:
     """Resolve every held user; the rows to plan come back as ``ResolvedRows``.
 
@@ -89,6 +91,8 @@ async def resolve_for_run(
     """
     key = settings.input.user_key
     figures["key"] = key
+    if progress is not None:
+        progress.start(RESOLVING, held.users, "users")
     try:
         resolution = await resolve_users(held.user_values(), key, client, settings.run)
     except DirectoryAccessError as exc:
@@ -106,4 +110,6 @@ async def resolve_for_run(
                     )
         return str(exc)
     figures.update(resolution.figures.as_dict())
+    if progress is not None:
+        progress.set_done(RESOLVING, held.users)
     return ResolvedRows(held, RowResolver(resolution, settings.run, emit))

@@ -116,6 +116,7 @@ async def _run_stages(
 ) -> RunResult:
     http: dict[str, int] = {}
     user_figures: dict[str, Any] = {}
+    throttling: dict[str, Any] = {}
     warnings: list[str] = []
     abort = ""
     interrupted = False
@@ -161,6 +162,7 @@ async def _run_stages(
                 progress=progress,
                 http=http,
                 user_figures=user_figures,
+                throttling=throttling,
             )
             abort, interrupted = result.aborted, result.interrupted
             warnings.extend(result.warnings)
@@ -183,6 +185,7 @@ async def _run_stages(
             inputs=reader.summaries(),
             blank_rows=reader.blank_rows,
             http=http,
+            throttling=throttling,
             exit_code=exit_code,
             reason=reason,
             warnings=warnings,
@@ -211,13 +214,16 @@ async def _dispatch(
     progress: RunProgress,
     http: dict[str, int],
     user_figures: dict[str, Any],
+    throttling: dict[str, Any],
 ) -> DispatchResult:
     from importer.graph.target import open_graph
     from importer.pipeline.resolving import resolve_for_run
     from importer.write.dispatcher import Dispatcher, DispatchResult
 
     async with open_graph(settings, token_provider) as client:
-        resolved = await resolve_for_run(settings, client, users, writer.add, user_figures)
+        resolved = await resolve_for_run(
+            settings, client, users, writer.add, user_figures, progress
+        )
         if isinstance(resolved, str):
             http.update(client.stats.as_dict())
             return DispatchResult(aborted=resolved)
@@ -231,5 +237,7 @@ async def _dispatch(
         )
         with stop_on_signals(dispatcher.stop):
             result = await dispatcher.run(resolved)
+        client.gate.log.finish()
         http.update(client.stats.as_dict())
+        throttling.update(client.gate.log.totals())
         return result

@@ -23,6 +23,7 @@ from importer.report.csv_files import (
     replace_results_rows,
     result_row,
 )
+from importer.report.error_types import ErrorTally, ErrorTallyPart
 from importer.report.rejects import RejectsCsv
 from importer.report.xlsx import ATTENTION_ACTIONS
 
@@ -99,6 +100,8 @@ class ResultsStream:
         self._corrections: dict[tuple[str, str, int], RowOutcome] = {}
         self._in_place: set[tuple[str, str, int]] = set()
         self._removed_rejects: set[tuple[str, str, int]] = set()
+        #: Rows per error type with an example each (rows in the fast paths have none).
+        self.errors = ErrorTally()
 
     @property
     def corrected(self) -> bool:
@@ -127,6 +130,8 @@ class ResultsStream:
         if _needs_care(line, _COMMAS):
             line = csv_line(result_row(o, self._source_cell, self._sheet_cell))
         self._record(code, o.row, line)
+        if o.error_type:
+            self.errors.note(o)
         rejects = self._rejects
         if rejects is not None:
             if code in _REJECT_CODES:
@@ -232,6 +237,7 @@ class ResultsStream:
         counts: dict[str, int],
         attention: list[str],
         rejects: Iterable[RowOutcome],
+        errors: ErrorTallyPart | None = None,
     ) -> None:
         """Append the results of a later part of a table that another process validated.
 
@@ -242,6 +248,7 @@ class ResultsStream:
             counts: that part's ``counts``.
             attention: that part's ``attention_lines``.
             rejects: that part's invalid and failed outcomes, in row order.
+            errors: that part's error types (``ErrorTally.part``).
         """
         self._flush()
         assert self._results is not None
@@ -263,6 +270,8 @@ class ResultsStream:
         if self._rejects is not None:
             for outcome in rejects:
                 self._rejects.add(outcome)
+        if errors is not None:
+            self.errors.absorb(source, sheet, errors)
 
     def correct(self, outcomes: Iterable[RowOutcome], *, in_place: bool = False) -> None:
         """Replace earlier outcomes of the same rows (same source, sheet and row).
@@ -295,6 +304,7 @@ class ResultsStream:
                 self._in_place.add(key)
             else:
                 self._in_place.discard(key)
+            self.errors.replace(outcome)
 
     def finish(self) -> None:
         """Close results.csv and rejects.csv with every correction applied."""

@@ -18,6 +18,7 @@ from importer.report.xlsx import XlsxScope
 __all__ = [
     "HTTP_FIGURES",
     "RunSummary",
+    "SummarySheet",
     "iso_utc",
     "summary_document",
     "summary_sheet_rows",
@@ -45,6 +46,8 @@ class RunSummary:
         reason: one line saying why this exit code.
         warnings: things the user should know (unknown columns ignored...).
         layouts: the layout chosen per table, as the log says it.
+        throttling: the gate's totals (waits, waited_s, accepted_rate); empty when no Graph.
+        error_types: rows per error type with an example each; filled by ``finish``.
         counts: rows per action; filled by ``ReportWriter.finish``.
         users: how the users were resolved (key, strategy, directory requests); empty for
             ``validate``.
@@ -67,6 +70,8 @@ class RunSummary:
     users: dict[str, Any] = field(default_factory=dict)
     #: The layout chosen per table: source, sheet, layout, how, skill_columns.
     layouts: list[dict[str, Any]] = field(default_factory=list)
+    throttling: dict[str, Any] = field(default_factory=dict)
+    error_types: list[dict[str, Any]] = field(default_factory=list)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -91,6 +96,10 @@ def _layout(summary: RunSummary) -> str:
     """The one layout of every table, "mixed" when they differ, "" when none was decided."""
     kinds = {str(item["layout"]) for item in summary.layouts}
     return kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "")
+
+
+def _throttling(summary: RunSummary) -> dict[str, Any]:
+    return {"waits": 0, "waited_s": 0.0, "accepted_rate": None, **summary.throttling}
 
 
 def summary_document(
@@ -127,6 +136,8 @@ def summary_document(
         "counts": counts,
         "blank_rows": summary.blank_rows,
         "http": _http(summary),
+        "throttling": _throttling(summary),
+        "error_types": list(summary.error_types),
         "exit_code": summary.exit_code,
         "reason": summary.reason,
         "layout": _layout(summary),
@@ -145,10 +156,26 @@ def summary_document(
     return document
 
 
-def summary_sheet_rows(summary: RunSummary, xlsx_note: str) -> list[tuple[str, Any]]:
-    """Return the (label, value) lines of the Summary sheet; value None marks a heading."""
+@dataclass(frozen=True, slots=True)
+class SummarySheet:
+    """The Summary sheet of results.xlsx.
+
+    Attributes:
+        rows: lines of cells: (label, value) pairs, a label with value None is a heading,
+            and the error-type table has a third cell (the example).
+        action_rows: the first and last sheet row (1-based) of the rows-per-action lines,
+            which the chart plots; None when no row was reported.
+    """
+
+    rows: list[tuple[Any, ...]]
+    action_rows: tuple[int, int] | None
+
+
+def summary_sheet_rows(summary: RunSummary, xlsx_note: str) -> SummarySheet:
+    """Return the Summary sheet: the run, rows per action (those with rows), error types with
+    an example each, inputs, HTTP and throttling figures, and warnings."""
     counts = _counts(summary)
-    rows: list[tuple[str, Any]] = [
+    rows: list[tuple[Any, ...]] = [
         ("Run", None),
         ("Run id", summary.run_id),
         ("Command", summary.command),
@@ -163,12 +190,19 @@ def summary_sheet_rows(summary: RunSummary, xlsx_note: str) -> list[tuple[str, A
         ("", ""),
         ("Rows", None),
         ("Rows reported", sum(counts.values())),
-        *((action, count) for action, count in counts.items()),
         ("Blank rows skipped", summary.blank_rows),
         ("Results sheet", xlsx_note),
         ("", ""),
-        ("Inputs", None),
+        ("Rows per action", None),
     ]
+    # Only actions with rows: the chart plots these lines (summary.json lists every action).
+    first = len(rows) + 1
+    rows += [(action, count) for action, count in counts.items() if count]
+    action_rows = (first, len(rows)) if len(rows) >= first else None
+    if summary.error_types:
+        rows += [("", ""), ("Error types", None), ("error type", "rows", "example")]
+        rows += [(item["type"], item["rows"], item["example"]) for item in summary.error_types]
+    rows += [("", ""), ("Inputs", None)]
     for item in summary.inputs:
         sheets = f", sheets: {', '.join(item.sheets)}" if item.sheets else ""
         rows.append(
@@ -179,7 +213,13 @@ def summary_sheet_rows(summary: RunSummary, xlsx_note: str) -> list[tuple[str, A
         )
     rows += [("", ""), ("HTTP", None)]
     rows += list(_http(summary).items())
+    throttling = _throttling(summary)
+    rows += [
+        ("Throttling waits", throttling["waits"]),
+        ("Time waited (s)", throttling["waited_s"]),
+        ("Accepted rate (req/s)", throttling["accepted_rate"] or ""),
+    ]
     if summary.warnings:
         rows += [("", ""), ("Warnings", None)]
         rows += [("Warning", warning) for warning in summary.warnings]
-    return rows
+    return SummarySheet(rows, action_rows)

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 
 from importer.records import Action, RowOutcome, SourceRow
+from importer.report.error_types import ErrorTallyPart
 from importer.report.rejects import RejectsCsv
 from importer.report.results import ResultsStream
 from importer.report.summary import RunSummary, summary_document, summary_sheet_rows
@@ -155,9 +156,14 @@ class ReportWriter:
         counts: dict[str, int],
         attention: list[str],
         rejects: Iterable[RowOutcome],
+        errors: ErrorTallyPart | None = None,
     ) -> None:
         """Append a later part of a table that another process reported (``ResultsStream``)."""
-        self._stream.absorb(results, source, sheet, actions, counts, attention, rejects)
+        self._stream.absorb(results, source, sheet, actions, counts, attention, rejects, errors)
+
+    def error_part(self, source: str, sheet: str) -> ErrorTallyPart:
+        """The error types of one table so far, for ``absorb`` in another process's writer."""
+        return self._stream.errors.part(source, sheet)
 
     def attention_lines(self) -> list[str]:
         """The results.csv lines kept for results.xlsx (rows needing attention)."""
@@ -179,6 +185,7 @@ class ReportWriter:
         if "csv" in self._formats:
             files.append("rejects.csv")
         summary.counts = stream.counts
+        summary.error_types = stream.errors.table()
         scope = None
         if "xlsx" in self._formats:
             scope = decide_scope(summary.counts, self._xlsx_row_limit)
@@ -189,8 +196,8 @@ class ReportWriter:
                 if not scope.complete and not stream.corrected
                 else select_results_lines(stream.results_path, scope)
             )
-            rows = summary_sheet_rows(summary, scope.note)
-            write_results_xlsx(self.path / "results.xlsx", lines, rows)
+            sheet = summary_sheet_rows(summary, scope.note)
+            write_results_xlsx(self.path / "results.xlsx", lines, sheet.rows, sheet.action_rows)
             files.append("results.xlsx")
         if "json" in self._formats:
             files.append("summary.json")

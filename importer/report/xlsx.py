@@ -21,6 +21,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -157,19 +158,36 @@ def select_results_lines(results_csv: Path, scope: XlsxScope) -> Iterator[list[s
                 yield line
 
 
+def _action_chart(summary: Any, first: int, last: int) -> BarChart:
+    """A bar chart of rows per action, from the Summary sheet's own lines."""
+    chart = BarChart()
+    chart.type = "bar"  # horizontal: action names stay readable
+    chart.title = "Rows per action"
+    chart.legend = None
+    chart.y_axis.title = "rows"
+    chart.height = max(6.0, 1.0 + 0.7 * (last - first + 1))
+    chart.width = 16.0
+    chart.add_data(Reference(summary, min_col=2, min_row=first, max_row=last))
+    chart.set_categories(Reference(summary, min_col=1, min_row=first, max_row=last))
+    return chart
+
+
 def write_results_xlsx(
     path: Path,
     lines: Iterable[list[str]],
-    summary_rows: Sequence[tuple[str, Any]],
+    summary_rows: Sequence[tuple[Any, ...]],
+    action_rows: tuple[int, int] | None = None,
 ) -> int:
-    """Write results.xlsx: the Summary sheet, then the Results sheet.
+    """Write results.xlsx: the Summary sheet (with a chart of rows per action), then Results.
 
     Args:
         path: where results.xlsx goes.
         lines: the parsed results.csv lines the Results sheet holds (already neutralised),
             from ``select_results_lines`` or the writer's own list of attention lines.
-        summary_rows: (label, value) pairs for the Summary sheet, in order; a label alone
-            (value None) is a section heading.
+        summary_rows: lines of the Summary sheet, in order: (label, value) pairs, a label
+            alone (value None) is a section heading; a line may have more cells (a table).
+        action_rows: first and last Summary row (1-based) holding (action, rows) lines: the
+            chart plots them. None: no chart.
 
     Returns:
         The number of rows written to the Results sheet.
@@ -180,11 +198,14 @@ def write_results_xlsx(
     summary = workbook.create_sheet("Summary")
     summary.column_dimensions["A"].width = 24
     summary.column_dimensions["B"].width = 90
-    for label, value in summary_rows:
+    summary.column_dimensions["C"].width = 90
+    for label, value, *more in summary_rows:
         heading = WriteOnlyCell(summary, _safe(label))
         if value is None:
             heading.font = bold
-        summary.append([heading, _safe(value)])
+        summary.append([heading, _safe(value), *(_safe(cell) for cell in more)])
+    if action_rows is not None:
+        summary.add_chart(_action_chart(summary, *action_rows), "D2")
 
     results = workbook.create_sheet("Results")
     results.freeze_panes = "A2"

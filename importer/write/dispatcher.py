@@ -146,6 +146,7 @@ class Dispatcher:
         self._refusals = SystemicRefusalGuard(source.users)
         pacer = AdaptivePacer(sleep=self._sleep)
         self.progress.accepted_rate = lambda: pacer.rate
+        self._client.gate.log.accepted_rate = lambda: pacer.rate
         async with Batcher(
             self._client,
             batch_size=self._run.batch_size,
