@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test bench lint clean
+.PHONY: run test test-fast bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,21 @@ run: $(STAMP_RUN)
 	  echo "above lists every row, and rejects.csv holds the bad ones ready to fix and feed back."; \
 	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
-## Lint, type-check and test.
+## Lint, type-check, look for dead code (vulture) and test.
 test: $(STAMP_TEST)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/vulture
 	$(BIN)/python -m pytest
+
+## The quick lane while working: the same checks, without the tests marked slow. CI runs `test`.
+test-fast: $(STAMP_TEST)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/vulture
+	$(BIN)/python -m pytest -m "not slow"
 
 ## Benchmarks (numbers go to BENCHMARKS.md).
 bench: $(STAMP_TEST)

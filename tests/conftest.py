@@ -137,6 +137,25 @@ async def running_sandbox(sandbox_config: SandboxConfig) -> AsyncIterator[Runnin
         yield sandbox
 
 
+#: How long a test waits for the sandbox to reach a state before it fails.
+SANDBOX_WAIT_S = 60.0
+
+
+async def wait_for_writes(sandbox: RunningSandbox, at_least: int) -> None:
+    """Return once the sandbox has stored ``at_least`` writes (woken by each request it answers)."""
+    try:
+        async with asyncio.timeout(SANDBOX_WAIT_S):
+            await sandbox.wait_until(lambda s: s.writes >= at_least)
+    except TimeoutError:
+        raise AssertionError(f"only {sandbox.stats.writes} writes arrived") from None
+
+
+async def settled(sandbox: RunningSandbox) -> None:
+    """Return once every request that reached the sandbox has been answered."""
+    async with asyncio.timeout(SANDBOX_WAIT_S):
+        await sandbox.wait_until(lambda s: s.in_flight == 0)
+
+
 # --- per-user folders (run locks, saved sign-ins) -----------------------------------------------
 
 
@@ -151,3 +170,16 @@ def private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: Any
     for variable in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(variable, str(base / variable.lower()))
     return base
+
+
+# --- no implicit ./config.yaml ----------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def run_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in its own empty folder, so nothing reads the repository's config.yaml.
+
+    A test that wants settings passes a config file (``-c``, ``load_settings(path)``); one that
+    checks the "./config.yaml if present" rule writes that file into its folder.
+    """
+    monkeypatch.chdir(tmp_path)

@@ -118,3 +118,13 @@ def test_only_known_clouds_and_loopback_sandboxes_are_targets(graph: str, ok: bo
 def test_batch_size_above_graphs_limit_of_20_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"run\.batch_size"):
         load_settings(None, {"run": {"batch_size": 21}}, environ={})
+
+
+def test_without_c_the_config_yaml_of_the_current_folder_is_used_if_there_is_one(
+    tmp_path: Path,
+) -> None:
+    # Tests run in their own empty folder (conftest): no config.yaml there yet.
+    assert load_settings(None, environ={}).run.concurrency == Settings().run.concurrency
+    (tmp_path / "config.yaml").write_text("run:\n  concurrency: 3\n", encoding="utf-8")
+
+    assert load_settings(None, environ={}).run.concurrency == 3

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from importer.records import Action
 from importer.sandbox import RunningSandbox
-from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_ID, ZOE_UPN
+from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_ID, ZOE_UPN, settled
 from tests.importing import import_file, results, skills_of, write_csv
 
 ROWS = [
@@ -170,9 +169,10 @@ async def test_creates_that_time_out_but_land_later_leave_no_duplicate(
         write_csv(tmp_path / "s.csv", rows),
         request_timeout_s=0.2,
         max_attempts=30,
+        max_retry_wait_s=1,  # with 30 attempts of 0.2 s, the run stays well under the timeout
         batch_size=5,
     )
-    await asyncio.sleep(0.5)  # let every late write land before looking
+    await settled(running_sandbox)  # late writes land before looking
 
     assert result.exit_code == 0, result.reason
     for user in users:

@@ -14,7 +14,8 @@ import pytest
 from importer.config import load_settings
 from importer.errors import ConfigError, LockError
 from importer.lock import RunLock, default_lock_dir, lock_key
-from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
+from importer.sandbox import SandboxConfig, start_sandbox
+from tests.conftest import wait_for_writes
 from tests.importing import write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +144,7 @@ async def test_two_runs_with_different_report_folders_against_one_tenant_never_o
         config = tmp_path / "config.yaml"
         config.write_text(f"target:\n  graph: {sandbox.base_url}\n", encoding="utf-8")
         first = await _start(config, tmp_path / "reports-a", csv_file)
-        await _wait_for_writes(sandbox, 1)
+        await wait_for_writes(sandbox, 1)
         second = await _start(config, tmp_path / "reports-b", csv_file)
         _, second_err = await second.communicate()
 
@@ -153,11 +154,3 @@ async def test_two_runs_with_different_report_folders_against_one_tenant_never_o
         assert await first.wait() == 0
         assert sandbox.stats_view()["duplicates"] == {}
         assert sandbox.stats_view()["skills_total"] == len(rows)
-
-
-async def _wait_for_writes(sandbox: RunningSandbox, at_least: int) -> None:
-    for _ in range(600):
-        if sandbox.stats.writes >= at_least:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"only {sandbox.stats.writes} writes arrived")

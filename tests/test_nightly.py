@@ -17,7 +17,14 @@ from importer.pipeline import run_import
 from importer.records import Action
 from importer.sandbox import FIXED_TOKEN, RunningSandbox, SandboxConfig, start_sandbox
 from importer.write.preflight import run_checks
-from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN
+from tests.conftest import (
+    BOB_UPN,
+    GUEST_UPN,
+    ONEIL_UPN,
+    ZOE_UPN,
+    settled,
+    wait_for_writes,
+)
 from tests.importing import import_file, results, settings_for, skills_of, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,14 +208,6 @@ async def _start_import(config: Path, csv_file: Path) -> asyncio.subprocess.Proc
     )
 
 
-async def _wait_for_writes(sandbox: RunningSandbox, at_least: int) -> None:
-    for _ in range(600):
-        if sandbox.stats.writes >= at_least:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"only {sandbox.stats.writes} writes arrived")
-
-
 @pytest.fixture
 async def slow_sandbox() -> Any:
     users = [(f"00000000-0000-4000-8000-{n:012d}", f"user{n:03d}@contoso.com") for n in range(30)]
@@ -226,7 +225,7 @@ async def test_a_run_killed_with_sigkill_then_rerun_converges_with_no_duplicate(
     csv_file = write_csv(tmp_path / "s.csv", rows)
     config = _config_file(slow_sandbox, tmp_path)
     process = await _start_import(config, csv_file)
-    await _wait_for_writes(slow_sandbox, 40)
+    await wait_for_writes(slow_sandbox, 40)
     process.kill()
     assert await process.wait() == -signal.SIGKILL
     assert slow_sandbox.stats.writes < len(rows)  # it really died mid-way
@@ -250,11 +249,11 @@ async def test_sigterm_stops_sending_writes_the_report_and_exits_130(
     csv_file = write_csv(tmp_path / "s.csv", rows)
     config = _config_file(slow_sandbox, tmp_path)
     process = await _start_import(config, csv_file)
-    await _wait_for_writes(slow_sandbox, 20)
+    await wait_for_writes(slow_sandbox, 20)
     process.send_signal(signal.SIGTERM)
     code = await process.wait()
     writes_at_exit = slow_sandbox.stats.writes
-    await asyncio.sleep(0.3)
+    await settled(slow_sandbox)
 
     assert code == 130
     assert slow_sandbox.stats.writes == writes_at_exit  # nothing more was sent
@@ -279,7 +278,7 @@ async def test_two_overlapping_runs_one_writes_and_the_other_exits_4(
     slow_sandbox.faults.latency_ms = 300  # the first run lasts a few seconds
     config = _config_file(slow_sandbox, tmp_path)
     first = await _start_import(config, csv_file)
-    await _wait_for_writes(slow_sandbox, 1)
+    await wait_for_writes(slow_sandbox, 1)
     second = await _start_import(config, csv_file)
     _, second_err = await second.communicate()
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import socket
 import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from aiohttp import ClientConnectionError, ClientSession
+from aiohttp import ClientSession
 
 import importer.sandbox as sandbox_api
 from importer.sandbox import (
@@ -155,27 +154,28 @@ async def test_serve_forever_serves_on_loopback_and_keeps_state_after_sigterm(
     tmp_path: Path, directory_csv: Path
 ) -> None:
     db = tmp_path / "graph.sqlite"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # Port 0: the server binds a free port and prints it once it listens (no probe-then-bind
+    # race with other processes).
     script = (
         "import sys; from pathlib import Path;"
         "from importer.sandbox import SandboxConfig, serve_forever;"
         "serve_forever(SandboxConfig(db_path=sys.argv[1], directory=Path(sys.argv[2])),"
-        " port=int(sys.argv[3]))"
+        " port=0, ready=lambda port: print(port, flush=True))"
     )
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", script, str(db), str(directory_csv), str(port)
+        sys.executable,
+        "-c",
+        script,
+        str(db),
+        str(directory_csv),
+        stdout=asyncio.subprocess.PIPE,
     )
-    url = f"http://127.0.0.1:{port}/beta/users/{quote(ZOE, safe='')}/profile/skills"
     try:
+        assert server.stdout is not None
+        port = int(await asyncio.wait_for(server.stdout.readline(), timeout=30))
+        url = f"http://127.0.0.1:{port}/beta/users/{quote(ZOE, safe='')}/profile/skills"
         async with ClientSession() as session:
-            for _ in range(100):
-                try:
-                    await create(session, url, "Python")
-                    break
-                except ClientConnectionError:
-                    await asyncio.sleep(0.1)
+            await create(session, url, "Python")
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), timeout=10)

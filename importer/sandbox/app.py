@@ -63,11 +63,16 @@ def create_app(
 async def _request_ids(request: web.Request, handler: _Handler) -> web.StreamResponse:
     ctx = new_context(request.headers.get("client-request-id"))
     request[CONTEXT_KEY] = ctx
+    state = request.app[STATE_KEY]
+    state.stats.in_flight += 1
     try:
         response = await handler(request)
     except web.HTTPException as exc:
         _stamp(exc.headers, ctx)
         raise
+    finally:
+        state.stats.in_flight -= 1
+        state.notify_watchers()
     if not response.prepared:
         _stamp(response.headers, ctx)
     return response

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -36,6 +39,20 @@ class RunningSandbox:
         state = self.app[STATE_KEY]
         self.stats: SandboxStats = state.stats
         self.faults: FaultConfig = state.faults
+
+    async def wait_until(self, condition: Callable[[SandboxStats], bool]) -> None:
+        """Return once ``condition(stats)`` holds, checked after every request handled.
+
+        For tests: ``await sandbox.wait_until(lambda s: s.writes >= 40)``, or
+        ``lambda s: s.in_flight == 0`` for "every request that arrived has been answered".
+        Bound it with ``asyncio.wait_for``.
+        """
+        state = self.app[STATE_KEY]
+        if condition(state.stats):
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        state.watchers.append((condition, future))
+        await future
 
     def stats_view(self) -> dict[str, Any]:
         """The same data as ``GET /_sandbox/stats`` (counters, duplicates per user, total)."""
@@ -77,7 +94,20 @@ async def start_sandbox(
     return RunningSandbox(runner, base_url)
 
 
-def serve_forever(config: SandboxConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve the sandbox until interrupted (Ctrl+C); blocking, for ``skills-import sandbox``."""
-    logger.info("sandbox serving on http://%s:%d (db %s)", host, port, config.db_path)
-    web.run_app(create_app(config), host=host, port=port, print=None, access_log=None)
+def serve_forever(
+    config: SandboxConfig,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    ready: Callable[[int], None] | None = None,
+) -> None:
+    """Serve the sandbox until interrupted (Ctrl+C); blocking, for ``skills-import sandbox``.
+
+    The socket is bound and listening before ``ready`` is called with its port (port 0 = a
+    free one), so a client may connect from then on.
+    """
+    sock = socket.create_server((host, port))
+    bound = sock.getsockname()[1]
+    logger.info("sandbox serving on http://%s:%d (db %s)", host, bound, config.db_path)
+    if ready is not None:
+        ready(bound)
+    web.run_app(create_app(config), sock=sock, print=None, access_log=None)

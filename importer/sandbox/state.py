@@ -68,6 +68,20 @@ class SandboxState:
         self.gate = ThrottleGate(self.faults, clock)
         self.dice = FaultDice(self.faults)
         self.stats = SandboxStats()
+        #: (condition, future) pairs of ``RunningSandbox.wait_until``, checked after each request.
+        self.watchers: list[tuple[Callable[[SandboxStats], bool], asyncio.Future[None]]] = []
+
+    def notify_watchers(self) -> None:
+        """Wake every ``wait_until`` whose condition now holds."""
+        waiting = []
+        for condition, future in self.watchers:
+            if future.done():
+                continue
+            if condition(self.stats):
+                future.set_result(None)
+            else:
+                waiting.append((condition, future))
+        self.watchers[:] = waiting
 
     def stats_view(self) -> dict[str, Any]:
         """What ``GET /_sandbox/stats`` answers: the counters plus duplicates and totals.

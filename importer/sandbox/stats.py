@@ -25,6 +25,7 @@ class SandboxStats:
         writes: Writes stored (creates, updates, deletes; including commit-then-504 ones).
         resets: Connections dropped on purpose.
         directory_reads: ``GET /users`` requests (listing pages and lookups), answered or refused.
+        in_flight: HTTP requests being handled right now (not zeroed by ``clear``).
     """
 
     requests_by_method_status: Counter[str] = field(default_factory=Counter)
@@ -35,6 +36,7 @@ class SandboxStats:
     writes: int = 0
     resets: int = 0
     directory_reads: int = 0
+    in_flight: int = 0
 
     def record(self, method: str, status: int) -> None:
         """Count one answered Graph request."""

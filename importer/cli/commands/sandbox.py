@@ -17,7 +17,9 @@ __all__ = ["sandbox"]
 
 
 @click.command()
-@click.option("--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1 (0 = a free one)."
+)
 @click.option(
     "--db", type=click.Path(path_type=Path), help="SQLite file [default: target.sandbox_db]."
 )
@@ -87,10 +89,15 @@ def sandbox(
         reset_rate=reset_rate,
         enums_as_numbers=enums_as_numbers,
     )
-    click.echo(
-        f"Sandbox on http://127.0.0.1:{port}/beta (db {db_path}); nothing here reaches "
-        f"Microsoft Graph. Token: 'sandbox'. Ctrl-C stops it."
-    )
+
+    def ready(bound: int) -> None:
+        click.echo(
+            f"Sandbox on http://127.0.0.1:{bound}/beta (db {db_path}); nothing here reaches "
+            f"Microsoft Graph. Token: 'sandbox'. Ctrl-C stops it."
+        )
+
     serve_forever(
-        SandboxConfig(db_path=str(db_path), directory=users_csv, faults=faults), port=port
+        SandboxConfig(db_path=str(db_path), directory=users_csv, faults=faults),
+        port=port,
+        ready=ready,
     )
