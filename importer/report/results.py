@@ -42,27 +42,31 @@ _COMMAS = len(RESULT_COLUMNS) - 1
 _ABSENT = 1 << 30  # a cell index no row reaches: the column is not in the table
 
 
-def _needs_care(line: str, commas: int) -> bool:
+def _needs_care(line: str, commas: int, starts: tuple[str, ...] | None = None) -> bool:
     """Whether a line joined with plain commas is wrong as it stands.
 
     It is right unless a cell holds a quote, a line break or a comma (csv.writer must quote
-    it: then the line has more than ``commas`` commas), or a cell after the first starts with
-    a formula character (``neutralise`` must guard it). The first cell of every line is the
-    source, already neutralised. ``line`` may be a whole line or a probe such as
-    ``",user,name,"``.
+    it: then the line has more than ``commas`` commas), or a cell starts with a formula
+    character (``neutralise`` must guard it). ``starts`` names the only cells that can start
+    so (the hot paths know them: user and name); without it every cell after a comma is
+    looked at (the first cell of a line, the source, is neutralised already). ``line`` may
+    be a whole line or a probe such as ``",user,name,"``.
     """
-    return (
-        '"' in line
-        or "\n" in line
-        or "\r" in line
-        or ",=" in line
-        or ",+" in line
-        or ",-" in line
-        or ",@" in line
-        or ",\t" in line
-        or ",\0" in line
-        or line.count(",") != commas
-    )
+    if '"' in line or "\n" in line or "\r" in line or line.count(",") != commas:
+        return True
+    if starts is None:
+        return (
+            ",=" in line
+            or ",+" in line
+            or ",-" in line
+            or ",@" in line
+            or ",\t" in line
+            or ",\0" in line
+        )
+    for cell in starts:  # noqa: SIM110 - any() and a generator cost more, once per row
+        if cell[:1] in FORMULA_PREFIXES:
+            return True
+    return False
 
 
 class ResultsStream:
@@ -159,7 +163,7 @@ class ResultsStream:
         # When the prefix itself holds quotes (a file name with a comma), probe the two cells.
         probe = line if self._plain_prefix else f",{source_row.column},{user},,{name},"
         commas = self._commas if self._plain_prefix else 5
-        if code in _REJECT_CODES or _needs_care(probe, commas):
+        if code in _REJECT_CODES or _needs_care(probe, commas, (user, name)):
             self.add(RowOutcome.for_source(source_row, action))
             return
         self._record(code, source_row.row, line)
@@ -202,7 +206,7 @@ class ResultsStream:
                 column = source_row.column
                 line = f"{prefix}{source_row.row},{column},{user},,{name}{tail}"
                 probe = line if plain else f",{column},{user},,{name},"
-                if _needs_care(probe, commas if plain else 5):
+                if _needs_care(probe, commas if plain else 5, (user, name)):
                     self.add_source_row(source_row)
                     index += 1
                     continue
