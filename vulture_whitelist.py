@@ -12,3 +12,6 @@ tb
 # env_settings, dotenv_settings, file_secret_settings) passes every source by keyword.
 dotenv_settings
 file_secret_settings
+
+# msvcrt.locking(fd, mode, nbytes): the Windows stand-in in tests/platform_stub keeps the signature.
+nbytes
