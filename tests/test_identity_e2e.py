@@ -6,8 +6,11 @@ by employee id and again by work email, which differs from the UPN for most peop
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
+import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from typing import Any
 import pytest
 
 from importer.pipeline import RunResult, run_import
+from importer.progress import RESOLVING, RunProgress
 from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
 from importer.write.preflight import run_checks
 from tests.importing import results, settings_for, skills_of, write_csv
@@ -276,3 +280,26 @@ async def test_check_reports_whether_the_directory_can_be_read(
     assert (step.ok, "403" in step.detail) == (False, True)
     assert "User.Read.All" in step.advice
     assert refused.exit_code == 1
+
+
+async def test_ctrl_c_while_resolving_users_reports_every_row_not_sent(
+    hr_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    hr_sandbox.faults.latency_ms = 30_000  # the lookup hangs until the interrupt
+    export = write_csv(tmp_path / "workday.csv", EXPORT, WORKDAY_HEADER)
+    settings = settings_for(hr_sandbox, tmp_path)
+    settings = settings.model_copy(
+        update={"input": settings.input.model_copy(update={"user_key": "employeeId"})}
+    )
+    progress = RunProgress()
+    run = asyncio.create_task(run_import([export], settings, progress=progress))
+    for _ in range(2_000):  # until the resolving phase has started (bounded)
+        if RESOLVING in progress.phases or run.done():
+            break
+        await asyncio.sleep(0.005)
+    assert RESOLVING in progress.phases
+    os.kill(os.getpid(), signal.SIGINT)
+    result = await asyncio.wait_for(run, timeout=10)
+    assert result.exit_code == 130
+    assert {row["action"] for row in results(result)} == {"not-sent"}
+    assert hr_sandbox.stats.writes == 0

@@ -15,11 +15,11 @@ from typing import Any, Protocol
 
 from importer.config import Settings
 from importer.graph.client import GraphClient
-from importer.progress import RESOLVING, RunProgress
+from importer.progress import RunProgress
 from importer.records import Action, RowOutcome, SkillRow
 from importer.resolve import DirectoryAccessError, RowResolver, resolve_users
 
-__all__ = ["HeldRows", "ResolvedRows", "resolve_for_run"]
+__all__ = ["HeldRows", "ResolvedRows", "report_not_sent", "resolve_for_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,18 @@ class ResolvedRows:
                 yield resolved
 
 
+def report_not_sent(held: HeldRows, emit: Callable[[RowOutcome], None], reason: str) -> None:
+    """Report every held row ``not-sent`` (the run stopped before planning anything)."""
+    for chunk in held.chunks():
+        for rows in chunk.values():
+            for row in rows:
+                emit(
+                    RowOutcome.for_row(
+                        row, Action.NOT_SENT, error_type="not-sent", error=f"not sent: {reason}"
+                    )
+                )
+
+
 async def resolve_for_run(
     settings: Settings,
     client: GraphClient,
@@ -91,25 +103,13 @@ async def resolve_for_run(
     """
     key = settings.input.user_key
     figures["key"] = key
-    if progress is not None:
-        progress.start(RESOLVING, held.users, "users")
     try:
-        resolution = await resolve_users(held.user_values(), key, client, settings.run)
+        resolution = await resolve_users(
+            held.user_values(), key, client, settings.run, progress=progress
+        )
     except DirectoryAccessError as exc:
         logger.error("%s", exc)
-        for chunk in held.chunks():
-            for rows in chunk.values():
-                for row in rows:
-                    emit(
-                        RowOutcome.for_row(
-                            row,
-                            Action.NOT_SENT,
-                            error_type="not-sent",
-                            error="not sent: the directory cannot be read",
-                        )
-                    )
+        report_not_sent(held, emit, "the directory cannot be read")
         return str(exc)
     figures.update(resolution.figures.as_dict())
-    if progress is not None:
-        progress.set_done(RESOLVING, held.users)
     return ResolvedRows(held, RowResolver(resolution, settings.run, emit))

@@ -6,6 +6,7 @@ The only module that knows every stage. The CLI calls ``run_import`` and renders
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -217,16 +218,34 @@ async def _dispatch(
     throttling: dict[str, Any],
 ) -> DispatchResult:
     from importer.graph.target import open_graph
-    from importer.pipeline.resolving import resolve_for_run
+    from importer.pipeline.resolving import report_not_sent, resolve_for_run
     from importer.write.dispatcher import Dispatcher, DispatchResult
 
+    def emit(outcome: RowOutcome) -> None:
+        progress.count(outcome.action)
+        writer.add(outcome)
+
     async with open_graph(settings, token_provider) as client:
-        resolved = await resolve_for_run(
-            settings, client, users, writer.add, user_figures, progress
+        resolving = asyncio.ensure_future(
+            resolve_for_run(settings, client, users, emit, user_figures, progress)
         )
-        if isinstance(resolved, str):
+
+        def interrupt() -> None:
+            resolving.cancel()
+
+        with stop_on_signals(interrupt):
+            await asyncio.wait({resolving})
+        if resolving.cancelled() or isinstance(resolving.result(), str):
+            if resolving.cancelled():
+                report_not_sent(users, emit, "interrupted while resolving users")
+            client.gate.log.finish()
             http.update(client.stats.as_dict())
-            return DispatchResult(aborted=resolved)
+            throttling.update(client.gate.log.totals())
+            if resolving.cancelled():
+                return DispatchResult(interrupted=True)
+            return DispatchResult(aborted=str(resolving.result()))
+        resolved = resolving.result()
+        assert not isinstance(resolved, str)
         dispatcher = Dispatcher(
             client,
             run=settings.run,

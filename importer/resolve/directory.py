@@ -32,6 +32,7 @@ from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient, SubRequest, SubResponse
 from importer.graph.pacing import AdaptivePacer
 from importer.graph.retry import with_retries
+from importer.progress import RESOLVING, RunProgress
 from importer.resolve.matching import MatchIndex, parse_user
 from importer.resolve.odata import MAX_FILTER_VALUES, listing_url, lookup_url
 
@@ -96,8 +97,14 @@ def _chunks(values: Sequence[str], size: int) -> list[Sequence[str]]:
 
 class _Reader:
     def __init__(
-        self, client: GraphClient, run: RunSettings, index: MatchIndex, sleep: Sleep
+        self,
+        client: GraphClient,
+        run: RunSettings,
+        index: MatchIndex,
+        sleep: Sleep,
+        progress: RunProgress | None,
     ) -> None:
+        self.progress = progress
         self.client = client
         self.run = run
         self.index = index
@@ -161,6 +168,8 @@ class _Reader:
         while True:
             self.figures.listing_pages += 1
             self.figures.directory_users += self._take(body)
+            if self.progress is not None:
+                self.progress.set_done(RESOLVING, self.index.found)
             link = body.get("@odata.nextLink")
             if not isinstance(link, str) or not link:
                 return True
@@ -187,6 +196,8 @@ class _Reader:
                     body = await self._retrying(lambda: batcher.submit("GET", url))
                     self._take(body, (prop,))
                     await self._next_pages(body, (prop,))
+                    if self.progress is not None:
+                        self.progress.advance(len(values), phase=RESOLVING)
                 except DirectoryAccessError:
                     raise
                 except GraphError as error:
@@ -209,6 +220,7 @@ async def read_directory(
     run: RunSettings,
     *,
     sleep: Sleep = asyncio.sleep,
+    progress: RunProgress | None = None,
 ) -> tuple[DirectoryFigures, dict[tuple[str, str], GraphError]]:
     """Find the users holding the ``wanted`` values (property -> distinct values) into ``index``.
 
@@ -219,7 +231,7 @@ async def read_directory(
     Raises:
         DirectoryAccessError: the directory answered 401/403 (exit 3, nothing written).
     """
-    reader = _Reader(client, run, index, sleep)
+    reader = _Reader(client, run, index, sleep, progress)
     figures = reader.figures
     figures.people = sum(len(values) for values in wanted.values())
     if not figures.people:
@@ -239,6 +251,8 @@ async def read_directory(
     if not done:
         if budget <= 1:
             figures.strategy = "lookups"
+        if progress is not None:
+            progress.set_done(RESOLVING, 0)
         await reader.lookups(wanted)
     figures.requests = client.stats.requests - requests
     figures.sub_requests = client.stats.sub_requests - subs

@@ -91,6 +91,11 @@ class MatchIndex:
         """The users matching ``value`` of ``prop``, in the order they were found."""
         return list(self._found.get((prop, match_key(prop, value)), {}).values())
 
+    @property
+    def found(self) -> int:
+        """How many wanted values have at least one user so far."""
+        return len(self._found)
+
     def clear(self) -> None:
         """Forget every user found so far."""
         self._found.clear()

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from importer.config import RunSettings
 from importer.errors import GraphError
 from importer.graph.client import GraphClient
+from importer.progress import RESOLVING, RunProgress
 from importer.records import Action, RowOutcome, SkillRow
 from importer.resolve.directory import DirectoryFigures, read_directory
 from importer.resolve.matching import DirectoryUser, MatchIndex, match_key
@@ -84,15 +85,22 @@ async def resolve_users(
     run: RunSettings,
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    progress: RunProgress | None = None,
 ) -> Resolution:
-    """Look every distinct value up in the directory.
+    """Look every distinct value up in the directory (``progress``: the resolving phase).
 
     Raises:
         DirectoryAccessError: the directory answered 401/403 (exit 3, nothing written).
     """
     wanted = wanted_values(values, key)
     index = MatchIndex({prop: [match_key(prop, v) for v in vs] for prop, vs in wanted.items()})
-    figures, failed = await read_directory(wanted, index, client, run, sleep=sleep)
+    if progress is not None:
+        progress.start(RESOLVING, sum(len(vs) for vs in wanted.values()), "users")
+    figures, failed = await read_directory(
+        wanted, index, client, run, sleep=sleep, progress=progress
+    )
+    if progress is not None:
+        progress.set_done(RESOLVING, figures.people)
     failures = {(prop, match_key(prop, value)): error for (prop, value), error in failed.items()}
     resolution = Resolution(key, index, failures, figures)
     logger.info(
