@@ -221,8 +221,12 @@ async def read_directory(
     *,
     sleep: Sleep = asyncio.sleep,
     progress: RunProgress | None = None,
+    strategy: str = "auto",
 ) -> tuple[DirectoryFigures, dict[tuple[str, str], GraphError]]:
     """Find the users holding the ``wanted`` values (property -> distinct values) into ``index``.
+
+    ``strategy`` is ``auto`` (the rule above); ``listing`` or ``lookups`` force one way, for
+    benchmarks that compare them.
 
     Returns:
         The figures, and the values whose lookup failed for good with the error (a listing
@@ -240,6 +244,10 @@ async def read_directory(
     budget = lookup_requests({p: len(v) for p, v in wanted.items()}, run.batch_size)
     figures.lookup_budget = budget
     done = False
+    if strategy == "listing":
+        budget = 2**62
+    elif strategy == "lookups":
+        budget = 1
     if budget > 1:
         try:
             done = await reader.listing(budget)

@@ -86,8 +86,10 @@ async def resolve_users(
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     progress: RunProgress | None = None,
+    strategy: str = "auto",
 ) -> Resolution:
-    """Look every distinct value up in the directory (``progress``: the resolving phase).
+    """Look every distinct value up in the directory (``progress``: the resolving phase;
+    ``strategy``: see ``read_directory``).
 
     Raises:
         DirectoryAccessError: the directory answered 401/403 (exit 3, nothing written).
@@ -97,7 +99,7 @@ async def resolve_users(
     if progress is not None:
         progress.start(RESOLVING, sum(len(vs) for vs in wanted.values()), "users")
     figures, failed = await read_directory(
-        wanted, index, client, run, sleep=sleep, progress=progress
+        wanted, index, client, run, sleep=sleep, progress=progress, strategy=strategy
     )
     if progress is not None:
         progress.set_done(RESOLVING, figures.people)
