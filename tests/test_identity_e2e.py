@@ -303,3 +303,19 @@ async def test_ctrl_c_while_resolving_users_reports_every_row_not_sent(
     assert result.exit_code == 130
     assert {row["action"] for row in results(result)} == {"not-sent"}
     assert hr_sandbox.stats.writes == 0
+
+
+async def test_employee_ids_differing_only_in_case_are_two_people(tmp_path: Path) -> None:
+    people = [
+        (_guid(11), "upper@contoso.com", "Upper", "upper@contoso.com", "AB12", "true"),
+        (_guid(12), "lower@contoso.com", "Lower", "lower@contoso.com", "ab12", "true"),
+    ]
+    directory = _write_directory(tmp_path / "case.csv", people)
+    rows = [("AB12", "Python", "expert"), ("ab12", "Python", "elementary")]
+    path = write_csv(tmp_path / "case-ids.csv", rows, ("Personnel Number", "Skill", "Level"))
+    async with await start_sandbox(SandboxConfig(directory=directory)) as sandbox:
+        result = await _run(sandbox, tmp_path, path, "employeeId")
+        assert [row["userId"] for row in results(result)] == [_guid(11), _guid(12)]
+        assert result.counts["created"] == 2
+        levels = [skill["proficiency"] for skill in await skills_of(sandbox, _guid(12))]
+        assert levels == ["elementary"]

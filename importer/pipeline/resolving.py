@@ -75,6 +75,17 @@ class ResolvedRows:
                 yield resolved
 
 
+def _distinct_values(held: HeldRows, key: str) -> Iterator[str]:
+    """The user values to look up. Rows are held grouped by the value ignoring case, which is
+    one person for every key but employeeId: there, every spelling is read off the rows."""
+    if key != "employeeId":
+        yield from held.user_values()
+        return
+    for chunk in held.chunks():
+        for rows in chunk.values():
+            yield from dict.fromkeys(row.user for row in rows)
+
+
 def report_not_sent(held: HeldRows, emit: Callable[[RowOutcome], None], reason: str) -> None:
     """Report every held row ``not-sent`` (the run stopped before planning anything)."""
     for chunk in held.chunks():
@@ -105,7 +116,7 @@ async def resolve_for_run(
     figures["key"] = key
     try:
         resolution = await resolve_users(
-            held.user_values(), key, client, settings.run, progress=progress
+            _distinct_values(held, key), key, client, settings.run, progress=progress
         )
     except DirectoryAccessError as exc:
         logger.error("%s", exc)

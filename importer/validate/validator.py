@@ -125,6 +125,8 @@ class Validator:
         self._rules = CellRules.from_settings(settings)
         # The fast pre-screen knows name@domain users only.
         self._plain_users = settings.input.user_key in ("auto", "userPrincipalName", "mail")
+        # Employee ids are compared exactly ("E1" and "e1" are two people); the rest ignore case.
+        self._exact_users = settings.input.user_key == "employeeId"
         self._keys: tuple[dict[str, _KeyCell], dict[str, _KeyCell]] = ({}, {})
         self._cells: list[dict[str, _Checked]] = [{} for _ in FIELDS]
         self._layouts: dict[int, _Layout] = {}
@@ -188,7 +190,8 @@ class Validator:
             elif mapped != text:
                 self._renamed.add(raw)
                 text = mapped
-        mixed = (hash(text.casefold()) * _MIX[position]) & _MASK64
+        folded = text if position == 0 and self._exact_users else text.casefold()
+        mixed = (hash(folded) * _MIX[position]) & _MASK64
         cache[raw] = result = (text, problem, mixed)
         self._cells[position].pop(raw, None)
         return result
