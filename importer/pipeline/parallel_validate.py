@@ -14,9 +14,14 @@ its own while this process validates the first. The parts are then joined:
   rows of conflicting keys) come out as one pass gives them. results.csv and rejects.csv are
   then the very files one process writes, line order included.
 
-The split is only made where it is certainly a record boundary: a newline after an even number
-of quote characters, in an encoding whose newline is one byte (UTF-8, cp1252, latin-1) and a
-file whose line ends are ``\\n`` or ``\\r\\n``. Otherwise validation stays in one process.
+The split is proposed at a newline after an even number of quote characters, in an encoding
+whose newline is one byte (UTF-8, cp1252, latin-1) and a file whose line ends are ``\\n`` or
+``\\r\\n``. The count can be fooled (a stray ``27"`` in an unquoted cell is text to a CSV
+parser, not a quote), so the proposal is then checked by the only exact judge: this process
+parses the first part from the start of the file, and a record must begin exactly on the split
+line. If none does, this process reads on to the end and the child's report is discarded: the
+result is the one-pass result, only slower. Files that do not meet those conditions are
+validated in one process.
 """
 
 from __future__ import annotations
@@ -188,6 +193,20 @@ def validate_in_two_parts(
     try:
         validator = Validator(settings)
         rows = stream_checked(validator.check(source.iter_rows(stop_line=split.line)), writer)
+        if not source.stopped_at_line:
+            # The split line lay inside a quoted cell (a stray quote fooled the count), so the
+            # child read from the middle of a record. This process read on to the end of the
+            # file instead: its report is the one-pass report, and the child's is dropped.
+            child.kill()
+            child.join()
+            writer.correct(validator.finish(reader.lookup_cells))
+            logger.info(
+                "%s: line %d is not a record boundary; validated in one process",
+                source.display,
+                split.line,
+            )
+            warning = validator.unused_map_warning()
+            return [warning] if warning else []
         parent_rows, parent_blank = rows, source.blank_rows
         try:
             part: dict[str, Any] = receive.recv()

@@ -33,6 +33,13 @@ CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 _CANDIDATES = (",", ";", "\t", "|")
 _CHUNK = 1 << 20
 _HEAD = 1 << 16
+# A NUL byte in a text file is a stray (one bad cell, reported on its row as a control
+# character); a binary file, or UTF-16 without its byte-order mark, holds runs or swarms of them.
+_MAX_STRAY_NULS = 16
+_BINARY = (
+    "looks like a binary file, not CSV text (it is full of NUL bytes; "
+    "if it is UTF-16 text, save it with a byte-order mark or as UTF-8)"
+)
 
 # A cell may legitimately be long (a pasted description); the csv module's 128 KiB default
 # would turn such a file into an error halfway through the run.
@@ -44,6 +51,8 @@ def _scan(path: Path, display: str, encoding: str) -> tuple[str, str, bytes]:
     digest = hashlib.sha256()
     head = b""
     chosen = encoding
+    nuls = 0
+    size = path.stat().st_size
     decoder: codecs.IncrementalDecoder | None = None
     try:
         with path.open("rb") as stream:
@@ -55,11 +64,10 @@ def _scan(path: Path, display: str, encoding: str) -> tuple[str, str, bytes]:
                     if encoding == "auto":
                         chosen = _encoding_from_bom(chunk)
                     decoder = codecs.getincrementaldecoder(chosen)("strict")
-                if not chosen.startswith("utf-16") and b"\x00" in chunk:
-                    raise InputError(
-                        "looks like a binary file, not CSV text (it contains NUL bytes)",
-                        path=display,
-                    )
+                if not chosen.startswith("utf-16"):
+                    nuls += chunk.count(b"\x00")
+                    if b"\x00\x00" in chunk or nuls > max(_MAX_STRAY_NULS, size // 1000):
+                        raise InputError(_BINARY, path=display)
                 if decoder is not None:
                     try:
                         decoder.decode(chunk)
@@ -151,6 +159,8 @@ class CsvSource:
         self._check_has_data()
         self.rows = 0
         self.blank_rows = 0
+        #: Whether the last ``iter_rows(stop_line=...)`` found a record starting on that line.
+        self.stopped_at_line = False
 
     def _open(self) -> io.TextIOWrapper:
         return self.path.open(encoding=self.encoding, newline="")
@@ -196,7 +206,10 @@ class CsvSource:
         Args:
             start: (byte offset, line number) of a record boundary to start from instead of
                 the first data row (for reading one part of a large file).
-            stop_line: stop before the record that starts on this line.
+            stop_line: stop before the record that starts on this line. When no record starts
+                there (the line lies inside a quoted cell that spans lines), the rows go on to
+                the end of the file and ``stopped_at_line`` stays False: this read is the
+                truth, so whoever chose the line learns that it was not a record boundary.
         """
         table = self.table
         width = len(table.header)
@@ -209,12 +222,16 @@ class CsvSource:
                     pass
             last = base + reader.line_num
             stop = stop_line if stop_line is not None else sys.maxsize
+            self.stopped_at_line = False
             rows = blank = 0
             try:
                 for cells in reader:
                     start_line = last + 1
                     if start_line >= stop:
-                        break
+                        if start_line == stop:
+                            self.stopped_at_line = True
+                            break
+                        stop = sys.maxsize  # a record spanned the line: read on to the end
                     last = base + reader.line_num
                     if len(cells) != width:
                         cells = (cells + [""] * width)[:width]

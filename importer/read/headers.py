@@ -25,6 +25,7 @@ from importer.records import FIELDS
 __all__ = [
     "BUILTIN_ALIASES",
     "HEADER_SEARCH_ROWS",
+    "MAX_COLUMNS",
     "USER_ALIASES",
     "HeaderMatch",
     "HeaderMatcher",
@@ -33,6 +34,10 @@ __all__ = [
 
 #: How many rows from the top of a sheet or file may hold the header.
 HEADER_SEARCH_ROWS = 30
+
+#: Widest table read: Excel's own limit (column XFD). A wider header is a wrong delimiter or a
+#: file that is not a skills table, and reading it would cost minutes.
+MAX_COLUMNS = 16_384
 
 #: Built-in header aliases per canonical field: Graph's names plus common HR spellings.
 BUILTIN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -236,9 +241,19 @@ class HeaderMatcher:
         Raises:
             InputError: no row maps both ``user`` and ``displayName`` (the message lists the
                 headers seen and the aliases accepted), two columns map to one field, or a
-                two-row header that does not make a usable header.
+                two-row header that does not make a usable header, or a row wider than
+                ``MAX_COLUMNS``.
         """
-        head = [tuple(cell.strip() for cell in row) for row in islice(rows, HEADER_SEARCH_ROWS + 1)]
+        head: list[tuple[str, ...]] = []
+        for index, row in enumerate(islice(rows, HEADER_SEARCH_ROWS + 1)):
+            if len(row) > MAX_COLUMNS:
+                raise InputError(
+                    f"row {index + 1} has {len(row):,} columns; at most {MAX_COLUMNS:,} "
+                    f"(Excel's limit) are read: is this a skills table with the right delimiter?",
+                    path=path,
+                    sheet=sheet,
+                )
+            head.append(tuple(cell.strip() for cell in row))
         first_seen = next((cells for cells in head if any(cells)), ())
         searched = head[:HEADER_SEARCH_ROWS]
         found = self._first_header(searched, path, sheet, needs_name=True)

@@ -28,16 +28,27 @@ Source = CsvSource | WorkbookSource | DatabaseSource
 logger = logging.getLogger(__name__)
 
 
+#: Ignored columns named in a warning; the rest are counted (a table may have thousands).
+IGNORED_NAMED = 10
+
+
+def _named(names: list[str]) -> str:
+    shown = ", ".join(f"'{name[:60]}'" for name in names[:IGNORED_NAMED])
+    more = len(names) - IGNORED_NAMED
+    return f"{shown} and {more:,} more" if more > 0 else shown
+
+
 def _describe_ignored(table: Table, matcher: HeaderMatcher) -> str:
     where = table.source + (f" [{table.sheet}]" if table.sheet else "")
     identity = [name for name in table.ignored if matcher.identity_key_of(name)]
     others = [name for name in table.ignored if name not in identity]
     parts = []
     if others:
-        names = ", ".join(f"'{name}'" for name in others)
-        parts.append(f"ignoring column{'s' if len(others) > 1 else ''} {names}")
+        count = f"{len(others):,} columns:" if len(others) > IGNORED_NAMED else "columns"
+        label = count if len(others) > 1 else "column"
+        parts.append(f"ignoring {label} {_named(others)}")
     if identity:
-        names = ", ".join(f"'{name}'" for name in identity)
+        names = _named(identity)
         parts.append(
             f"ignoring identity column{'s' if len(identity) > 1 else ''} {names} "
             f"(the user key is {matcher.user_key}: only its column names the person)"

@@ -165,9 +165,13 @@ class RejectsCsv:
             self._mapping_for(self._template)
         self._file = open_csv(self.path, "w")
         writer = csv.writer(self._file)
-        writer.writerow([*self._columns, _ERROR_COLUMN])
+        writer.writerow(self._header_line())
         self._written_width = len(self._columns)
         self._writerow = writer.writerow
+
+    def _header_line(self) -> list[str]:
+        # Header cells come from the input too: a column headed "=HYPERLINK(...)" is a formula.
+        return [*map(neutralise, self._columns), _ERROR_COLUMN]
 
     def _close_file(self) -> None:
         if self._file is not None:
@@ -237,7 +241,7 @@ class RejectsCsv:
             reader = csv.reader(src)
             writer = csv.writer(dst)
             next(reader, None)
-            writer.writerow([*self._columns, _ERROR_COLUMN])
+            writer.writerow(self._header_line())
             kept = 0
             for number, line in enumerate(reader):
                 table, row = self._line_tables[number], self._line_rows[number]

@@ -28,6 +28,7 @@ from importer.validate.schema import (
     PROFICIENCY_LEVELS,
     EnumNormaliser,
     find_control_character,
+    find_invisible_character,
     normalise_audiences,
     quote_value,
     web_url_problem,
@@ -36,16 +37,41 @@ from importer.validate.user_keys import user_value_problem
 
 __all__ = [
     "CELL_ADAPTERS",
+    "MAX_CATEGORIES",
+    "MAX_CATEGORY",
+    "MAX_CELL",
     "MAX_DISPLAY_NAME",
+    "MAX_ENUM_CELL",
+    "MAX_ROW",
+    "MAX_USER",
+    "MAX_WEB_URL",
     "CellRules",
     "SkillInput",
     "is_plain_name",
     "is_plain_user",
+    "key_text",
 ]
 
-#: Longest skill name accepted; Graph documents no limit, this is what its UI shows comfortably
-#: and what most HR systems export.
+# Size limits, in characters. Graph documents none for profile skills; these keep every value
+# far inside what it accepts (one oversized value makes Graph refuse the whole $batch it travels
+# in, with other people's rows) and bound the work spent on a hostile cell.
+
+#: Longest skill name: what Graph's own UI shows comfortably and what HR systems export.
 MAX_DISPLAY_NAME = 255
+#: Longest user cell: an email address (mail) is at most 254; a UPN at most 113; a GUID 36.
+MAX_USER = 256
+#: Longest single category, and most categories in one cell.
+MAX_CATEGORY = 255
+MAX_CATEGORIES = 50
+#: Longest webUrl (what browsers and SharePoint handle everywhere).
+MAX_WEB_URL = 2048
+#: Longest level, tags or audiences cell (their values are names of a few words), and longest
+#: categories cell.
+MAX_ENUM_CELL = 255
+MAX_CELL = 4096
+#: The longest row the field limits allow (the sum of the above): a full $batch of 20 rows
+#: stays below 600 KB even in 4-byte characters.
+MAX_ROW = MAX_USER + MAX_DISPLAY_NAME + 3 * MAX_ENUM_CELL + MAX_CELL + MAX_WEB_URL
 
 
 # An everyday ASCII UPN: dot-separated local atoms, then a domain of letter/digit labels.
@@ -61,7 +87,7 @@ def is_plain_user(raw: str) -> bool:
     Only a subset of what ``UserCell`` accepts, returned unchanged by it; anything else must
     go through the model.
     """
-    return raw[:1] != "'" and _PLAIN_USER.fullmatch(raw) is not None
+    return len(raw) <= MAX_USER and raw[:1] != "'" and _PLAIN_USER.fullmatch(raw) is not None
 
 
 def is_plain_name(raw: str, skill_separator: str = ";") -> bool:
@@ -72,6 +98,7 @@ def is_plain_name(raw: str, skill_separator: str = ";") -> bool:
         and raw.isprintable()
         and raw[0] not in " '"
         and raw[-1] not in " )"
+        and (raw.isascii() or find_invisible_character(raw) is None)
     )
 
 
@@ -140,13 +167,27 @@ def _rules(info: ValidationInfo) -> CellRules:
 _NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r", "'\x00")
 
 
-def _clean(value: Any) -> str:
-    text = "" if value is None else str(value).strip()
-    if text.startswith(_NEUTRALISED):
-        text = text[1:].strip()
+def key_text(raw: str) -> str:
+    """What a valid user or skill-name cell stands for: trimmed, without the one ``'`` that a
+    report put in front of a formula-like value."""
+    text = raw.strip()
+    return text[1:].strip() if text.startswith(_NEUTRALISED) else text
+
+
+def _clean(value: Any, limit: int = MAX_CELL) -> str:
+    text = key_text("" if value is None else str(value))
+    if len(text) > limit:
+        _fail("too-long", f"is {len(text):,} characters long; at most {limit:,} are allowed")
     bad = find_control_character(text)
     if bad is not None:
         _fail("control-character", f"{quote_value(text)} contains a control character ({bad})")
+    hidden = find_invisible_character(text)
+    if hidden is not None:
+        _fail(
+            "invisible-character",
+            f"{quote_value(text)} contains an invisible or text-direction character "
+            f"({hidden}); retype the value without it",
+        )
     return text
 
 
@@ -160,7 +201,7 @@ _KEY_WORDS = {
 
 
 def _user(value: Any, info: ValidationInfo) -> str:
-    text = _clean(value)
+    text = _clean(value, MAX_USER)
     key = _rules(info).user_key
     if not text:
         _fail("missing-user", f"the cell is empty; every row needs a user ({_KEY_WORDS[key]})")
@@ -174,11 +215,9 @@ _LEVEL_SUFFIX = re.compile(r"\(([^()]*)\)\s*$")
 
 
 def _display_name(value: Any, info: ValidationInfo) -> str:
-    text = _clean(value)
+    text = _clean(value, MAX_DISPLAY_NAME)
     if not text:
         _fail("missing-display-name", "the cell is empty; every row needs a skill name")
-    if len(text) > MAX_DISPLAY_NAME:
-        _fail("too-long", f"is {len(text)} characters long; at most {MAX_DISPLAY_NAME} are allowed")
     rules = _rules(info)
     separator = rules.skill_separator
     suffix = _LEVEL_SUFFIX.search(text)
@@ -202,7 +241,7 @@ def _is_level(text: str, rules: CellRules) -> bool:
 
 
 def _proficiency(value: Any, info: ValidationInfo) -> str | None:
-    text = _clean(value)
+    text = _clean(value, MAX_ENUM_CELL)
     if not text:
         return None
     rules = _rules(info)
@@ -224,6 +263,15 @@ def _items(text: str, separator: str) -> list[str]:
 
 def _categories(value: Any, info: ValidationInfo) -> tuple[str, ...] | None:
     items = _items(_clean(value), _rules(info).list_separator)
+    if len(items) > MAX_CATEGORIES:
+        _fail("too-long", f"holds {len(items)} categories; at most {MAX_CATEGORIES} are allowed")
+    for item in items:
+        if len(item) > MAX_CATEGORY:
+            _fail(
+                "too-long",
+                f"category {quote_value(item)} is {len(item):,} characters long; "
+                f"at most {MAX_CATEGORY} are allowed",
+            )
     return tuple(items) if items else None
 
 
@@ -231,7 +279,8 @@ def _collaboration_tags(value: Any, info: ValidationInfo) -> tuple[str, ...] | N
     rules = _rules(info)
     tags: list[str] = []
     # Tag names never contain commas, so a comma separates them too ("mentor, ask me about").
-    for item in _items(_clean(value).replace(",", rules.list_separator), rules.list_separator):
+    cell = _clean(value, MAX_ENUM_CELL)
+    for item in _items(cell.replace(",", rules.list_separator), rules.list_separator):
         try:
             tag = rules.collaboration_tags(item)
         except EnumValueError as exc:
@@ -243,7 +292,7 @@ def _collaboration_tags(value: Any, info: ValidationInfo) -> tuple[str, ...] | N
 
 def _allowed_audiences(value: Any, info: ValidationInfo) -> str | None:
     rules = _rules(info)
-    text = _clean(value)
+    text = _clean(value, MAX_ENUM_CELL)
     if not text:
         return rules.default_audiences
     try:
@@ -253,7 +302,7 @@ def _allowed_audiences(value: Any, info: ValidationInfo) -> str | None:
 
 
 def _web_url(value: Any) -> str | None:
-    text = _clean(value)
+    text = _clean(value, MAX_WEB_URL)
     if not text:
         return None
     problem = web_url_problem(text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
@@ -24,7 +25,9 @@ __all__ = [
     "COLLABORATION_TAGS",
     "PROFICIENCY_LEVELS",
     "EnumNormaliser",
+    "escape_hidden",
     "find_control_character",
+    "find_invisible_character",
     "loose_key",
     "normalise_audiences",
     "parse_audiences",
@@ -93,6 +96,21 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _UPN_FORBIDDEN = re.compile(r"[/\\?%\s\x00-\x1f\x7f-\x9f]")
 _DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}")
 _MAX_QUOTED = 60
+# Characters that take no room on screen or reorder what is around them: bidirectional
+# controls (U+202E makes "exe.txt" show as "txt.exe"), zero-width and other format characters,
+# and the blank "letters" used to fake empty names. A skill name holding one looks like another
+# name, so duplicates slip past and report lines can be spoofed.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\u2800\u3164\ufeff\uffa0\ufff9-\ufffb"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e007f]"
+)
+# Zero-width (non-)joiners are part of spelling in Persian, Indic scripts and emoji sequences:
+# they are accepted between two such characters (letters, marks or symbols from U+0590 on).
+_JOINERS = frozenset("\u200c\u200d")
+_SCRIPT_START = 0x0590
+# What messages and reports show instead of an invisible or control character.
+_ESCAPED = re.compile(f"{_CONTROL.pattern[:-1]}{_INVISIBLE.pattern[1:]}")
 
 
 def loose_key(text: str) -> str:
@@ -100,11 +118,26 @@ def loose_key(text: str) -> str:
     return _LOOSE_DROP.sub("", text).casefold()
 
 
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def escape_hidden(value: str) -> str:
+    """``value`` with control and invisible characters written as escapes (``\\u202e``).
+
+    What reports and messages show, so that a cell can neither break a line nor reorder or
+    hide the text around it. Returns the same object when there is nothing to escape.
+    """
+    if value.isascii() and value.isprintable():
+        return value
+    return _ESCAPED.sub(_escape, value)
+
+
 def quote_value(value: str) -> str:
-    """Quote a cell for a message: control characters escaped, long values shortened."""
+    """Quote a cell for a message: control and invisible characters escaped, long values
+    shortened."""
     shown = value if len(value) <= _MAX_QUOTED else value[: _MAX_QUOTED - 1] + "…"
-    shown = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), shown)
-    return f"'{shown}'"
+    return f"'{escape_hidden(shown)}'"
 
 
 def find_control_character(value: str) -> str | None:
@@ -113,6 +146,32 @@ def find_control_character(value: str) -> str | None:
     if match is None:
         return None
     return match.group().encode("unicode_escape").decode("ascii")
+
+
+def _is_script_character(char: str) -> bool:
+    return ord(char) >= _SCRIPT_START and unicodedata.category(char)[0] in "LMS"
+
+
+def find_invisible_character(value: str) -> str | None:
+    """Name the first invisible or bidirectional-control character in ``value``, or None.
+
+    Returns e.g. ``U+202E RIGHT-TO-LEFT OVERRIDE``. A zero-width joiner or non-joiner between
+    two letters, marks or symbols of scripts that spell with them (Persian, Indic, emoji) is
+    not reported; between Latin letters it is.
+    """
+    if value.isascii():
+        return None
+    for match in _INVISIBLE.finditer(value):
+        char, at = match.group(), match.start()
+        if (
+            char in _JOINERS
+            and 0 < at < len(value) - 1
+            and _is_script_character(value[at - 1])
+            and _is_script_character(value[at + 1])
+        ):
+            continue
+        return f"U+{ord(char):04X} {unicodedata.name(char, 'FORMAT CHARACTER')}"
+    return None
 
 
 class EnumNormaliser:

@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 _CACHE_LIMIT = 100_000
 _COMBO_LIMIT = 250_000
+# Longer values are checked every time instead of being remembered: 100,000 cached 4 KB
+# categories cells would hold 400 MB.
+_CACHED_LENGTH = 512
 _MASK64 = (1 << 64) - 1
 _FINGERPRINT_MASK = (1 << (64 - RANK_BITS)) - 1
 #: The rank of each level for ``input.duplicates: highest`` (0: no level).
@@ -164,7 +167,8 @@ class Validator:
         except ValidationError as exc:
             error = exc.errors(include_url=False, include_input=False, include_context=False)[0]
             result = (None, (error["type"], error["msg"]))
-        cache[raw] = result
+        if len(raw) <= _CACHED_LENGTH:
+            cache[raw] = result
         return result
 
     def _check_key(self, position: int, raw: str) -> _KeyCell:
@@ -192,7 +196,9 @@ class Validator:
                 text = mapped
         folded = text if position == 0 and self._exact_users else text.casefold()
         mixed = (hash(folded) * _MIX[position]) & _MASK64
-        cache[raw] = result = (text, problem, mixed)
+        result = (text, problem, mixed)
+        if len(raw) <= _CACHED_LENGTH:
+            cache[raw] = result
         self._cells[position].pop(raw, None)
         return result
 
@@ -214,7 +220,9 @@ class Validator:
             problems.sort()
         frozen = tuple(values)
         fingerprint = (hash(frozen) & _FINGERPRINT_MASK) << RANK_BITS | _RANK.get(values[0], 0)
-        combos[raw] = combo = (frozen, problems, fingerprint << REF_BITS | layout.ref)
+        combo = (frozen, problems, fingerprint << REF_BITS | layout.ref)
+        if sum(map(len, raw)) <= _CACHED_LENGTH:
+            combos[raw] = combo
         return combo
 
     def feed(self, rows: Iterable[SourceRow]) -> Iterator[SkillRow | RowOutcome]:
