@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from importer.records import Action, InputSummary, RowOutcome, SourceRow, Table
 from importer.report.csv_files import RESULT_COLUMNS
 from importer.report.writer import ReportWriter, RunSummary, new_run_id
+from importer.validate.schema import find_invisible_character
 
 HEADER = ("Employee Email", "Skill", "Level")
 STARTED = datetime(2026, 11, 27, 14, 22, 33, tzinfo=UTC)
@@ -169,6 +170,13 @@ def test_any_cell_text_comes_back_exactly_or_with_one_quote_when_formula_like(
     folder = writer.finish(make_summary(writer.path.name))
 
     def shown(text: str) -> str:
+        # Invisible and text-direction characters are shown as escapes, then formulas defused.
+        text = "".join(
+            ch.encode("unicode_escape").decode()
+            if ch not in "\u200c\u200d" and find_invisible_character(ch)
+            else ch
+            for ch in text
+        )
         return "'" + text if text[:1] in "=+-@\t\r\0" and text else text
 
     lines = results(folder)

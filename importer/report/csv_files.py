@@ -2,7 +2,9 @@
 
 Both are UTF-8 with a BOM (so Excel shows non-ASCII names right; the reader accepts the BOM)
 and CRLF line ends (RFC 4180, what Excel writes). Every cell that a spreadsheet could take
-for a formula is neutralised with a leading ``'`` (see ``neutralise``).
+for a formula is neutralised with a leading ``'`` (see ``neutralise``), header cells included.
+results.csv also shows invisible and text-direction characters as escapes (``shown``), so no
+cell can disguise its line; rejects.csv keeps the original text, to be fixed and fed back.
 
 rejects.csv's own logic (which rows, which columns) is in ``importer.report.rejects``.
 """
@@ -11,11 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from importer.records import Action, RowOutcome
+from importer.validate import INVISIBLE_CHARACTERS
 
 __all__ = [
     "CSV_ENCODING",
@@ -23,10 +27,12 @@ __all__ = [
     "REJECT_ACTIONS",
     "RESULT_COLUMNS",
     "csv_line",
+    "has_hidden",
     "neutralise",
     "open_csv",
     "replace_results_rows",
     "result_row",
+    "shown",
 ]
 
 #: The columns of results.csv, in order.
@@ -64,6 +70,22 @@ REJECT_ACTIONS: frozenset[Action] = frozenset({Action.INVALID, Action.FAILED})
 CSV_ENCODING = "utf-8-sig"
 
 _BUFFER_BYTES = 1 << 20
+
+# What results.csv shows escaped (``\\u202e``): invisible and text-direction characters, which
+# could make a line read as something else. Control characters are left to CSV quoting.
+_HIDDEN = re.compile(f"[{INVISIBLE_CHARACTERS}]")
+
+
+def has_hidden(text: str) -> bool:
+    """True when ``text`` holds a character that ``shown`` escapes."""
+    return not text.isascii() and _HIDDEN.search(text) is not None
+
+
+def shown(cell: str) -> str:
+    """A results.csv cell: hidden characters escaped (see ``has_hidden``), then neutralised."""
+    if has_hidden(cell):
+        cell = _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), cell)
+    return neutralise(cell)
 
 
 def neutralise(cell: str) -> str:
@@ -116,33 +138,34 @@ def open_csv(path: Path, mode: str = "r") -> IO[str]:
 def result_row(
     outcome: RowOutcome, source_cell: str | None = None, sheet_cell: str | None = None
 ) -> tuple[Any, ...]:
-    """Return the cells of the results.csv line of one outcome, neutralised.
+    """Return the cells of the results.csv line of one outcome, ``shown`` (neutralised, hidden
+    characters escaped).
 
-    ``source_cell`` and ``sheet_cell`` are the already neutralised source and sheet, when
-    the caller has them cached.
+    ``source_cell`` and ``sheet_cell`` are the already shown source and sheet, when the caller
+    has them cached.
     """
     o = outcome
     return (
-        neutralise(o.source) if source_cell is None else source_cell,
-        neutralise(o.sheet) if sheet_cell is None else sheet_cell,
+        shown(o.source) if source_cell is None else source_cell,
+        shown(o.sheet) if sheet_cell is None else sheet_cell,
         o.row or "",  # row 0 is a skill deleted by sync: it has no input row
-        neutralise(o.column),
-        neutralise(o.user),
-        neutralise(o.user_id),
-        neutralise(o.display_name),
-        neutralise(o.proficiency),
-        neutralise(o.categories),
-        neutralise(o.collaboration_tags),
-        neutralise(o.allowed_audiences),
-        neutralise(o.web_url),
+        shown(o.column),
+        shown(o.user),
+        shown(o.user_id),
+        shown(o.display_name),
+        shown(o.proficiency),
+        shown(o.categories),
+        shown(o.collaboration_tags),
+        shown(o.allowed_audiences),
+        shown(o.web_url),
         o.action.value,
-        neutralise(o.changes),
+        shown(o.changes),
         o.status,
-        neutralise(o.skill_id),
+        shown(o.skill_id),
         o.attempts,
-        neutralise(o.error_type),
-        neutralise(o.error),
-        neutralise(o.request_id),
+        shown(o.error_type),
+        shown(o.error),
+        shown(o.request_id),
     )
 
 
@@ -174,7 +197,7 @@ def replace_results_rows(
     a million-row report costs a fraction of a second and memory stays bounded.
     """
     pending: dict[tuple[str, ...], RowOutcome] = {
-        (neutralise(source), neutralise(sheet), str(row or "")): outcome
+        (shown(source), shown(sheet), str(row or "")): outcome
         for (source, sheet, row), outcome in corrections.items()
     }
     seen: set[tuple[str, ...]] = set()

@@ -19,9 +19,11 @@ from importer.report.csv_files import (
     REJECT_ACTIONS,
     RESULT_COLUMNS,
     csv_line,
+    has_hidden,
     open_csv,
     replace_results_rows,
     result_row,
+    shown,
 )
 from importer.report.error_types import ErrorTally, ErrorTallyPart
 from importer.report.rejects import RejectsCsv
@@ -46,13 +48,16 @@ def _needs_care(line: str, commas: int, starts: tuple[str, ...] | None = None) -
     """Whether a line joined with plain commas is wrong as it stands.
 
     It is right unless a cell holds a quote, a line break or a comma (csv.writer must quote
-    it: then the line has more than ``commas`` commas), or a cell starts with a formula
+    it: then the line has more than ``commas`` commas), a cell holds an invisible or
+    text-direction character (``shown`` escapes it), or a cell starts with a formula
     character (``neutralise`` must guard it). ``starts`` names the only cells that can start
     so (the hot paths know them: user and name); without it every cell after a comma is
     looked at (the first cell of a line, the source, is neutralised already). ``line`` may
     be a whole line or a probe such as ``",user,name,"``.
     """
     if '"' in line or "\n" in line or "\r" in line or line.count(",") != commas:
+        return True
+    if has_hidden(line):
         return True
     if starts is None:
         return (
@@ -354,8 +359,8 @@ class ResultsStream:
     def _switch_table(self, source: str, sheet: str) -> None:
         self._table_source, self._table_sheet = source, sheet
         self._table_actions = self._actions.setdefault((source, sheet), bytearray())
-        self._source_cell = "'" + source if source[:1] in FORMULA_PREFIXES else source
-        self._sheet_cell = "'" + sheet if sheet[:1] in FORMULA_PREFIXES else sheet
+        self._source_cell = shown(source)
+        self._sheet_cell = shown(sheet)
         self._prefix = csv_line((self._source_cell, self._sheet_cell)) + ","
         self._plain_prefix = self._prefix.count(",") == 2
         self._commas = _COMMAS

@@ -6,7 +6,8 @@ bounded: when the run has more rows than ``row_limit``, it holds only the rows t
 attention (invalid, failed, not-sent, duplicate), the first ``row_limit`` of them, and the
 Summary sheet says so; results.csv always holds every row.
 
-Cells arrive already neutralised (results.csv is); the Summary values are neutralised here.
+Cells arrive already neutralised (results.csv is); the Summary values (warnings quote input
+file names and headers) are neutralised here, with hidden characters escaped as in results.csv.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from importer.records import Action
-from importer.report.csv_files import RESULT_COLUMNS, neutralise, open_csv
+from importer.report.csv_files import RESULT_COLUMNS, open_csv, shown
 
 __all__ = [
     "ACTION_COLOURS",
@@ -124,7 +125,7 @@ def _safe(value: Any) -> Any:
     if _SURROGATE.search(value):
         # Shown as results.csv shows them (the CSV files are written with backslashreplace).
         value = value.encode("utf-8", "backslashreplace").decode("utf-8")
-    value = neutralise(_ILLEGAL.sub("\ufffd", value))
+    value = shown(_ILLEGAL.sub("\ufffd", value))
     return value if len(value) <= _MAX_CELL else value[: _MAX_CELL - 1] + "…"
 
 

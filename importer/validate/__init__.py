@@ -7,6 +7,7 @@
 - ``validator``: the stage itself, streaming rows through the above.
 """
 
+from importer.validate.schema import INVISIBLE_CHARACTERS
 from importer.validate.validator import CellsLookup, Validator
 
-__all__ = ["CellsLookup", "Validator"]
+__all__ = ["INVISIBLE_CHARACTERS", "CellsLookup", "Validator"]

@@ -23,6 +23,7 @@ __all__ = [
     "ALLOWED_AUDIENCES",
     "AUDIENCE_FLAGS",
     "COLLABORATION_TAGS",
+    "INVISIBLE_CHARACTERS",
     "PROFICIENCY_LEVELS",
     "EnumNormaliser",
     "escape_hidden",
@@ -96,18 +97,21 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _UPN_FORBIDDEN = re.compile(r"[/\\?%\s\x00-\x1f\x7f-\x9f]")
 _DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}")
 _MAX_QUOTED = 60
-# Characters that take no room on screen or reorder what is around them: bidirectional
-# controls (U+202E makes "exe.txt" show as "txt.exe"), zero-width and other format characters,
-# and the blank "letters" used to fake empty names. A skill name holding one looks like another
-# name, so duplicates slip past and report lines can be spoofed.
-_INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+#: Characters that take no room on screen or reorder what is around them, as the body of a
+#: regular expression character class: bidirectional controls (U+202E makes "exe.txt" show as
+#: "txt.exe"), zero-width and other format characters, and the blank "letters" used to fake
+#: empty names. A skill name holding one looks like another name, so duplicates slip past and
+#: report lines can be spoofed.
+#: The zero-width joiner and non-joiner are not in it: they are part of spelling in Persian,
+#: Indic scripts and emoji sequences, and reorder nothing. Validation accepts them only between
+#: two such characters (letters, marks or symbols from U+0590 on).
+INVISIBLE_CHARACTERS = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200e\u200f\u202a-\u202e"
     "\u2060-\u2064\u2066-\u206f\u2800\u3164\ufeff\uffa0\ufff9-\ufffb"
-    "\U0001d173-\U0001d17a\U000e0000-\U000e007f]"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e007f"
 )
-# Zero-width (non-)joiners are part of spelling in Persian, Indic scripts and emoji sequences:
-# they are accepted between two such characters (letters, marks or symbols from U+0590 on).
-_JOINERS = frozenset("\u200c\u200d")
+_JOINERS = "\u200c\u200d"
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}{_JOINERS}]")
 _SCRIPT_START = 0x0590
 # What messages and reports show instead of an invisible or control character.
 _ESCAPED = re.compile(f"{_CONTROL.pattern[:-1]}{_INVISIBLE.pattern[1:]}")
