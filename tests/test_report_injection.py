@@ -80,13 +80,14 @@ def test_direction_and_invisible_characters_are_escaped_in_results(tmp_path: Pat
         "zoe@contoso.com,برنامه\u200cنویسی,expert\n",
     )
 
-    lines = _csv(result.report_dir / "results.csv")[1:]
-    assert [(line[3], line[4], line[5]) for line in lines] == [
+    with (result.report_dir / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
+        lines = list(csv.DictReader(handle))
+    assert [(line["user"], line["displayName"], line["action"]) for line in lines] == [
         ("ann@contoso.com", "\\u202egnp.exe", "invalid"),
         ("bob\\u200b@contoso.com", "Python", "invalid"),
         ("zoe@contoso.com", "برنامه\u200cنویسی", "valid"),  # a joiner that is spelling stays
     ]
-    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in lines[0][10]
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in lines[0]["error"]
     assert "\u202e" not in (result.report_dir / "results.csv").read_text("utf-8-sig")
     workbook = load_workbook(result.report_dir / "results.xlsx")
     values = [str(c.value) for row in workbook["Results"].iter_rows() for c in row if c.value]
