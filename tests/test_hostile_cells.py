@@ -199,18 +199,18 @@ def test_a_header_wider_than_excel_allows_is_refused_in_one_line(tmp_path: Path)
 def test_many_ignored_columns_are_summarised_not_listed(tmp_path: Path) -> None:
     path = tmp_path / "extra.csv"
     path.write_text(
-        "user,skill," + ",".join(f"extra{n}" for n in range(5000)) + "\n"
-        "ann@contoso.com,Python" + ",x" * 5000 + "\n",
+        "user,skill,level," + ",".join(f"extra{n}" for n in range(5000)) + "\n"
+        "ann@contoso.com,Python,3" + ",x" * 5000 + "\n",
         encoding="utf-8",
     )
 
     result, lines = _validate(tmp_path, path)
 
     assert lines["2"]["action"] == "valid"
-    [warning] = result.warnings
+    [warning] = [w for w in result.warnings if "ignoring" in w]
     assert "ignoring 5,000 columns: 'extra0', 'extra1'" in warning
     assert "'extra9' and 4,990 more" in warning
     assert "extra10'" not in warning
     summary = (result.report_dir / "summary.json").read_text(encoding="utf-8")
-    assert json.loads(summary)["warnings"] == [warning]
+    assert warning in json.loads(summary)["warnings"]
     assert len(summary) < 4000
