@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +36,7 @@ from pydantic_settings import (
 )
 
 from importer.errors import ConfigError
+from importer.records import header_key
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -68,11 +68,6 @@ NATIONAL_CLOUDS: dict[str, str] = {
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 _SECRET_KEYS = {"client_secret", "access_token", "database_password"}
-
-
-def _fold_header(text: str) -> str:
-    # The same folding the reader applies to header cells (case, spaces, punctuation).
-    return re.sub(r"[\W_]+", "", text).casefold()
 
 
 class _Section(BaseModel):
@@ -196,12 +191,12 @@ class ColumnsSettings(_Section):
 
     @model_validator(mode="after")
     def _ignored_not_configured(self) -> ColumnsSettings:
-        folded = {_fold_header(name): name for name in self.ignore}
+        folded = {header_key(name): name for name in self.ignore}
         for field, names in self:
             if field == "ignore":
                 continue
             for name in names:
-                if _fold_header(name) in folded:
+                if header_key(name) in folded:
                     raise ValueError(
                         f"'{name}' is both under columns.{field} and columns.ignore; keep one"
                     )

@@ -11,6 +11,7 @@ safe to share between coroutines.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -25,9 +26,22 @@ __all__ = [
     "SkillRow",
     "SourceRow",
     "Table",
+    "header_key",
     "row_values",
     "skill_key",
 ]
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def header_key(text: str) -> str:
+    """Fold a header cell: case, spaces, ``_``, ``-`` and punctuation ignored.
+
+    The one rule for "the same column name": header matching, ``columns.ignore`` and the
+    columns of rejects.csv all use it ("Employee E-Mail" = "employee email").
+    """
+    return _NOT_WORD.sub("", text).casefold()
+
 
 #: The canonical input fields, in report order.
 FIELDS: tuple[str, ...] = (

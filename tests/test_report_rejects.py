@@ -9,9 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from importer.config import Settings
-from importer.read.headers import header_key
 from importer.read.reader import InputReader
-from importer.records import Action, RowOutcome, SkillRow
+from importer.records import Action, RowOutcome, SkillRow, header_key
 from importer.report.csv_files import neutralise
 from importer.report.writer import ReportWriter, new_run_id
 from importer.validate.validator import Validator

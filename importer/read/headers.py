@@ -13,14 +13,13 @@ kind of identity ("Work Email" when the key is employeeId) are ignored, and said
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
 from importer.config import ColumnsSettings
 from importer.errors import InputError
-from importer.records import FIELDS
+from importer.records import FIELDS, header_key
 
 __all__ = [
     "BUILTIN_ALIASES",
@@ -119,13 +118,6 @@ USER_ALIASES: dict[str, tuple[str, ...]] = {
         "worker id",
     ),
 }
-
-_NOT_WORD = re.compile(r"[\W_]+")
-
-
-def header_key(text: str) -> str:
-    """Fold a header cell for matching: case, spaces, ``_``, ``-`` and punctuation ignored."""
-    return _NOT_WORD.sub("", text).casefold()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from importer.read.headers import header_key
-from importer.records import RowOutcome
+from importer.records import RowOutcome, header_key
 from importer.report.csv_files import (
     FORMULA_PREFIXES,
     REJECT_ACTIONS,
