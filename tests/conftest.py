@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from click.testing import CliRunner
 
+from importer.cli import cli
 from importer.sandbox import (
     FIXED_TOKEN,
     RunningSandbox,
@@ -183,3 +186,55 @@ def run_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     checks the "./config.yaml if present" rule writes that file into its folder.
     """
     monkeypatch.chdir(tmp_path)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIRECTORY = ROOT / "samples" / "directory.csv"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """A config file for CLI runs: a private sandbox database and report folder under tmp_path."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "target:\n"
+        f"  sandbox_db: {tmp_path / 'graph.sqlite'}\n"
+        f"  sandbox_directory: {SAMPLE_DIRECTORY}\n"
+        "report:\n"
+        f"  dir: {tmp_path / 'reports'}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def invoke_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run ``skills-import ARGS`` in-process; return (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(cli, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+async def start_import_process(config: Path, csv_file: Path, *options: str) -> Any:
+    """Start ``skills-import run -c CONFIG --quiet --concurrency 2 --batch-size 5 [OPTIONS]``.
+
+    A real process (signals, locks, a kill mid-run); stderr is piped, stdout dropped.
+    """
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "importer",
+        "run",
+        "-c",
+        str(config),
+        "--quiet",
+        "--concurrency",
+        "2",
+        "--batch-size",
+        "5",
+        *options,
+        str(csv_file),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )

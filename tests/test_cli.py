@@ -6,50 +6,29 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from importer.cli import cli, main
+from importer.cli import main
 from importer.config import load_settings
 from importer.errors import EXIT_CODES
 from importer.lock import RunLock
+from tests.conftest import invoke_cli
 from tests.importing import write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
-DIRECTORY = ROOT / "samples" / "directory.csv"
 ADELE = "adele.vance@contoso.com"
 ALEX = "alex.wilber@contoso.com"
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    """A config that uses a private sandbox database and report folder."""
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        "target:\n"
-        f"  sandbox_db: {tmp_path / 'graph.sqlite'}\n"
-        f"  sandbox_directory: {DIRECTORY}\n"
-        "report:\n"
-        f"  dir: {tmp_path / 'reports'}\n",
-        encoding="utf-8",
-    )
-    return path
-
-
-def _invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
 @pytest.mark.parametrize("command", ["run", "validate", "sandbox", "login", "check"])
 def test_every_command_has_help(command: str) -> None:
-    code, out, _ = _invoke(command, "--help")
+    code, out, _ = invoke_cli(command, "--help")
     assert code == 0
     assert "Usage:" in out
     assert "--config" in out
 
 
 def test_top_level_help_lists_commands_and_exit_codes() -> None:
-    code, out, _ = _invoke("--help")
+    code, out, _ = invoke_cli("--help")
     assert code == 0
     for word in ("run", "validate", "sandbox", "login", "check", "130 interrupted"):
         assert word in out
@@ -66,7 +45,7 @@ def test_the_readme_exit_code_table_is_the_one_in_errors() -> None:
 
 
 def test_a_missing_input_file_is_exit_2_naming_the_file(config: Path, tmp_path: Path) -> None:
-    code, _, err = _invoke("validate", "-c", str(config), str(tmp_path / "nowhere.csv"))
+    code, _, err = invoke_cli("validate", "-c", str(config), str(tmp_path / "nowhere.csv"))
     assert code == 2
     assert "nowhere.csv" in err
     assert "Traceback" not in err
@@ -76,7 +55,7 @@ def test_a_config_typo_is_exit_2_naming_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("run:\n  batch_sise: 5\n", encoding="utf-8")
     csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "")])
-    code, _, err = _invoke("validate", "-c", str(bad), str(csv_file))
+    code, _, err = invoke_cli("validate", "-c", str(bad), str(csv_file))
     assert code == 2
     assert "run.batch_sise" in err
     assert "bad.yaml" in err
@@ -84,7 +63,7 @@ def test_a_config_typo_is_exit_2_naming_the_key(tmp_path: Path) -> None:
 
 def test_a_missing_config_file_is_exit_2_naming_the_path(tmp_path: Path) -> None:
     csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "")])
-    code, _, err = _invoke("validate", "-c", str(tmp_path / "gone.yaml"), str(csv_file))
+    code, _, err = invoke_cli("validate", "-c", str(tmp_path / "gone.yaml"), str(csv_file))
     assert code == 2
     assert "gone.yaml" in err
 
@@ -94,8 +73,8 @@ def test_validate_exits_0_when_every_row_is_valid_and_1_when_some_are_not(
 ) -> None:
     good = write_csv(tmp_path / "good.csv", [(ADELE, "Python", "expert", "")])
     bad = write_csv(tmp_path / "bad.csv", [(ADELE, "Python", "Guru", ""), (ALEX, "Go", "3", "")])
-    assert _invoke("validate", "-c", str(config), str(good))[0] == 0
-    code, out, _ = _invoke("validate", "-c", str(config), str(bad))
+    assert invoke_cli("validate", "-c", str(config), str(good))[0] == 0
+    code, out, _ = invoke_cli("validate", "-c", str(config), str(bad))
     assert code == 1
     assert "invalid" in out
 
@@ -103,10 +82,10 @@ def test_validate_exits_0_when_every_row_is_valid_and_1_when_some_are_not(
 def test_run_exits_0_then_a_rerun_is_all_unchanged(config: Path, tmp_path: Path) -> None:
     rows = [(ADELE, "Python", "expert", ""), (ALEX, "Go", "3", "Work")]
     csv_file = write_csv(tmp_path / "s.csv", rows)
-    code, out, _ = _invoke("run", "-c", str(config), str(csv_file))
+    code, out, _ = invoke_cli("run", "-c", str(config), str(csv_file))
     assert code == 0, out
     assert "nothing was sent to Microsoft Graph" in out
-    code, out, _ = _invoke("run", "-c", str(config), str(csv_file))
+    code, out, _ = invoke_cli("run", "-c", str(config), str(csv_file))
     assert code == 0
     assert "unchanged" in out
     assert "created" not in out
@@ -118,7 +97,7 @@ def test_run_with_too_many_invalid_rows_is_exit_3_and_sends_nothing(
     rows = [(ADELE, "Python", "Guru", ""), (ALEX, "Go", "Wizard", "")]
     rows += [(ALEX, f"Skill {n}", "3", "") for n in range(18)]
     csv_file = write_csv(tmp_path / "s.csv", rows)
-    code, out, _ = _invoke("run", "-c", str(config), str(csv_file))
+    code, out, _ = invoke_cli("run", "-c", str(config), str(csv_file))
     assert code == 3
     assert "max_invalid_ratio" in out
     assert not (tmp_path / "graph.sqlite").exists()
@@ -131,7 +110,7 @@ def test_a_short_fed_back_file_with_bad_rows_is_judged_row_by_row_not_by_the_rat
     rows = [(ADELE, "Python", "Guru", ""), (ALEX, "Go", "3", "")]
     rows += [(ADELE, "Rust", "Wizard", ""), (ALEX, "SQL", "expert", "")]
     csv_file = write_csv(tmp_path / "s.csv", rows)
-    code, out, _ = _invoke("run", "-c", str(config), str(csv_file))
+    code, out, _ = invoke_cli("run", "-c", str(config), str(csv_file))
     assert code == 1, out
     assert "created" in out
 
@@ -139,7 +118,7 @@ def test_a_short_fed_back_file_with_bad_rows_is_judged_row_by_row_not_by_the_rat
 def test_run_while_another_run_holds_the_lock_is_exit_4(config: Path, tmp_path: Path) -> None:
     csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "")])
     with RunLock.for_settings(load_settings(config)):
-        code, _, err = _invoke("run", "-c", str(config), str(csv_file))
+        code, _, err = invoke_cli("run", "-c", str(config), str(csv_file))
     assert code == 4
     assert "another run holds the lock" in err
     assert "pid" in err
@@ -147,7 +126,7 @@ def test_run_while_another_run_holds_the_lock_is_exit_4(config: Path, tmp_path: 
 
 def test_json_log_format_writes_one_json_object_per_line(config: Path, tmp_path: Path) -> None:
     csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "")])
-    code, _, err = _invoke("run", "-c", str(config), "--log-format", "json", str(csv_file))
+    code, _, err = invoke_cli("run", "-c", str(config), "--log-format", "json", str(csv_file))
     assert code == 0
     lines = [json.loads(line) for line in err.splitlines() if line.strip()]
     assert lines
@@ -161,15 +140,15 @@ def test_main_returns_the_exit_code_instead_of_raising(tmp_path: Path) -> None:
 
 def test_sandbox_show_prints_a_users_skills_after_an_import(config: Path, tmp_path: Path) -> None:
     csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "Work")])
-    assert _invoke("run", "-c", str(config), str(csv_file))[0] == 0
-    code, out, _ = _invoke("sandbox", "-c", str(config), "--show", ADELE)
+    assert invoke_cli("run", "-c", str(config), str(csv_file))[0] == 0
+    code, out, _ = invoke_cli("sandbox", "-c", str(config), "--show", ADELE)
     assert code == 0
     assert "Python" in out
     assert "expert" in out
 
 
 def test_sandbox_show_without_a_database_is_one_line_exit_2(config: Path) -> None:
-    code, _, err = _invoke("sandbox", "-c", str(config), "--show", ADELE)
+    code, _, err = invoke_cli("sandbox", "-c", str(config), "--show", ADELE)
     assert code == 2
     assert "no sandbox database" in err
 
@@ -178,7 +157,7 @@ def test_a_missing_sandbox_directory_is_exit_2_naming_the_key(tmp_path: Path) ->
     config = tmp_path / "config.yaml"
     config.write_text(f"target:\n  sandbox_directory: {tmp_path / 'users.csv'}\n")
     csv_file = write_csv(tmp_path / "s.csv", [(ADELE, "Python", "expert", "")])
-    code, _, err = _invoke("run", "-c", str(config), str(csv_file))
+    code, _, err = invoke_cli("run", "-c", str(config), str(csv_file))
     assert code == 2
     assert "target.sandbox_directory" in err
     assert "users.csv" in err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -15,7 +14,7 @@ from importer.config import load_settings
 from importer.errors import ConfigError, LockError
 from importer.lock import RunLock, default_lock_dir, lock_key
 from importer.sandbox import SandboxConfig, start_sandbox
-from tests.conftest import wait_for_writes
+from tests.conftest import start_import_process, wait_for_writes
 from tests.importing import write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,28 +108,6 @@ def test_a_lock_file_hard_linked_to_another_file_is_refused(tmp_path: Path) -> N
     assert precious.read_text(encoding="utf-8") == "payroll data\n"
 
 
-async def _start(config: Path, report_dir: Path, csv_file: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "importer",
-        "run",
-        "-c",
-        str(config),
-        "--report-dir",
-        str(report_dir),
-        "--quiet",
-        "--concurrency",
-        "2",
-        "--batch-size",
-        "5",
-        str(csv_file),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
 @pytest.mark.slow
 async def test_two_runs_with_different_report_folders_against_one_tenant_never_overlap(
     tmp_path: Path,
@@ -143,9 +120,13 @@ async def test_two_runs_with_different_report_folders_against_one_tenant_never_o
     async with await start_sandbox(sandbox_config) as sandbox:
         config = tmp_path / "config.yaml"
         config.write_text(f"target:\n  graph: {sandbox.base_url}\n", encoding="utf-8")
-        first = await _start(config, tmp_path / "reports-a", csv_file)
+        first = await start_import_process(
+            config, csv_file, "--report-dir", str(tmp_path / "reports-a")
+        )
         await wait_for_writes(sandbox, 1)
-        second = await _start(config, tmp_path / "reports-b", csv_file)
+        second = await start_import_process(
+            config, csv_file, "--report-dir", str(tmp_path / "reports-b")
+        )
         _, second_err = await second.communicate()
 
         assert second.returncode == 4

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from tests.conftest import (
     ONEIL_UPN,
     ZOE_UPN,
     settled,
+    start_import_process,
     wait_for_writes,
 )
 from tests.importing import import_file, results, settings_for, skills_of, write_csv
@@ -188,26 +187,6 @@ def _config_file(sandbox: RunningSandbox, tmp_path: Path) -> Path:
     return config
 
 
-async def _start_import(config: Path, csv_file: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "importer",
-        "run",
-        "-c",
-        str(config),
-        "--quiet",
-        "--concurrency",
-        "2",
-        "--batch-size",
-        "5",
-        str(csv_file),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
 @pytest.fixture
 async def slow_sandbox() -> Any:
     users = [(f"00000000-0000-4000-8000-{n:012d}", f"user{n:03d}@contoso.com") for n in range(30)]
@@ -224,7 +203,7 @@ async def test_a_run_killed_with_sigkill_then_rerun_converges_with_no_duplicate(
     rows = _rows(30, 8)
     csv_file = write_csv(tmp_path / "s.csv", rows)
     config = _config_file(slow_sandbox, tmp_path)
-    process = await _start_import(config, csv_file)
+    process = await start_import_process(config, csv_file)
     await wait_for_writes(slow_sandbox, 40)
     process.kill()
     assert await process.wait() == -signal.SIGKILL
@@ -248,7 +227,7 @@ async def test_sigterm_stops_sending_writes_the_report_and_exits_130(
     rows = _rows(30, 8)
     csv_file = write_csv(tmp_path / "s.csv", rows)
     config = _config_file(slow_sandbox, tmp_path)
-    process = await _start_import(config, csv_file)
+    process = await start_import_process(config, csv_file)
     await wait_for_writes(slow_sandbox, 20)
     process.send_signal(signal.SIGTERM)
     code = await process.wait()
@@ -277,9 +256,9 @@ async def test_two_overlapping_runs_one_writes_and_the_other_exits_4(
     csv_file = write_csv(tmp_path / "s.csv", _rows(20, 6))
     slow_sandbox.faults.latency_ms = 300  # the first run lasts a few seconds
     config = _config_file(slow_sandbox, tmp_path)
-    first = await _start_import(config, csv_file)
+    first = await start_import_process(config, csv_file)
     await wait_for_writes(slow_sandbox, 1)
-    second = await _start_import(config, csv_file)
+    second = await start_import_process(config, csv_file)
     _, second_err = await second.communicate()
 
     assert await second.wait() == 4

@@ -11,16 +11,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from importer.cli import cli
 from importer.config import ColumnsSettings, load_settings
 from importer.errors import InputError
 from importer.pipeline import validate_files
 from importer.read import DatabaseSource, HeaderMatcher, mask_url
+from tests.conftest import invoke_cli
 
-ROOT = Path(__file__).resolve().parent.parent
-DIRECTORY = ROOT / "samples" / "directory.csv"
 ADELE = "adele.vance@contoso.com"
 ALEX = "alex.wilber@contoso.com"
 SECRET = "Tr0ub4dor-3-horse"  # a made-up password that must never be shown
@@ -37,25 +34,6 @@ def make_db(path: Path, rows: Iterable[Sequence[object]]) -> Path:
 
 def _matcher() -> HeaderMatcher:
     return HeaderMatcher(ColumnsSettings())
-
-
-def _invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), env=env)
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        "target:\n"
-        f"  sandbox_db: {tmp_path / 'graph.sqlite'}\n"
-        f"  sandbox_directory: {DIRECTORY}\n"
-        "report:\n"
-        f"  dir: {tmp_path / 'reports'}\n",
-        encoding="utf-8",
-    )
-    return path
 
 
 def test_rows_stream_as_text_with_1_based_result_rows(tmp_path: Path) -> None:
@@ -130,7 +108,7 @@ def test_a_broken_query_is_one_line_exit_2_and_nothing_is_sent(
     config: Path, tmp_path: Path, query: str, message: str
 ) -> None:
     db = make_db(tmp_path / "legacy.db", [(ADELE, "Excel", 3, "")])
-    code, _, err = _invoke("run", "-c", str(config), f"sqlite:///{db}", "--query", query)
+    code, _, err = invoke_cli("run", "-c", str(config), f"sqlite:///{db}", "--query", query)
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1
@@ -138,7 +116,7 @@ def test_a_broken_query_is_one_line_exit_2_and_nothing_is_sent(
 
 
 def test_a_missing_database_file_is_exit_2(config: Path, tmp_path: Path) -> None:
-    code, _, err = _invoke(
+    code, _, err = invoke_cli(
         "validate", "-c", str(config), f"sqlite:///{tmp_path / 'gone.db'}", "--query", "SELECT 1"
     )
     assert code == 2
@@ -152,13 +130,13 @@ def _everything_written(folder: Path) -> str:
 
 def test_no_server_is_exit_2_and_the_password_is_nowhere(config: Path, tmp_path: Path) -> None:
     url = f"postgresql://u:{SECRET}@127.0.0.1:9/db"
-    code, out, err = _invoke("run", "-c", str(config), url, "--query", "SELECT 1")
+    code, out, err = invoke_cli("run", "-c", str(config), url, "--query", "SELECT 1")
     assert code == 2
     assert "cannot connect to the database" in err
     assert "postgresql://u:***@127.0.0.1:9/db" in err
     assert SECRET not in out + err
     assert SECRET not in _everything_written(tmp_path)
-    code, out, err = _invoke("validate", "-c", str(config), url, "--query", "SELECT 1")
+    code, out, err = invoke_cli("validate", "-c", str(config), url, "--query", "SELECT 1")
     assert code == 2
     assert SECRET not in out + err
 
@@ -166,7 +144,7 @@ def test_no_server_is_exit_2_and_the_password_is_nowhere(config: Path, tmp_path:
 def test_a_password_from_the_environment_is_used_and_never_shown(
     config: Path, tmp_path: Path
 ) -> None:
-    code, out, err = _invoke(
+    code, out, err = invoke_cli(
         "validate",
         "-c",
         str(config),
@@ -183,7 +161,9 @@ def test_a_password_from_the_environment_is_used_and_never_shown(
 def test_a_password_in_the_config_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(f"database_password: {SECRET}\n", encoding="utf-8")
-    code, out, err = _invoke("validate", "-c", str(path), "sqlite:///x.db", "--query", "SELECT 1")
+    code, out, err = invoke_cli(
+        "validate", "-c", str(path), "sqlite:///x.db", "--query", "SELECT 1"
+    )
     assert code == 2
     assert "SKILLS_IMPORT_DATABASE_PASSWORD" in err
     assert SECRET not in out + err
@@ -193,7 +173,7 @@ def test_a_missing_driver_names_the_extra_to_install(
     monkeypatch: pytest.MonkeyPatch, config: Path
 ) -> None:
     monkeypatch.setitem(sys.modules, "pyodbc", None)  # as if the driver were not installed
-    code, _, err = _invoke(
+    code, _, err = invoke_cli(
         "validate", "-c", str(config), f"mssql+pyodbc://sa:{SECRET}@db/hr", "--query", "SELECT 1"
     )
     assert code == 2
@@ -205,12 +185,12 @@ def test_query_file_and_query_in_the_config(config: Path, tmp_path: Path) -> Non
     db = make_db(tmp_path / "legacy.db", [(ADELE, "Excel", 3, "")])
     query = tmp_path / "skills.sql"
     query.write_text("SELECT email, skill FROM skills\n", encoding="utf-8")
-    code, out, err = _invoke(
+    code, out, err = invoke_cli(
         "validate", "-c", str(config), f"sqlite:///{db}", "--query-file", str(query)
     )
     assert code == 0, err
     assert "valid" in out
-    code, _, err = _invoke(
+    code, _, err = invoke_cli(
         "validate", "-c", str(config), f"sqlite:///{db}", "--query-file", str(query), "--query", "x"
     )
     assert code == 2
@@ -221,7 +201,7 @@ def test_query_file_and_query_in_the_config(config: Path, tmp_path: Path) -> Non
         + "input:\n  query: |\n    SELECT email, skill\n    FROM skills\n",
         encoding="utf-8",
     )
-    code, _, err = _invoke("validate", "-c", str(configured), f"sqlite:///{db}")
+    code, _, err = invoke_cli("validate", "-c", str(configured), f"sqlite:///{db}")
     assert code == 0, err
     summary = json.loads(next((tmp_path / "reports").glob("*/summary.json")).read_text("utf-8"))
     assert summary["inputs"][0]["path"] == f"sqlite:///{db}"
