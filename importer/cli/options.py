@@ -17,8 +17,16 @@ from importer.config import Settings, load_settings
 from importer.errors import ConfigError
 from importer.read import is_database_url
 from importer.shape import LAYOUTS
+from importer.validate.user_keys import USER_KEYS
 
-__all__ = ["SOURCES", "common_options", "config_option", "settings_from", "sources_of"]
+__all__ = [
+    "SOURCES",
+    "common_options",
+    "config_option",
+    "settings_from",
+    "sources_of",
+    "user_key_option",
+]
 
 #: Flag name -> (settings section, key). A flag that was not given (None) changes nothing.
 _FLAG_SETTINGS = {
@@ -53,9 +61,19 @@ def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def user_key_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--user-key KEY``: what the user column holds (``input.user_key``)."""
+    return click.option(
+        "--user-key",
+        type=click.Choice(list(USER_KEYS)),
+        help="What the user column holds; every key is resolved through the directory "
+        "[default: input.user_key, auto: a GUID is an object id, else a UPN].",
+    )(func)
+
+
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--config`` and the settings flags of the commands that read input files."""
-    options = [
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         config_option,
         click.option(
             "--report-dir",
@@ -76,12 +94,7 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             help="Workbook sheet to read (repeatable) [default: every sheet].",
         ),
-        click.option(
-            "--user-key",
-            type=click.Choice(["auto", "id", "userPrincipalName", "mail", "employeeId"]),
-            help="What the user column holds; every key is resolved through the directory "
-            "[default: input.user_key, auto: a GUID is an object id, else a UPN].",
-        ),
+        user_key_option,
         click.option(
             "--layout",
             type=click.Choice(list(LAYOUTS)),

@@ -9,7 +9,13 @@ import click
 from rich.console import Console
 
 from importer.cli.console import setup_logging
-from importer.cli.options import SOURCES, config_option, settings_from, sources_of
+from importer.cli.options import (
+    SOURCES,
+    config_option,
+    settings_from,
+    sources_of,
+    user_key_option,
+)
 from importer.inspect import inspect_sources
 
 __all__ = ["inspect"]
@@ -26,6 +32,7 @@ __all__ = ["inspect"]
 @click.option(
     "--sheet", "sheets", multiple=True, help="Workbook sheet to read (repeatable) [default: all]."
 )
+@user_key_option
 @click.option("--query", help="Database SOURCE: the SELECT that yields the rows.")
 @click.option(
     "--query-file",
