@@ -167,20 +167,22 @@ HR_EXPORT = ROOT / "samples" / "hr_workday.csv"
 
 
 def test_the_hr_sample_needs_its_user_key_and_the_error_names_it(config: Path) -> None:
-    code, _, err = _invoke("validate", "-c", str(config), str(HR_EXPORT))
+    code, _, err = invoke_cli("validate", "-c", str(config), str(HR_EXPORT))
     assert code == 2
     assert "column 'Employee ID' holds employeeId values: use --user-key employeeId" in err
-    code, _, _ = _invoke("validate", "-c", str(config), "--user-key", "employeeId", str(HR_EXPORT))
+    code, _, _ = invoke_cli(
+        "validate", "-c", str(config), "--user-key", "employeeId", str(HR_EXPORT)
+    )
     assert code == 0
 
 
 def test_the_hr_sample_imports_by_employee_id_then_by_mail_with_nothing_to_write(
     config: Path,
 ) -> None:
-    code, out, _ = _invoke("run", "-c", str(config), "--user-key", "employeeId", str(HR_EXPORT))
+    code, out, _ = invoke_cli("run", "-c", str(config), "--user-key", "employeeId", str(HR_EXPORT))
     assert code == 1  # the new hire is not in the directory yet
     assert "skipped" in out
-    code, out, _ = _invoke("run", "-c", str(config), "--user-key", "mail", str(HR_EXPORT))
+    code, out, _ = invoke_cli("run", "-c", str(config), "--user-key", "mail", str(HR_EXPORT))
     assert code == 1
     assert "created" not in out
     assert "unchanged" in out
