@@ -25,6 +25,7 @@ from importer.pipeline.spill import RowSpill
 from importer.pipeline.validate import shape_summary, validate_into
 from importer.progress import RunProgress
 from importer.read.reader import InputReader
+from importer.read.rows import RowsInput
 from importer.records import Action, RowOutcome
 from importer.report.writer import ReportWriter, RunSummary, new_run_id
 from importer.shape import Shaper
@@ -56,7 +57,7 @@ def _target_label(settings: Settings) -> str:
 
 
 async def run_import(
-    paths: Sequence[Path | str],
+    paths: Sequence[Path | str | RowsInput],
     settings: Settings,
     *,
     dry_run: bool = False,

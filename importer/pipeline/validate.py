@@ -20,6 +20,7 @@ from importer.pipeline.spill import RowSpill
 from importer.progress import READING, RunProgress
 from importer.read.csv_file import CsvSource
 from importer.read.reader import InputReader
+from importer.read.rows import RowsInput
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report.writer import ReportWriter, RunSummary, new_run_id
 from importer.shape import Shaper
@@ -155,7 +156,7 @@ def validate_into(
     return Validated(kept=kept, rows=rows, invalid=invalid, warnings=[warning] if warning else [])
 
 
-def validate_files(paths: Sequence[Path | str], settings: Settings) -> RunResult:
+def validate_files(paths: Sequence[Path | str | RowsInput], settings: Settings) -> RunResult:
     """Read and validate offline; write the report. Never touches the network."""
     started = datetime.now(UTC)
     reader = InputReader(paths, settings)

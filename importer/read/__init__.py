@@ -9,6 +9,7 @@ from importer.read.csv_file import CSV_SUFFIXES, CsvSource
 from importer.read.database import DatabaseSource, is_database_url, mask_url
 from importer.read.headers import HeaderMatcher
 from importer.read.reader import InputReader, cells_of_rows
+from importer.read.rows import RowsInput
 from importer.read.workbook import WORKBOOK_SUFFIXES, WorkbookSource, column_letter
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "DatabaseSource",
     "HeaderMatcher",
     "InputReader",
+    "RowsInput",
     "WorkbookSource",
     "cells_of_rows",
     "column_letter",

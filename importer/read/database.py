@@ -44,6 +44,7 @@ __all__ = [
     "DatabaseSource",
     "is_database_url",
     "mask_url",
+    "value_text",
 ]
 
 logger = logging.getLogger(__name__)
@@ -97,12 +98,17 @@ def _as_text(chunk: Sequence[Sequence[Any]]) -> list[tuple[str, ...]]:
     skills table) are converted at C speed; anything else cell by cell."""
     if set(map(type, chain.from_iterable(chunk))) <= _PLAIN_TYPES:
         return [tuple(map(str, values)) for values in chunk]
-    return [tuple(map(_cell, values)) for values in chunk]
+    return [tuple(map(value_text, values)) for values in chunk]
 
 
-def _cell(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """A database (or DataFrame) value as the text a user sees: None, NaN and NA are empty."""
     if type(value) is str:
         return value
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if type(value).__name__ in ("NAType", "NaTType"):  # pandas' missing values
+        return ""
     if isinstance(value, Decimal):
         return str(int(value)) if value == value.to_integral_value() else str(value)
     if isinstance(value, bytes | bytearray | memoryview):

@@ -17,13 +17,14 @@ from importer.errors import InputError
 from importer.read.csv_file import CSV_SUFFIXES, CsvSource
 from importer.read.database import DatabaseSource, is_database_url
 from importer.read.headers import HeaderMatcher
+from importer.read.rows import RowsInput, RowsSource
 from importer.read.workbook import WORKBOOK_SUFFIXES, WorkbookSource
 from importer.records import InputSummary, SourceRow, Table
 
 __all__ = ["InputReader"]
 
 #: One input: a delimited text file, a workbook, or a database query.
-Source = CsvSource | WorkbookSource | DatabaseSource
+Source = CsvSource | WorkbookSource | DatabaseSource | RowsSource
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class InputReader:
 
     Args:
         paths: the inputs, in the order they are read: file paths, or database URLs (given as
-            ``str``) read with ``input.query``.
+            ``str``) read with ``input.query``, or rows from a script (``RowsInput``).
         settings: uses ``input`` (sheets, delimiter, encoding, query), ``columns`` (aliases)
             and ``database_password``.
 
@@ -94,7 +95,7 @@ class InputReader:
             and sheets skipped for want of a header.
     """
 
-    def __init__(self, paths: Sequence[Path | str], settings: Settings) -> None:
+    def __init__(self, paths: Sequence[Path | str | RowsInput], settings: Settings) -> None:
         self.warnings: list[str] = []
         # A skills matrix has a user column and one column per skill, no skill-name column.
         matrix_possible = settings.input.layout in ("auto", "matrix")
@@ -106,7 +107,9 @@ class InputReader:
             raise InputError("no input file given")
         password = settings.database_password
         for path in paths:
-            if isinstance(path, str) and is_database_url(path):
+            if isinstance(path, RowsInput):
+                self._sources.append(RowsSource(path, matcher))
+            elif isinstance(path, str) and is_database_url(path):
                 self._sources.append(
                     DatabaseSource(
                         path,
