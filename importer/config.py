@@ -35,6 +35,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from importer.config_errors import describe_validation_error
 from importer.errors import ConfigError
 from importer.records import header_key
 
@@ -67,7 +68,7 @@ NATIONAL_CLOUDS: dict[str, str] = {
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
-_SECRET_KEYS = {"client_secret", "access_token", "database_password"}
+_SECRET_KEYS = {"client_secret", "access_token", "database_password", "notify_urls"}
 
 
 class _Section(BaseModel):
@@ -92,7 +93,9 @@ class TargetSettings(_Section):
         if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS and parts.port:
             return value
         allowed = ", ".join(["sandbox", *NATIONAL_CLOUDS, "http://127.0.0.1:PORT"])
-        raise ValueError(f"{value!r} is not a known target; use one of {allowed}")
+        # The message names what is allowed; the value (maybe with a password) is shown by
+        # the caller, masked.
+        raise ValueError(f"must be one of {allowed}")
 
     @property
     def is_sandbox(self) -> bool:
@@ -253,7 +256,12 @@ class RunSettings(_Section):
 
 
 class NotifySettings(_Section):
-    """When to send a notification at the end of a run (destinations come from the environment)."""
+    """When to send a notification at the end of a run (destinations come from the environment).
+
+    The key is ``when``: YAML 1.1 reads a bare ``on:`` key as the boolean true, so
+    ``notify: {on: failure}`` arrives keyed by ``True``. A config file may use that spelling
+    (it is read as ``when``); the environment takes ``SKILLS_IMPORT_NOTIFY__WHEN`` only.
+    """
 
     when: Literal["never", "failure", "always"] = "failure"
 
@@ -291,6 +299,9 @@ class Settings(BaseSettings):
     #: From SKILLS_IMPORT_DATABASE_PASSWORD only: the password of a database SOURCE whose URL
     #: carries none (so that it is neither in a crontab nor in the process list).
     database_password: SecretStr | None = None
+    #: From SKILLS_IMPORT_NOTIFY_URLS only: apprise URLs (comma or space separated), which
+    #: hold webhook secrets or mail passwords.
+    notify_urls: SecretStr | None = None
     #: The file the settings came from ("" for built-in defaults); for messages.
     config_path: str = ""
 
@@ -325,6 +336,12 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    notify = data.get("notify")
+    if isinstance(notify, dict) and True in notify:
+        # YAML 1.1 reads a bare `on:` key as true: `notify: {on: failure}` means `when`.
+        if "when" in notify:
+            raise ConfigError(f"{path}: notify sets both `on` and `when`; keep `when` only.")
+        notify["when"] = notify.pop(True)
     for key in _SECRET_KEYS & set(data):
         raise ConfigError(
             f"{path}: key '{key}' is not allowed in a file; "
@@ -346,17 +363,6 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
             value = Path(part[key]).expanduser()
             if not value.is_absolute() and str(value) != ":memory:":
                 part[key] = str(base / value)
-
-
-def _describe(exc: ValidationError, origin: str) -> str:
-    first = exc.errors(include_url=False, include_input=False)[0]
-    key = ".".join(str(part) for part in first["loc"])
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    more = len(exc.errors()) - 1
-    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{origin}: {key}: {message}{tail}"
 
 
 class _DictSource(PydanticBaseSettingsSource):
@@ -425,26 +431,31 @@ def load_settings(
         return _build(data, overrides or {}, environ)
     except ValidationError as exc:
         loc = tuple(exc.errors()[0]["loc"])
+        variable = _env_mentions(loc, environ)
         if overrides and _mentions(overrides, loc):
             origin = "command line"
-        elif _env_mentions(loc, environ):
-            origin = "environment"
-        raise ConfigError(_describe(exc, origin)) from None
+        elif variable:
+            origin = f"environment variable {variable}"
+        raise ConfigError(describe_validation_error(exc, origin, Settings)) from None
 
 
 def _mentions(values: Mapping[str, Any], loc: tuple[int | str, ...]) -> bool:
     node: Any = values
     for part in loc:
-        if not isinstance(node, Mapping) or part not in node:
+        in_mapping = isinstance(node, Mapping) and part in node
+        in_list = isinstance(node, list | tuple) and isinstance(part, int) and part < len(node)
+        if not (in_mapping or in_list):
             return False
         node = node[part]
     return True
 
 
-def _env_mentions(loc: tuple[int | str, ...], environ: Mapping[str, str] | None) -> bool:
+def _env_mentions(loc: tuple[int | str, ...], environ: Mapping[str, str] | None) -> str:
+    """The environment variable that set the value at ``loc``, or ""."""
     env = environ if environ is not None else os.environ
-    names = {k.upper() for k in env}
-    for depth in range(1, len(loc) + 1):
-        if ("SKILLS_IMPORT_" + "__".join(str(p) for p in loc[:depth])).upper() in names:
-            return True
-    return False
+    names = {k.upper(): k for k in env}
+    for depth in range(len(loc), 0, -1):
+        name = ("SKILLS_IMPORT_" + "__".join(str(p) for p in loc[:depth])).upper()
+        if name in names:
+            return names[name]
+    return ""

@@ -49,7 +49,7 @@ def test_a_typo_in_a_key_names_the_key_and_the_file(tmp_path: Path) -> None:
         load_settings(path, environ={})
     assert str(path) in str(error.value)
     assert "run.concurency" in str(error.value)
-    assert "unknown key" in str(error.value)
+    assert "is not a known key (did you mean run.concurrency?)" in str(error.value)
 
 
 def test_a_wrong_type_names_the_key_and_the_file(tmp_path: Path) -> None:
@@ -70,7 +70,10 @@ def test_a_bad_environment_value_says_it_came_from_the_environment(tmp_path: Pat
     path = _write(tmp_path, "")
     with pytest.raises(ConfigError) as error:
         load_settings(path, environ={"SKILLS_IMPORT_RUN__MODE": "nuke"})
-    assert str(error.value).startswith("environment: run.mode")
+    assert str(error.value) == (
+        "environment variable SKILLS_IMPORT_RUN__MODE: run.mode is 'nuke', but it must be one "
+        "of create, upsert, sync."
+    )
 
 
 def test_secrets_are_refused_in_the_file_and_taken_from_the_environment(tmp_path: Path) -> None:
@@ -128,3 +131,63 @@ def test_without_c_the_config_yaml_of_the_current_folder_is_used_if_there_is_one
     (tmp_path / "config.yaml").write_text("run:\n  concurrency: 3\n", encoding="utf-8")
 
     assert load_settings(None, environ={}).run.concurrency == 3
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        (
+            "run:\n  concurrency: lots\n",
+            "run.concurrency is 'lots', but it must be a whole number from 1 to 256.",
+        ),
+        (
+            "run:\n  max_invalid_ratio: 5%\n",
+            "run.max_invalid_ratio is '5%', but it must be a number from 0 to 1.",
+        ),
+        ("input:\n  sheets: Sheet1\n", "input.sheets is 'Sheet1', but it must be a list, e.g. "),
+        (
+            "report:\n  formats: [csv, pdf]\n",
+            "report.formats (item 2) is 'pdf', but it must be one of csv, xlsx, json.",
+        ),
+        ("notify:\n  when: weekly\n", "notify.when is 'weekly', but it must be one of never, "),
+        ("run: fast\n", "run is 'fast', but it must be a section of keys and values."),
+        ("rnu:\n  mode: sync\n", "rnu is not a known key (did you mean run?); the sections are"),
+        (
+            "target:\n  graph: https://admin:hunter2@graph.example.com\n",
+            "target.graph is 'https://***@graph.example.com', but it must be one of sandbox, ",
+        ),
+    ],
+)
+def test_config_typos_are_one_plain_sentence_naming_file_key_value_and_what_is_allowed(
+    tmp_path: Path, yaml_text: str, message: str
+) -> None:
+    path = _write(tmp_path, yaml_text)
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, environ={})
+    text = str(error.value)
+    assert text.startswith(f"{path}: {message}")
+    assert text.endswith(".")
+    assert text.count("\n") == 0
+    for pydantic_wording in ("Input should", "valid tuple", "Value error", "Extra inputs"):
+        assert pydantic_wording not in text
+    assert "hunter2" not in text
+    assert "admin" not in text
+
+
+def test_a_yaml_on_key_under_notify_means_when(tmp_path: Path) -> None:
+    # YAML 1.1 reads `on:` as the boolean true.
+    settings = load_settings(_write(tmp_path, "notify:\n  on: always\n"), environ={})
+    assert settings.notify.when == "always"
+    with pytest.raises(ConfigError, match="both `on` and `when`"):
+        load_settings(_write(tmp_path, "notify:\n  on: always\n  when: never\n"), environ={})
+
+
+def test_notify_urls_come_from_the_environment_only_and_are_never_echoed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SKILLS_IMPORT_NOTIFY_URLS"):
+        load_settings(_write(tmp_path, "notify_urls: json://127.0.0.1/x\n"), environ={})
+    settings = load_settings(
+        _write(tmp_path, ""),
+        environ={"SKILLS_IMPORT_NOTIFY_URLS": "json://u:s3cr3t-hook@127.0.0.1/x"},
+    )
+    assert settings.notify_urls is not None
+    assert "s3cr3t-hook" not in repr(settings)

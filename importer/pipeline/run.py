@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from importer.config import Settings
-from importer.errors import ExitCode
+from importer.errors import ExitCode, ImporterError
 from importer.lock import RunLock
 from importer.pipeline.logs import run_log
 from importer.pipeline.result import RunResult, exit_for
@@ -75,9 +75,32 @@ async def run_import(
 
     Raises:
         InputError, ConfigError, AuthError: before anything is sent (exit ``USAGE``).
+
+    At the end, or when one of those stops the run, a notification goes out if
+    ``notify.when`` asks for one; a failed notification changes nothing.
     """
+    from importer.notify import notify_error
+
+    try:
+        return await _run_import(
+            paths, settings, dry_run=dry_run, allow_deletes=allow_deletes, progress=progress
+        )
+    except ImporterError as exc:
+        await notify_error(settings, exc.exit_code, str(exc), _target_label(settings))
+        raise
+
+
+async def _run_import(
+    paths: Sequence[Path | str],
+    settings: Settings,
+    *,
+    dry_run: bool,
+    allow_deletes: int | None,
+    progress: RunProgress | None,
+) -> RunResult:
     from importer.graph.auth import make_token_provider, sign_in_first
     from importer.graph.target import check_target
+    from importer.notify import notify_run
 
     check_target(settings)
 
@@ -91,7 +114,7 @@ async def run_import(
         run_id = new_run_id(settings.report.dir, started)
         writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
         stack.enter_context(run_log(writer.path / "run.log"))
-        return await _run_stages(
+        result = await _run_stages(
             settings,
             reader,
             token_provider,
@@ -102,6 +125,9 @@ async def run_import(
             allow_deletes=allow_deletes,
             progress=progress,
         )
+        # Inside the run log: whether the notification went out is part of the record.
+        await notify_run(settings, result.summary, result.report_dir)
+        return result
 
 
 async def _run_stages(
