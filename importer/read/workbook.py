@@ -221,13 +221,15 @@ class WorkbookSource:
         self.display = display
         self.sha256 = _check_container(path, display)
         self.tables: list[Table] = []
+        self._kept: python_calamine.CalamineSheet | None = None
         has_data = False
         workbook = self._load()
         try:
             names = list(workbook.sheet_names)
             chosen = self._choose(names, sheets)
             for name in chosen:
-                rows = self._sheet_rows(workbook, name, 1)
+                sheet = workbook.get_sheet_by_name(name)
+                rows = self._sheet_rows(sheet, name, 1)
                 head = [cells for _, cells in islice(rows, HEADER_SEARCH_ROWS + 1)]
                 try:
                     match = matcher.find(head, path=display, sheet=name)
@@ -240,6 +242,8 @@ class WorkbookSource:
                 header_row = match.index + 1
                 table = Table(display, name, match.header, match.mapping, match.ignored, header_row)
                 self.tables.append(table)
+                if len(self.tables) == 1:
+                    self._kept = sheet
                 rest = chain(head[header_row:], (cells for _, cells in rows))
                 has_data = has_data or any(any(c.strip() for c in row) for row in rest)
         except InputError:
@@ -275,11 +279,20 @@ class WorkbookSource:
                 path=self.display,
             ) from None
 
+    def _sheet(
+        self, workbook: python_calamine.CalamineWorkbook, name: str
+    ) -> python_calamine.CalamineSheet:
+        # The first table's sheet, parsed while checking the file, is kept for the first read
+        # of its rows: parsing a large sheet is most of the reading time.
+        kept, self._kept = self._kept, None
+        if kept is not None and kept.name == name:
+            return kept
+        return workbook.get_sheet_by_name(name)
+
     def _sheet_rows(
-        self, workbook: python_calamine.CalamineWorkbook, name: str, first: int
+        self, sheet: python_calamine.CalamineSheet, name: str, first: int
     ) -> Iterator[tuple[int, tuple[str, ...]]]:
         """(Excel row number, cells from column A) of every row from row ``first`` on."""
-        sheet = workbook.get_sheet_by_name(name)
         start = sheet.start
         if start is None:  # an empty sheet
             return
@@ -318,7 +331,8 @@ class WorkbookSource:
         try:
             for table in self.tables:
                 width = len(table.header)
-                for number, cells in self._sheet_rows(workbook, table.sheet, table.header_row + 1):
+                sheet = self._sheet(workbook, table.sheet)
+                for number, cells in self._sheet_rows(sheet, table.sheet, table.header_row + 1):
                     if len(cells) != width:
                         cells = (cells + ("",) * width)[:width]
                     if not "".join(cells).strip():

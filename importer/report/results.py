@@ -367,7 +367,10 @@ class ResultsStream:
         self._row_table = None
 
     def _enter_table(self, table: Table) -> None:
-        self._switch_table(table.source, table.sheet)
+        # The matrix layout makes one table per skill column, all of one sheet: moving
+        # between them keeps the sheet's state.
+        if table.source is not self._table_source or table.sheet is not self._table_sheet:
+            self._switch_table(table.source, table.sheet)
         self._row_table = table
         self._user_index = table.mapping.get("user", _ABSENT)
         self._name_index = table.mapping.get("displayName", _ABSENT)
