@@ -113,6 +113,8 @@ class Table:
         header_row: spreadsheet row number of the header line.
         labels: for tables made by the shape stage (matrix and list layouts), what to call the
             cells it adds after the original ones, in messages.
+        column: for tables made by the shape stage, the column letter every row of the table
+            was made from (a matrix skill column, the list column), else "".
     """
 
     source: str
@@ -122,6 +124,7 @@ class Table:
     ignored: tuple[str, ...] = ()
     header_row: int = 1
     labels: tuple[str, ...] = ()
+    column: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,3 +192,53 @@ def test_summary_records_the_layout_and_a_missing_level_column_once(tmp_path: Pa
     assert summary["layouts"][0]["layout"] == "rows"
     missing = [w for w in summary["warnings"] if "no level column" in w]
     assert len(missing) == 1
+
+
+def _results(result_dir: Path) -> list[dict[str, str]]:
+    import csv
+
+    with (result_dir / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_skill_twice_in_one_matrix_row_keeps_every_other_cell_reported(tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path / "dup.xlsx",
+        {
+            "M": [
+                ("Email", "Python", "SQL", "Python"),
+                ("a@contoso.com", 5, 3, 2),
+                ("b@contoso.com", 4, None, 4),
+            ]
+        },
+    )
+
+    result = validate_files([path], _settings(tmp_path))
+
+    lines = [
+        (r["row"], r["column"], r["displayName"], r["action"]) for r in _results(result.report_dir)
+    ]
+    assert lines == [
+        ("2", "B", "Python", "invalid"),  # conflicting with D2
+        ("2", "C", "SQL", "valid"),
+        ("2", "D", "Python", "invalid"),
+        ("3", "B", "Python", "valid"),
+        ("3", "D", "Python", "duplicate"),
+    ]
+    assert result.counts["invalid"] == 2
+    assert result.counts["valid"] == 2
+
+
+def test_a_skill_twice_in_one_list_cell_corrects_only_that_skill(tmp_path: Path) -> None:
+    path = write_text(
+        tmp_path / "l.csv", 'Email,Skills\na@contoso.com,"Python (3); SQL; Python (5)"\n'
+    )
+
+    result = validate_files([path], _settings(tmp_path))
+
+    lines = [(r["column"], r["displayName"], r["action"]) for r in _results(result.report_dir)]
+    assert lines == [
+        ("B", "Python", "invalid"),
+        ("B", "SQL", "valid"),
+        ("B", "Python", "invalid"),
+    ]

@@ -116,3 +116,22 @@ async def test_a_one_to_ten_file_is_refused_whole_with_no_request_sent(
     assert expected in message
     assert samples_sandbox.stats.graph_requests == 0
     assert samples_sandbox.stats.batches == 0
+
+
+async def test_a_list_cell_naming_a_skill_twice_still_imports_its_other_skills(
+    samples_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    path = write_text(
+        tmp_path / "l.csv",
+        'Email,Skills\nadele.vance@contoso.com,"Python (3); SQL (2); Python (5)"\n',
+    )
+
+    result = await import_file(samples_sandbox, tmp_path, path)
+
+    assert sorted((r["column"], r["displayName"], r["action"]) for r in results(result)) == [
+        ("B", "Python", "invalid"),  # 3 and 5: conflicting, neither is sent
+        ("B", "Python", "invalid"),
+        ("B", "SQL", "created"),
+    ]
+    skills = await skills_of(samples_sandbox, "adele.vance@contoso.com")
+    assert [s["displayName"] for s in skills] == ["SQL"]

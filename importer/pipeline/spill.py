@@ -130,12 +130,21 @@ class RowSpill:
             self._db.execute("COMMIT")
             self._indexed = True
 
-    def discard(self, source: str, sheet: str, row: int, column: str = "") -> bool:
-        """Drop a row whose outcome was corrected after streaming; True if it was held."""
+    def discard(self, source: str, sheet: str, row: int, column: str = "", name: str = "") -> bool:
+        """Drop a row whose outcome was corrected after streaming; True if it was held.
+
+        ``name``: for a row made by the list layout, whose cell may hold several skills, the
+        skill name (compared ignoring case): only that skill's row is dropped.
+        """
         self._index()
-        cursor = self._db.execute(
-            "DELETE FROM rows WHERE place = ?", (_place(source, sheet, row, column),)
-        )
+        place = _place(source, sheet, row, column)
+        if name:
+            found = self._db.execute("SELECT rowid, data FROM rows WHERE place = ?", (place,))
+            wanted = name.strip().casefold()
+            rowids = [(rowid,) for rowid, data in found if json.loads(data)[5].casefold() == wanted]
+            cursor = self._db.executemany("DELETE FROM rows WHERE rowid = ?", rowids)
+        else:
+            cursor = self._db.execute("DELETE FROM rows WHERE place = ?", (place,))
         removed = cursor.rowcount > 0
         self._rows -= cursor.rowcount
         self._users = None

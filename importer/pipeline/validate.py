@@ -140,7 +140,8 @@ def validate_into(
         late: list[RowOutcome] = []
         for correction in validator.finish(reader.lookup_cells):
             where = (correction.source, correction.sheet, correction.row, correction.column)
-            if keep_valid and kept.discard(*where):
+            name = correction.display_name if correction.column else ""
+            if keep_valid and kept.discard(*where, name=name):
                 writer.add(correction)
             else:
                 late.append(correction)

@@ -26,6 +26,8 @@ __all__ = [
     "FORMULA_PREFIXES",
     "REJECT_ACTIONS",
     "RESULT_COLUMNS",
+    "CorrectionKey",
+    "correction_key",
     "csv_line",
     "has_hidden",
     "neutralise",
@@ -34,6 +36,10 @@ __all__ = [
     "result_row",
     "shown",
 ]
+
+#: (source, sheet, row, column, skill name folded): where a corrected outcome goes; column and
+#: name are "" for rows of the rows layout (one outcome per input row).
+CorrectionKey = tuple[str, str, int, str, str]
 
 #: The columns of results.csv, in order.
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -186,19 +192,24 @@ def _records(handle: IO[str]) -> Iterator[str]:
         yield partial
 
 
-def replace_results_rows(
-    path: Path, corrections: Mapping[tuple[str, str, int], RowOutcome]
-) -> None:
+def correction_key(source: str, sheet: str, row: int, column: str, name: str) -> CorrectionKey:
+    """Where a corrected outcome goes: the row, and for a row made by the matrix or list layout
+    (several outcomes per input row) its column and skill name as well."""
+    return (source, sheet, row, column, name.strip().casefold() if column else "")
+
+
+def replace_results_rows(path: Path, corrections: Mapping[CorrectionKey, RowOutcome]) -> None:
     """Rewrite results.csv so each corrected row appears once, with its corrected outcome.
 
     A corrected row takes the place of its first earlier line (input order is kept); later
     lines with the same location are dropped; corrections for rows never written are
     appended. Streams the file and copies untouched records as raw text, so a correction in
-    a million-row report costs a fraction of a second and memory stays bounded.
+    a million-row report costs a fraction of a second and memory stays bounded. Rows made by
+    the matrix and list layouts are located by row, column and skill name.
     """
     pending: dict[tuple[str, ...], RowOutcome] = {
-        (shown(source), shown(sheet), str(row or "")): outcome
-        for (source, sheet, row), outcome in corrections.items()
+        (shown(source), shown(sheet), str(row or ""), column, name): outcome
+        for (source, sheet, row, column, name), outcome in corrections.items()
     }
     seen: set[tuple[str, ...]] = set()
     temporary = path.with_name(path.name + ".tmp")
@@ -207,11 +218,15 @@ def replace_results_rows(
         dst.write(next(records, csv_line(RESULT_COLUMNS) + "\r\n"))
         for record in records:
             if '"' in record:
-                key = tuple(next(csv.reader([record]), [])[:3])
+                fields = next(csv.reader([record]), [])[:7]
             else:
-                key = tuple(record.split(",", 3)[:3])
+                fields = record.split(",", 7)[:7]
+            fields += [""] * (7 - len(fields))
+            column = fields[3]
+            key = (*fields[:3], column, fields[6].strip().casefold() if column else "")
             outcome = pending.get(key)
-            if outcome is None:
+            if outcome is None or (column and key in seen):
+                # A later line of the same skill in one list cell is a row of its own.
                 dst.write(record)
             elif key not in seen:
                 seen.add(key)

@@ -140,9 +140,14 @@ class RejectsCsv:
             in_place: corrected outcomes; those that are rejects go where their row number
                 puts them among the written rows of their table (written in row order).
         """
-        self._write_produced()
         fixes = [o for o in fixes if o.action in REJECT_ACTIONS and o.header]
         placed = [o for o in in_place if o.action in REJECT_ACTIONS and o.header]
+        for outcome in (*placed, *fixes):
+            if outcome.column:
+                self._merge(outcome)
+        fixes = [o for o in fixes if not o.column]
+        placed = [o for o in placed if not o.column]
+        self._write_produced()
         for outcome in (*placed, *fixes):
             self._mapping_for(outcome.header)
         if self._writerow is None:

@@ -18,6 +18,8 @@ from importer.report.csv_files import (
     FORMULA_PREFIXES,
     REJECT_ACTIONS,
     RESULT_COLUMNS,
+    CorrectionKey,
+    correction_key,
     csv_line,
     has_hidden,
     open_csv,
@@ -106,8 +108,11 @@ class ResultsStream:
         self._commas = _COMMAS
         self._row_table: Table | None = None
         self._user_index = self._name_index = _ABSENT
-        self._corrections: dict[tuple[str, str, int], RowOutcome] = {}
-        self._in_place: set[tuple[str, str, int]] = set()
+        self._corrections: dict[CorrectionKey, RowOutcome] = {}
+        self._in_place: set[CorrectionKey] = set()
+        # The last action of each row made by the matrix or list layout (several per input
+        # row, so the one byte per row number cannot say), for ``correct``.
+        self._produced: dict[CorrectionKey, int] = {}
         self._removed_rejects: set[tuple[str, str, int]] = set()
         #: Rows per error type with an example each (rows in the fast paths have none).
         self.errors = ErrorTally()
@@ -139,6 +144,9 @@ class ResultsStream:
         if _needs_care(line, _COMMAS):
             line = csv_line(result_row(o, self._source_cell, self._sheet_cell))
         self._record(code, o.row, line)
+        if o.column:
+            key = correction_key(o.source, o.sheet, o.row, o.column, o.display_name)
+            self._produced[key] = code
         if o.error_type:
             self.errors.note(o)
         rejects = self._rejects
@@ -172,6 +180,9 @@ class ResultsStream:
             self.add(RowOutcome.for_source(source_row, action))
             return
         self._record(code, source_row.row, line)
+        if source_row.column:
+            key = correction_key(table.source, table.sheet, source_row.row, source_row.column, name)
+            self._produced[key] = code
         if self._need_template and table.header and self._rejects is not None:
             self._rejects.note_header(table.header)
             self._need_template = False
@@ -216,7 +227,10 @@ class ResultsStream:
                     index += 1
                     continue
                 row = source_row.row
-                if row > 0:
+                if column:
+                    key = correction_key(table.source, table.sheet, row, column, name)
+                    self._produced[key] = code
+                elif row > 0:
                     if row >= len(actions):
                         actions.extend(bytes(max(row + 1 - len(actions), len(actions))))
                     actions[row] = code
@@ -295,16 +309,21 @@ class ResultsStream:
         A later correction of the same row replaces an earlier one, in its own place.
         """
         for outcome in outcomes:
-            key = (outcome.source, outcome.sheet, outcome.row)
+            where = (outcome.source, outcome.sheet, outcome.row)
+            key = correction_key(*where, outcome.column, outcome.display_name)
             code = _CODES[outcome.action]
-            actions = self._actions.get((outcome.source, outcome.sheet), bytearray())
-            previous = actions[outcome.row] if 0 < outcome.row < len(actions) else 0
+            if outcome.column:
+                previous = self._produced.get(key, 0)
+                self._produced[key] = code
+            else:
+                actions = self._actions.get((outcome.source, outcome.sheet), bytearray())
+                previous = actions[outcome.row] if 0 < outcome.row < len(actions) else 0
             if previous:
                 self._counts[previous] -= 1
                 if previous in _REJECT_CODES and key not in self._corrections:
-                    self._removed_rejects.add(key)
+                    self._removed_rejects.add(where)
             self._counts[code] += 1
-            if outcome.row > 0:
+            if outcome.row > 0 and not outcome.column:
                 self._switch_table(outcome.source, outcome.sheet)
                 self._index(code, outcome.row)
             self._corrections.pop(key, None)  # a later correction goes to the end

@@ -82,6 +82,7 @@ def _matrix_plan(table: Table, columns: tuple[int, ...]) -> _Plan:
             tuple(c for c in ignored if c not in {table.header[j] for j in columns}),
             table.header_row,
             (label,),
+            column_letter(index),
         )
         plan.letters[index] = column_letter(index)
     return plan
@@ -100,6 +101,7 @@ def _list_plan(table: Table) -> _Plan:
         table.ignored,
         table.header_row,
         (label, f"{label} (level)"),
+        column_letter(name),
     )
     return _Plan(
         "list",

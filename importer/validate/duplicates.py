@@ -181,17 +181,27 @@ class DuplicateIndex:
         return conflict_message(user, name, self._where(*others, here=ref))
 
     def _where(self, *refs: int, here: int) -> str:
-        """Name rows for a message: "rows 12, 40", or with the file/sheet when it differs."""
-        here_table = here >> ROW_BITS
-        same = [r & _ROW_MASK for r in refs if r >> ROW_BITS == here_table]
+        """Name rows for a message: "rows 12, 40", or with the file/sheet when it differs.
+
+        Rows made by the matrix and list layouts are named by cell ("cell D12").
+        """
+        here_table = self._tables[here >> ROW_BITS]
+        same = [
+            r & _ROW_MASK
+            for r in refs
+            if r >> ROW_BITS == here >> ROW_BITS and not here_table.column
+        ]
         parts = []
         if same:
             parts.append(f"row{'s' if len(same) > 1 else ''} {', '.join(map(str, same))}")
         for r in refs:
-            if r >> ROW_BITS != here_table:
-                table = self._tables[r >> ROW_BITS]
-                where = table.source + (f" [{table.sheet}]" if table.sheet else "")
-                parts.append(f"{where} row {r & _ROW_MASK}")
+            if r & _ROW_MASK in same and r >> ROW_BITS == here >> ROW_BITS:
+                continue
+            table = self._tables[r >> ROW_BITS]
+            spot = f"cell {table.column}{r & _ROW_MASK}" if table.column else f"row {r & _ROW_MASK}"
+            if (table.source, table.sheet) != (here_table.source, here_table.sheet):
+                spot = table.source + (f" [{table.sheet}]" if table.sheet else "") + f" {spot}"
+            parts.append(spot)
         return ", ".join(parts)
 
     def corrections(self) -> list[RowOutcome]:
@@ -216,6 +226,7 @@ class DuplicateIndex:
                         source=table.source,
                         sheet=table.sheet,
                         row=ref & _ROW_MASK,
+                        column=table.column,
                         user=user,
                         display_name=name,
                         action=Action.INVALID,
@@ -243,6 +254,7 @@ class DuplicateIndex:
                         source=table.source,
                         sheet=table.sheet,
                         row=ref & _ROW_MASK,
+                        column=table.column,
                         user=user,
                         display_name=name,
                         action=Action.DUPLICATE,
