@@ -91,7 +91,7 @@ async def run_import(
 
 
 async def _run_import(
-    paths: Sequence[Path | str],
+    paths: Sequence[Path | str | RowsInput],
     settings: Settings,
     *,
     dry_run: bool,
