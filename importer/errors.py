@@ -14,8 +14,11 @@ exception a validator raises for a single cell::
     │                             stops before any write                        (SAFETY_ABORT)
     └── GraphError                an HTTP exchange with Graph failed
         ├── TransientGraphError   worth retrying: 429, 503, 504, timeouts, resets
-        ├── PermanentGraphError   not worth retrying: other 4xx, 500
-        └── NotSentError          the run was stopping: the request never left
+        │   └── ThrottledTooLongError   Graph asked to wait longer than max_retry_wait_s
+        ├── PermanentGraphError   not worth retrying: other 4xx, 500, refused links
+        ├── NotSentError          the run was stopping: the request never left
+        ├── NoAnswerError         sent, but the run stopped before Graph answered
+        └── UnexpectedSendError   anything else that went wrong while sending (a bug, say)
     ValueError
     └── EnumValueError            one cell holds no known spelling of an enum; pydantic turns
                                   it into a validation error, so it becomes an invalid row
@@ -47,9 +50,12 @@ __all__ = [
     "ImporterError",
     "InputError",
     "LockError",
+    "NoAnswerError",
     "NotSentError",
     "PermanentGraphError",
+    "ThrottledTooLongError",
     "TransientGraphError",
+    "UnexpectedSendError",
 ]
 
 
@@ -208,8 +214,29 @@ class PermanentGraphError(GraphError):
     """A failure that a retry will not fix: 400, 401 after refresh, 403, 404, 409, 500."""
 
 
+class ThrottledTooLongError(TransientGraphError):
+    """Graph asked to wait longer than ``run.max_retry_wait_s``: given up, never waited.
+
+    The row fails as ``throttled-too-long``; the next run tries again.
+    """
+
+
 class NotSentError(GraphError):
-    """The run was stopping, so this request (or sub-request) was never sent."""
+    """The run was stopping (interrupt or safety guard), so this request was never sent."""
+
+
+class NoAnswerError(GraphError):
+    """The request was sent, but the run stopped before Graph answered it.
+
+    Graph may or may not have carried it out; the next run finds out by listing.
+    """
+
+
+class UnexpectedSendError(GraphError):
+    """Something unforeseen went wrong while sending one request (a bug, or an answer no
+    parser could read). Its rows fail; the run goes on. The text names only the exception
+    type, never its message, which might quote a header or a token.
+    """
 
 
 class EnumValueError(ValueError):

@@ -6,13 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from importer.errors import PermanentGraphError, TransientGraphError
+from importer.errors import PermanentGraphError, ThrottledTooLongError, TransientGraphError
 from importer.graph.retry import (
     RetryAfterGate,
     backoff_delay,
     exceeds_wait_cap,
     parse_retry_after,
-    retrying,
     with_retries,
 )
 from importer.graph.wire import HttpStats, is_transient_status
@@ -94,12 +93,19 @@ async def test_gate_is_extended_by_a_later_429_but_never_shortened() -> None:
     assert gate.throttled_events == 3
 
 
-async def test_gate_never_holds_longer_than_the_wait_cap() -> None:
+async def test_gate_closed_beyond_the_wait_cap_refuses_at_once_instead_of_holding() -> None:
     t = FakeTime()
     gate = RetryAfterGate(sleep=t.sleep, clock=t.clock, max_wait_s=60)
     gate.close_for(3600)
+    with pytest.raises(ThrottledTooLongError) as caught:
+        await gate.wait()
+    assert t.sleeps == []  # nothing waited
+    assert caught.value.sent is False
+    assert "3600 s" in str(caught.value)
+
+    t.now += 3600  # once the announced time has passed, requests flow again
     await gate.wait()
-    assert t.now == pytest.approx(1060.0)
+    assert t.sleeps == []
 
 
 async def _run_with_failures(
@@ -112,11 +118,14 @@ async def _run_with_failures(
     t = t or FakeTime()
     stats = HttpStats()
     calls = 0
-    async for attempt in retrying(max_attempts, max_wait_s, sleep=t.sleep, stats=stats):
-        with attempt:
-            calls += 1
-            if calls <= len(failures):
-                raise failures[calls - 1]
+
+    async def call() -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= len(failures):
+            raise failures[calls - 1]
+
+    await with_retries(call, max_attempts, max_wait_s, sleep=t.sleep, stats=stats)
     return calls, t, stats
 
 
@@ -161,13 +170,23 @@ async def test_gives_up_after_max_attempts_with_the_last_error() -> None:
         await _run_with_failures(errors, max_attempts=3)
 
 
-async def test_gives_up_at_once_when_asked_to_wait_longer_than_the_cap() -> None:
-    error = TransientGraphError("throttled", status=429, retry_after=3600)
+@pytest.mark.parametrize("status", [429, 503])
+async def test_gives_up_at_once_when_asked_to_wait_longer_than_the_cap(status: int) -> None:
+    error = TransientGraphError("throttled", status=status, retry_after=3600, request_id="r-1")
     t = FakeTime()
-    with pytest.raises(TransientGraphError) as caught:
+    with pytest.raises(ThrottledTooLongError) as caught:
         await _run_with_failures([error], max_wait_s=600, t=t)
     assert caught.value.retry_after == 3600
+    assert (caught.value.status, caught.value.request_id) == (status, "r-1")
+    assert "3600 s, more than run.max_retry_wait_s (600 s)" in str(caught.value)
     assert t.sleeps == []
+
+
+async def test_no_wait_is_ever_longer_than_the_cap() -> None:
+    errors: list[Exception] = [TransientGraphError("busy", status=503) for _ in range(7)]
+    _, t, _ = await _run_with_failures(errors, max_attempts=8, max_wait_s=2)
+    assert len(t.sleeps) == 7
+    assert max(t.sleeps) <= 2
 
 
 async def test_throttling_has_a_budget_of_its_own_so_a_throttled_run_finishes() -> None:
@@ -184,36 +203,21 @@ async def test_throttling_has_a_budget_of_its_own_so_a_throttled_run_finishes() 
 async def test_a_custom_rule_decides_what_is_worth_another_attempt() -> None:
     t = FakeTime()
     calls = 0
-    async for attempt in retrying(
-        3, 600, sleep=t.sleep, retry_on=lambda error: isinstance(error, PermanentGraphError)
-    ):
-        with attempt:
-            calls += 1
-            if calls == 1:
-                raise PermanentGraphError("server error, maybe carried out", status=500)
+
+    async def call() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise PermanentGraphError("server error, maybe carried out", status=500)
+
+    await with_retries(
+        call, 3, 600, sleep=t.sleep, retry_on=lambda error: isinstance(error, PermanentGraphError)
+    )
     assert calls == 2
 
 
-async def _call_with_failures(
-    failures: list[Exception], *, max_attempts: int = 8, max_wait_s: float = 600
-) -> tuple[int, FakeTime, HttpStats]:
-    t = FakeTime()
-    stats = HttpStats()
-    calls = 0
-
-    async def call() -> int:
-        nonlocal calls
-        calls += 1
-        if calls <= len(failures):
-            raise failures[calls - 1]
-        return calls
-
-    await with_retries(call, max_attempts, max_wait_s, sleep=t.sleep, stats=stats)
-    return calls, t, stats
-
-
 async def test_with_retries_sends_once_and_waits_for_nothing_when_all_is_well() -> None:
-    calls, t, stats = await _call_with_failures([])
+    calls, t, stats = await _run_with_failures([])
     assert (calls, t.sleeps, stats.retries) == (1, [], 0)
 
 
@@ -222,18 +226,18 @@ async def test_with_retries_follows_the_same_policy_as_the_loop() -> None:
         TransientGraphError("slow down", status=429, retry_after=7.5),
         TransientGraphError("busy", status=503, retry_after=0.25),
     ]
-    calls, t, stats = await _call_with_failures(errors)
+    calls, t, stats = await _run_with_failures(errors)
     assert calls == 3
     assert t.sleeps == [7.5, 0.25]
     assert stats.retries == 2
 
     failing: list[Exception] = [TransientGraphError(f"try {i}", status=503) for i in range(10)]
     with pytest.raises(TransientGraphError, match="try 2"):
-        await _call_with_failures(failing, max_attempts=3)  # the first attempt counts too
+        await _run_with_failures(failing, max_attempts=3)  # the first attempt counts too
 
     with pytest.raises(PermanentGraphError):
-        await _call_with_failures([PermanentGraphError("no", status=404)])
+        await _run_with_failures([PermanentGraphError("no", status=404)])
 
     too_long = TransientGraphError("throttled", status=429, retry_after=3600)
     with pytest.raises(TransientGraphError):
-        await _call_with_failures([too_long], max_wait_s=600)
+        await _run_with_failures([too_long], max_wait_s=600)

@@ -121,7 +121,7 @@ def test_the_interface_the_dispatcher_and_cli_use_stays_importable() -> None:
         "backoff_delay",
         "is_transient_status",
         "parse_retry_after",
-        "retrying",
+        "with_retries",
     } <= set(retry.__all__)
     assert {"make_token_provider", "login", "describe_token", "close_token_provider"} <= set(
         auth.__all__

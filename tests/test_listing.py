@@ -51,9 +51,12 @@ async def test_the_sweep_keeps_the_reported_copy_and_never_touches_user_entered_
         Batcher(client, batch_size=20, concurrency=2, pacer=AdaptivePacer()) as batcher,
     ):
         lister = SkillLister(client, batcher, max_attempts=3, max_wait_s=5, sleep=no_sleep)
-        removed = await lister.sweep_duplicates(BOB_UPN, {"python"}, {reported}, "skills-import")
+        skills = await lister.list_skills(BOB_UPN)
+        removed = await lister.remove_extra_copies(
+            BOB_UPN, skills, {"python"}, {reported}, "skills-import"
+        )
 
-    assert removed == ["Python"]
+    assert removed == 1
     left = {skill["id"] for skill in await skills_of(running_sandbox, BOB_UPN)}
     assert reported in left
     assert by_hand in left

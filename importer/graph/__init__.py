@@ -15,7 +15,7 @@ from importer.graph.retry import (
     exceeds_wait_cap,
     is_transient_status,
     parse_retry_after,
-    retrying,
+    with_retries,
 )
 from importer.graph.wire import HttpStats, SubRequest, SubResponse, skills_path
 
@@ -32,6 +32,6 @@ __all__ = [
     "exceeds_wait_cap",
     "is_transient_status",
     "parse_retry_after",
-    "retrying",
     "skills_path",
+    "with_retries",
 ]

@@ -19,9 +19,12 @@ azure-identity is imported only when a real sign-in is needed, so offline comman
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from importer.config import NATIONAL_CLOUDS, Settings
 from importer.errors import AuthError
@@ -37,6 +40,8 @@ from importer.graph.providers import (
 from importer.graph.wire import TokenProvider
 
 __all__ = [
+    "ACCESS_TOKEN_VARIABLE",
+    "CLIENT_SECRET_VARIABLE",
     "CredentialTokenProvider",
     "SignIn",
     "StaticTokenProvider",
@@ -44,6 +49,7 @@ __all__ = [
     "describe_token",
     "login",
     "make_token_provider",
+    "read_secret",
     "sign_in_first",
     "sign_in_for",
 ]
@@ -84,6 +90,30 @@ def login(
     return device_code.login(settings, sign_in, prompt, record_dir=record_dir)
 
 
+ACCESS_TOKEN_VARIABLE = "SKILLS_IMPORT_ACCESS_TOKEN"  # noqa: S105 - a variable name
+CLIENT_SECRET_VARIABLE = "SKILLS_IMPORT_CLIENT_SECRET"  # noqa: S105 - a variable name
+
+
+def read_secret(value: SecretStr | None, variable: str) -> str:
+    """A token or secret as sent: surrounding whitespace stripped, control characters refused.
+
+    A value pasted from a file with Windows line ends carries a trailing ``\\r``; stripped
+    here, it no longer breaks every request of the run. One inside the value cannot be meant.
+
+    Raises:
+        AuthError: the value holds a control character (the message says where, never what).
+    """
+    text = value.get_secret_value().strip() if value is not None else ""
+    for position, char in enumerate(text, start=1):
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            raise AuthError(
+                f"{variable} holds a control or invisible character (code point "
+                f"U+{ord(char):04X} at position {position}); set it again without line "
+                f"breaks or pasted formatting"
+            )
+    return text
+
+
 def make_token_provider(
     settings: Settings,
     *,
@@ -109,7 +139,9 @@ def make_token_provider(
             certificate cannot be read, or device-code sign-in has not been done.
     """
     sign_in = sign_in_for(settings)
-    token = settings.access_token.get_secret_value() if settings.access_token else ""
+    token = ""
+    if settings.auth.method == "token":
+        token = read_secret(settings.access_token, ACCESS_TOKEN_VARIABLE)
     if sign_in is None:
         # A separately started sandbox can be given a token of its own (for example an app
         # token from its token endpoint, to see how Graph refuses app-only writes).
@@ -120,9 +152,7 @@ def make_token_provider(
     method = auth.method
     if method == "token":
         if not token:
-            raise AuthError(
-                "set SKILLS_IMPORT_ACCESS_TOKEN to a bearer token for auth.method token"
-            )
+            raise AuthError(f"set {ACCESS_TOKEN_VARIABLE} to a bearer token for auth.method token")
         return StaticTokenProvider(token)
     if method == "device-code":
         return device_code_provider(settings, sign_in, interactive, prompt, record_dir)
@@ -139,11 +169,10 @@ def make_token_provider(
             "disable_instance_discovery": not sign_in.instance_discovery,
         }
         if method == "client-secret":
-            if settings.client_secret is None or not settings.client_secret.get_secret_value():
-                raise AuthError("set SKILLS_IMPORT_CLIENT_SECRET for auth.method client-secret")
-            credential = aio.ClientSecretCredential(
-                tenant, client, settings.client_secret.get_secret_value(), **options
-            )
+            secret = read_secret(settings.client_secret, CLIENT_SECRET_VARIABLE)
+            if not secret:
+                raise AuthError(f"set {CLIENT_SECRET_VARIABLE} for auth.method client-secret")
+            credential = aio.ClientSecretCredential(tenant, client, secret, **options)
         else:
             credential = _certificate_credential(settings, tenant, client, options)
     return CredentialTokenProvider(

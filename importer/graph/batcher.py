@@ -4,20 +4,37 @@ Callers ``await submit(...)`` one sub-request and get its own ``SubResponse``; b
 ``concurrency`` workers each take up to ``batch_size`` pending sub-requests, wait for the
 throttling gate and the pacer, and send them as one ``$batch`` (or as a plain request when
 ``batch_size`` is 1). Answers come back in any order and are matched by id by the client.
+
+A worker never dies: whatever goes wrong with one exchange fails the sub-requests it carried
+(with the error, or ``UnexpectedSendError`` for the unforeseen) and the worker takes the next.
+A ``$batch`` Graph refuses whole with 400 or 413 (one oversized item, say) is sent again in
+halves, down to single items, so that only the offending item fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from types import TracebackType
 from typing import Any
 
-from importer.errors import GraphError, NotSentError, TransientGraphError
+from importer.errors import (
+    GraphError,
+    NoAnswerError,
+    TransientGraphError,
+    UnexpectedSendError,
+)
 from importer.graph.client import GraphClient, SubRequest, SubResponse
 from importer.graph.pacing import AdaptivePacer
+from importer.graph.wire import describe_unexpected
 
 __all__ = ["Batcher"]
+
+logger = logging.getLogger(__name__)
+
+#: Whole-batch refusals that one bad item can cause: the batch is split to find it.
+_SPLIT_STATUSES = frozenset({400, 413})
 
 
 class _Pending:
@@ -93,9 +110,7 @@ class Batcher:
         pending, self._pending = self._pending, []
         for item in pending:
             if not item.future.done():
-                item.future.set_exception(
-                    NotSentError("not sent: the run was stopping", sent=False)
-                )
+                item.future.set_exception(self._client.stopping.not_sent())
 
     async def submit(
         self, method: str, url: str, body: dict[str, Any] | None = None
@@ -108,7 +123,7 @@ class Batcher:
             NotSentError: the run is stopping.
         """
         if self._stopping:
-            raise NotSentError("not sent: the run was stopping", sent=False)
+            raise self._client.stopping.not_sent()
         future: asyncio.Future[SubResponse] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(method, url, body, future))
         self._ready.set()
@@ -125,7 +140,10 @@ class Batcher:
             if not self._pending:
                 self._ready.clear()
             if chunk:
-                await self._send(chunk)
+                try:
+                    await self._send(chunk)
+                except Exception as exc:  # never let one exchange end the worker
+                    _fail(chunk, UnexpectedSendError(f"unexpected {describe_unexpected(exc)}"))
 
     async def _send(self, chunk: list[_Pending]) -> None:
         live = [item for item in chunk if not item.future.done()]
@@ -138,24 +156,29 @@ class Batcher:
         try:
             await self._pacer.acquire(len(requests))
             if self._stopping:
-                raise NotSentError("not sent: the run was stopping", sent=False)
+                raise self._client.stopping.not_sent()
             if self._batch_size == 1:
                 answers = [await self._client.send(requests[0])]
             else:
                 answers = await self._client.send_batch(requests)
         except asyncio.CancelledError:
-            for item in live:
-                if not item.future.done():
-                    item.future.set_exception(
-                        NotSentError("not sent: the run was stopping", sent=True)
-                    )
+            _fail(live, NoAnswerError("sent, but the run ended before Graph answered"))
             raise
         except GraphError as exc:
+            if exc.status in _SPLIT_STATUSES and len(live) > 1:
+                logger.warning(
+                    "Graph refused a $batch of %d whole (HTTP %s): sending it in halves so "
+                    "that only the offending request fails",
+                    len(live),
+                    exc.status,
+                )
+                half = len(live) // 2
+                await self._send(live[:half])
+                await self._send(live[half:])
+                return
             if isinstance(exc, TransientGraphError) and exc.status == 429:
                 self._pacer.record_throttled(exc.retry_after or 1.0)
-            for item in live:
-                if not item.future.done():
-                    item.future.set_exception(exc)
+            _fail(live, exc)
             return
         throttled = [answer.retry_after or 1.0 for answer in answers if answer.status == 429]
         self._pacer.record_success(len(answers) - len(throttled))
@@ -165,3 +188,9 @@ class Batcher:
         for item, answer in zip(live, answers, strict=True):
             if not item.future.done():
                 item.future.set_result(answer)
+
+
+def _fail(items: list[_Pending], error: BaseException) -> None:
+    for item in items:
+        if not item.future.done():
+            item.future.set_exception(error)

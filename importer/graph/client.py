@@ -4,6 +4,22 @@ One ``GraphClient`` per run owns one aiohttp session. It sends, it does not deci
 ``list_skills`` nothing here retries (the dispatcher does, with ``importer.graph.retry``), but
 every request first waits on the run's ``RetryAfterGate`` and every 429 closes it.
 
+Rules kept here:
+
+- Redirects are never followed (a 3xx is a failure, ``RedirectRefused``): the ``$batch`` body
+  (names and skills) and the token go to the configured endpoint only. For the same reason an
+  ``@odata.nextLink`` to another origin, or one no URL parser reads safely, is refused
+  (``NextLinkRefused``).
+- A listing page must be a JSON object with a ``value`` array; anything else is an error worth
+  retrying (``UnreadableAnswer``), never "no skills".
+- A 401 is answered once with a fresh token when the provider can renew it; a fixed token
+  (``auth.method: token``) cannot be renewed, so its 401 is final.
+- Whatever goes wrong while sending becomes a ``GraphError`` for that request: a failed
+  sign-in (``SignInFailed``) or an unforeseen exception (``UnexpectedSendError``). Nothing
+  escapes to kill the worker that sent it.
+- ``stop()`` ends every wait at once (``NotSentError``) and gives answers on the wire a short
+  grace (``importer.graph.stopping``).
+
 Tokens: the ``Authorization`` header is built here and nowhere else. No log line, exception
 text or chained exception carries it: transport errors are re-raised as our own
 ``TransientGraphError`` with a message built from the method, the path and the error type only.
@@ -20,10 +36,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from multidict import CIMultiDictProxy
 from yarl import URL
 
 from importer import __version__
-from importer.errors import PermanentGraphError, TransientGraphError
+from importer.errors import (
+    GraphError,
+    ImporterError,
+    PermanentGraphError,
+    TransientGraphError,
+    UnexpectedSendError,
+)
 from importer.graph.batch_format import (
     MAX_BATCH_SIZE,
     Answer,
@@ -33,11 +56,17 @@ from importer.graph.batch_format import (
     throttled_item_retry_afters,
 )
 from importer.graph.retry import RetryAfterGate, parse_retry_after, with_retries
+from importer.graph.stopping import StopSignal
 from importer.graph.wire import (
+    NEXT_LINK_REFUSED,
+    REDIRECT_REFUSED,
+    SIGN_IN_FAILED,
+    UNREADABLE_ANSWER,
     HttpStats,
     SubRequest,
     SubResponse,
     TokenProvider,
+    describe_unexpected,
     request_id_of,
     skills_path,
 )
@@ -99,6 +128,21 @@ class GraphClient:
         self._session: aiohttp.ClientSession | None = None
         self.stats = HttpStats()
         self.gate = gate if gate is not None else RetryAfterGate(max_wait_s=max_retry_wait_s)
+        self.stopping = StopSignal()
+
+    @property
+    def can_refresh_token(self) -> bool:
+        """False for a fixed token (``auth.method: token``): a 401 cannot be cured by a retry."""
+        return bool(getattr(self._token_provider, "refreshable", True))
+
+    def stop(self, reason: str = "the run was stopping", code: str = "") -> None:
+        """Send nothing more: waits end at once, answers on the wire get a short grace.
+
+        Args:
+            reason: why, for the report of every request held back.
+            code: the ``code`` of the ``NotSentError`` those requests fail with.
+        """
+        self.stopping.set(reason, code)
 
     async def __aenter__(self) -> GraphClient:
         self._session = aiohttp.ClientSession(
@@ -170,13 +214,15 @@ class GraphClient:
         """GET an absolute ``@odata.nextLink`` verbatim, without retrying.
 
         Raises:
-            PermanentGraphError: the link points to another host (the token is never sent
-                anywhere but the configured Graph endpoint).
+            PermanentGraphError: ``NextLinkRefused``: the link points to another origin, or
+                holds characters no safe URL has (the token is never sent anywhere but the
+                configured Graph endpoint).
             TransientGraphError: as for ``send``.
         """
-        if _origin_of(url) != self._origin:
+        problem = self._next_link_problem(url)
+        if problem:
             raise PermanentGraphError(
-                f"refusing to follow @odata.nextLink to another host ({urlsplit(url).hostname})"
+                f"refusing to follow @odata.nextLink: {problem}", code=NEXT_LINK_REFUSED
             )
         self.stats.sub_requests += 1
         answer = await self._exchange("GET", url, None)
@@ -201,10 +247,9 @@ class GraphClient:
         seen: set[str] = set()
         while True:
             page = await self._fetch_page(user, next_url, first_page)
-            body = page.body if isinstance(page.body, Mapping) else {}
-            value = body.get("value")
-            if isinstance(value, list):
-                skills.extend(item for item in value if isinstance(item, dict))
+            body = page.body
+            assert isinstance(body, Mapping)  # checked by _fetch_page
+            skills.extend(item for item in body["value"] if isinstance(item, dict))
             link = body.get("@odata.nextLink")
             if not isinstance(link, str) or not link:
                 return skills
@@ -231,35 +276,76 @@ class GraphClient:
             error = page.error()
             if error is not None:
                 raise error
+            if not isinstance(page.body, Mapping) or not isinstance(page.body.get("value"), list):
+                # Never read as "no skills": the plan would then create every skill again.
+                raise TransientGraphError(
+                    "the listing answer is not what Graph documents (a JSON object with a "
+                    "'value' array)",
+                    status=page.status,
+                    code=UNREADABLE_ANSWER,
+                    request_id=page.request_id,
+                )
             return page
 
         return await with_retries(
-            once, self._max_attempts, self._max_retry_wait_s, sleep=self._sleep, stats=self.stats
+            once,
+            self._max_attempts,
+            self._max_retry_wait_s,
+            sleep=self.stopping.sleeper(self._sleep),
+            stats=self.stats,
         )
 
+    def _next_link_problem(self, url: str) -> str:
+        if any(char == "\\" or char.isspace() or not char.isprintable() for char in url):
+            return "it holds a backslash, a space or a control character"
+        try:
+            URL(url, encoded=True)
+        except ValueError:
+            return "it is not a well-formed URL"
+        if _origin_of(url) != self._origin:
+            return f"it points to another host ({urlsplit(url).hostname})"
+        return ""
+
     async def _exchange(self, method: str, url: str, body: Any, *, batch: bool = False) -> Answer:
-        token = await self._token_provider(False)
+        token = await self._token(False)
         answer = await self._http(method, url, body, token, batch)
-        if answer.status == 401:
+        if answer.status == 401 and self.can_refresh_token:
             token = await self._fresh_token(token)
             answer = await self._http(method, url, body, token, batch)
         return answer
 
+    async def _token(self, force_refresh: bool) -> str:
+        try:
+            return await self._token_provider(force_refresh)
+        except GraphError:
+            raise
+        except Exception as exc:
+            # azure-identity can fail mid-run (network, revoked consent...). Its message may
+            # be long but carries no secret; an unknown exception is named by type only.
+            text = str(exc).splitlines()[0] if isinstance(exc, ImporterError) else ""
+            raise PermanentGraphError(
+                text or f"sign-in failed ({type(exc).__name__})", code=SIGN_IN_FAILED
+            ) from None
+
     async def _fresh_token(self, stale: str) -> str:
         # Many requests may hit 401 at once: only the first refreshes, the others reuse it.
         async with self._refresh_lock:
-            current = await self._token_provider(False)
+            current = await self._token(False)
             if current != stale:
                 return current
             logger.info("Graph answered 401: getting a fresh token and trying once more")
-            return await self._token_provider(True)
+            return await self._token(True)
 
     async def _http(self, method: str, url: str, body: Any, token: str, batch: bool) -> Answer:
         if self._session is None:
             raise RuntimeError("use GraphClient in `async with` before sending")
         async with self._slots:
-            await self.gate.wait()
-            return await self._http_now(self._session, method, url, body, token, batch)
+            if self.stopping.is_set:
+                raise self.stopping.not_sent()
+            if self.gate.is_closed:
+                await self.stopping.race(self.gate.wait())
+            exchange = self._http_now(self._session, method, url, body, token, batch)
+            return await self.stopping.answer_or_give_up(exchange)
 
     async def _http_now(
         self,
@@ -279,10 +365,13 @@ class GraphClient:
         self.stats.requests += 1
         try:
             async with session.request(
-                method, URL(url, encoded=True), data=data, headers=headers
+                method, URL(url, encoded=True), data=data, headers=headers, allow_redirects=False
             ) as response:
                 raw = await response.read()
-                answer = Answer(response.status, response.headers, _parse_json(raw))
+                if 300 <= response.status < 400:
+                    answer = _refused_redirect(response.status, response.headers)
+                else:
+                    answer = Answer(response.status, response.headers, _parse_json(raw))
                 # Close the gate before this connection goes back to the pool: a request that
                 # then reuses it must not leave inside the window this answer announced.
                 self._close_gate_for(answer, batch)
@@ -296,6 +385,12 @@ class GraphClient:
             ) from None
         except aiohttp.ClientError as exc:
             raise TransientGraphError(f"{method} {path}: {type(exc).__name__}") from None
+        except Exception as exc:
+            # A header aiohttp refuses, an answer no parser reads...: this request fails,
+            # the run goes on. Only the type and place are told (the message might quote data).
+            where = describe_unexpected(exc)
+            logger.warning("%s %s failed unexpectedly: %s", method, path, where)
+            raise UnexpectedSendError(f"{method} {path}: unexpected {where}") from None
         logger.debug("%s %s -> %d", method, path, answer.status)
         return answer
 
@@ -338,5 +433,17 @@ def _parse_json(raw: bytes) -> Any:
         return None
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested deeper than Python's stack; unreadable like any other.
         return None
+
+
+def _refused_redirect(status: int, headers: CIMultiDictProxy[str]) -> Answer:
+    target = urlsplit(headers.get("Location", "")).hostname or "an unnamed address"
+    body = {
+        "error": {
+            "code": REDIRECT_REFUSED,
+            "message": f"Graph answered with a redirect to {target}, which is never followed",
+        }
+    }
+    return Answer(status, headers, body)

@@ -44,6 +44,8 @@ class AdaptivePacer:
         quiet_s: seconds at a rate without a 429 before that rate counts as good.
         reprobe_s: quiet seconds at the settled rate before probing above it again.
         min_rate: the rate never falls below this many sub-requests per second.
+        max_wait_s: no sleep here is longer (``run.max_retry_wait_s``). A Retry-After beyond
+            it does not pause the pacer: the gate refuses those requests at once instead.
     """
 
     def __init__(
@@ -54,12 +56,14 @@ class AdaptivePacer:
         quiet_s: float = 2.0,
         reprobe_s: float = 60.0,
         min_rate: float = 1.0,
+        max_wait_s: float = math.inf,
     ) -> None:
         self._clock = clock
         self._sleep = sleep
         self._quiet_s = quiet_s
         self._reprobe_s = reprobe_s
         self._min_rate = min_rate
+        self._max_wait_s = max_wait_s
         self.rate: float | None = None
         self.good = 0.0
         self.bad = math.inf
@@ -122,7 +126,7 @@ class AdaptivePacer:
                 if now < self._paused_until:
                     # Nothing accrues while Graph has asked us to wait: otherwise every batch
                     # that queued up during the pause would leave together when it ends.
-                    await self._sleep(self._paused_until - now)
+                    await self._sleep(min(self._paused_until - now, self._max_wait_s))
                     continue
                 self._maybe_step_up(now)
                 rate = self.rate
@@ -135,7 +139,7 @@ class AdaptivePacer:
                 if self._tokens >= need - 1e-6:  # full up to float rounding
                     self._tokens -= count
                     return
-                await self._sleep(max(1e-3, (need - self._tokens) / rate))
+                await self._sleep(min(max(1e-3, (need - self._tokens) / rate), self._max_wait_s))
 
     # -- what the server said ----------------------------------------------------------------
 
@@ -159,6 +163,8 @@ class AdaptivePacer:
         Args:
             retry_after: the wait the server announced (the gate holds requests that long).
         """
+        if retry_after > self._max_wait_s:
+            return  # given up, not waited for: the gate refuses requests until then
         now = self._clock()
         if now < self._paused_until:
             return  # the same episode: answers that were already in flight

@@ -60,8 +60,11 @@ class AccessTokenLike(Protocol):
 class StaticTokenProvider:
     """A provider that always answers the same token (sandbox, or ``auth.method: token``).
 
-    A forced refresh returns the same token: there is nothing to refresh it with.
+    A forced refresh returns the same token: there is nothing to refresh it with, so the
+    client treats a 401 as final (``refreshable`` is False) instead of sending it again.
     """
+
+    refreshable = False
 
     def __init__(self, token: str) -> None:
         self._token = token

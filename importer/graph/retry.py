@@ -1,20 +1,30 @@
-"""Retry policy for Graph: what to retry, how long to wait, and the gate.
+"""Retry policy for Graph: what to retry, how long to wait, and the run-wide gate.
 
 Rules, in one place:
 
-- Only ``TransientGraphError`` is retried: 429, 503, 504, connection failures and timeouts.
-  Other 4xx and 500 are never retried.
+- ``with_retries`` retries what its ``retry_on`` rule allows; the default rule retries
+  ``TransientGraphError`` only: 429, 503, 504, connection failures and timeouts. Other 4xx and
+  500 are never retried by the default rule. One caller widens it: a create whose outcome is
+  unknown (no answer, or any 5xx including 500) is tried again, but only after a fresh listing
+  shows it did not land. That rule lives in ``importer.write.reconcile`` and reaches the loop
+  here as its ``retry_on``; the budgets and waits below apply to it unchanged.
 - A ``Retry-After`` (seconds, fractional seconds, an HTTP date, or the ``"30,120"`` form seen in
-  the wild) wins over backoff. If the server asks for more than ``max_retry_wait_s``, we give
-  up on that request rather than wait (``exceeds_wait_cap``).
+  the wild) wins over backoff.
+- Every wait is capped: when Graph asks for more than ``max_retry_wait_s``, the request is given
+  up at once with ``ThrottledTooLongError`` (the row fails ``throttled-too-long``, the next run
+  tries again); nothing ever sleeps longer than the cap.
 - Without ``Retry-After``: exponential backoff with jitter,
   ``min(cap, base * 2**(attempt - 1)) * uniform(0.5, 1.0)``. The jitter keeps at least half of
   the step so that retries never fire almost immediately (Graph warns that immediate retries
   keep accruing usage while throttled).
+- Budgets: ``max_attempts`` failed attempts, the first included; 429s are counted apart and get
+  ``THROTTLE_FACTOR`` times as many (a throttled request was refused before it was processed).
 - One ``RetryAfterGate`` per run: a 429 closes it, and no request at all leaves before the
-  announced time.
+  announced time. While it is closed for longer than the cap, requests are refused at once
+  rather than held (``ThrottledTooLongError``, nothing sent).
 
-Sleeps and clocks are injectable so tests never really wait.
+Sleeps and clocks are injectable so tests never really wait; the dispatcher passes a sleep that
+ends early when the run stops.
 """
 
 from __future__ import annotations
@@ -30,9 +40,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
-import tenacity
-
-from importer.errors import GraphError, TransientGraphError
+from importer.errors import GraphError, ThrottledTooLongError, TransientGraphError
 from importer.graph.throttle_log import ThrottleLog
 from importer.graph.wire import RETRY_STATUSES, HttpStats, is_transient_status
 
@@ -45,7 +53,7 @@ __all__ = [
     "is_transient_status",
     "parse_retry_after",
     "retry_transient",
-    "retrying",
+    "too_long",
     "with_retries",
 ]
 
@@ -124,9 +132,9 @@ class RetryAfterGate:
     Args:
         sleep: the coroutine used to wait (injected in tests).
         clock: a monotonic clock in seconds (injected in tests).
-        max_wait_s: the longest single close honoured (``run.max_retry_wait_s``); a request
-            asked to wait longer gives up instead, so the gate must not hold every other
-            request back for that long. None: no limit.
+        max_wait_s: the longest wait honoured (``run.max_retry_wait_s``). While the gate is
+            closed for longer than that, ``wait()`` refuses at once with
+            ``ThrottledTooLongError`` instead of holding every request back. None: no limit.
     """
 
     def __init__(
@@ -158,21 +166,40 @@ class RetryAfterGate:
         """Hold every request back for ``seconds`` from now (never shortens an earlier close)."""
         if not math.isfinite(seconds) or seconds <= 0:
             return
-        if self._max_wait_s is not None:
-            seconds = min(seconds, self._max_wait_s)
         self.throttled_events += 1
         now = self._clock()
         until = now + seconds
         if until > self._closed_until:
-            self.log.note_wait(seconds, until - max(now, self._closed_until))
+            if self._max_wait_s is not None and seconds > self._max_wait_s:
+                logger.warning(
+                    "Graph asked to wait %.0f s, more than run.max_retry_wait_s (%g s): "
+                    "requests are given up until then",
+                    seconds,
+                    self._max_wait_s,
+                )
+            else:
+                self.log.note_wait(seconds, until - max(now, self._closed_until))
             self._closed_until = until
 
     async def wait(self) -> None:
-        """Return as soon as the gate is open; never early."""
+        """Return as soon as the gate is open; never early.
+
+        Raises:
+            ThrottledTooLongError: the gate stays closed for longer than ``max_wait_s``
+                (nothing was sent).
+        """
         while True:
             remaining = self._closed_until - self._clock()
             if remaining <= 0:
                 return
+            if self._max_wait_s is not None and remaining > self._max_wait_s:
+                raise ThrottledTooLongError(
+                    f"not sent: Graph asked every request to wait {remaining:.0f} s, more than "
+                    f"run.max_retry_wait_s ({self._max_wait_s:g} s); the next run tries again",
+                    status=429,
+                    retry_after=remaining,
+                    sent=False,
+                )
             await self._sleep(remaining)
 
 
@@ -187,78 +214,53 @@ def retry_transient(error: BaseException) -> bool:
     return isinstance(error, TransientGraphError)
 
 
-def retrying(
-    max_attempts: int,
-    max_wait_s: float,
-    *,
-    sleep: Sleep = asyncio.sleep,
-    stats: HttpStats | None = None,
-    retry_on: Callable[[BaseException], bool] = retry_transient,
-    failed_once: GraphError | None = None,
-) -> tenacity.AsyncRetrying:
-    """Build the retry loop of one request: the one retry policy of the importer.
-
-    Usage::
-
-        async for attempt in retrying(8, 600):
-            with attempt:
-                response = await client.send(request)
-                if (error := response.error()) is not None:
-                    raise error
-
-    Args:
-        max_attempts: failed attempts allowed, the first included (``run.max_attempts``).
-            429s are counted apart and get ``THROTTLE_FACTOR`` times as many.
-        max_wait_s: the longest wait (``run.max_retry_wait_s``); a Retry-After above it stops
-            the loop and the error is raised as is.
-        sleep: the coroutine used to wait (injected in tests).
-        stats: counts each retry into ``stats.retries``.
-        retry_on: which errors are worth another attempt (default ``retry_transient``).
-        failed_once: a first attempt already failed with this error (see ``with_retries``);
-            it counts against the budget.
-
-    Returns:
-        A ``tenacity.AsyncRetrying`` that re-raises the last error when it gives up.
-    """
-    failures = throttles = 0
-
-    def count(error: BaseException | None) -> bool:
-        """Count one failed attempt; True when the budget or the wait cap says stop."""
-        nonlocal failures, throttles
-        if isinstance(error, GraphError) and error.status == 429:
-            throttles += 1
-        else:
-            failures += 1
-        if failures >= max_attempts or throttles >= max_attempts * THROTTLE_FACTOR:
-            return True
-        return isinstance(error, GraphError) and exceeds_wait_cap(error.retry_after, max_wait_s)
-
-    if failed_once is not None:
-        count(failed_once)
-
-    def stop(state: tenacity.RetryCallState) -> bool:
-        return count(state.outcome.exception() if state.outcome else None)
-
-    def wait(state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        retry_after = error.retry_after if isinstance(error, GraphError) else None
-        return backoff_delay(max(1, failures), retry_after=retry_after, cap=max_wait_s)
-
-    def before_sleep(state: tenacity.RetryCallState) -> None:
-        if stats is not None:
-            stats.retries += 1
-        error = state.outcome.exception() if state.outcome else None
-        delay = state.next_action.sleep if state.next_action else 0.0
-        logger.debug("retrying after %s in %.2f s (attempt %d)", error, delay, state.attempt_number)
-
-    return tenacity.AsyncRetrying(
-        sleep=sleep,
-        stop=stop,
-        wait=wait,
-        retry=tenacity.retry_if_exception(retry_on),
-        before_sleep=before_sleep,
-        reraise=True,
+def too_long(error: GraphError, max_wait_s: float) -> ThrottledTooLongError:
+    """``error`` (whose Retry-After exceeds the cap) as the ``throttled-too-long`` failure."""
+    if isinstance(error, ThrottledTooLongError):
+        return error
+    wait = error.retry_after or 0.0
+    return ThrottledTooLongError(
+        f"Graph asked to wait {wait:.0f} s, more than run.max_retry_wait_s ({max_wait_s:g} s): "
+        f"given up; the next run tries again ({error.message})",
+        status=error.status,
+        code=error.code,
+        request_id=error.request_id,
+        retry_after=error.retry_after,
+        sent=error.sent,
     )
+
+
+class _Budget:
+    """The stop and wait rules of one request's retries."""
+
+    __slots__ = ("failures", "max_attempts", "max_wait_s", "throttles")
+
+    def __init__(self, max_attempts: int, max_wait_s: float) -> None:
+        self.max_attempts = max_attempts
+        self.max_wait_s = max_wait_s
+        self.failures = 0
+        self.throttles = 0
+
+    def after(self, error: Exception) -> float | None:
+        """Count one failed attempt; the seconds to wait before the next, or None to stop.
+
+        Raises:
+            ThrottledTooLongError: Graph asked to wait longer than the cap.
+        """
+        graph_error = error if isinstance(error, GraphError) else None
+        retry_after = graph_error.retry_after if graph_error is not None else None
+        if graph_error is not None and exceeds_wait_cap(retry_after, self.max_wait_s):
+            raise too_long(graph_error, self.max_wait_s) from None
+        if graph_error is not None and graph_error.status == 429:
+            self.throttles += 1
+        else:
+            self.failures += 1
+        if (
+            self.failures >= self.max_attempts
+            or self.throttles >= self.max_attempts * THROTTLE_FACTOR
+        ):
+            return None
+        return backoff_delay(max(1, self.failures), retry_after=retry_after, cap=self.max_wait_s)
 
 
 async def with_retries(
@@ -270,39 +272,43 @@ async def with_retries(
     stats: HttpStats | None = None,
     retry_on: Callable[[BaseException], bool] = retry_transient,
 ) -> T:
-    """Await ``call()``, retrying it under the ``retrying`` policy when it fails.
+    """Await ``call()``, retrying it under the policy above: the one retry loop of the importer.
 
-    The first attempt runs outside tenacity: almost every request succeeds at once, and a
-    retry loop built per request would cost more than the request itself on a 50,000-row run.
-    Only a failure hands over to the loop, with that failure already counted.
+    Usage::
+
+        async def once() -> SubResponse:
+            response = await client.send(request)
+            if (error := response.error()) is not None:
+                raise error
+            return response
+
+        answer = await with_retries(once, 8, 600)
+
+    Args:
+        call: makes one attempt; raises to fail it.
+        max_attempts: failed attempts allowed, the first included (``run.max_attempts``).
+            429s are counted apart and get ``THROTTLE_FACTOR`` times as many.
+        max_wait_s: the longest wait (``run.max_retry_wait_s``).
+        sleep: the coroutine used to wait (injected in tests; stoppable in a run).
+        stats: counts each retry into ``stats.retries``.
+        retry_on: which errors are worth another attempt (default ``retry_transient``).
 
     Raises:
+        ThrottledTooLongError: Graph asked to wait longer than ``max_wait_s``.
         The last error, when it is not worth retrying or the budget is spent.
     """
-    try:
-        return await call()
-    except Exception as error:
-        if not retry_on(error):
-            raise
-        first = error
-    loop = retrying(
-        max_attempts,
-        max_wait_s,
-        sleep=sleep,
-        stats=stats,
-        retry_on=retry_on,
-        failed_once=first if isinstance(first, GraphError) else None,
-    )
-    throttled = isinstance(first, GraphError) and first.status == 429
-    if (not throttled and max_attempts <= 1) or (
-        isinstance(first, GraphError) and exceeds_wait_cap(first.retry_after, max_wait_s)
-    ):
-        raise first  # the same verdict the loop's stop rule would give
-    retry_after = first.retry_after if isinstance(first, GraphError) else None
-    if stats is not None:
-        stats.retries += 1
-    await sleep(backoff_delay(1, retry_after=retry_after, cap=max_wait_s))
-    async for attempt in loop:
-        with attempt:
+    budget: _Budget | None = None  # built on the first failure: the happy path costs nothing
+    while True:
+        try:
             return await call()
-    raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+        except Exception as error:
+            if not retry_on(error):
+                raise
+            budget = budget or _Budget(max_attempts, max_wait_s)
+            delay = budget.after(error)
+            if delay is None:
+                raise
+            logger.debug("retrying after %s in %.2f s", error, delay)
+        if stats is not None:
+            stats.retries += 1
+        await sleep(delay)

@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import functools
 import http
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from importer.errors import GraphError, PermanentGraphError, TransientGraphError
 
 __all__ = [
+    "NEXT_LINK_REFUSED",
+    "REDIRECT_REFUSED",
     "RETRY_STATUSES",
+    "SIGN_IN_FAILED",
+    "UNREADABLE_ANSWER",
     "HttpStats",
     "SubRequest",
     "SubResponse",
     "TokenProvider",
+    "describe_unexpected",
     "error_from_answer",
     "is_transient_status",
     "request_id_of",
@@ -33,6 +40,27 @@ TokenProvider = Callable[[bool], Awaitable[str]]
 #: Statuses worth retrying (throttled, unavailable, gateway timeout). 500 is not: Graph's SDKs
 #: do not retry it either.
 RETRY_STATUSES = frozenset({429, 503, 504})
+
+
+#: Error codes the importer gives failures it found itself (Graph's own codes are PascalCase
+#: too, so the report reads the same): each has its own error type in the report.
+NEXT_LINK_REFUSED = "NextLinkRefused"
+REDIRECT_REFUSED = "RedirectRefused"
+SIGN_IN_FAILED = "SignInFailed"
+UNREADABLE_ANSWER = "UnreadableAnswer"
+
+
+def describe_unexpected(error: BaseException) -> str:
+    """Name an unforeseen exception by its type and where it was raised, never its message.
+
+    A message may quote a header, a token or a body; the type and the innermost frame are
+    enough to find the bug.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return type(error).__name__
+    last = frames[-1]
+    return f"{type(error).__name__} at {Path(last.filename).name}:{last.lineno}"
 
 
 def is_transient_status(status: int) -> bool:

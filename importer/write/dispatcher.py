@@ -9,13 +9,17 @@ Two phases, so that nothing is written before every guard has had its say:
 Safety rules:
 
 - transient failures (429, 503, 504, timeouts, resets) are retried with the announced
-  ``Retry-After`` or a jittered backoff, up to ``max_attempts``;
-- a create whose outcome is unknown (timeout, reset, any 5xx) is never re-posted blindly: the
-  user's skills are listed again and the create is retried only if the skill is not there;
+  ``Retry-After`` or a jittered backoff, up to ``max_attempts`` (``importer.graph.retry``);
+  no wait is longer than ``max_retry_wait_s``;
+- a create whose outcome is unknown (timeout, reset, any 5xx) is never re-posted blindly, and
+  copies Graph made anyway are swept at the end (``importer.write.reconcile``);
+- extra copies of a wanted skill that carry the source tag are deleted in every mode (planner);
 - if every one of the first users' requests is refused with 401/403, the run stops (exit
-  ``SAFETY_ABORT``) with a message that names the permission needed;
-- ``stop()`` (Ctrl-C, SIGTERM) sends nothing more: rows not yet written are reported ``failed``
-  with ``not-sent``, so every row is still accounted for.
+  ``SAFETY_ABORT``) with a message that names the cause; a fixed token refused with 401 stops
+  it at once, as does a sign-in that fails mid-run;
+- ``stop()`` (Ctrl-C, SIGTERM, a guard) ends every wait at once: rows never sent are reported
+  ``not-sent``, rows Graph answered are reported as answered (``importer.write.execute``);
+- nothing unforeseen escapes: such a row fails ``internal-error`` and the run goes on.
 """
 
 from __future__ import annotations
@@ -24,30 +28,33 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from importer.config import RunSettings
-from importer.errors import GraphError, NotSentError, TransientGraphError
+from importer.errors import GraphError, NotSentError
 from importer.graph.batcher import Batcher
-from importer.graph.client import GraphClient, SubResponse, skills_path
+from importer.graph.client import GraphClient
 from importer.graph.pacing import AdaptivePacer
-from importer.graph.retry import with_retries
+from importer.graph.wire import SIGN_IN_FAILED
 from importer.progress import LISTING, WRITING, RunProgress
-from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow, skill_key
+from importer.records import Action, OpKind, RowOutcome, SkillRow
+from importer.write.execute import OperationWriter, as_graph_error
 from importer.write.groups import RowsInMemory, UserRows
 from importer.write.guards import SystemicRefusalGuard, delete_guard
-from importer.write.listing import SkillLister, find_skill
-from importer.write.outcomes import ProgressState, outcome_for
+from importer.write.listing import SkillLister
+from importer.write.outcomes import INTERRUPTED, SIGN_IN_ADVICE, ProgressState, outcome_for
 from importer.write.planner import UserPlan, plan_user_changes
+from importer.write.reconcile import Reconciler
 
-__all__ = ["DispatchResult", "Dispatcher", "ProgressState"]
+__all__ = ["SETTLE_S", "DispatchResult", "Dispatcher", "ProgressState"]
 
 logger = logging.getLogger(__name__)
 
-_WRITE_METHOD = {OpKind.CREATE: "POST", OpKind.UPDATE: "PATCH", OpKind.DELETE: "DELETE"}
+#: How long the final sweep waits at most for late commits and lagging listings (never more
+#: than ``run.max_retry_wait_s``).
+SETTLE_S = 10.0
 
 
 @dataclass(slots=True)
@@ -80,6 +87,7 @@ class Dispatcher:
         on_outcome: called once for every row (and every sync delete).
         sleep: injectable for tests.
         progress: the run's live counters (listing and writing phases); one is made if None.
+        settle_s: the final sweep's longest wait (default ``SETTLE_S``).
     """
 
     def __init__(
@@ -92,17 +100,19 @@ class Dispatcher:
         on_outcome: Callable[[RowOutcome], None],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         progress: RunProgress | None = None,
+        settle_s: float = SETTLE_S,
     ) -> None:
         self._client = client
         self._run = run
         self._dry_run = dry_run
         self._allow_deletes = allow_deletes
         self._emit = on_outcome
-        self._sleep = sleep
+        # Every wait of the run ends at once when it stops.
+        self._sleep = client.stopping.sleeper(sleep)
+        self._settle_s = min(settle_s, run.max_retry_wait_s)
         self._lister: SkillLister | None = None
-        # Users whose creates had an unknown outcome: names, and the ids the report gives.
-        self._ambiguous: dict[str, set[str]] = {}
-        self._reported_ids: dict[str, set[str]] = {}
+        self._reconciler: Reconciler | None = None
+        self._writer: OperationWriter | None = None
         # Object id -> the user as the file wrote it, for rows that have no input row (deletes).
         self._written_as: dict[str, str] = {}
         self._refusals: SystemicRefusalGuard | None = None
@@ -115,12 +125,13 @@ class Dispatcher:
     # ------------------------------------------------------------------ control
 
     def stop(self, reason: str = "interrupted") -> None:
-        """Stop sending: what is in flight finishes, the rest is reported not sent."""
+        """Stop sending: every wait ends now, answers on the wire get a short grace."""
         if not self._stop_reason:
             self._stop_reason = reason
             if reason == "interrupted":
                 self.result.interrupted = True
             logger.warning("stopping: %s", reason)
+        self._client.stop(self._stop_reason, INTERRUPTED if self.result.interrupted else "")
         if self._batcher is not None:
             self._batcher.stop()
 
@@ -144,7 +155,7 @@ class Dispatcher:
         self.progress.start(LISTING, source.users, "users")
         self.progress.start(WRITING, source.rows, "rows")
         self._refusals = SystemicRefusalGuard(source.users)
-        pacer = AdaptivePacer(sleep=self._sleep)
+        pacer = AdaptivePacer(sleep=self._sleep, max_wait_s=self._run.max_retry_wait_s)
         self.progress.accepted_rate = lambda: pacer.rate
         self._client.gate.log.accepted_rate = lambda: pacer.rate
         async with Batcher(
@@ -161,6 +172,23 @@ class Dispatcher:
                 max_wait_s=self._run.max_retry_wait_s,
                 sleep=self._sleep,
             )
+            self._reconciler = Reconciler(
+                self._lister,
+                source_tag=self._run.source_tag,
+                settle_s=self._settle_s,
+                sleep=self._sleep,
+            )
+            self._writer = OperationWriter(
+                submit=batcher.submit,
+                reconciler=self._reconciler,
+                run=self._run,
+                stats=self._client.stats,
+                sleep=self._sleep,
+                record=self._record,
+                note_auth=lambda user, error: self._note_auth("write", user, error),
+                not_sent=self._not_sent,
+                stopping=lambda: bool(self._stop_reason),
+            )
             if self._stop_reason:
                 batcher.stop()
             chunks = source.chunks()
@@ -169,6 +197,8 @@ class Dispatcher:
             if second is None:
                 plans = await self._plan_all(first or {})
                 if self._dry_run:
+                    # A dry run tells what the real one would do, the guard's verdict included.
+                    self._check_delete_guard(plans)
                     self._report_dry_run(plans)
                     return self.result
                 self._check_delete_guard(plans)
@@ -178,7 +208,7 @@ class Dispatcher:
                 await self._run_chunks(source, itertools.chain((first, second), chunks))
                 if self._dry_run:
                     return self.result
-            await self._sweep_duplicates()
+            await self._sweep()
         return self.result
 
     async def _run_chunks(
@@ -227,7 +257,7 @@ class Dispatcher:
         """Rows of a chunk the run will not plan any more: each one is reported not sent."""
         for rows in chunk.values():
             for row in rows:
-                self._record(outcome_for(row, Action.FAILED, error=self._not_sent()))
+                self._record(outcome_for(row, Action.NOT_SENT, error=self._not_sent()))
 
     # ------------------------------------------------------------------ phase 1: plan
 
@@ -265,15 +295,21 @@ class Dispatcher:
     async def _list_for_plan(
         self, user: str, rows: Sequence[SkillRow], *, record: bool = True
     ) -> list[dict[str, Any]] | None:
-        """List the user's skills, or report all their rows failed and return None."""
+        """List the user's skills, or report all their rows and return None."""
+        assert self._lister is not None
         try:
-            assert self._lister is not None
             skills = await self._lister.list_skills(user)
-        except GraphError as exc:
-            self._note_auth("read", user, exc)
+        except NotSentError as exc:
             if record:
                 for row in rows:
-                    self._record(outcome_for(row, Action.FAILED, error=exc, attempts=1))
+                    self._record(outcome_for(row, Action.NOT_SENT, error=exc))
+            return None
+        except Exception as exc:
+            error = as_graph_error(exc)
+            self._note_auth("read", user, error)
+            if record:
+                for row in rows:
+                    self._record(outcome_for(row, Action.FAILED, error=error, attempts=1))
             return None
         self._note_auth("read", user, None)
         return skills
@@ -298,152 +334,38 @@ class Dispatcher:
         reason = delete_guard(
             deletes, self.result.owned_skills, self._run.max_delete_ratio, self._allow_deletes
         )
-        if reason:
+        if reason and (dry_run or self._dry_run):
+            self.result.aborted = self.result.aborted or reason  # nothing to stop: exit 3 only
+        elif reason:
             self._abort(reason)
 
     # ------------------------------------------------------------------ phase 2: write
 
     async def _write_all(self, plans: list[_Planned]) -> None:
+        assert self._writer is not None
+        writer = self._writer
         limit = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 2))
 
         async def write_user(plan: UserPlan) -> None:
             async with limit:
-                await asyncio.gather(*(self._execute(op) for op in plan.operations))
+                await asyncio.gather(*(writer.execute(op) for op in plan.operations))
 
         await asyncio.gather(*(write_user(plan) for _u, _r, plan in plans if plan is not None))
 
-    async def _execute(self, op: Operation) -> None:
-        if op.kind is OpKind.UNCHANGED:
-            self._record(outcome_for(op, Action.UNCHANGED, skill_id=op.skill_id or ""))
+    async def _sweep(self) -> None:
+        """After the writes, remove extra copies left by creates whose outcome was unknown."""
+        assert self._reconciler is not None
+        if self._stop_reason or not self._reconciler.pending:
             return
-        if self._stop_reason:
-            # A delete the run stopped before is listed as what it would have done, so the
-            # admin can judge the guard's verdict; rows are failed, not sent.
-            action = Action.WOULD_DELETE if op.kind is OpKind.DELETE else Action.FAILED
-            self._record(
-                outcome_for(op, action, error=self._not_sent(), skill_id=op.skill_id or "")
-            )
-            return
-        state = _Attempts()
-
-        def worth_retrying(error: BaseException) -> bool:
-            if isinstance(error, NotSentError):
-                return False
-            if isinstance(error, TransientGraphError):
-                return True
-            # A create that may have landed is retried even after a 500: the user's skills
-            # are listed first, so it is never posted twice.
-            return (
-                state.ambiguous
-                and op.kind is OpKind.CREATE
-                and isinstance(error, GraphError)
-                and _is_server_error(error)
-            )
-
-        async def once() -> None:
-            if state.ambiguous and op.kind is OpKind.CREATE and await self._landed(op, state):
-                return
-            await self._attempt(op, state)
-
-        try:
-            await with_retries(
-                once,
-                self._run.max_attempts,
-                self._run.max_retry_wait_s,
-                sleep=self._sleep,
-                stats=self._client.stats,
-                retry_on=worth_retrying,
-            )
-        except NotSentError:
-            self._record(
-                outcome_for(op, Action.FAILED, error=self._not_sent(), attempts=state.sent)
-            )
-        except GraphError as error:
-            self._record(outcome_for(op, Action.FAILED, error=error, attempts=state.sent))
-
-    async def _attempt(self, op: Operation, state: _Attempts) -> None:
-        """Send the write once; record success, or note the failure and raise it."""
-        url = skills_path(op.user, op.skill_id if op.kind is not OpKind.CREATE else None)
-        body = op.body if op.kind is not OpKind.DELETE else None
-        try:
-            answer = await self._submit(_WRITE_METHOD[op.kind], url, body)
-        except NotSentError:
-            raise
-        except GraphError as error:
-            state.sent += 1
-            self._note_failure(op, error, state)
-            raise
-        state.sent += 1
-        gone = op.kind is OpKind.DELETE and answer.status == 404 and state.ambiguous
-        if answer.status < 300 or gone:
-            self._note_auth("write", op.user, None)
-            skill_id = op.skill_id or _id_of(answer.body)
-            self._reported_ids.setdefault(op.user, set()).add(skill_id)
-            done = {OpKind.CREATE: Action.CREATED, OpKind.UPDATE: Action.UPDATED}.get(
-                op.kind, Action.DELETED
-            )
-            self._record(
-                outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=state.sent)
-            )
-            return
-        refused = answer.error()
-        assert refused is not None
-        self._note_failure(op, refused, state)
-        raise refused
-
-    def _note_failure(self, op: Operation, error: GraphError, state: _Attempts) -> None:
-        state.failed_at = time.monotonic()
-        self._note_auth("write", op.user, error)
-        state.ambiguous = state.ambiguous or _is_ambiguous(error)
-        if state.ambiguous and op.kind is OpKind.CREATE:
-            self._ambiguous.setdefault(op.user, set()).add(skill_key(op.display_name))
-
-    async def _landed(self, op: Operation, state: _Attempts) -> bool:
-        """After an ambiguous create: True (and recorded) when the skill is there after all."""
-        assert self._lister is not None
-        existing = await self._lister.relist(op.user, state.failed_at)
-        match = find_skill(existing, op.display_name)
-        if match is None:
-            return False
-        skill_id = str(match.get("id", ""))
-        self._reported_ids.setdefault(op.user, set()).add(skill_id)
-        logger.info("create of %r for %s had landed; not re-posted", op.display_name, op.user)
-        self._record(outcome_for(op, Action.CREATED, skill_id=skill_id, attempts=state.sent))
-        return True
-
-    async def _submit(
-        self, method: str, url: str, body: dict[str, Any] | None = None
-    ) -> SubResponse:
-        assert self._batcher is not None
-        return await self._batcher.submit(method, url, body)
-
-    async def _sweep_duplicates(self) -> None:
-        """After the writes, remove extra copies left by creates whose outcome was unknown.
-
-        Reconciliation lists the user before re-posting, but Graph may still carry out a
-        request after the client stopped waiting for it. For every user with such a create,
-        the skills are listed once more and any extra copy this tool made is deleted.
-        """
-        if self._stop_reason or not self._ambiguous:
-            return
-        assert self._lister is not None
-        for user, names in self._ambiguous.items():
-            try:
-                removed = await self._lister.sweep_duplicates(
-                    user, names, self._reported_ids.get(user, set()), self._run.source_tag
-                )
-            except GraphError as exc:
-                self.result.warnings.append(f"{user}: could not check for duplicates ({exc})")
-                continue
-            if removed:
-                message = f"{user}: removed {len(removed)} duplicate(s) left by a timed-out create"
-                logger.warning(message)
-                self.result.warnings.append(message)
+        swept = await self._reconciler.sweep()
+        self.result.warnings.extend(swept.warnings)
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _not_sent(self) -> GraphError:
-        return NotSentError(f"not sent: {self._stop_reason or 'the run was stopping'}", sent=False)
+    def _not_sent(self) -> NotSentError:
+        code = INTERRUPTED if self.result.interrupted else ""
+        reason = self._stop_reason or "the run was stopping"
+        return NotSentError(f"not sent: {reason}", code=code, sent=False)
 
     def _record(self, outcome: RowOutcome) -> None:
         self.progress.count(outcome.action)
@@ -453,6 +375,13 @@ class Dispatcher:
 
     def _note_auth(self, kind: str, user: str, error: GraphError | None) -> None:
         assert self._refusals is not None
+        if error is not None and error.code == SIGN_IN_FAILED:
+            self._abort(f"sign-in failed during the run: {error.message}")
+            return
+        if error is not None and error.status == 401 and not self._client.can_refresh_token:
+            # A fixed token cannot be renewed: every later request would be refused too.
+            self._abort(f"Graph refused the access token ({error}). {SIGN_IN_ADVICE}")
+            return
         reason = self._refusals.note(kind, user, error)
         if reason:
             self._abort(reason)
@@ -463,36 +392,9 @@ _Planned = tuple[str, Sequence[SkillRow], UserPlan | None]
 
 
 def _deletes_in(plans: list[_Planned]) -> int:
+    """Deletes the delete guard weighs: removing extra copies of wanted skills loses nothing."""
     return sum(
-        1
+        sum(op.kind is OpKind.DELETE for op in plan.operations) - plan.extra_copies
         for _u, _r, plan in plans
         if plan is not None
-        for op in plan.operations
-        if op.kind is OpKind.DELETE
     )
-
-
-class _Attempts:
-    """What one write has been through so far."""
-
-    __slots__ = ("ambiguous", "failed_at", "sent")
-
-    def __init__(self) -> None:
-        self.sent = 0  # requests that left (a NotSentError is not one)
-        self.ambiguous = False  # Graph may have carried out a failed attempt
-        self.failed_at = 0.0  # when the last failure was seen (monotonic)
-
-
-def _is_server_error(error: GraphError) -> bool:
-    return error.status is None or error.status >= 500
-
-
-def _is_ambiguous(error: GraphError) -> bool:
-    """True when the server may have acted although we got no success answer."""
-    if isinstance(error, NotSentError) or not error.sent:
-        return False
-    return error.status is None or error.status >= 500
-
-
-def _id_of(body: Any) -> str:
-    return str(body.get("id", "")) if isinstance(body, dict) else ""

@@ -7,7 +7,7 @@ what stopping means (nothing more is sent; what was not written is reported ``no
 from __future__ import annotations
 
 from importer.errors import GraphError, TransientGraphError
-from importer.write.outcomes import PERMISSION_MESSAGE
+from importer.write.outcomes import PERMISSION_MESSAGE, SIGN_IN_ADVICE
 
 __all__ = ["SYSTEMIC_AUTH_USERS", "SystemicRefusalGuard", "delete_guard"]
 
@@ -47,9 +47,11 @@ class SystemicRefusalGuard:
             return None
         status = error.status if error is not None else 403
         what = "reading skills" if kind == "read" else "writing skills"
+        # 401 is about the token itself, 403 about what the token may do.
+        advice = SIGN_IN_ADVICE if status == 401 else PERMISSION_MESSAGE
         return (
             f"{what} was refused (HTTP {status}) for every one of the first {self._needed} "
-            f"users. {PERMISSION_MESSAGE}"
+            f"users. {advice}"
         )
 
 

@@ -1,7 +1,8 @@
-"""Listing a user's skills for the dispatcher, shared by reconciliations, and the duplicate sweep.
+"""Listing a user's skills for the dispatcher (shared by reconciliations), and removing copies.
 
-The sweep is the last line of defence against a create that Graph carried out after the client
-gave up on it. Retries follow the one policy of ``importer.graph.retry``.
+``remove_extra_copies`` is what the final sweep (``importer.write.reconcile``) deletes with: the
+last line of defence against a create that Graph carried out after the client gave up on it.
+Retries follow the one policy of ``importer.graph.retry``.
 """
 
 from __future__ import annotations
@@ -91,21 +92,25 @@ class SkillLister:
                 return listing.skills
             return await self.list_skills(user)
 
-    async def sweep_duplicates(
-        self, user: str, names: set[str], keep_ids: set[str], source_tag: str
-    ) -> list[str]:
-        """Delete extra copies this tool made of ``names``; return the deleted names.
+    async def remove_extra_copies(
+        self,
+        user: str,
+        skills: list[dict[str, Any]],
+        names: set[str],
+        keep_ids: set[str],
+        source_tag: str,
+    ) -> int:
+        """Delete extra copies this tool made of ``names`` among ``skills``; return how many.
 
         Only skills carrying ``source_tag`` are ever deleted, and of each name one copy stays:
-        the one the report names (``keep_ids``), else the oldest.
+        one the report names (``keep_ids``), else the oldest.
         """
-        skills = await self.list_skills(user)
         groups: dict[str, list[dict[str, Any]]] = {}
         for skill in skills:
             key = skill_key(str(skill.get("displayName", "")))
             if key in names:
                 groups.setdefault(key, []).append(skill)
-        deleted: list[str] = []
+        deleted = 0
         for copies in groups.values():
             if len(copies) < 2:
                 continue
@@ -113,14 +118,15 @@ class SkillLister:
             for extra in copies:
                 if extra is keep or not is_owned(extra, source_tag):
                     continue
-                path = skills_path(user, str(extra.get("id", "")))
-                await self._delete(path)
-                deleted.append(str(extra.get("displayName", "")))
+                await self._delete(skills_path(user, str(extra.get("id", ""))))
+                deleted += 1
         return deleted
 
     async def _delete(self, path: str) -> SubResponse:
         async def once() -> SubResponse:
             answer = await self._batcher.submit("DELETE", path)
+            if answer.status == 404:
+                return answer  # already gone (a retried delete, or a stale listing): done
             if (error := answer.error()) is not None:
                 raise error
             return answer

@@ -5,13 +5,51 @@ Kept apart from the dispatcher's control flow so both stay small.
 
 from __future__ import annotations
 
-from importer.errors import GraphError, NotSentError
+from importer.errors import (
+    GraphError,
+    NoAnswerError,
+    NotSentError,
+    ThrottledTooLongError,
+    UnexpectedSendError,
+)
 from importer.graph.client import SubResponse
+from importer.graph.wire import (
+    NEXT_LINK_REFUSED,
+    REDIRECT_REFUSED,
+    SIGN_IN_FAILED,
+    UNREADABLE_ANSWER,
+)
 from importer.progress import RunProgress
 from importer.records import Action, Operation, RowOutcome, SkillRow
 from importer.validate.user_keys import is_object_id
 
-__all__ = ["PERMISSION_MESSAGE", "ProgressState", "error_type_for", "outcome_for"]
+__all__ = [
+    "INTERRUPTED",
+    "PERMISSION_MESSAGE",
+    "SIGN_IN_ADVICE",
+    "ProgressState",
+    "error_type_for",
+    "outcome_for",
+]
+
+#: The code a ``NotSentError`` carries when Ctrl-C or SIGTERM held the request back.
+INTERRUPTED = "Interrupted"
+
+#: Error types of failures the importer found itself, by the code it gave them.
+_OWN_CODES = {
+    NEXT_LINK_REFUSED: "next-link-refused",
+    REDIRECT_REFUSED: "redirect-refused",
+    SIGN_IN_FAILED: "sign-in-failed",
+    UNREADABLE_ANSWER: "unreadable-answer",
+}
+
+SIGN_IN_ADVICE = (
+    "Graph did not accept the access token (expired or not valid). A fixed token "
+    "(auth.method: token) cannot be renewed by the importer: put a fresh one in "
+    "SKILLS_IMPORT_ACCESS_TOKEN, or use a sign-in method that renews it (device-code). For "
+    "other methods, sign in again (`skills-import login`) and check auth.tenant_id and "
+    "target.graph."
+)
 
 PERMISSION_MESSAGE = (
     "Writing profile skills needs a DELEGATED sign-in (auth.method: device-code, then "
@@ -30,6 +68,14 @@ def error_type_for(error: GraphError) -> str:
     """A kebab-case error type for the report, from the HTTP status and Graph's code."""
     if isinstance(error, NotSentError):
         return "not-sent"
+    if isinstance(error, NoAnswerError):
+        return "no-answer"
+    if isinstance(error, ThrottledTooLongError):
+        return "throttled-too-long"
+    if isinstance(error, UnexpectedSendError):
+        return "internal-error"
+    if error.code in _OWN_CODES:
+        return _OWN_CODES[error.code]
     status = error.status
     if status is None:
         return "network-error"
@@ -50,6 +96,8 @@ def _message(error: GraphError, user: str) -> str:
         return f"user {user!r} was not found in the directory ({error})"
     if kind == "forbidden":
         return f"Graph refused the write ({error}). {PERMISSION_MESSAGE}"
+    if kind == "unauthorized":
+        return f"Graph refused the access token ({error}). {SIGN_IN_ADVICE}"
     if kind == "throttled":
         return f"still throttled after the allowed attempts or wait ({error})"
     return str(error)

@@ -29,11 +29,13 @@ class UserPlan:
         operations: one per desired row (create, update or unchanged), then sync deletes.
         warnings: for the run log (e.g. Graph already holds a skill name twice).
         owned: how many of the user's existing skills carry the source tag (sync delete guard).
+        extra_copies: deletes of extra copies of wanted skills (not counted by the guard).
     """
 
     operations: list[Operation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     owned: int = 0
+    extra_copies: int = 0
 
 
 def is_owned(skill: Mapping[str, Any], source_tag: str) -> bool:
@@ -121,7 +123,9 @@ def plan_user_changes(
         rows: the user's desired skills, already free of duplicates.
         existing: the skills Graph holds for the user, in Graph's order (oldest first).
         mode: ``create`` never updates; ``upsert`` creates and updates; ``sync`` also deletes
-            owned skills that are absent from ``rows``.
+            owned skills that are absent from ``rows``. In every mode, extra copies of a
+            wanted skill that carry the tag (left by a create Graph carried out twice) are
+            deleted; the oldest copy stays, and copies people entered are never touched.
         source_tag: the ``source.type`` this tool writes on create.
 
     Returns:
@@ -173,18 +177,22 @@ def plan_user_changes(
             )
         )
 
-    if mode == "sync":
-        for key, copies in held.items():
-            # Extra copies of a wanted skill are deleted too when this tool made them.
-            doomed = copies if key not in wanted else copies[1:]
-            for skill in doomed:
-                if is_owned(skill, source_tag):
-                    plan.operations.append(
-                        Operation(
-                            OpKind.DELETE,
-                            user,
-                            str(skill.get("displayName", "")),
-                            skill_id=str(skill.get("id", "")),
-                        )
+    for key, copies in held.items():
+        if key in wanted:
+            doomed = copies[1:]  # extra copies of a wanted skill, in every mode
+        elif mode == "sync":
+            doomed = copies
+        else:
+            continue
+        for skill in doomed:
+            if is_owned(skill, source_tag):
+                plan.extra_copies += key in wanted
+                plan.operations.append(
+                    Operation(
+                        OpKind.DELETE,
+                        user,
+                        str(skill.get("displayName", "")),
+                        skill_id=str(skill.get("id", "")),
                     )
+                )
     return plan

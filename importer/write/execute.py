@@ -1,0 +1,172 @@
+"""Carry out one planned operation: send it, retry it, reconcile it, and report what happened.
+
+The dispatcher decides *what* to write and when to stop; this module writes one operation and
+turns whatever happens into exactly one outcome:
+
+- success: ``created`` / ``updated`` / ``deleted`` with the skill id Graph gave;
+- a refusal or an exhausted retry budget: ``failed`` with the error type of the last answer;
+- held back because the run is stopping: ``not-sent`` if nothing ever left, else the last
+  answer Graph actually gave (the report says what really happened, not what was planned);
+- an unforeseen exception: ``failed`` ``internal-error``; it never escapes to end the run.
+
+Retries follow ``importer.graph.retry``; ambiguous creates follow ``importer.write.reconcile``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from importer.config import RunSettings
+from importer.errors import GraphError, NotSentError, UnexpectedSendError
+from importer.graph.client import SubResponse, skills_path
+from importer.graph.retry import with_retries
+from importer.graph.stopping import Sleep
+from importer.graph.wire import HttpStats, describe_unexpected
+from importer.records import Action, Operation, OpKind, RowOutcome
+from importer.write.outcomes import outcome_for
+from importer.write.reconcile import Reconciler, WriteAttempts
+
+__all__ = ["OperationWriter", "as_graph_error"]
+
+logger = logging.getLogger(__name__)
+
+_WRITE_METHOD = {OpKind.CREATE: "POST", OpKind.UPDATE: "PATCH", OpKind.DELETE: "DELETE"}
+
+Submit = Callable[[str, str, "dict[str, Any] | None"], Awaitable[SubResponse]]
+
+
+def as_graph_error(error: Exception) -> GraphError:
+    """A GraphError as is; anything unforeseen as ``UnexpectedSendError`` (never re-raised)."""
+    if isinstance(error, GraphError):
+        return error
+    where = describe_unexpected(error)
+    logger.error("unexpected %s while writing; the row fails and the run goes on", where)
+    return UnexpectedSendError(f"unexpected {where}")
+
+
+class OperationWriter:
+    """Writes single operations for the dispatcher.
+
+    Args:
+        submit: sends one sub-request through the run's batcher.
+        reconciler: the run's memory of ambiguous creates.
+        run: the run settings (retry budget and wait cap).
+        stats: the client's HTTP figures (retries are counted there).
+        sleep: the run's stoppable sleep.
+        record: reports one outcome.
+        note_auth: tells the dispatcher's guards how a write of a user went (None: success).
+        not_sent: the error a write held back by a stop is reported with.
+        stopping: True once the run is stopping (nothing more is sent).
+    """
+
+    def __init__(
+        self,
+        *,
+        submit: Submit,
+        reconciler: Reconciler,
+        run: RunSettings,
+        stats: HttpStats,
+        sleep: Sleep,
+        record: Callable[[RowOutcome], None],
+        note_auth: Callable[[str, GraphError | None], None],
+        not_sent: Callable[[], NotSentError],
+        stopping: Callable[[], bool],
+    ) -> None:
+        self._submit = submit
+        self._reconciler = reconciler
+        self._run = run
+        self._stats = stats
+        self._sleep = sleep
+        self._record = record
+        self._note_auth = note_auth
+        self._not_sent = not_sent
+        self._stopping = stopping
+
+    async def execute(self, op: Operation) -> None:
+        """Write ``op`` (or report it unchanged / held back); exactly one outcome."""
+        reconciler = self._reconciler
+        if op.kind is OpKind.UNCHANGED:
+            reconciler.note_reported(op.user, op.skill_id or "")
+            self._record(outcome_for(op, Action.UNCHANGED, skill_id=op.skill_id or ""))
+            return
+        if self._stopping():
+            # A delete the run stopped before is listed as what it would have done, so the
+            # admin can judge the guard's verdict; rows are reported not sent.
+            action = Action.WOULD_DELETE if op.kind is OpKind.DELETE else Action.NOT_SENT
+            self._record(
+                outcome_for(op, action, error=self._not_sent(), skill_id=op.skill_id or "")
+            )
+            return
+        attempts = WriteAttempts()
+
+        async def once() -> None:
+            if attempts.ambiguous and op.kind is OpKind.CREATE:
+                skill_id = await reconciler.landed(op, attempts)
+                if skill_id is not None:
+                    self._record(
+                        outcome_for(op, Action.CREATED, skill_id=skill_id, attempts=attempts.sent)
+                    )
+                    return
+            await self._attempt(op, attempts)
+
+        try:
+            await with_retries(
+                once,
+                self._run.max_attempts,
+                self._run.max_retry_wait_s,
+                sleep=self._sleep,
+                stats=self._stats,
+                retry_on=lambda error: reconciler.worth_retrying(op, attempts, error),
+            )
+        except NotSentError as held:
+            # Held back by a stop. If Graph already answered an earlier attempt, the report
+            # says what it answered; only a write that never left is "not sent".
+            last = attempts.last_error
+            if last is not None:
+                self._record(outcome_for(op, Action.FAILED, error=last, attempts=attempts.sent))
+            else:
+                self._record(outcome_for(op, Action.NOT_SENT, error=held))
+        except Exception as exc:
+            failure = as_graph_error(exc)
+            self._record(outcome_for(op, Action.FAILED, error=failure, attempts=attempts.sent))
+
+    async def _attempt(self, op: Operation, attempts: WriteAttempts) -> None:
+        """Send the write once; record success, or note the failure and raise it."""
+        url = skills_path(op.user, op.skill_id if op.kind is not OpKind.CREATE else None)
+        body = op.body if op.kind is not OpKind.DELETE else None
+        try:
+            answer = await self._submit(_WRITE_METHOD[op.kind], url, body)
+        except NotSentError:
+            raise
+        except GraphError as error:
+            attempts.sent += 1
+            self._note_failure(op, error, attempts)
+            raise
+        attempts.sent += 1
+        gone = op.kind is OpKind.DELETE and answer.status == 404 and attempts.ambiguous
+        if answer.status < 300 or gone:
+            self._note_auth(op.user, None)
+            skill_id = op.skill_id or _id_of(answer.body)
+            if op.kind is not OpKind.DELETE:
+                self._reconciler.note_reported(op.user, skill_id)
+            done = {OpKind.CREATE: Action.CREATED, OpKind.UPDATE: Action.UPDATED}.get(
+                op.kind, Action.DELETED
+            )
+            self._record(
+                outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=attempts.sent)
+            )
+            return
+        refused = answer.error()
+        assert refused is not None
+        self._note_failure(op, refused, attempts)
+        raise refused
+
+    def _note_failure(self, op: Operation, error: GraphError, attempts: WriteAttempts) -> None:
+        self._note_auth(op.user, error)
+        self._reconciler.note_failure(op, error, attempts)
+
+
+def _id_of(body: Any) -> str:
+    return str(body.get("id", "")) if isinstance(body, dict) else ""
