@@ -19,6 +19,7 @@ from importer.sandbox.admin import add_admin_routes
 from importer.sandbox.auth import AuthFailure
 from importer.sandbox.batch import run_batch
 from importer.sandbox.engine import answer_call
+from importer.sandbox.hostile import refuse_request, spoil_batch_answer, token_expired
 from importer.sandbox.skill_api import INVALID_JSON, GraphCall
 from importer.sandbox.state import SandboxConfig, SandboxState
 from importer.sandbox.wire import GraphResponse, RequestContext, graph_error, new_context
@@ -100,7 +101,13 @@ async def _graph(request: web.Request) -> web.StreamResponse:
     if state.dice.hit(state.faults.reset_rate):
         state.stats.resets += 1
         return _drop_connection(request)
+    refused = refuse_request(state, ctx, is_batch=is_batch, body_size=len(body))
+    if refused is not None:
+        _count(state, request.method, refused.status, is_batch=is_batch)
+        return await _send(request, refused)
     principal = state.tokens.authenticate(request.headers.get("Authorization"))
+    if not isinstance(principal, AuthFailure) and token_expired(state):
+        principal = AuthFailure("Lifetime validation failed, the token is expired.")
     if isinstance(principal, AuthFailure):
         response = graph_error(401, "InvalidAuthenticationToken", principal.message, ctx)
         _count(state, request.method, response.status, is_batch=is_batch)
@@ -121,6 +128,10 @@ async def _graph(request: web.Request) -> web.StreamResponse:
                 connection=request.transport,
             )
         _count(state, request.method, response.status, is_batch=True)
+        spoiled = spoil_batch_answer(state) if response.status == 200 else None
+        if spoiled is not None:
+            state.store.commit()
+            return web.Response(text=spoiled, content_type="application/json")
     else:
         call = GraphCall(
             method=request.method,
@@ -157,6 +168,10 @@ async def _send(request: web.Request, answer: GraphResponse) -> web.StreamRespon
     ctx = request[CONTEXT_KEY]
     if answer.body is None:
         response: web.StreamResponse = web.Response(status=answer.status, headers=answer.headers)
+    elif isinstance(answer.body, str):
+        response = web.Response(
+            status=answer.status, headers=answer.headers, text=answer.body, content_type="text/html"
+        )
     else:
         response = web.json_response(answer.body, status=answer.status, headers=answer.headers)
     if answer.retry_after is None:

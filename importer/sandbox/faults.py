@@ -1,5 +1,9 @@
 """Fault injection for the sandbox: latency, throttling, random failures and dropped connections.
 
+The hostile answers (a whole ``$batch`` refused with any status and Retry-After, listings that
+are not JSON or lag behind writes, deeply nested JSON, late commits, redirects, expiring tokens,
+odd ``@odata.nextLink``s, oversized requests) are applied by ``importer.sandbox.hostile``.
+
 Everything here is synchronous and driven by an injectable clock, so tests can move time instead of
 waiting. The live :class:`FaultConfig` is read on every request: mutating it (in process or through
 ``PUT /_sandbox/faults``) changes behaviour immediately.
@@ -37,6 +41,24 @@ class FaultConfig:
         deny_directory_reads: ``GET /users`` gets 403 ``Authorization_RequestDenied`` (a sign-in
             without User.Read.All).
         seed: Seed for the fault dice, for reproducible tests; ``None`` = unpredictable.
+        batch_status: Every ``$batch`` is refused whole with this status, nothing carried
+            out (0 = off).
+        batch_retry_after: The raw ``Retry-After`` sent with ``batch_status`` ("" = none).
+        listing_answer: ``not-json`` or ``no-value``: skill listings answer 200 with a body
+            that is not what Graph documents ("" = off).
+        deep_json_depth: ``$batch`` answers are this deeply nested JSON arrays instead of the
+            real answer, the items having been carried out (0 = off).
+        spoil_limit: How many answers the four faults above spoil (0 = every one).
+        late_commit_rate: Fraction of creates answered 504 at once and stored only
+            ``late_commit_ms`` later.
+        late_commit_ms: See ``late_commit_rate``.
+        listing_lag_ms: Listings leave out skills created less than this long ago.
+        redirect_to: Every Graph request is answered ``307`` to this URL ("" = off).
+        expire_tokens_after_writes: Once this many writes are stored, every bearer token,
+            the fixed one included, is refused as expired (0 = off).
+        next_link: Listings with a next page carry this ``@odata.nextLink`` ("" = off).
+        max_request_bytes: Bodies larger than this are refused: a ``$batch`` whole with 400,
+            a plain request with 413 (0 = off).
     """
 
     latency_ms: float = 0
@@ -50,9 +72,22 @@ class FaultConfig:
     deny_app_writes: bool = True
     deny_directory_reads: bool = False
     seed: int | None = None
+    batch_status: int = 0
+    batch_retry_after: str = ""
+    listing_answer: str = ""
+    deep_json_depth: int = 0
+    spoil_limit: int = 0
+    late_commit_rate: float = 0
+    late_commit_ms: float = 0
+    listing_lag_ms: float = 0
+    redirect_to: str = ""
+    expire_tokens_after_writes: int = 0
+    next_link: str = ""
+    max_request_bytes: int = 0
 
 
-_RATES = ("error_503_rate", "commit_then_504_rate", "reset_rate")
+_RATES = ("error_503_rate", "commit_then_504_rate", "reset_rate", "late_commit_rate")
+_LISTING_ANSWERS = ("", "not-json", "no-value")
 
 
 def update_faults(faults: FaultConfig, changes: Mapping[str, Any]) -> None:
@@ -74,6 +109,14 @@ def update_faults(faults: FaultConfig, changes: Mapping[str, Any]) -> None:
         elif key == "seed":
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ValueError("seed must be an integer or null")
+        elif known[key].type == "str":
+            if not isinstance(value, str):
+                raise ValueError(f"{key} must be a string")
+            if key == "listing_answer" and value not in _LISTING_ANSWERS:
+                raise ValueError(f"listing_answer must be one of {', '.join(_LISTING_ANSWERS)}")
+        elif known[key].type == "int":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{key} must be a whole number >= 0")
         else:
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{key} must be a number >= 0")

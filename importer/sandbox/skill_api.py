@@ -15,6 +15,7 @@ from typing import Any, Final
 from urllib.parse import quote, unquote
 
 from importer.sandbox.auth import Principal
+from importer.sandbox.hostile import commit_late, lagging, spoil_listing
 from importer.sandbox.skills import (
     READ_ONLY_PROPERTIES,
     InvalidRequestError,
@@ -144,6 +145,7 @@ def _list(state: SandboxState, call: GraphCall, user_id: str) -> GraphResponse:
     select = _read_select(call.query.get("$select"))
     skills, next_after = state.store.list_page(user_id, after, limit)
     numbers = state.faults.enums_as_numbers
+    skills = lagging(state, skills)
     value = [_project(render_skill(skill, enums_as_numbers=numbers), select) for skill in skills]
     body: dict[str, Any] = {"value": value}
     if next_after is not None:
@@ -154,7 +156,7 @@ def _list(state: SandboxState, call: GraphCall, user_id: str) -> GraphResponse:
         query = "&".join(f"{key}={quote(val, safe=',')}" for key, val in params)
         path = "/".join(call.raw_segments[:4])
         body["@odata.nextLink"] = f"{call.origin}/{call.version}/{path}?{query}"
-    return GraphResponse(200, body)
+    return GraphResponse(200, spoil_listing(state, body))
 
 
 def _get(state: SandboxState, call: GraphCall, user_id: str, skill_id: str) -> GraphResponse:
@@ -187,6 +189,11 @@ def _create(state: SandboxState, call: GraphCall, user_id: str) -> GraphResponse
     }
     skill.update(fields)
     state.store.insert(user_id, skill)
+    state.created_at[skill["id"]] = state.clock()
+    if commit_late(state, user_id, skill):
+        response = graph_error(504, "UnknownError", "The gateway timed out.", call.ctx)
+        response.wrote = True
+        return response
     rendered = render_skill(skill, enums_as_numbers=state.faults.enums_as_numbers)
     return GraphResponse(201, rendered, wrote=True)
 

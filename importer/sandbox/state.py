@@ -68,6 +68,8 @@ class SandboxState:
         self.gate = ThrottleGate(self.faults, clock)
         self.dice = FaultDice(self.faults)
         self.stats = SandboxStats()
+        #: When each skill was stored (clock seconds), for the listing-lag fault.
+        self.created_at: dict[str, float] = {}
         #: (condition, future) pairs of ``RunningSandbox.wait_until``, checked after each request.
         self.watchers: list[tuple[Callable[[SandboxStats], bool], asyncio.Future[None]]] = []
 

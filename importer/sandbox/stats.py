@@ -26,6 +26,7 @@ class SandboxStats:
         resets: Connections dropped on purpose.
         directory_reads: ``GET /users`` requests (listing pages and lookups), answered or refused.
         in_flight: HTTP requests being handled right now (not zeroed by ``clear``).
+        spoiled: Answers spoiled by the hostile-answer faults (see ``FaultConfig.spoil_limit``).
     """
 
     requests_by_method_status: Counter[str] = field(default_factory=Counter)
@@ -37,6 +38,7 @@ class SandboxStats:
     resets: int = 0
     directory_reads: int = 0
     in_flight: int = 0
+    spoiled: int = 0
 
     def record(self, method: str, status: int) -> None:
         """Count one answered Graph request."""
@@ -53,7 +55,7 @@ class SandboxStats:
         self.requests_by_method_status.clear()
         self.graph_requests = self.batches = self.throttled = 0
         self.premature_requests = self.writes = self.resets = 0
-        self.directory_reads = 0
+        self.directory_reads = self.spoiled = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The counters as JSON-ready data."""
@@ -66,4 +68,5 @@ class SandboxStats:
             "writes": self.writes,
             "resets": self.resets,
             "directory_reads": self.directory_reads,
+            "spoiled": self.spoiled,
         }

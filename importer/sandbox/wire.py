@@ -45,14 +45,14 @@ class GraphResponse:
 
     Attributes:
         status: HTTP status.
-        body: JSON body, or None for no body (204).
+        body: JSON body, None for no body (204), or text (an answer that is not JSON).
         headers: Extra headers (``Retry-After``...).
         retry_after: Seconds the client was told to wait (429 only).
         wrote: True when the request changed stored state.
     """
 
     status: int
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] | str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     retry_after: int | None = None
     wrote: bool = False
