@@ -124,3 +124,24 @@ async def test_a_lone_429_after_a_long_quiet_spell_keeps_the_rate_but_two_lower_
     clock[0] = 63.0
     pacer.record_throttled(1.0)  # another one soon after: capacity really shrank
     assert pacer.rate < 98.0
+
+
+async def test_no_pacer_sleep_is_longer_than_the_wait_cap() -> None:
+    clock = [0.0]
+    sleeps: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        sleeps.append(delay)
+        clock[0] += delay
+
+    pacer = AdaptivePacer(clock=lambda: clock[0], sleep=sleep, max_wait_s=5)
+    pacer.record_success(10)
+    pacer.record_throttled(3600)  # beyond the cap: given up by the gate, never waited here
+    await pacer.acquire(20)
+    assert sleeps == []
+
+    pacer.record_throttled(4)  # within the cap: honoured
+    await pacer.acquire(20)
+    await pacer.acquire(20)
+    assert sleeps
+    assert max(sleeps) <= 5

@@ -307,11 +307,16 @@ class GraphClient:
         return ""
 
     async def _exchange(self, method: str, url: str, body: Any, *, batch: bool = False) -> Answer:
+        if self.stopping.is_set:
+            raise self.stopping.not_sent()
         token = await self._token(False)
         answer = await self._http(method, url, body, token, batch)
         if answer.status == 401 and self.can_refresh_token:
             token = await self._fresh_token(token)
             answer = await self._http(method, url, body, token, batch)
+        elif answer.status == 401:
+            # A fixed token Graph refused stays refused: send nothing more with it.
+            self.stop("Graph refused the access token, which cannot be renewed")
         return answer
 
     async def _token(self, force_refresh: bool) -> str:
@@ -323,9 +328,10 @@ class GraphClient:
             # azure-identity can fail mid-run (network, revoked consent...). Its message may
             # be long but carries no secret; an unknown exception is named by type only.
             text = str(exc).splitlines()[0] if isinstance(exc, ImporterError) else ""
-            raise PermanentGraphError(
-                text or f"sign-in failed ({type(exc).__name__})", code=SIGN_IN_FAILED
-            ) from None
+            text = text or f"sign-in failed ({type(exc).__name__})"
+            # Without a token nothing more can be sent: the rest of the run is not sent.
+            self.stop(text)
+            raise PermanentGraphError(text, code=SIGN_IN_FAILED) from None
 
     async def _fresh_token(self, stale: str) -> str:
         # Many requests may hit 401 at once: only the first refreshes, the others reuse it.

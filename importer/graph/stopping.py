@@ -82,8 +82,8 @@ class StopSignal:
             waiter.cancel()
             if not task.done():
                 task.cancel()
-        if task.cancelled():
-            raise self.not_sent()
+        if not task.done() or task.cancelled():
+            raise self.not_sent()  # the stop came first
         return task.result()
 
     def sleeper(self, sleep: Sleep) -> Sleep:
