@@ -256,13 +256,16 @@ async def test_no_token_or_authorization_header_in_any_error(
     sandbox: TestServer, fake_time: FakeTime
 ) -> None:
     errors: list[GraphError] = []
+    # A fixed token Graph refused stops its client, so each request gets a client of its own.
     async with make_client(sandbox, fake_time, StaticTokenProvider(SECRET)) as graph:
         with pytest.raises(PermanentGraphError) as listed:
             await graph.list_skills(ANN[1])
         errors.append(listed.value)
+    async with make_client(sandbox, fake_time, StaticTokenProvider(SECRET)) as graph:
         with pytest.raises(PermanentGraphError) as batched:
             await graph.send_batch([create("1", ANN[1], "Python")])
         errors.append(batched.value)
+    async with make_client(sandbox, fake_time, StaticTokenProvider(SECRET)) as graph:
         errors.append(_error_of(await graph.send(create("2", ANN[1], "Go"))))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
