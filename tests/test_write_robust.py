@@ -111,6 +111,36 @@ async def test_a_sign_in_that_fails_mid_run_stops_it_with_a_clear_reason(
     assert actions["not-sent"] > 0
 
 
+# --- the write stage's own error types -----------------------------------------------------------
+
+
+async def test_writes_refused_for_longer_than_the_cap_fail_as_throttled_too_long(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    running_sandbox.faults.batch_status = 429
+    running_sandbox.faults.batch_retry_after = "3600"
+
+    _, outcomes = await _dispatch(running_sandbox, tmp_path, lambda _: _fixed(), _users(3))
+
+    assert Counter((o.action.value, o.error_type) for o in outcomes) == {
+        ("failed", "throttled-too-long"): 12
+    }
+    assert running_sandbox.stats.batches == 1  # nothing else left inside the announced hour
+
+
+async def test_a_redirect_fails_the_rows_as_redirect_refused(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    running_sandbox.faults.redirect_to = "https://elsewhere.example/beta/$batch"
+
+    _, outcomes = await _dispatch(running_sandbox, tmp_path, lambda _: _fixed(), _users(1))
+
+    assert Counter((o.action.value, o.error_type) for o in outcomes) == {
+        ("failed", "redirect-refused"): 4
+    }
+    assert "elsewhere.example" in outcomes[0].error
+
+
 # --- interrupts are prompt ---------------------------------------------------------------------
 
 
