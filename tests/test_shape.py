@@ -242,3 +242,14 @@ def test_a_skill_twice_in_one_list_cell_corrects_only_that_skill(tmp_path: Path)
         ("B", "SQL", "valid"),
         ("B", "Python", "invalid"),
     ]
+
+
+def test_inspect_reads_a_matrix_through_the_shape_stage(tmp_path: Path) -> None:
+    from importer.inspect import inspect_sources
+    from tests.data.inputs import SAMPLES
+
+    result = inspect_sources([SAMPLES / "skills_matrix.xlsx"], _settings(tmp_path))
+
+    assert "layout: matrix" in result.text
+    assert "skill columns      <- 'Python', 'SQL', 'Excel'" in result.text
+    assert set(result.survey.names) >= {"Python", "Negotiation", "Public Speaking"}

@@ -65,9 +65,10 @@ def template_rows(clusters: Sequence[NameCluster]) -> list[tuple[str, str, int, 
     return rows
 
 
-def _layout(settings: Settings) -> str:
-    layout = settings.input.layout
-    return "rows (one skill per row)" if layout in ("auto", "rows") else layout
+def _layout(survey: Survey) -> str:
+    """The layout(s) the shape stage chose, e.g. "matrix (auto: 6 columns hold levels)"."""
+    kinds = dict.fromkeys(f"{d.layout} ({d.how})" for d in survey.layouts)
+    return "; ".join(kinds) or "rows"
 
 
 def _mapped(value: str | None) -> str:
@@ -84,14 +85,19 @@ def render_inspection(survey: Survey, clusters: Sequence[NameCluster], layout: s
     )
     lines.append("")
     lines.append("Columns")
+    skills = {(d.source, d.sheet): d.skill_columns for d in survey.layouts if d.skill_columns}
     for table in survey.tables:
         where = table.source + (f" [{table.sheet}]" if table.sheet else "")
         lines.append(f"  {where}:")
         for field in FIELDS:
             if field in table.mapping:
                 lines.append(f"    {field:<18} <- '{table.header[table.mapping[field]]}'")
-        if table.ignored:
-            lines.append(f"    (ignored: {', '.join(repr(c) for c in table.ignored)})")
+        matrix = skills.get((table.source, table.sheet), ())
+        if matrix:
+            lines.append(f"    {'skill columns':<18} <- {', '.join(repr(c) for c in matrix)}")
+        ignored = [c for c in table.ignored if c not in matrix]
+        if ignored:
+            lines.append(f"    (ignored: {', '.join(repr(c) for c in ignored)})")
     lines.append("")
     lines.append(
         f"Skill names: {len(survey.names):,} distinct ignoring case and spaces "
@@ -151,7 +157,7 @@ def inspect_sources(paths: Sequence[Path | str], settings: Settings) -> InspectR
     """
     survey = survey_sources(paths, settings)
     clusters = cluster_names(survey.names)
-    layout = _layout(settings)
+    layout = _layout(survey)
     text = render_inspection(survey, clusters, layout)
     run_id = new_run_id(settings.report.dir, datetime.now(UTC))
     folder = settings.report.dir / run_id

@@ -18,6 +18,7 @@ from importer.config import Settings
 from importer.errors import EnumValueError
 from importer.read import InputReader
 from importer.records import Table
+from importer.shape import Shaper, TableLayout
 from importer.validate.row_model import CellRules
 from importer.validate.schema import EnumNormaliser
 from importer.validate.skills_map import map_key
@@ -91,6 +92,7 @@ class Survey:
         people: distinct users (case ignored).
         identity_forms: form -> distinct users of that form.
         warnings: what the reader noticed (ignored columns, skipped sheets).
+        layouts: the layout chosen per table (rows, matrix or list).
     """
 
     sources: list[str]
@@ -103,6 +105,7 @@ class Survey:
     people: int = 0
     identity_forms: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    layouts: list[TableLayout] = field(default_factory=list)
 
 
 def _fold_names(raw: Counter[str]) -> tuple[dict[str, int], int]:
@@ -160,12 +163,13 @@ def survey_sources(paths: Sequence[Path | str], settings: Settings) -> Survey:
         "allowedAudiences": rules.allowed_audiences,
     }
     reader = InputReader(paths, settings)
+    shaper = Shaper(settings)
     names: Counter[str] = Counter()
     users: Counter[str] = Counter()
     enums: dict[str, Counter[str]] = {}
     table: Table | None = None
     present: list[str] = []
-    for row in reader.rows():
+    for row in shaper.shape(reader.rows()):
         if row.table is not table:
             table = row.table
             present = [f for f in ENUM_FIELDS if f in table.mapping]
@@ -183,7 +187,8 @@ def survey_sources(paths: Sequence[Path | str], settings: Settings) -> Survey:
         tables=reader.tables,
         rows=sum(summary.rows for summary in reader.summaries()),
         blank_rows=reader.blank_rows,
-        warnings=list(reader.warnings),
+        warnings=[*reader.warnings, *shaper.warnings],
+        layouts=list(shaper.decisions),
     )
     survey.names, survey.spellings = _fold_names(names)
     separator = settings.input.list_separator
