@@ -6,13 +6,15 @@ machine: the numbers are only meaningful when nothing else competes for the two 
 
 from __future__ import annotations
 
-from bench import bench_resolve, bench_run, bench_sandbox, bench_validate
+from bench import bench_migrate, bench_resolve, bench_run, bench_sandbox, bench_validate
 
 
 def main() -> None:
     """Run the validate, sandbox, import and resolve benchmarks with their target settings."""
     print("== validate: 1,000,000-row CSV and 100,000-row xlsx", flush=True)
     bench_validate.main([])
+    print("== legacy database: 1,000,000 ratings, 20,000 names (validate, inspect)", flush=True)
+    bench_migrate.main([])
     print("== sandbox alone: creates through $batch", flush=True)
     bench_sandbox.main([])
     print("== run: 50,000 rows, 10,000 users, 50 ms latency", flush=True)

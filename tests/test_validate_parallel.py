@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -25,10 +26,11 @@ from importer.config import load_settings
 from importer.pipeline import validate_files
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-source, config, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+source, config, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+source = source if source.startswith("sqlite:") else Path(source)
 
 def run(min_bytes, name):
-    parallel.MIN_PARALLEL_BYTES = min_bytes
+    parallel.MIN_PARALLEL_BYTES = parallel.MIN_PARALLEL_ROWS = min_bytes
     settings = load_settings(config, {"report": {"dir": str(out / name)}}, environ={})
     return str(validate_files([source], settings).report_dir)
 
@@ -65,13 +67,19 @@ SECOND_HALF = [
 
 
 def _validate_both_ways(
-    tmp_path: Path, rows: list[list[str]], formats: str, config_text: str = ""
+    tmp_path: Path,
+    rows: list[list[str]],
+    formats: str,
+    config_text: str = "",
+    source: str | None = None,
 ) -> dict[str, Path]:
-    path = write_csv(tmp_path / "big.csv", rows, header=("user", "skill", "level", "category"))
+    if source is None:
+        header = ("user", "skill", "level", "category")
+        source = str(write_csv(tmp_path / "big.csv", rows, header=header))
     config = tmp_path / "config.yaml"
     config.write_text(f"report:\n  formats: [{formats}]\n{config_text}", encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(path), str(config), str(tmp_path / "out")],
+        [sys.executable, "-c", SCRIPT, source, str(config), str(tmp_path / "out")],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -164,3 +172,28 @@ def test_a_skills_map_gives_the_same_report_in_two_processes(tmp_path: Path) -> 
     assert "Skill Zero" in names
     assert "Skill 0" not in names
     assert sum(line["action"] == "skipped" for line in lines) == 40  # mapped out, not invalid
+
+
+def test_a_sqlite_query_in_two_processes_writes_the_same_files_as_one(tmp_path: Path) -> None:
+    middle = [
+        [f"user{n % 40:02d}@contoso.com", f"Skill {n // 40}", "expert", "Work"] for n in range(400)
+    ]
+    rows = FIRST_HALF + middle + SECOND_HALF
+    database = tmp_path / "legacy.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE ratings (email TEXT, skill TEXT, lvl TEXT, cat TEXT)")
+        connection.executemany(
+            "INSERT INTO ratings VALUES (?, ?, ?, ?)", [[c or None for c in row] for row in rows]
+        )
+    connection.close()
+    query = "SELECT email AS user, skill, lvl AS level, cat AS category FROM ratings"
+
+    folders = _validate_both_ways(
+        tmp_path, rows, "csv, json", f'input:\n  query: "{query}"\n', f"sqlite:///{database}"
+    )
+
+    _assert_same_files(folders)
+    lines = _lines(folders["serial"])
+    assert len(lines) == len(rows) - 1  # every row but the blank one
+    assert sum(line["errorType"] == "conflicting-duplicate" for line in lines) == 14
+    assert _summary(folders["serial"])["blank_rows"] == 1

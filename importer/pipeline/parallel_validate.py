@@ -40,18 +40,21 @@ from typing import Any
 from importer.config import Settings
 from importer.errors import InputError
 from importer.read.csv_file import CsvSource
+from importer.read.database import DatabaseSource
 from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report.writer import ReportWriter
 from importer.validate.duplicates import REF_BITS, ROW_BITS, DuplicateState
 from importer.validate.validator import Validator
 
-__all__ = ["MIN_PARALLEL_BYTES", "find_split", "validate_in_two_parts"]
+__all__ = ["MIN_PARALLEL_BYTES", "MIN_PARALLEL_ROWS", "find_split", "validate_in_two_parts"]
 
 logger = logging.getLogger(__name__)
 
 #: Files smaller than this are validated in one process (a fork costs more than it saves).
 MIN_PARALLEL_BYTES = 16 * 1024 * 1024
+#: Queries returning fewer rows than this are validated in one process.
+MIN_PARALLEL_ROWS = 200_000
 
 _ONE_BYTE_NEWLINE = {"utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1", "ascii"}
 _REF_MASK = (1 << REF_BITS) - 1
@@ -69,18 +72,31 @@ class Split:
     line: int
 
 
-def find_split(source: CsvSource, min_bytes: int | None = None) -> Split | None:
-    """A record boundary near the middle of the file, or None when it must not be split.
+def find_split(
+    source: CsvSource | DatabaseSource,
+    min_bytes: int | None = None,
+    min_rows: int | None = None,
+) -> Split | None:
+    """A record boundary near the middle of the source, or None when it must not be split.
 
     Args:
-        source: the checked CSV file.
+        source: the checked CSV file, or a query whose rows two reads give in the same order
+            (``DatabaseSource.splittable``); its split is a row number (``offset`` rows passed
+            over by the second part, which starts at row ``line``).
         min_bytes: smaller files are not split (default ``MIN_PARALLEL_BYTES``).
+        min_rows: queries with fewer rows are not split (default ``MIN_PARALLEL_ROWS``).
     """
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return None  # forking a process that runs threads is not safe
+    if isinstance(source, DatabaseSource):
+        min_rows = MIN_PARALLEL_ROWS if min_rows is None else min_rows
+        if not source.splittable:
+            return None
+        total = source.count_rows()
+        return Split(total // 2, total // 2 + 1) if total >= max(min_rows, 2) else None
     min_bytes = MIN_PARALLEL_BYTES if min_bytes is None else min_bytes
     if source.encoding.lower() not in _ONE_BYTE_NEWLINE:
         return None
-    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
-        return None  # forking a process that runs threads is not safe
     size = source.path.stat().st_size
     if size < min_bytes:
         return None
@@ -124,7 +140,7 @@ class _KeepingWriter(ReportWriter):
 
 
 def _second_part(
-    source: CsvSource,
+    source: CsvSource | DatabaseSource,
     split: Split,
     settings: Settings,
     folder: Path,
@@ -168,7 +184,7 @@ def _second_part(
 
 def validate_in_two_parts(
     reader: InputReader,
-    source: CsvSource,
+    source: CsvSource | DatabaseSource,
     split: Split,
     settings: Settings,
     writer: ReportWriter,
@@ -247,7 +263,7 @@ def validate_in_two_parts(
 
 def _replay_shared_keys(
     reader: InputReader,
-    source: CsvSource,
+    source: CsvSource | DatabaseSource,
     validator: Validator,
     later: DuplicateState,
     writer: ReportWriter,
@@ -288,7 +304,9 @@ def _replay_shared_keys(
     writer.correct(validator.finish(cells_of))
 
 
-def _source_rows(source: CsvSource, wanted: Collection[int]) -> dict[int, SourceRow]:
+def _source_rows(
+    source: CsvSource | DatabaseSource, wanted: Collection[int]
+) -> dict[int, SourceRow]:
     """The rows numbered ``wanted``, read again (the source's row counts are left alone)."""
     counts = source.rows, source.blank_rows
     found = {row.row: row for row in source.iter_rows() if row.row in wanted}

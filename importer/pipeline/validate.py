@@ -19,6 +19,7 @@ from importer.pipeline.result import RunResult, exit_for
 from importer.pipeline.spill import RowSpill
 from importer.progress import READING, RunProgress
 from importer.read.csv_file import CsvSource
+from importer.read.database import DatabaseSource
 from importer.read.reader import InputReader
 from importer.read.rows import RowsInput
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
@@ -40,8 +41,8 @@ class Validated:
     warnings: list[str]
 
 
-def _head(source: CsvSource) -> list[SourceRow]:
-    """The first data rows of a CSV, read without counting them as input."""
+def _head(source: CsvSource | DatabaseSource) -> list[SourceRow]:
+    """The first data rows of a CSV or a query, read without counting them as input."""
     counts = source.rows, source.blank_rows
     rows = source.iter_rows()
     try:
@@ -165,7 +166,7 @@ def validate_files(paths: Sequence[Path | str | RowsInput], settings: Settings) 
     run_id = new_run_id(settings.report.dir, started)
     writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
     try:
-        csv_source = reader.single_csv()
+        csv_source = reader.single_splittable()
         # Keeping the first, last or highest of conflicting rows is decided in one process:
         # only the error policy's merge of two parts is implemented (and proven identical).
         one_pass = settings.input.duplicates != "error"

@@ -23,6 +23,7 @@ import hashlib
 import logging
 import re
 import sqlite3
+import sys
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from itertools import chain
@@ -161,6 +162,8 @@ class DatabaseSource:
             raise InputError("the query returned no rows", path=self.display)
         self.rows = 0
         self.blank_rows = 0
+        #: Whether the last ``iter_rows(stop_line=...)`` reached that row.
+        self.stopped_at_line = False
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
@@ -288,21 +291,56 @@ class DatabaseSource:
                 connection.rollback()
         return columns, bool(first)
 
-    def iter_rows(self) -> Iterator[SourceRow]:
+    @property
+    def splittable(self) -> bool:
+        """True when two reads of the query give the rows in the same order (SQLite: the same
+        statement over a read-only file), so that two processes may each take a part."""
+        return self._engine.dialect.name in _RAW_CURSOR_DIALECTS
+
+    def count_rows(self) -> int:
+        """How many rows the query returns (blank ones included), counted by the database."""
+        with self._connect() as connection:
+            try:
+                result = connection.exec_driver_sql(f"SELECT count(*) FROM ({self._query})")
+                return int(result.scalar_one())
+            except sa_exc.DBAPIError as exc:
+                raise self._fail("counting the query's rows failed", exc) from None
+            finally:
+                connection.rollback()
+
+    def iter_rows(
+        self, start: tuple[int, int] | None = None, stop_line: int | None = None
+    ) -> Iterator[SourceRow]:
         """Stream the non-blank result rows; counts ``rows`` and ``blank_rows`` as it goes.
+
+        Args:
+            start: (rows to pass over, number of the first row read) to read a later part of
+                the result (for two processes, see ``splittable``).
+            stop_line: stop before the row with this number (``stopped_at_line`` says whether
+                the result reached it).
 
         Raises:
             InputError: the connection or the query fails part way (password masked).
         """
         table = self.table
         rows = blank = 0
-        number = 0
+        skip, number = (0, 0) if start is None else (start[0], start[1] - 1)
+        stop = stop_line if stop_line is not None else sys.maxsize
+        self.stopped_at_line = False
         with self._connect() as connection:
             try:
                 _, chunks = self._chunks(connection)
                 for chunk in chunks:
+                    if skip:
+                        if skip >= len(chunk):
+                            skip -= len(chunk)
+                            continue
+                        chunk, skip = chunk[skip:], 0
                     for cells in _as_text(chunk):
                         number += 1
+                        if number >= stop:
+                            self.stopped_at_line = True
+                            return
                         if not "".join(cells).strip():
                             blank += 1
                             continue

@@ -178,6 +178,16 @@ class InputReader:
                 found.update(cells_of_rows(source, source.iter_rows(), wanted))
         return found
 
+    def single_splittable(self) -> CsvSource | DatabaseSource | None:
+        """The one source, when the input is exactly one CSV file or one SQLite query."""
+        if len(self._sources) == 1:
+            source = self._sources[0]
+            if isinstance(source, CsvSource):
+                return source
+            if isinstance(source, DatabaseSource) and source.splittable:
+                return source
+        return None
+
     def single_csv(self) -> CsvSource | None:
         """The one CSV source, when the input is exactly one CSV file (else None)."""
         if len(self._sources) == 1 and isinstance(self._sources[0], CsvSource):
