@@ -53,9 +53,13 @@ class ResolvedRows:
     rows are reported by the resolver, not by the writer).
     """
 
-    def __init__(self, held: HeldRows, resolver: RowResolver) -> None:
+    def __init__(
+        self, held: HeldRows, resolver: RowResolver, emit: Callable[[RowOutcome], None]
+    ) -> None:
         self._held = held
         self._resolver = resolver
+        self._emit = emit
+        self._reported: set[tuple[str, str, int, str]] = set()
 
     @property
     def rows(self) -> int:
@@ -68,11 +72,41 @@ class ResolvedRows:
         return self._held.users
 
     def chunks(self) -> Iterator[Mapping[str, Sequence[SkillRow]]]:
-        """Each held chunk, resolved; empty chunks are left out."""
+        """Each held chunk, resolved; empty chunks are left out.
+
+        Rows are held grouped by the user as written, so one person written two ways (a GUID
+        and a UPN) far apart in a large file can come up in two chunks. The writer plans a chunk
+        while it writes the one before, so such rows could create a skill twice: they are
+        failed instead (``user-written-two-ways``), naming the other spelling.
+        """
+        handed: dict[str, str] = {}
         for chunk in self._held.chunks():
             resolved = self._resolver.chunk(chunk)
+            for user_id in [user_id for user_id in resolved if user_id in handed]:
+                for row in resolved.pop(user_id):
+                    self._written_two_ways(row, handed[user_id])
+            handed.update((user_id, rows[0].user) for user_id, rows in resolved.items())
             if resolved:
                 yield resolved
+
+    def _written_two_ways(self, row: SkillRow, first: str) -> None:
+        source = row.source
+        place = (source.table.source, source.table.sheet, source.row, source.column)
+        if place in self._reported:
+            return
+        self._reported.add(place)
+        self._emit(
+            RowOutcome.for_row(
+                row,
+                Action.FAILED,
+                error_type="user-written-two-ways",
+                error=(
+                    f"{row.user} is the same person as {first}, written that way elsewhere in "
+                    f"the file, too far from this row to be planned together; write one form "
+                    f"per person, or raise run.rows_per_chunk"
+                ),
+            )
+        )
 
 
 def _distinct_values(held: HeldRows, key: str) -> Iterator[str]:
@@ -123,4 +157,4 @@ async def resolve_for_run(
         report_not_sent(held, emit, "the directory cannot be read")
         return str(exc)
     figures.update(resolution.figures.as_dict())
-    return ResolvedRows(held, RowResolver(resolution, settings.run, emit))
+    return ResolvedRows(held, RowResolver(resolution, settings.run, emit), emit)
