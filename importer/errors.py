@@ -101,7 +101,7 @@ EXIT_CODES: tuple[ExitCodeInfo, ...] = (
         ExitCode.SAFETY_ABORT,
         "safety-abort",
         "stopped by a safety guard (too many invalid rows, too many deletes, every write "
-        "refused 401/403)",
+        "refused 401/403, the report folder failing once writing began)",
     ),
     ExitCodeInfo(ExitCode.LOCKED, "locked", "another run holds the lock"),
     ExitCodeInfo(

@@ -27,7 +27,7 @@ from importer.progress import RunProgress
 from importer.read.reader import InputReader
 from importer.read.rows import RowsInput
 from importer.records import Action, RowOutcome
-from importer.report.writer import ReportWriter, RunSummary, new_run_id
+from importer.report.writer import ReportWriter, RunSummary, check_report_dir, new_run_id
 from importer.shape import Shaper
 
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ async def _run_import(
     from importer.notify import notify_run
 
     check_target(settings)
+    check_report_dir(settings.report.dir)
 
     progress = progress if progress is not None else RunProgress()
     started = datetime.now(UTC)
@@ -168,7 +169,11 @@ async def _run_stages(
         ratio = validated.invalid / validated.rows if validated.rows else 0.0
         # A handful of rows (a fed-back rejects.csv) is judged row by row, not as a share.
         guarded = validated.rows >= settings.run.min_rows_for_ratio
-        if guarded and ratio > settings.run.max_invalid_ratio:
+        if writer.failure is not None:
+            # Before anything was sent: a usage error, and nothing will be sent without a record.
+            for outcome in _not_sent(validated.kept, "the report folder cannot be written"):
+                writer.add(outcome)
+        elif guarded and ratio > settings.run.max_invalid_ratio:
             abort = (
                 f"{validated.invalid} of {validated.rows} rows ({ratio:.1%}) are invalid, "
                 f"more than max_invalid_ratio {settings.run.max_invalid_ratio:.0%}: nothing "
@@ -180,6 +185,7 @@ async def _run_stages(
                 writer.add(outcome)
         elif validated.kept.rows:
             clock = time.monotonic()
+            writer.failure_exit = ExitCode.SAFETY_ABORT
             result = await _dispatch(
                 settings,
                 token_provider,
@@ -221,6 +227,8 @@ async def _run_stages(
             layouts=shape_summary(shaper),
         )
         path = writer.finish(summary)
+        # A report file that could not be written changes the exit code (ReportWriter.finish).
+        exit_code, reason = ExitCode(summary.exit_code), summary.reason
     finally:
         if kept is not None:
             kept.close()
@@ -260,6 +268,8 @@ async def _dispatch(
         def interrupt() -> None:
             resolving.cancel()
 
+        # A report that cannot be written stops the sending: nothing goes out unrecorded.
+        writer.on_failure(interrupt)
         with stop_on_signals(interrupt):
             await asyncio.wait({resolving})
         if resolving.cancelled() or isinstance(resolving.result(), str):
@@ -281,8 +291,10 @@ async def _dispatch(
             on_outcome=writer.add,
             progress=progress,
         )
+        writer.on_failure(dispatcher.stop)
         with stop_on_signals(dispatcher.stop):
             result = await dispatcher.run(resolved)
+        writer.on_failure(None)
         client.gate.log.finish()
         http.update(client.stats.as_dict())
         throttling.update(client.gate.log.totals())

@@ -206,4 +206,7 @@ def validate_files(paths: Sequence[Path | str | RowsInput], settings: Settings) 
         path = writer.finish(summary)
     finally:
         writer.close()
-    return RunResult(exit_code, reason, path, dict(summary.counts), summary, summary.warnings)
+    # A report file that could not be written changes the exit code (see ReportWriter.finish).
+    return RunResult(
+        summary.exit_code, summary.reason, path, dict(summary.counts), summary, summary.warnings
+    )

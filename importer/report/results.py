@@ -9,7 +9,9 @@ other files. Nothing here holds outcomes: memory stays bounded for millions of r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
@@ -32,6 +34,8 @@ from importer.report.rejects import RejectsCsv
 from importer.report.xlsx import ATTENTION_ACTIONS
 
 __all__ = ["ResultsStream"]
+
+logger = logging.getLogger(__name__)
 
 _ACTIONS: tuple[Action, ...] = tuple(Action)
 # Actions as small integers: list indexes for the counts, bytes in the per-table index.
@@ -90,6 +94,8 @@ class ResultsStream:
         self.results_path = path
         self._results: IO[str] | None = open_csv(path, "w")
         self._results.write(csv_line(RESULT_COLUMNS) + "\r\n")
+        # Written through at once: a folder that takes no data fails here, before any row.
+        self._results.flush()
         self._buffer: list[str] = []
         self._attention: list[str] = []
         self._attention_limit = attention_limit
@@ -113,6 +119,11 @@ class ResultsStream:
         # The last action of each row made by the matrix or list layout (several per input
         # row, so the one byte per row number cannot say), for ``correct``.
         self._produced: dict[CorrectionKey, int] = {}
+        #: The first write that failed ("cannot write results.csv (No space left on device)"),
+        #: or None. After it the broken file gets nothing more; counting goes on.
+        self.failure: str | None = None
+        #: Called once, when the first write fails (the pipeline stops sending).
+        self.on_failure: Callable[[], None] | None = None
         self._removed_rejects: set[tuple[str, str, int]] = set()
         #: Rows per error type with an example each (rows in the fast paths have none).
         self.errors = ErrorTally()
@@ -152,7 +163,7 @@ class ResultsStream:
         rejects = self._rejects
         if rejects is not None:
             if code in _REJECT_CODES:
-                rejects.add(o)
+                self._reject(o)
             elif self._need_template and o.header:
                 rejects.note_header(o.header)
                 self._need_template = False
@@ -274,11 +285,14 @@ class ResultsStream:
             errors: that part's error types (``ErrorTally.part``).
         """
         self._flush()
-        assert self._results is not None
-        with open_csv(results) as part:
-            part.readline()
-            while chunk := part.read(1 << 20):
-                self._results.write(chunk)
+        if self._results is not None:
+            try:
+                with open_csv(results) as part:
+                    part.readline()
+                    while chunk := part.read(1 << 20):
+                        self._results.write(chunk)
+            except OSError as exc:
+                self._break_results(exc)
         self._switch_table(source, sheet)
         mine = self._table_actions
         if len(mine) < len(actions):
@@ -290,9 +304,8 @@ class ResultsStream:
         room = self._attention_limit - len(self._attention)
         if room > 0 and self._attention_codes:
             self._attention.extend(attention[:room])
-        if self._rejects is not None:
-            for outcome in rejects:
-                self._rejects.add(outcome)
+        for outcome in rejects:
+            self._reject(outcome)
         if errors is not None:
             self.errors.absorb(source, sheet, errors)
 
@@ -335,17 +348,29 @@ class ResultsStream:
             self.errors.replace(outcome)
 
     def finish(self) -> None:
-        """Close results.csv and rejects.csv with every correction applied."""
+        """Close results.csv and rejects.csv with every correction applied.
+
+        A file that cannot be written is left as far as it got (see ``failure``).
+        """
         self._flush()
         if self._results is not None:
-            self._results.close()
+            try:
+                self._results.close()
+            except OSError as exc:
+                self._break_results(exc)
             self._results = None
-        if self._corrections:
-            replace_results_rows(self.results_path, self._corrections)
+        if self._corrections and self.failure is None:
+            try:
+                replace_results_rows(self.results_path, self._corrections)
+            except OSError as exc:
+                self.fail("results.csv", exc)
         if self._rejects is not None:
             in_place = [o for key, o in self._corrections.items() if key in self._in_place]
             appended = [o for key, o in self._corrections.items() if key not in self._in_place]
-            self._rejects.finish(self._removed_rejects, appended, in_place)
+            try:
+                self._rejects.finish(self._removed_rejects, appended, in_place)
+            except OSError as exc:
+                self._break_rejects(exc)
 
     def close(self) -> None:
         """Flush and close the files as they are (idempotent); used on abnormal exit."""
@@ -353,10 +378,43 @@ class ResultsStream:
             self._flush()
         finally:
             if self._results is not None:
-                self._results.close()
+                with contextlib.suppress(OSError):  # already reported by _flush
+                    self._results.close()
                 self._results = None
             if self._rejects is not None:
-                self._rejects.close()
+                with contextlib.suppress(OSError):
+                    self._rejects.close()
+
+    def fail(self, name: str, exc: OSError) -> None:
+        """Note that a report file could not be written; the first failure is kept and told."""
+        if self.failure is not None:
+            return
+        reason = exc.strerror or type(exc).__name__
+        self.failure = f"cannot write {name} in {self.results_path.parent} ({reason})"
+        logger.error("report folder: %s", self.failure)
+        if self.on_failure is not None:
+            self.on_failure()
+
+    def _break_results(self, exc: OSError) -> None:
+        results, self._results = self._results, None
+        if results is not None:
+            with contextlib.suppress(OSError):  # its buffer cannot be written either
+                results.close()
+        self.fail("results.csv", exc)
+
+    def _break_rejects(self, exc: OSError) -> None:
+        rejects, self._rejects = self._rejects, None
+        if rejects is not None:
+            with contextlib.suppress(OSError):
+                rejects.close()
+        self.fail("rejects.csv", exc)
+
+    def _reject(self, outcome: RowOutcome) -> None:
+        if self._rejects is not None:
+            try:
+                self._rejects.add(outcome)
+            except OSError as exc:
+                self._break_rejects(exc)
 
     def _record(self, code: int, row: int, line: str) -> None:
         self._counts[code] += 1
@@ -396,6 +454,9 @@ class ResultsStream:
 
     def _flush(self) -> None:
         if self._buffer and self._results is not None:
-            self._results.write("\r\n".join(self._buffer))
-            self._results.write("\r\n")
+            try:
+                self._results.write("\r\n".join(self._buffer))
+                self._results.write("\r\n")
+            except OSError as exc:
+                self._break_results(exc)
         self._buffer.clear()

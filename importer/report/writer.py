@@ -18,15 +18,18 @@ and, for the xlsx, at most ``xlsx_row_limit`` formatted lines of rows needing at
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import json
 import logging
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from importer.errors import ConfigError, ExitCode
 from importer.records import Action, RowOutcome, SourceRow
 from importer.report.error_types import ErrorTallyPart
 from importer.report.rejects import RejectsCsv
@@ -34,6 +37,7 @@ from importer.report.results import ResultsStream
 from importer.report.summary import RunSummary, summary_document, summary_sheet_rows
 from importer.report.xlsx import (
     XLSX_ROW_LIMIT,
+    XlsxScope,
     decide_scope,
     select_results_lines,
     write_results_xlsx,
@@ -43,6 +47,7 @@ __all__ = [
     "REPORT_FORMATS",
     "ReportWriter",
     "RunSummary",
+    "check_report_dir",
     "new_run_id",
 ]
 
@@ -66,15 +71,46 @@ def new_run_id(report_dir: Path, now: datetime | None = None) -> str:
     moment = now or datetime.now(UTC)
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     base = moment.strftime("%Y%m%dT%H%M%SZ")
-    report_dir.mkdir(parents=True, exist_ok=True)
-    for number in itertools.count(1):
-        run_id = base if number == 1 else f"{base}-{number}"
-        try:
-            (report_dir / run_id).mkdir()
-        except FileExistsError:
-            continue
-        return run_id
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        for number in itertools.count(1):
+            run_id = base if number == 1 else f"{base}-{number}"
+            try:
+                (report_dir / run_id).mkdir()
+            except FileExistsError:
+                if not report_dir.is_dir():
+                    raise
+                continue
+            return run_id
+    except OSError as exc:
+        raise _unusable(report_dir, exc) from None
     raise AssertionError("unreachable")  # pragma: no cover - itertools.count never ends
+
+
+def check_report_dir(report_dir: Path) -> None:
+    """Fail early, before anything is read or sent, when the report root cannot be used.
+
+    Raises:
+        ConfigError: ``report_dir`` is a file, or a folder this user cannot write into.
+    """
+    folder = report_dir
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent  # the nearest existing ancestor is where the folder would go
+    if folder.exists() and not folder.is_dir():
+        raise _unusable(report_dir, NotADirectoryError(20, "Not a directory"))
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise _unusable(report_dir, PermissionError(13, "Permission denied"))
+
+
+def _unusable(report_dir: Path, exc: OSError) -> ConfigError:
+    reason = exc.strerror or type(exc).__name__
+    if report_dir.exists() and not report_dir.is_dir():
+        reason = "it is a file, not a folder"
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(report_dir) else ""
+    return ConfigError(
+        f"report.dir: the report folder {report_dir} cannot be written{where}: {reason}; "
+        f"nothing was sent"
+    )
 
 
 class ReportWriter:
@@ -107,13 +143,19 @@ class ReportWriter:
         if unknown:
             raise ValueError(f"unknown report format(s) {', '.join(unknown)}; use csv, xlsx, json")
         self.path = report_dir / run_id
-        self.path.mkdir(parents=True, exist_ok=True)
         self._formats = frozenset(formats)
         self._xlsx_row_limit = xlsx_row_limit
         rejects = RejectsCsv(self.path / "rejects.csv") if "csv" in formats else None
         attention = xlsx_row_limit if "xlsx" in formats else 0
-        self._stream = ResultsStream(self.path / "results.csv", rejects, attention)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._stream = ResultsStream(self.path / "results.csv", rejects, attention)
+        except OSError as exc:
+            raise _unusable(report_dir, exc) from None
         self._closed = False
+        #: The exit code of a run whose report could not be written completely: a usage error
+        #: (nothing sent) by default; ``run`` raises it to a safety stop once it sends.
+        self.failure_exit = ExitCode.USAGE
 
     def __enter__(self) -> ReportWriter:
         return self
@@ -130,6 +172,15 @@ class ReportWriter:
     def counts(self) -> dict[str, int]:
         """Rows per action value so far, every action present (zeros included)."""
         return self._stream.counts
+
+    @property
+    def failure(self) -> str | None:
+        """Why a report file could not be written (the first failure), or None."""
+        return self._stream.failure
+
+    def on_failure(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` once, when a report file first fails to be written."""
+        self._stream.on_failure = callback
 
     def add(self, outcome: RowOutcome) -> None:
         """Record one outcome (see ``ResultsStream.add``)."""
@@ -187,7 +238,8 @@ class ReportWriter:
         summary.counts = stream.counts
         summary.error_types = stream.errors.table()
         scope = None
-        if "xlsx" in self._formats:
+        # A workbook built from a results.csv that stopped short would mislead: left out.
+        if "xlsx" in self._formats and stream.failure is None:
             scope = decide_scope(summary.counts, self._xlsx_row_limit)
             # The attention lines kept while streaming are exactly what an incomplete sheet
             # shows, unless corrections changed rows after they were kept.
@@ -197,18 +249,38 @@ class ReportWriter:
                 else select_results_lines(stream.results_path, scope)
             )
             sheet = summary_sheet_rows(summary, scope.note)
-            write_results_xlsx(self.path / "results.xlsx", lines, sheet.rows, sheet.action_rows)
-            files.append("results.xlsx")
+            try:
+                write_results_xlsx(self.path / "results.xlsx", lines, sheet.rows, sheet.action_rows)
+                files.append("results.xlsx")
+            except OSError as exc:
+                stream.fail("results.xlsx", exc)
+        if stream.failure is not None:
+            summary.exit_code = self.failure_exit
+            summary.reason = f"the report is incomplete: {stream.failure}"
         if "json" in self._formats:
-            files.append("summary.json")
-            document = summary_document(summary, files, scope)
-            temporary = self.path / "summary.json.tmp"
-            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-            temporary.write_text(text, "utf-8", errors="backslashreplace")
-            temporary.replace(self.path / "summary.json")
+            self._write_summary(summary, [*files, "summary.json"], scope)
         self.close()
-        logger.info("report written to %s", self.path)
+        if stream.failure is None:
+            logger.info("report written to %s", self.path)
         return self.path
+
+    def _write_summary(
+        self, summary: RunSummary, files: list[str], scope: XlsxScope | None
+    ) -> None:
+        """summary.json, atomically; it is small, so it is tried even after a failure."""
+        temporary = self.path / "summary.json.tmp"
+        try:
+            text = json.dumps(summary_document(summary, files, scope), indent=2, ensure_ascii=False)
+            temporary.write_text(text + "\n", "utf-8", errors="backslashreplace")
+            temporary.replace(self.path / "summary.json")
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            first = self._stream.failure is None
+            self._stream.fail("summary.json", exc)
+            if first:  # the summary itself was the first failure: say so where it can be seen
+                summary.exit_code = self.failure_exit
+                summary.reason = f"the report is incomplete: {self._stream.failure}"
 
     def close(self) -> None:
         """Flush and close the files; idempotent. Used on abnormal exit."""
