@@ -412,8 +412,14 @@ def test_corrections_keep_multi_line_and_quoted_cells_of_other_rows_intact(tmp_p
 def test_the_public_interface_the_pipeline_codes_against_stays_put() -> None:
     import importer.report.writer as report
 
-    assert sorted(report.__all__) == ["REPORT_FORMATS", "ReportWriter", "RunSummary", "new_run_id"]
-    for name in ("add", "add_source_row", "correct", "finish", "close", "counts"):
+    assert sorted(report.__all__) == [
+        "REPORT_FORMATS",
+        "ReportWriter",
+        "RunSummary",
+        "check_report_dir",
+        "new_run_id",
+    ]
+    for name in ("add", "add_source_row", "correct", "finish", "close", "counts", "failure"):
         assert hasattr(ReportWriter, name)
     assert list(RunSummary.__dataclass_fields__) == [
         "run_id", "command", "started", "finished", "target", "mode", "dry_run", "inputs",
