@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections import Counter
 from pathlib import Path
@@ -246,6 +247,36 @@ async def test_sigterm_stops_sending_writes_the_report_and_exits_130(
     assert actions["created"] == slow_sandbox.stats_view()["skills_total"]
     assert actions["created"] + actions["not-sent"] == len(rows)
     assert {line["errorType"] for line in lines if line["action"] == "not-sent"} == {"not-sent"}
+    assert (report / "summary.json").is_file()
+
+
+@pytest.mark.slow
+async def test_sigterm_during_a_long_retry_after_ends_the_run_at_once_with_its_report(
+    slow_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    rows = _rows(30, 8)
+    csv_file = write_csv(tmp_path / "s.csv", rows)
+    process = await start_import_process(_config_file(slow_sandbox, tmp_path), csv_file)
+    await wait_for_writes(slow_sandbox, 10)
+    # From now on Graph asks every batch to wait five minutes (within the 600 s cap).
+    slow_sandbox.faults.batch_status, slow_sandbox.faults.batch_retry_after = 429, "300"
+    await slow_sandbox.wait_until(lambda s: s.requests_by_method_status["$batch 429"] >= 1)
+    process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(60):  # a backstop far below the 300 s the run was told to wait
+        code = await process.wait()
+    await settled(slow_sandbox)
+
+    assert code == 130
+    [report] = list((tmp_path / "reports").glob("2*"))
+    import csv
+
+    with (report / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
+        lines = list(csv.DictReader(handle))
+    assert len(lines) == len(rows)
+    actions = Counter(line["action"] for line in lines)
+    # What Graph answered is reported as answered: every stored skill is a created row.
+    assert actions["created"] == slow_sandbox.stats_view()["skills_total"]
+    assert actions["created"] + actions["not-sent"] + actions["failed"] == len(rows)
     assert (report / "summary.json").is_file()
 
 

@@ -7,13 +7,15 @@ answers in any order. Pure functions, so the rules are tested without HTTP.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from importer.graph.wire import SubRequest
+from importer.graph.wire import REDIRECT_REFUSED, SubRequest
 
 __all__ = [
     "MAX_BATCH_SIZE",
@@ -25,6 +27,8 @@ __all__ = [
     "check_relative_url",
     "encode_batch",
     "match_batch_answers",
+    "parse_json_body",
+    "refused_redirect",
     "throttled_item_retry_afters",
 ]
 
@@ -157,3 +161,26 @@ def _missing_item(item_id: str) -> Answer:
         }
     }
     return Answer(MISSING_ITEM_STATUS, CIMultiDictProxy(CIMultiDict()), body)
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """An answer's body as JSON, or None when empty or unreadable (never raises)."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested deeper than Python's stack; unreadable like any other.
+        return None
+
+
+def refused_redirect(status: int, headers: CIMultiDictProxy[str]) -> Answer:
+    """A 3xx answer as the failure it is: redirects are never followed."""
+    target = urlsplit(headers.get("Location", "")).hostname or "an unnamed address"
+    body = {
+        "error": {
+            "code": REDIRECT_REFUSED,
+            "message": f"Graph answered with a redirect to {target}, which is never followed",
+        }
+    }
+    return Answer(status, headers, body)

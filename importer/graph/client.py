@@ -10,8 +10,7 @@ Rules kept here:
   (names and skills) and the token go to the configured endpoint only. For the same reason an
   ``@odata.nextLink`` to another origin, or one no URL parser reads safely, is refused
   (``NextLinkRefused``).
-- A listing page must be a JSON object with a ``value`` array; anything else is an error worth
-  retrying (``UnreadableAnswer``), never "no skills".
+- Listings: see ``importer.graph.paging``.
 - A 401 is answered once with a fresh token when the provider can renew it; a fixed token
   (``auth.method: token``) cannot be renewed, so its 401 is final.
 - Whatever goes wrong while sending becomes a ``GraphError`` for that request: a failed
@@ -30,13 +29,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from importer import __version__
@@ -53,15 +51,16 @@ from importer.graph.batch_format import (
     check_relative_url,
     encode_batch,
     match_batch_answers,
+    parse_json_body,
+    refused_redirect,
     throttled_item_retry_afters,
 )
+from importer.graph.paging import list_pages, next_link_problem, origin_of
 from importer.graph.retry import RetryAfterGate, parse_retry_after, with_retries
 from importer.graph.stopping import StopSignal
 from importer.graph.wire import (
     NEXT_LINK_REFUSED,
-    REDIRECT_REFUSED,
     SIGN_IN_FAILED,
-    UNREADABLE_ANSWER,
     HttpStats,
     SubRequest,
     SubResponse,
@@ -114,7 +113,7 @@ class GraphClient:
     ) -> None:
         self._base = base_url.rstrip("/")
         self._root = f"{self._base}/{api_version.strip('/')}"
-        self._origin = _origin_of(self._base)
+        self._origin = origin_of(self._base)
         self._token_provider = token_provider
         self._concurrency = concurrency
         self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
@@ -219,7 +218,7 @@ class GraphClient:
                 configured Graph endpoint).
             TransientGraphError: as for ``send``.
         """
-        problem = self._next_link_problem(url)
+        problem = next_link_problem(url, self._origin)
         if problem:
             raise PermanentGraphError(
                 f"refusing to follow @odata.nextLink: {problem}", code=NEXT_LINK_REFUSED
@@ -240,71 +239,26 @@ class GraphClient:
                 request. Later pages are plain GETs of the link, as Graph requires.
 
         Raises:
-            GraphError: a page failed for good (404 for an unknown user, retries exhausted...).
+            GraphError: a page failed for good (404 for an unknown user, an answer that is not
+                a listing, retries exhausted...).
         """
-        skills: list[dict[str, Any]] = []
-        next_url: str | None = None
-        seen: set[str] = set()
-        while True:
-            page = await self._fetch_page(user, next_url, first_page)
-            body = page.body
-            assert isinstance(body, Mapping)  # checked by _fetch_page
-            skills.extend(item for item in body["value"] if isinstance(item, dict))
-            link = body.get("@odata.nextLink")
-            if not isinstance(link, str) or not link:
-                return skills
-            if link in seen:
-                raise PermanentGraphError("Graph returned the same @odata.nextLink twice")
-            seen.add(link)
-            next_url = link
 
-    # -- internals ----------------------------------------------------------------------------
+        async def plain_first_page() -> SubResponse:
+            return await self.send(SubRequest("list", "GET", skills_path(user)))
 
-    async def _fetch_page(
-        self,
-        user: str,
-        next_url: str | None,
-        first_page: Callable[[], Awaitable[SubResponse]] | None,
-    ) -> SubResponse:
-        async def once() -> SubResponse:
-            if next_url is None and first_page is not None:
-                page = await first_page()
-            elif next_url is None:
-                page = await self.send(SubRequest("list", "GET", skills_path(user)))
-            else:
-                page = await self.get_page(next_url)
-            error = page.error()
-            if error is not None:
-                raise error
-            if not isinstance(page.body, Mapping) or not isinstance(page.body.get("value"), list):
-                # Never read as "no skills": the plan would then create every skill again.
-                raise TransientGraphError(
-                    "the listing answer is not what Graph documents (a JSON object with a "
-                    "'value' array)",
-                    status=page.status,
-                    code=UNREADABLE_ANSWER,
-                    request_id=page.request_id,
-                )
-            return page
-
-        return await with_retries(
-            once,
-            self._max_attempts,
-            self._max_retry_wait_s,
-            sleep=self.stopping.sleeper(self._sleep),
-            stats=self.stats,
+        return await list_pages(
+            first_page or plain_first_page,
+            self.get_page,
+            lambda once: with_retries(
+                once,
+                self._max_attempts,
+                self._max_retry_wait_s,
+                sleep=self.stopping.sleeper(self._sleep),
+                stats=self.stats,
+            ),
         )
 
-    def _next_link_problem(self, url: str) -> str:
-        if any(char == "\\" or char.isspace() or not char.isprintable() for char in url):
-            return "it holds a backslash, a space or a control character"
-        try:
-            URL(url, encoded=True)
-        except ValueError:
-            return "it is not a well-formed URL"
-        if _origin_of(url) != self._origin:
-            return f"it points to another host ({urlsplit(url).hostname})"
-        return ""
+    # -- internals ----------------------------------------------------------------------------
 
     async def _exchange(self, method: str, url: str, body: Any, *, batch: bool = False) -> Answer:
         if self.stopping.is_set:
@@ -375,9 +329,9 @@ class GraphClient:
             ) as response:
                 raw = await response.read()
                 if 300 <= response.status < 400:
-                    answer = _refused_redirect(response.status, response.headers)
+                    answer = refused_redirect(response.status, response.headers)
                 else:
-                    answer = Answer(response.status, response.headers, _parse_json(raw))
+                    answer = Answer(response.status, response.headers, parse_json_body(raw))
                 # Close the gate before this connection goes back to the pool: a request that
                 # then reuses it must not leave inside the window this answer announced.
                 self._close_gate_for(answer, batch)
@@ -423,33 +377,3 @@ class GraphClient:
             request_id=request_id_of(answer.body, answer.headers),
             retry_after=retry_after,
         )
-
-
-def _origin_of(url: str) -> tuple[str, str | None, int | None]:
-    parts = urlsplit(url)
-    try:
-        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
-    except ValueError:
-        port = -1  # an unreadable port never matches the configured endpoint
-    return parts.scheme, parts.hostname, port
-
-
-def _parse_json(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        # RecursionError: JSON nested deeper than Python's stack; unreadable like any other.
-        return None
-
-
-def _refused_redirect(status: int, headers: CIMultiDictProxy[str]) -> Answer:
-    target = urlsplit(headers.get("Location", "")).hostname or "an unnamed address"
-    body = {
-        "error": {
-            "code": REDIRECT_REFUSED,
-            "message": f"Graph answered with a redirect to {target}, which is never followed",
-        }
-    }
-    return Answer(status, headers, body)

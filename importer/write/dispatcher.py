@@ -29,7 +29,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from importer.config import RunSettings
@@ -37,14 +37,13 @@ from importer.errors import GraphError, NotSentError
 from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient
 from importer.graph.pacing import AdaptivePacer
-from importer.graph.wire import SIGN_IN_FAILED
 from importer.progress import LISTING, WRITING, RunProgress
 from importer.records import Action, OpKind, RowOutcome, SkillRow
 from importer.write.execute import OperationWriter, as_graph_error
 from importer.write.groups import RowsInMemory, UserRows
 from importer.write.guards import SystemicRefusalGuard, delete_guard
 from importer.write.listing import SkillLister
-from importer.write.outcomes import INTERRUPTED, SIGN_IN_ADVICE, ProgressState, outcome_for
+from importer.write.outcomes import INTERRUPTED, DispatchResult, ProgressState, outcome_for
 from importer.write.planner import UserPlan, plan_user_changes
 from importer.write.reconcile import Reconciler
 
@@ -55,23 +54,6 @@ logger = logging.getLogger(__name__)
 #: How long the final sweep waits at most for late commits and lagging listings (never more
 #: than ``run.max_retry_wait_s``).
 SETTLE_S = 10.0
-
-
-@dataclass(slots=True)
-class DispatchResult:
-    """How the dispatch ended.
-
-    Attributes:
-        aborted: why a safety guard stopped the run ("" when none did).
-        interrupted: True when ``stop()`` was called from outside (Ctrl-C, SIGTERM).
-        warnings: things the planner noticed, for the run log and summary.
-        owned_skills: skills carrying the source tag among the listed users (sync guard).
-    """
-
-    aborted: str = ""
-    interrupted: bool = False
-    warnings: list[str] = field(default_factory=list)
-    owned_skills: int = 0
 
 
 class Dispatcher:
@@ -154,7 +136,9 @@ class Dispatcher:
         source = RowsInMemory(users) if isinstance(users, Mapping) else users
         self.progress.start(LISTING, source.users, "users")
         self.progress.start(WRITING, source.rows, "rows")
-        self._refusals = SystemicRefusalGuard(source.users)
+        self._refusals = SystemicRefusalGuard(
+            source.users, can_refresh_token=self._client.can_refresh_token
+        )
         pacer = AdaptivePacer(sleep=self._sleep, max_wait_s=self._run.max_retry_wait_s)
         self.progress.accepted_rate = lambda: pacer.rate
         self._client.gate.log.accepted_rate = lambda: pacer.rate
@@ -274,13 +258,13 @@ class Dispatcher:
                 self.progress.advance(phase=LISTING)
             if existing is None:
                 return None
-            plan = plan_user_changes(
-                user,
-                rows,
-                existing,
-                mode=self._run.mode,
-                source_tag=self._run.source_tag,
-            )
+            try:
+                plan = plan_user_changes(
+                    user, rows, existing, mode=self._run.mode, source_tag=self._run.source_tag
+                )
+            except Exception as exc:  # a listing no one foresaw: this user fails, not the run
+                self._report_rows(rows, Action.FAILED, as_graph_error(exc), record=record)
+                return None
             self.result.warnings.extend(plan.warnings)
             self.result.owned_skills += plan.owned
             return plan
@@ -300,19 +284,28 @@ class Dispatcher:
         try:
             skills = await self._lister.list_skills(user)
         except NotSentError as exc:
-            if record:
-                for row in rows:
-                    self._record(outcome_for(row, Action.NOT_SENT, error=exc))
+            self._report_rows(rows, Action.NOT_SENT, exc, record=record)
             return None
         except Exception as exc:
             error = as_graph_error(exc)
             self._note_auth("read", user, error)
-            if record:
-                for row in rows:
-                    self._record(outcome_for(row, Action.FAILED, error=error, attempts=1))
+            self._report_rows(rows, Action.FAILED, error, record=record, attempts=1)
             return None
         self._note_auth("read", user, None)
         return skills
+
+    def _report_rows(
+        self,
+        rows: Sequence[SkillRow],
+        action: Action,
+        error: GraphError,
+        *,
+        record: bool,
+        attempts: int = 0,
+    ) -> None:
+        if record:
+            for row in rows:
+                self._record(outcome_for(row, action, error=error, attempts=attempts))
 
     def _report_dry_run(self, plans: list[_Planned]) -> None:
         would = {
@@ -375,13 +368,6 @@ class Dispatcher:
 
     def _note_auth(self, kind: str, user: str, error: GraphError | None) -> None:
         assert self._refusals is not None
-        if error is not None and error.code == SIGN_IN_FAILED:
-            self._abort(f"sign-in failed during the run: {error.message}")
-            return
-        if error is not None and error.status == 401 and not self._client.can_refresh_token:
-            # A fixed token cannot be renewed: every later request would be refused too.
-            self._abort(f"Graph refused the access token ({error}). {SIGN_IN_ADVICE}")
-            return
         reason = self._refusals.note(kind, user, error)
         if reason:
             self._abort(reason)

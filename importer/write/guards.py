@@ -7,6 +7,7 @@ what stopping means (nothing more is sent; what was not written is reported ``no
 from __future__ import annotations
 
 from importer.errors import GraphError, TransientGraphError
+from importer.graph.wire import SIGN_IN_FAILED
 from importer.write.outcomes import PERMISSION_MESSAGE, SIGN_IN_ADVICE
 
 __all__ = ["SYSTEMIC_AUTH_USERS", "SystemicRefusalGuard", "delete_guard"]
@@ -22,12 +23,17 @@ class SystemicRefusalGuard:
     with thousands of identical failures. Reads and writes are judged apart: a token may read
     profiles and still not be allowed to write them.
 
+    Two failures need no majority: a sign-in that fails mid-run, and a 401 for a token that
+    cannot be renewed (``auth.method: token``). Every later request would fail the same way.
+
     Args:
         users: how many users the run has; the verdict needs ``min(5, users)`` of them.
+        can_refresh_token: False for a fixed token.
     """
 
-    def __init__(self, users: int) -> None:
+    def __init__(self, users: int, *, can_refresh_token: bool = True) -> None:
         self._needed = max(1, min(SYSTEMIC_AUTH_USERS, users))
+        self._can_refresh = can_refresh_token
         self._seen: dict[str, dict[str, bool]] = {"read": {}, "write": {}}
 
     def note(self, kind: str, user: str, error: GraphError | None) -> str | None:
@@ -36,6 +42,10 @@ class SystemicRefusalGuard:
         Returns:
             The reason to stop, once the first users were all refused; else None.
         """
+        if error is not None and error.code == SIGN_IN_FAILED:
+            return f"sign-in failed during the run: {error.message}"
+        if error is not None and error.status == 401 and not self._can_refresh:
+            return f"Graph refused the access token ({error}). {SIGN_IN_ADVICE}"
         seen = self._seen[kind]
         if user in seen or len(seen) >= self._needed:
             return None

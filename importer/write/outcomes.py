@@ -5,6 +5,8 @@ Kept apart from the dispatcher's control flow so both stay small.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from importer.errors import (
     GraphError,
     NoAnswerError,
@@ -27,6 +29,7 @@ __all__ = [
     "INTERRUPTED",
     "PERMISSION_MESSAGE",
     "SIGN_IN_ADVICE",
+    "DispatchResult",
     "ProgressState",
     "error_type_for",
     "outcome_for",
@@ -50,6 +53,24 @@ SIGN_IN_ADVICE = (
     "other methods, sign in again (`skills-import login`) and check auth.tenant_id and "
     "target.graph."
 )
+
+
+@dataclass(slots=True)
+class DispatchResult:
+    """How the dispatch ended.
+
+    Attributes:
+        aborted: why a safety guard stopped the run ("" when none did).
+        interrupted: True when ``stop()`` was called from outside (Ctrl-C, SIGTERM).
+        warnings: things the planner noticed, for the run log and summary.
+        owned_skills: skills carrying the source tag among the listed users (sync guard).
+    """
+
+    aborted: str = ""
+    interrupted: bool = False
+    warnings: list[str] = field(default_factory=list)
+    owned_skills: int = 0
+
 
 PERMISSION_MESSAGE = (
     "Writing profile skills needs a DELEGATED sign-in (auth.method: device-code, then "
