@@ -55,6 +55,25 @@ async def test_token_method_uses_the_token_from_the_environment(tmp_path: Path) 
     await close_token_provider(provider)
 
 
+@pytest.mark.parametrize("variable", ["SKILLS_IMPORT_CLIENT_SECRET", "SKILLS_IMPORT_ACCESS_TOKEN"])
+def test_a_secret_with_a_control_character_inside_is_refused_without_showing_it(
+    tmp_path: Path, variable: str
+) -> None:
+    method = "client-secret" if "SECRET" in variable else "token"
+    settings = settings_for(
+        tmp_path,
+        {variable: "abc\x1bdef"},
+        target=REAL,
+        auth={"method": method, "tenant_id": "contoso.onmicrosoft.com", "client_id": "app"},
+    )
+    with pytest.raises(AuthError) as caught:
+        make_token_provider(settings)
+    assert variable in str(caught.value)
+    assert "U+001B at position 4" in str(caught.value)
+    assert "abc" not in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
 def test_token_method_without_a_token_says_which_variable_to_set(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, target=REAL, auth={"method": "token"})
     with pytest.raises(AuthError, match="SKILLS_IMPORT_ACCESS_TOKEN") as caught:

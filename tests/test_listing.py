@@ -63,3 +63,36 @@ async def test_the_sweep_keeps_the_reported_copy_and_never_touches_user_entered_
     assert other in left
     assert first not in left
     assert len(left) == 4
+
+
+async def test_a_copy_already_gone_when_the_sweep_deletes_it_is_not_an_error(
+    running_sandbox: RunningSandbox,
+) -> None:
+    owned = {"source": {"type": "skills-import"}}
+    kept = await _post(running_sandbox, {"displayName": "Python", **owned})
+    extra = await _post(running_sandbox, {"displayName": "Python", **owned})
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    async with (
+        GraphClient(
+            running_sandbox.base_url, "beta", _token, concurrency=2, request_timeout_s=10
+        ) as client,
+        Batcher(client, batch_size=20, concurrency=2, pacer=AdaptivePacer()) as batcher,
+    ):
+        lister = SkillLister(client, batcher, max_attempts=3, max_wait_s=5, sleep=no_sleep)
+        stale = await lister.list_skills(BOB_UPN)
+        url = f"{running_sandbox.base_url}/beta/users/{quote(BOB_UPN, safe='')}/profile/skills"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.delete(f"{url}/{extra}", headers={"Authorization": f"Bearer {FIXED_TOKEN}"}),
+        ):
+            pass  # someone else removed it meanwhile: the stale listing still shows it
+
+        removed = await lister.remove_extra_copies(
+            BOB_UPN, stale, {"python"}, {kept}, "skills-import"
+        )
+
+    assert removed == 1
+    assert [skill["id"] for skill in await skills_of(running_sandbox, BOB_UPN)] == [kept]

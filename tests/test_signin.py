@@ -206,8 +206,9 @@ async def test_without_a_keyring_the_encrypted_cache_is_a_clear_error_and_nothin
     )
 
 
+@pytest.mark.parametrize("pasted", ["", "\r\n"], ids=["as-is", "with-a-windows-line-end"])
 async def test_a_run_signs_in_with_a_client_secret(
-    tmp_path: Path, idp: IdentityProvider, graph: GatedGraph
+    tmp_path: Path, idp: IdentityProvider, graph: GatedGraph, pasted: str
 ) -> None:
     secret = secrets.token_urlsafe(24)
     idp.register(App(CONFIDENTIAL_APP, secret=secret))
@@ -215,7 +216,7 @@ async def test_a_run_signs_in_with_a_client_secret(
     source = write_csv(tmp_path / "s.csv", [(BOB_UPN, "Python", "expert", "")])
 
     code, output = await _run(
-        _env(tmp_path, idp, SKILLS_IMPORT_CLIENT_SECRET=secret), config, source
+        _env(tmp_path, idp, SKILLS_IMPORT_CLIENT_SECRET=secret + pasted), config, source
     )
 
     assert code == 0, output
