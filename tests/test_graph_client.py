@@ -350,6 +350,38 @@ async def test_list_skills_gives_up_after_max_attempts(
         assert graph.stats.requests == 3
 
 
+async def test_list_skills_waits_out_a_429_as_announced_even_with_one_attempt_allowed(
+    sandbox: TestServer, faults: FaultConfig, fake_time: FakeTime
+) -> None:
+    # Throttling has its own budget: a 429 says "come back later", not "this failed".
+    faults.throttle_rps = 1
+    async with make_client(sandbox, fake_time, max_attempts=1) as graph:
+        assert (await graph.send(SubRequest("1", "GET", skills_path(ANN[1])))).status == 200
+        started = fake_time.now
+
+        assert await graph.list_skills(ANN[1]) == []
+
+        assert graph.stats.throttled == 1
+        assert graph.stats.retries == 1
+        assert fake_time.now - started >= 1  # the announced Retry-After, waited in full
+    assert sandbox_stats(sandbox).premature_requests == 0
+
+
+async def test_list_skills_gives_up_at_once_when_graph_asks_for_more_than_the_wait_cap(
+    sandbox: TestServer, faults: FaultConfig, fake_time: FakeTime
+) -> None:
+    faults.throttle_rps = 0.001  # the next token comes in about 1,000 s
+    async with make_client(sandbox, fake_time, max_retry_wait_s=60) as graph:
+        await graph.send(SubRequest("1", "GET", skills_path(ANN[1])))
+
+        with pytest.raises(TransientGraphError) as caught:
+            await graph.list_skills(ANN[1])
+
+        assert caught.value.status == 429
+        assert graph.stats.retries == 0
+        assert fake_time.sleeps == []
+
+
 @pytest.mark.parametrize(
     ("requests", "message"),
     [
