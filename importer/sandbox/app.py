@@ -66,6 +66,7 @@ async def _request_ids(request: web.Request, handler: _Handler) -> web.StreamRes
     request[CONTEXT_KEY] = ctx
     state = request.app[STATE_KEY]
     state.stats.in_flight += 1
+    state.notify_watchers()
     try:
         response = await handler(request)
     except web.HTTPException as exc:

@@ -41,7 +41,7 @@ class RunningSandbox:
         self.faults: FaultConfig = state.faults
 
     async def wait_until(self, condition: Callable[[SandboxStats], bool]) -> None:
-        """Return once ``condition(stats)`` holds, checked after every request handled.
+        """Return once ``condition(stats)`` holds, checked as each request arrives and ends.
 
         For tests: ``await sandbox.wait_until(lambda s: s.writes >= 40)``, or
         ``lambda s: s.in_flight == 0`` for "every request that arrived has been answered".
