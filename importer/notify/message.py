@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.config_errors import mask_credentials
+from importer.config.messages import mask_credentials
 from importer.errors import ExitCode
 from importer.report.writer import RunSummary
 

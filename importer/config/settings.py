@@ -1,46 +1,34 @@
-"""Settings: config.yaml, then ``SKILLS_IMPORT_...`` environment variables, then CLI flags.
+"""The settings model: one section per part of config.yaml, each with its defaults and checks.
 
-One frozen ``Settings`` object is built at the CLI boundary and passed down; core code never
-reads the environment. Unknown keys, wrong types and impossible combinations raise
-``ConfigError`` naming the key and the file.
-
-Relative paths in a config file (``target.sandbox_db``, ``target.sandbox_directory``,
-``report.dir``, ``auth.certificate_path``) are resolved against the folder of that file, so a
-scheduler can run the job from any working directory.
+``Settings`` is frozen: built once at the CLI boundary (``importer.config.loading``) and passed
+down. A value that is wrong, or a combination that cannot work, fails here with the key named.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
-    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
-from importer.config_errors import describe_validation_error
-from importer.errors import ConfigError
 from importer.records import header_key
 
 __all__ = [
-    "DEFAULT_CONFIG_PATH",
     "NATIONAL_CLOUDS",
     "AuthSettings",
     "ColumnsSettings",
@@ -51,12 +39,10 @@ __all__ = [
     "Settings",
     "TargetSettings",
     "ValuesSettings",
-    "load_settings",
 ]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CONFIG_PATH = Path("config.yaml")
 
 #: Graph root -> sign-in authority host, for the clouds that host the profile API.
 NATIONAL_CLOUDS: dict[str, str] = {
@@ -67,8 +53,6 @@ NATIONAL_CLOUDS: dict[str, str] = {
 }
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-
-_SECRET_KEYS = {"client_secret", "access_token", "database_password", "notify_urls"}
 
 
 class _Section(BaseModel):
@@ -317,145 +301,3 @@ class Settings(BaseSettings):
         # Precedence, highest first: CLI flags (init), environment, the YAML file (passed in
         # as init too, underneath the flags, by load_settings). No .env files, no secret dirs.
         return (init_settings, env_settings)
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}: not valid YAML{where}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections")
-    notify = data.get("notify")
-    if isinstance(notify, dict) and True in notify:
-        # YAML 1.1 reads a bare `on:` key as true: `notify: {on: failure}` means `when`.
-        if "when" in notify:
-            raise ConfigError(f"{path}: notify sets both `on` and `when`; keep `when` only.")
-        notify["when"] = notify.pop(True)
-    for key in _SECRET_KEYS & set(data):
-        raise ConfigError(
-            f"{path}: key '{key}' is not allowed in a file; "
-            f"set SKILLS_IMPORT_{key.upper()} in the environment instead"
-        )
-    return data
-
-
-def _resolve_paths(data: dict[str, Any], base: Path) -> None:
-    for section, key in (
-        ("target", "sandbox_db"),
-        ("target", "sandbox_directory"),
-        ("report", "dir"),
-        ("auth", "certificate_path"),
-        ("input", "skills_map"),
-    ):
-        part = data.get(section)
-        if isinstance(part, dict) and isinstance(part.get(key), str) and part[key]:
-            value = Path(part[key]).expanduser()
-            if not value.is_absolute() and str(value) != ":memory:":
-                part[key] = str(base / value)
-
-
-class _DictSource(PydanticBaseSettingsSource):
-    """A settings source over an already-parsed mapping (the YAML file)."""
-
-    def __init__(self, settings_cls: type[BaseSettings], data: Mapping[str, Any]) -> None:
-        super().__init__(settings_cls)
-        self._data = dict(data)
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._data)
-
-
-def _build(
-    file_data: Mapping[str, Any], overrides: Mapping[str, Any], environ: Mapping[str, str] | None
-) -> Settings:
-    class _Layered(Settings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            env_source = EnvSettingsSource(settings_cls)
-            if environ is not None:
-                env_source.env_vars = {k.lower(): v for k, v in environ.items()}
-            return (init_settings, env_source, _DictSource(settings_cls, file_data))
-
-    layered = _Layered(**overrides)
-    return Settings.model_construct(**dict(layered))
-
-
-def load_settings(
-    config_path: Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Settings:
-    """Build the settings of one run: file < environment < flags.
-
-    Args:
-        config_path: the YAML file. ``None`` means ``./config.yaml`` if it exists, else the
-            built-in defaults. A path that was given explicitly must exist.
-        overrides: nested values from CLI flags, e.g. ``{"run": {"concurrency": 4}}``; they win.
-        environ: the environment to read ``SKILLS_IMPORT_...`` from (default ``os.environ``).
-
-    Raises:
-        ConfigError: naming the key and where it came from (the file, "environment" or
-            "command line").
-    """
-    if config_path is None and DEFAULT_CONFIG_PATH.exists():
-        config_path = DEFAULT_CONFIG_PATH
-    data: dict[str, Any] = {}
-    origin = "built-in defaults"
-    if config_path is not None:
-        data = _read_yaml(config_path)
-        _resolve_paths(data, config_path.resolve().parent)
-        origin = str(config_path)
-    data["config_path"] = str(config_path or "")
-    try:
-        return _build(data, overrides or {}, environ)
-    except ValidationError as exc:
-        loc = tuple(exc.errors()[0]["loc"])
-        variable = _env_mentions(loc, environ)
-        if overrides and _mentions(overrides, loc):
-            origin = "command line"
-        elif variable:
-            origin = f"environment variable {variable}"
-        raise ConfigError(describe_validation_error(exc, origin, Settings)) from None
-
-
-def _mentions(values: Mapping[str, Any], loc: tuple[int | str, ...]) -> bool:
-    node: Any = values
-    for part in loc:
-        in_mapping = isinstance(node, Mapping) and part in node
-        in_list = isinstance(node, list | tuple) and isinstance(part, int) and part < len(node)
-        if not (in_mapping or in_list):
-            return False
-        node = node[part]
-    return True
-
-
-def _env_mentions(loc: tuple[int | str, ...], environ: Mapping[str, str] | None) -> str:
-    """The environment variable that set the value at ``loc``, or ""."""
-    env = environ if environ is not None else os.environ
-    names = {k.upper(): k for k in env}
-    for depth in range(len(loc), 0, -1):
-        name = ("SKILLS_IMPORT_" + "__".join(str(p) for p in loc[:depth])).upper()
-        if name in names:
-            return names[name]
-    return ""
