@@ -124,10 +124,14 @@ async def test_two_runs_with_different_report_folders_against_one_tenant_never_o
             config, csv_file, "--report-dir", str(tmp_path / "reports-a")
         )
         await wait_for_writes(sandbox, 1)
-        second = await start_import_process(
-            config, csv_file, "--report-dir", str(tmp_path / "reports-b")
-        )
-        _, second_err = await second.communicate()
+        sandbox.hold()  # the first run stays busy, however slowly the second one starts
+        try:
+            second = await start_import_process(
+                config, csv_file, "--report-dir", str(tmp_path / "reports-b")
+            )
+            _, second_err = await second.communicate()
+        finally:
+            sandbox.release()
 
         assert second.returncode == 4
         assert f"pid {first.pid}".encode() in second_err

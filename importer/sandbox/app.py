@@ -88,6 +88,7 @@ def _stamp(headers: Any, ctx: RequestContext) -> None:
 
 async def _graph(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
+    await state.open.wait()  # RunningSandbox.hold: tests keep a run busy for as long as they need
     ctx = request[CONTEXT_KEY]
     arrival = state.clock()
     raw_path = request.raw_path.partition("?")[0]

@@ -54,6 +54,18 @@ class RunningSandbox:
         state.watchers.append((condition, future))
         await future
 
+    def hold(self) -> None:
+        """Keep every Graph request that arrives from now on waiting until ``release``.
+
+        For tests that need a run to be still busy at some point (a second run meeting its
+        lock), without betting on how long it takes.
+        """
+        self.app[STATE_KEY].open.clear()
+
+    def release(self) -> None:
+        """Let the requests held by ``hold`` (and every later one) through."""
+        self.app[STATE_KEY].open.set()
+
     def stats_view(self) -> dict[str, Any]:
         """The same data as ``GET /_sandbox/stats`` (counters, duplicates per user, total)."""
         return self.app[STATE_KEY].stats_view()

@@ -72,6 +72,9 @@ class SandboxState:
         self.created_at: dict[str, float] = {}
         #: (condition, future) pairs of ``RunningSandbox.wait_until``, checked after each request.
         self.watchers: list[tuple[Callable[[SandboxStats], bool], asyncio.Future[None]]] = []
+        #: Cleared by ``RunningSandbox.hold``: Graph requests wait at the door until it is set.
+        self.open = asyncio.Event()
+        self.open.set()
 
     def notify_watchers(self) -> None:
         """Wake every ``wait_until`` whose condition now holds."""
