@@ -289,8 +289,12 @@ async def test_two_overlapping_runs_one_writes_and_the_other_exits_4(
     config = _config_file(slow_sandbox, tmp_path)
     first = await start_import_process(config, csv_file)
     await wait_for_writes(slow_sandbox, 1)
-    second = await start_import_process(config, csv_file)
-    _, second_err = await second.communicate()
+    slow_sandbox.hold()  # the first run stays busy, however slowly the second one starts
+    try:
+        second = await start_import_process(config, csv_file)
+        _, second_err = await second.communicate()
+    finally:
+        slow_sandbox.release()
 
     assert await second.wait() == 4
     assert b"another run holds the lock" in second_err
