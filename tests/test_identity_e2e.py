@@ -337,3 +337,37 @@ async def test_one_person_written_two_ways_in_different_chunks_is_never_written_
     assert await _names(hr_sandbox, JOHN) == ["Python"]
     same_chunk = await _run(hr_sandbox, tmp_path, path, "auto")
     assert [row["action"] for row in results(same_chunk)].count("duplicate") == 1
+
+
+async def test_a_numeric_employee_id_cell_is_its_integer_and_the_hint_says_why(
+    hr_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Employee ID", "Skill", "Level"])
+    sheet.append([101, "Python", "expert"])  # the export lost 00101's zeros
+    sheet.append(["00101", "SQL", "expert"])  # stored as text: kept
+    path = tmp_path / "ids.xlsx"
+    workbook.save(path)
+    result = await _run(hr_sandbox, tmp_path, path, "employeeId")
+    by_row = _by_row(result)
+    assert by_row["2"]["user"] == "101"
+    assert by_row["2"]["errorType"] == "user-not-found"
+    assert "format the column as Text" in by_row["2"]["error"]
+    assert by_row["3"]["userId"] == JOHN
+
+
+async def test_a_lookup_that_keeps_failing_fails_only_its_people(
+    hr_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    hr_sandbox.faults.error_503_rate = 1.0
+    export = write_csv(tmp_path / "workday.csv", EXPORT, WORKDAY_HEADER)
+    result = await _run(hr_sandbox, tmp_path, export, "employeeId", max_attempts=1)
+    rows = results(result)
+    assert {row["errorType"] for row in rows} == {"user-lookup-failed"}
+    assert "503" in rows[0]["error"]
+    assert result.exit_code == 1
+    assert hr_sandbox.stats.writes == 0
