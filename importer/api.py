@@ -66,8 +66,8 @@ def import_rows(
         name: what the report shows as the rows' ``source``.
 
     Returns:
-        The run's result: ``exit_code`` (0, 1, 3 or 130 as for the command), counts per
-        action, and the report folder.
+        The run's result: ``exit_code`` (as for the command: ``importer.errors.EXIT_CODES``),
+        counts per action, and the report folder.
 
     Raises:
         ImporterError: before anything is sent (``exit_code`` 2, or 4 when another run holds

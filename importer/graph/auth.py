@@ -184,7 +184,7 @@ async def sign_in_first(provider: TokenProvider) -> TokenProvider:
     """Get the run's first token before anything is read or sent, and return the provider.
 
     A wrong secret, an expired sign-in or a missing keyring then ends the run at once with one
-    line and exit 2, instead of failing inside the batches. The token is cached for the run.
+    line and exit ``USAGE``, instead of failing inside the batches. The token is cached for the run.
 
     Raises:
         AuthError: sign-in failed (the provider is closed).

@@ -32,6 +32,6 @@ async def notify_run(settings: Settings, summary: RunSummary, report_dir: Path) 
 
 
 async def notify_error(settings: Settings, exit_code: int, message: str, target: str) -> None:
-    """Notify a run that stopped before its report (exit 2 or 4), if ``notify.when`` asks."""
+    """Notify a run that stopped before its report (``USAGE``, ``LOCKED``), if notify.when asks."""
     if should_notify(settings.notify.when, exit_code):
         await send_notification(_urls(settings), compose_error_message(exit_code, message, target))

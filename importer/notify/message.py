@@ -64,7 +64,7 @@ def compose_message(summary: RunSummary, report_dir: Path) -> NotificationText:
 
 
 def compose_error_message(exit_code: int, message: str, target: str) -> NotificationText:
-    """The notification of a run that stopped before it could report (exit 2 or 4)."""
+    """The notification of a run that stopped before it could report (``USAGE``, ``LOCKED``)."""
     status = _status(exit_code)
     title = f"skills-import: {status} (exit {exit_code}): {message}"
     body = "\n".join(

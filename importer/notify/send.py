@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import apprise
 
+from importer.errors import ExitCode
 from importer.notify.message import NotificationText
 
 __all__ = ["notification_urls", "send_notification", "should_notify"]
@@ -25,10 +26,10 @@ _SEPARATORS = re.compile(r"[\s,]+")
 
 
 def should_notify(when: str, exit_code: int) -> bool:
-    """``never``, ``always``, or ``failure`` (any exit code but 0)."""
+    """``never``, ``always``, or ``failure`` (any exit code but ``OK``)."""
     if when == "always":
         return True
-    return when == "failure" and exit_code != 0
+    return when == "failure" and exit_code != ExitCode.OK
 
 
 def notification_urls(value: str) -> list[str]:

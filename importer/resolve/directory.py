@@ -233,7 +233,7 @@ async def read_directory(
         that fails hands over to lookups instead).
 
     Raises:
-        DirectoryAccessError: the directory answered 401/403 (exit 3, nothing written).
+        DirectoryAccessError: the directory answered 401/403 (``SAFETY_ABORT``, nothing written).
     """
     reader = _Reader(client, run, index, sleep, progress)
     figures = reader.figures

@@ -92,7 +92,7 @@ async def resolve_users(
     ``strategy``: see ``read_directory``).
 
     Raises:
-        DirectoryAccessError: the directory answered 401/403 (exit 3, nothing written).
+        DirectoryAccessError: the directory answered 401/403 (``SAFETY_ABORT``, nothing written).
     """
     wanted = wanted_values(values, key)
     index = MatchIndex({prop: [match_key(prop, v) for v in vs] for prop, vs in wanted.items()})

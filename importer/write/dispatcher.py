@@ -328,7 +328,7 @@ class Dispatcher:
             deletes, self.result.owned_skills, self._run.max_delete_ratio, self._allow_deletes
         )
         if reason and (dry_run or self._dry_run):
-            self.result.aborted = self.result.aborted or reason  # nothing to stop: exit 3 only
+            self.result.aborted = self.result.aborted or reason  # nothing to stop: the exit only
         elif reason:
             self._abort(reason)
 
