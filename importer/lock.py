@@ -104,11 +104,21 @@ def os_lock() -> OsLock:
 
     Imported by name at run time, so that no POSIX-only (or Windows-only) module sits on any
     import path of the command line.
+
+    Raises:
+        ConfigError: neither exists (no known system); a run never writes unlocked.
     """
     try:
         return _FlockLock(importlib.import_module("fcntl"))
     except ImportError:
+        pass
+    try:
         return _MsvcrtLock(importlib.import_module("msvcrt"))
+    except ImportError:
+        raise ConfigError(
+            "this system offers no file lock (neither fcntl nor msvcrt), so a run cannot make "
+            "sure it is the only one writing; nothing was sent. `validate` still works"
+        ) from None
 
 
 def default_lock_dir() -> Path:

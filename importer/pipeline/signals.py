@@ -1,28 +1,76 @@
-"""Interrupts during ``run``: Ctrl-C and SIGTERM stop sending, and the report is still written."""
+"""Interrupts during ``run``: Ctrl-C, SIGTERM or Ctrl-Break stop sending; the report is written.
+
+The run then ends with exit 130.
+
+The handlers are installed with ``signal.signal``, which every operating system has, never with
+``loop.add_signal_handler``, which Windows' event loops lack. A handler only asks the event loop,
+thread-safely, to call ``stop``; that wakes the loop at once (through its self-pipe on POSIX,
+its proactor wake-up on Windows), so the stop does not wait for the next timer. Handlers are
+installed only from the main thread (the only one Python lets install them); elsewhere, as in
+some tests, the run simply cannot be interrupted by a signal. The previous handlers come back
+when the block ends.
+
+Which signals, per operating system:
+
+- POSIX: SIGINT (Ctrl-C) and SIGTERM (what cron, systemd and Kubernetes send before SIGKILL).
+- Windows: SIGINT (Ctrl-C), SIGBREAK (Ctrl-Break, and what a console host sends when it asks
+  the job to stop), and SIGTERM for ``signal.raise_signal``. Task Scheduler's "end task" kills
+  the process outright: no program can write a report then.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
+import threading
 from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any
 
-__all__ = ["stop_on_signals"]
+__all__ = ["interrupt_signals", "stop_on_signals"]
+
+logger = logging.getLogger(__name__)
+
+
+def interrupt_signals() -> list[int]:
+    """The signals that interrupt a run on this operating system."""
+    signals = [int(signal.SIGINT), int(signal.SIGTERM)]
+    ctrl_break = getattr(signal, "SIGBREAK", None)  # Windows only
+    if ctrl_break is not None:
+        signals.append(int(ctrl_break))
+    return signals
 
 
 @contextlib.contextmanager
 def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """Ctrl-C and SIGTERM stop sending; the report is still written (exit ``INTERRUPTED``)."""
+    """Call ``stop`` on the running loop when the run is interrupted; restore handlers after.
+
+    Args:
+        stop: asks the run to stop sending (idempotent); called on the event loop's thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # not the main thread (tests) or not supported here
+
+    def stop_now(signum: int) -> None:
+        logger.warning("interrupted (signal %d): stopping; the report will be written", signum)
+        stop()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop already closed
+            loop.call_soon_threadsafe(stop_now, signum)
+
+    previous: dict[int, Any] = {}
     try:
+        for signum in interrupt_signals():
+            try:
+                previous[signum] = signal.signal(signum, on_signal)
+            except (OSError, ValueError):
+                continue  # a signal this platform will not let a program catch
         yield
     finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)

@@ -58,6 +58,12 @@ def _fake_msvcrt() -> types.ModuleType:
 
 
 if os.environ.get("SKILLS_IMPORT_TEST_WINDOWS") == "1":
+    # These standard modules decide "am I on Windows?" by trying `import msvcrt`: let them
+    # answer before the stand-in exists, so that only the importer's lock sees it.
+    import asyncio  # noqa: F401
+    import getpass  # noqa: F401
+    import subprocess  # noqa: F401
+
     sys.modules["msvcrt"] = _fake_msvcrt()
     signal.SIGBREAK = signal.SIGUSR1  # type: ignore[attr-defined]
 if _BLOCKED:
