@@ -59,7 +59,7 @@ def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
         logger.warning("interrupted (signal %d): stopping; the report will be written", signum)
         stop()
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
         with contextlib.suppress(RuntimeError):  # the loop already closed
             loop.call_soon_threadsafe(stop_now, signum)
 
