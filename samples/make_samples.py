@@ -316,6 +316,8 @@ def write_skills_list(path: Path) -> None:
 def main() -> None:
     """Write every sample file next to this script."""
     write_directory(HERE / "directory.csv")
+    # The same users ship inside the package: the sandbox of an installed skills-import.
+    write_directory(HERE.parent / "importer" / "sandbox" / "data" / "directory.csv")
     write_skills_csv(HERE / "skills.csv")
     write_skills_xlsx(HERE / "skills.xlsx")
     write_legacy_csv(HERE / "legacy_export.csv")

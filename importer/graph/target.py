@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from importer.config import Settings
 from importer.errors import ConfigError
 from importer.graph.client import GraphClient, TokenProvider
-from importer.sandbox import SandboxConfig, start_sandbox
+from importer.sandbox import BUILT_IN_DIRECTORY, SandboxConfig, start_sandbox
 
-__all__ = ["SANDBOX_NOTE", "check_target", "open_graph", "target_label"]
+__all__ = ["SANDBOX_NOTE", "check_target", "open_graph", "sandbox_directory", "target_label"]
 
 SANDBOX_NOTE = "nothing was sent to Microsoft Graph"
 
@@ -24,6 +25,16 @@ def target_label(settings: Settings) -> str:
     return settings.target.graph
 
 
+def sandbox_directory(settings: Settings) -> Path:
+    """The built-in sandbox's users CSV: ``target.sandbox_directory`` when it is set anywhere
+    (file, environment or flag), else the demo directory shipped inside the package, so that an
+    installed ``skills-import`` works from any folder.
+    """
+    if "sandbox_directory" in settings.target.model_fields_set:
+        return settings.target.sandbox_directory
+    return BUILT_IN_DIRECTORY
+
+
 def check_target(settings: Settings) -> None:
     """Fail before anything is read or sent when the built-in sandbox cannot start.
 
@@ -32,7 +43,7 @@ def check_target(settings: Settings) -> None:
     """
     if settings.target.graph != "sandbox":
         return
-    directory = settings.target.sandbox_directory
+    directory = sandbox_directory(settings)
     if not directory.is_file():
         raise ConfigError(
             f"target.sandbox_directory: {directory} not found (the sandbox's users CSV: "
@@ -54,7 +65,7 @@ async def open_graph(
                 sandbox = await start_sandbox(
                     SandboxConfig(
                         db_path=str(settings.target.sandbox_db),
-                        directory=settings.target.sandbox_directory,
+                        directory=sandbox_directory(settings),
                     )
                 )
             except (OSError, ValueError) as exc:

@@ -62,12 +62,13 @@ def sandbox(
     config_path: Path | None,
 ) -> None:
     """Serve the built-in Graph emulator on 127.0.0.1 (never another interface)."""
+    from importer.graph.target import sandbox_directory
     from importer.sandbox import FaultConfig, SandboxConfig, dump_user_skills, serve_forever
 
     setup_logging("text", False)
     settings = load_settings(config_path)
     db_path = db or settings.target.sandbox_db
-    users_csv = directory or settings.target.sandbox_directory
+    users_csv = directory or sandbox_directory(settings)
     if show_user:
         try:
             skills = dump_user_skills(str(db_path), users_csv, show_user)
