@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -273,6 +274,7 @@ async def test_a_run_signs_in_with_a_certificate(
 _EXPIRY_SCRIPT = """
 import asyncio, json, sys, time
 from pathlib import Path
+from typing import Any
 from importer.config import load_settings
 from importer.graph.auth import close_token_provider, make_token_provider
 
@@ -313,3 +315,35 @@ async def test_an_app_token_past_its_expiry_is_replaced_by_a_new_one(
     assert process.returncode == 0, err.decode()
     assert json.loads(out) == {"reused": True, "replaced": True}
     assert idp.state.grants == ["client_credentials", "client_credentials"]
+
+
+async def test_msal_validates_the_stand_in_through_its_instance_discovery(
+    idp: IdentityProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The importer turns instance discovery off for hosts Microsoft does not run (MSAL would ask
+    # login.microsoftonline.com). Here MSAL is pointed at the stand-in's own endpoint, as it is
+    # for a private cloud that serves one, and must find the tenant's endpoints through it.
+    import msal
+
+    idp.register(App(PUBLIC_APP))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(idp.ca_bundle))  # requests reads it per request
+
+    def start_sign_in() -> dict[str, Any]:
+        app = msal.PublicClientApplication(
+            PUBLIC_APP,
+            authority=f"{idp.base_url}/{TENANT}",
+            instance_discovery=f"{idp.base_url}/common/discovery/instance",
+        )
+        try:
+            flow: dict[str, Any] = app.initiate_device_flow(
+                scopes=["https://graph.microsoft.com/.default"]
+            )
+        finally:
+            app.http_client.close()  # its kept-alive connection
+        return flow
+
+    flow = await asyncio.to_thread(start_sign_in)
+
+    assert flow["verification_uri"] == f"{idp.base_url}/devicelogin"
+    assert "GET /common/discovery/instance" in idp.state.requests
+    assert f"GET /{TENANT}/v2.0/.well-known/openid-configuration" in idp.state.requests

@@ -100,7 +100,8 @@ async def _instance_discovery(request: web.Request) -> web.Response:
     endpoint = request.query.get("authorization_endpoint", "")
     parts = urlsplit(endpoint)
     host = urlsplit(state.base_url).netloc
-    if parts.netloc != host:
+    # MSAL names the instance by host name only (no port).
+    if parts.hostname != urlsplit(state.base_url).hostname:
         return _error(400, "invalid_instance", 50049, "Unknown or invalid instance.")
     tenant = parts.path.strip("/").split("/")[0] or "common"
     return web.json_response(
