@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
 
+__all__: list[str] = []  # imported by Python at start-up for its side effects only
+
 _BLOCKED = {name for name in os.environ.get("SKILLS_IMPORT_TEST_BLOCK", "").split(",") if name}
 
 
