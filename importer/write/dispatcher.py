@@ -203,6 +203,7 @@ class Dispatcher:
             for chunk in source.chunks():
                 counted = await self._plan_all(chunk, record=False)
                 deletes += _deletes_in(counted)
+                self._release(counted)
             self._guard_deletes(deletes)
             self.result.owned_skills = 0  # counted again as the chunks are planned for real
             self.result.warnings.clear()
@@ -235,7 +236,21 @@ class Dispatcher:
             self._report_dry_run(plans)
         else:
             await self._write_all(plans)
+        self._release(plans)
         return _deletes_in(plans)
+
+    def _release(self, plans: list[_Planned]) -> None:
+        """Forget what a finished chunk's users needed: their listings and reported ids.
+
+        Only users with a create whose outcome was unknown are kept, for the final sweep; so
+        a run's memory grows with one chunk, not with everybody's skills.
+        """
+        assert self._lister is not None
+        assert self._reconciler is not None
+        for user, _rows, _plan in plans:
+            if not self._reconciler.is_pending(user):
+                self._lister.forget(user)
+                self._reconciler.forget(user)
 
     def _hold_back(self, chunk: Mapping[str, Sequence[SkillRow]]) -> None:
         """Rows of a chunk the run will not plan any more: each one is reported not sent."""

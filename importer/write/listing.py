@@ -80,6 +80,10 @@ class SkillLister:
         listing.skills, listing.started = skills, started
         return skills
 
+    def forget(self, user: str) -> None:
+        """Drop the user's last listing (their writes are over)."""
+        self._listings.pop(user, None)
+
     async def relist(self, user: str, failed_at: float) -> list[dict[str, Any]]:
         """The user's skills as listed AFTER ``failed_at`` (shared between reconciliations).
 

@@ -157,6 +157,14 @@ class Reconciler:
         """True when some user had an ambiguous create (the sweep has work)."""
         return bool(self._ambiguous)
 
+    def is_pending(self, user: str) -> bool:
+        """True when the sweep will have to look at this user."""
+        return user in self._ambiguous
+
+    def forget(self, user: str) -> None:
+        """Drop what is known of a user the sweep will not look at (all writes done)."""
+        self._reported.pop(user, None)
+
     async def sweep(self) -> SweepResult:
         """Remove extra copies left by ambiguous creates, once listings have caught up.
 
