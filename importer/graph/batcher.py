@@ -122,12 +122,24 @@ class Batcher:
             PermanentGraphError: the whole exchange was refused.
             NotSentError: the run is stopping.
         """
+        return await self.enqueue(method, url, body)
+
+    def enqueue(
+        self, method: str, url: str, body: dict[str, Any] | None = None
+    ) -> asyncio.Future[SubResponse]:
+        """Queue one sub-request; its answer (or error, as for ``submit``) comes in the future.
+
+        For callers that wait for many answers at once without a task each.
+
+        Raises:
+            NotSentError: the run is stopping.
+        """
         if self._stopping:
             raise self._client.stopping.not_sent()
         future: asyncio.Future[SubResponse] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(method, url, body, future))
         self._ready.set()
-        return await future
+        return future
 
     async def _work(self) -> None:
         while True:

@@ -164,6 +164,7 @@ class Dispatcher:
             )
             self._writer = OperationWriter(
                 submit=batcher.submit,
+                enqueue=batcher.enqueue,
                 reconciler=self._reconciler,
                 run=self._run,
                 stats=self._client.stats,
@@ -350,15 +351,34 @@ class Dispatcher:
     # ------------------------------------------------------------------ phase 2: write
 
     async def _write_all(self, plans: list[_Planned]) -> None:
+        """Write every operation of a chunk's plans; return when each has its outcome.
+
+        Operations go to the batcher in plan order, at most a window ahead of the answers,
+        without a task each (``OperationWriter.start``).
+        """
         assert self._writer is not None
-        writer = self._writer
-        limit = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 2))
+        start = self._writer.start
+        slots = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 4))
+        outstanding = 0
+        all_done = asyncio.Event()
+        all_done.set()
 
-        async def write_user(plan: UserPlan) -> None:
-            async with limit:
-                await asyncio.gather(*(writer.execute(op) for op in plan.operations))
+        def finished(_: asyncio.Future[None]) -> None:
+            nonlocal outstanding
+            slots.release()
+            outstanding -= 1
+            if outstanding == 0:
+                all_done.set()
 
-        await asyncio.gather(*(write_user(plan) for _u, _r, plan in plans if plan is not None))
+        for _user, _rows, plan in plans:
+            if plan is None:
+                continue
+            for op in plan.operations:
+                await slots.acquire()
+                outstanding += 1
+                all_done.clear()
+                start(op).add_done_callback(finished)
+        await all_done.wait()
 
     async def _sweep(self) -> None:
         """After the writes, remove extra copies left by creates whose outcome was unknown."""

@@ -14,6 +14,7 @@ Retries follow ``importer.graph.retry``; ambiguous creates follow ``importer.wri
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 _WRITE_METHOD = {OpKind.CREATE: "POST", OpKind.UPDATE: "PATCH", OpKind.DELETE: "DELETE"}
 
 Submit = Callable[[str, str, "dict[str, Any] | None"], Awaitable[SubResponse]]
+Enqueue = Callable[[str, str, "dict[str, Any] | None"], "asyncio.Future[SubResponse]"]
 
 
 def as_graph_error(error: Exception) -> GraphError:
@@ -51,6 +53,8 @@ class OperationWriter:
 
     Args:
         submit: sends one sub-request through the run's batcher.
+        enqueue: queues one sub-request in the batcher and returns the future of its answer
+            (``start``'s first attempt, which needs no task of its own).
         reconciler: the run's memory of ambiguous creates.
         run: the run settings (retry budget and wait cap).
         stats: the client's HTTP figures (retries are counted there).
@@ -65,6 +69,7 @@ class OperationWriter:
         self,
         *,
         submit: Submit,
+        enqueue: Enqueue,
         reconciler: Reconciler,
         run: RunSettings,
         stats: HttpStats,
@@ -75,6 +80,7 @@ class OperationWriter:
         stopping: Callable[[], bool],
     ) -> None:
         self._submit = submit
+        self._enqueue = enqueue
         self._reconciler = reconciler
         self._run = run
         self._stats = stats
@@ -84,14 +90,54 @@ class OperationWriter:
         self._not_sent = not_sent
         self._stopping = stopping
 
-    async def execute(self, op: Operation) -> None:
-        """Write ``op`` (or report it unchanged / held back); exactly one outcome."""
+    def start(self, op: Operation) -> asyncio.Future[None]:
+        """Write ``op``; the returned future is done once its one outcome is recorded.
+
+        The happy path costs no task: the first attempt is queued in the batcher and its
+        answer handled in a callback. Anything but a success (an error, a refusal, the run
+        stopping) continues in ``execute`` as a task, with that first answer, so retries and
+        reconciliation follow exactly the same rules.
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        if op.kind is OpKind.UNCHANGED or self._stopping():
+            loop.create_task(self.execute(op)).add_done_callback(lambda _: done.set_result(None))
+            return done
+        try:
+            sent = self._enqueue(_WRITE_METHOD[op.kind], _url_of(op), _body_of(op))
+        except NotSentError:
+            loop.create_task(self.execute(op)).add_done_callback(lambda _: done.set_result(None))
+            return done
+
+        def answered(future: asyncio.Future[SubResponse]) -> None:
+            try:
+                if not future.cancelled() and future.exception() is None:
+                    answer = future.result()
+                    if answer.status < 300:
+                        self._succeeded(op, answer, sent=1)
+                        done.set_result(None)
+                        return
+            except Exception:  # noqa: S110 - the task below reports whatever this was
+                pass
+            task = loop.create_task(self.execute(op, first=future))
+            task.add_done_callback(lambda _: done.set_result(None))
+
+        sent.add_done_callback(answered)
+        return done
+
+    async def execute(
+        self, op: Operation, *, first: asyncio.Future[SubResponse] | None = None
+    ) -> None:
+        """Write ``op`` (or report it unchanged / held back); exactly one outcome.
+
+        ``first``: the answer to a first attempt already sent by ``start``.
+        """
         reconciler = self._reconciler
         if op.kind is OpKind.UNCHANGED:
             reconciler.note_reported(op.user, op.skill_id or "")
             self._record(outcome_for(op, Action.UNCHANGED, skill_id=op.skill_id or ""))
             return
-        if self._stopping():
+        if first is None and self._stopping():
             # A delete the run stopped before is listed as what it would have done, so the
             # admin can judge the guard's verdict; rows are reported not sent.
             action = Action.WOULD_DELETE if op.kind is OpKind.DELETE else Action.NOT_SENT
@@ -102,6 +148,7 @@ class OperationWriter:
         attempts = WriteAttempts()
 
         async def once() -> None:
+            nonlocal first
             if attempts.ambiguous and op.kind is OpKind.CREATE:
                 skill_id = await reconciler.landed(op, attempts)
                 if skill_id is not None:
@@ -109,7 +156,8 @@ class OperationWriter:
                         outcome_for(op, Action.CREATED, skill_id=skill_id, attempts=attempts.sent)
                     )
                     return
-            await self._attempt(op, attempts)
+            sent, first = first, None
+            await self._attempt(op, attempts, sent)
 
         try:
             await with_retries(
@@ -132,12 +180,19 @@ class OperationWriter:
             failure = as_graph_error(exc)
             self._record(outcome_for(op, Action.FAILED, error=failure, attempts=attempts.sent))
 
-    async def _attempt(self, op: Operation, attempts: WriteAttempts) -> None:
-        """Send the write once; record success, or note the failure and raise it."""
-        url = skills_path(op.user, op.skill_id if op.kind is not OpKind.CREATE else None)
-        body = op.body if op.kind is not OpKind.DELETE else None
+    async def _attempt(
+        self,
+        op: Operation,
+        attempts: WriteAttempts,
+        sent: asyncio.Future[SubResponse] | None = None,
+    ) -> None:
+        """Send the write once (or take the answer to ``sent``); record success, or note the
+        failure and raise it."""
         try:
-            answer = await self._submit(_WRITE_METHOD[op.kind], url, body)
+            if sent is not None:
+                answer = await sent
+            else:
+                answer = await self._submit(_WRITE_METHOD[op.kind], _url_of(op), _body_of(op))
         except NotSentError:
             raise
         except GraphError as error:
@@ -147,25 +202,34 @@ class OperationWriter:
         attempts.sent += 1
         gone = op.kind is OpKind.DELETE and answer.status == 404 and attempts.ambiguous
         if answer.status < 300 or gone:
-            self._note_auth(op.user, None)
-            skill_id = op.skill_id or _id_of(answer.body)
-            if op.kind is not OpKind.DELETE:
-                self._reconciler.note_reported(op.user, skill_id)
-            done = {OpKind.CREATE: Action.CREATED, OpKind.UPDATE: Action.UPDATED}.get(
-                op.kind, Action.DELETED
-            )
-            self._record(
-                outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=attempts.sent)
-            )
+            self._succeeded(op, answer, attempts.sent)
             return
         refused = answer.error()
         assert refused is not None
         self._note_failure(op, refused, attempts)
         raise refused
 
+    def _succeeded(self, op: Operation, answer: SubResponse, sent: int) -> None:
+        self._note_auth(op.user, None)
+        skill_id = op.skill_id or _id_of(answer.body)
+        if op.kind is not OpKind.DELETE:
+            self._reconciler.note_reported(op.user, skill_id)
+        done = {OpKind.CREATE: Action.CREATED, OpKind.UPDATE: Action.UPDATED}.get(
+            op.kind, Action.DELETED
+        )
+        self._record(outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=sent))
+
     def _note_failure(self, op: Operation, error: GraphError, attempts: WriteAttempts) -> None:
         self._note_auth(op.user, error)
         self._reconciler.note_failure(op, error, attempts)
+
+
+def _url_of(op: Operation) -> str:
+    return skills_path(op.user, op.skill_id if op.kind is not OpKind.CREATE else None)
+
+
+def _body_of(op: Operation) -> dict[str, Any] | None:
+    return op.body if op.kind is not OpKind.DELETE else None
 
 
 def _id_of(body: Any) -> str:
