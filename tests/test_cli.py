@@ -147,6 +147,31 @@ def test_sandbox_show_prints_a_users_skills_after_an_import(config: Path, tmp_pa
     assert "expert" in out
 
 
+def test_sandbox_show_piped_prints_every_column_whole_with_the_web_url(
+    config: Path, tmp_path: Path
+) -> None:
+    url = "https://wiki.contoso.com/skills/" + "very-long-page-name-" * 8
+    header = ("user", "skill", "level", "category", "link")
+    rows = [(ADELE, "Python", "expert", "Work;Data Engineering and Analytics", url)]
+    csv_file = write_csv(tmp_path / "s.csv", rows, header=header)
+    assert invoke_cli("run", "-c", str(config), str(csv_file))[0] == 0
+
+    code, out, _ = invoke_cli("sandbox", "-c", str(config), "--show", ADELE)
+
+    assert code == 0
+    head, line = out.splitlines()
+    assert head.split("\t") == [
+        "displayName", "proficiency", "categories", "collaborationTags", "allowedAudiences",
+        "webUrl", "source", "id",
+    ]  # fmt: skip
+    cells = line.split("\t")
+    assert cells[:7] == [
+        "Python", "expert", "Work; Data Engineering and Analytics", "", "organization", url,
+        "type=skills-import",
+    ]  # fmt: skip
+    assert len(cells[7]) == 36  # the skill's id, whole
+
+
 def test_sandbox_show_without_a_database_is_one_line_exit_2(config: Path) -> None:
     code, _, err = invoke_cli("sandbox", "-c", str(config), "--show", ADELE)
     assert code == 2

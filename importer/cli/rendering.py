@@ -41,7 +41,9 @@ _SHOW_COLUMNS = (
     "categories",
     "collaborationTags",
     "allowedAudiences",
+    "webUrl",
     "source",
+    "id",
 )
 
 
@@ -73,13 +75,30 @@ def render_summary(console: Console, result: RunResult, title: str) -> None:
 
 
 def render_user_skills(console: Console, user: str, skills: list[dict[str, Any]]) -> None:
-    """One user's skills in the sandbox, one row per skill."""
+    """One user's skills in the sandbox, one row per skill.
+
+    On a terminal, a table whose long cells wrap (never cut). Piped or redirected, plain
+    tab-separated lines with a header, every cell whole and the skill's id last, for grep,
+    cut or a spreadsheet.
+    """
+    rows = [[_cell(skill.get(column)) for column in _SHOW_COLUMNS] for skill in skills]
+    if not console.is_terminal:
+        lines = ["\t".join(_SHOW_COLUMNS)]
+        lines += ["\t".join(_one_line(cell) for cell in row) for row in rows]
+        console.file.write("\n".join(lines) + "\n")
+        return
+    # The id is for scripts; on a screen it would squeeze the columns people read.
+    shown = _SHOW_COLUMNS.index("id")
     table = Table(title=f"Skills of {user} in the sandbox")
-    for column in _SHOW_COLUMNS:
-        table.add_column(column)
-    for skill in skills:
-        table.add_row(*(_cell(skill.get(column)) for column in _SHOW_COLUMNS))
+    for column in _SHOW_COLUMNS[:shown]:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row[:shown])
     console.print(table)
+
+
+def _one_line(cell: str) -> str:
+    return cell.replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
 
 def _cell(value: object) -> str:
