@@ -145,3 +145,37 @@ def test_merged_cells_read_in_their_top_left_cell_only(tmp_path: Path) -> None:
     _, rows = read_rows(path)
 
     assert [r.get("displayName") for r in rows] == ["Python", ""]
+
+
+def test_a_utf16_tsv_export_reads_like_any_csv(tmp_path: Path) -> None:
+    path = tmp_path / "export.tsv"
+    path.write_bytes(
+        "Employee Email\tSkill\tLevel\r\nzoë@contoso.com\tRésumé writing\t3\r\n".encode("utf-16")
+    )
+
+    _, [row] = read_rows(path)
+
+    assert (row.get("user"), row.get("displayName"), row.get("proficiency")) == (
+        "zoë@contoso.com",
+        "Résumé writing",
+        "3",
+    )
+
+
+def test_hidden_rows_are_read_like_visible_ones(tmp_path: Path) -> None:
+    # What calamine does not show: whether a row is hidden. A hidden row is imported like any
+    # other (as the openpyxl reader did); README says so.
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["UPN", "Skill"])
+    sheet.append(["a@x.com", "Python"])
+    sheet.append(["b@x.com", "SQL"])
+    sheet.row_dimensions[3].hidden = True
+    path = tmp_path / "hidden.xlsx"
+    book.save(path)
+
+    _, rows = read_rows(path)
+
+    assert [r.get("displayName") for r in rows] == ["Python", "SQL"]
