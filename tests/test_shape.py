@@ -253,3 +253,18 @@ def test_inspect_reads_a_matrix_through_the_shape_stage(tmp_path: Path) -> None:
     assert "layout: matrix" in result.text
     assert "skill columns      <- 'Python', 'SQL', 'Excel'" in result.text
     assert set(result.survey.names) >= {"Python", "Negotiation", "Public Speaking"}
+
+
+def test_values_under_a_column_without_header_are_named_once(tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path / "m.xlsx",
+        {"M": [("Email", "Python", None), ("a@contoso.com", 4, 3), ("b@contoso.com", 2, 5)]},
+    )
+
+    shaper, rows = _shape(path, _settings(tmp_path))
+
+    assert [r.get("displayName") for r in rows] == ["Python", "Python"]
+    assert shaper.warnings == [
+        f"{path} [M]: column C holds values but no header; it is ignored (give it a header to "
+        f"import it)"
+    ]

@@ -176,8 +176,29 @@ class Shaper:
                 + ("" if decision.layout == "rows" else " unless the cell says '(Level)'")
             )
             logger.warning("%s", self.warnings[-1])
+        self._warn_unnamed(table, head)
         self._decided[id(table)] = decision
         return decision
+
+    def _warn_unnamed(self, table: Table, head: list[SourceRow]) -> None:
+        """Say once when a column without a header holds values: it cannot be read."""
+        unnamed = [
+            index
+            for index, name in enumerate(table.header)
+            if not name and any(row.cells[index].strip() for row in head)
+        ]
+        if unnamed:
+            where = table.source + (f" [{table.sheet}]" if table.sheet else "")
+            letters = ", ".join(column_letter(index) for index in unnamed)
+            several = len(unnamed) > 1
+            self.warnings.append(
+                f"{where}: column{'s' if several else ''} {letters} "
+                f"{'hold' if several else 'holds'} values but no header; "
+                f"{'they are' if several else 'it is'} ignored (give "
+                f"{'them a header' if several else 'it a header'} to import "
+                f"{'them' if several else 'it'})"
+            )
+            logger.warning("%s", self.warnings[-1])
 
     def shape(self, rows: Iterable[SourceRow]) -> Iterator[SourceRow]:
         """One row per skill, in input order (a person's skills in column or list order).
