@@ -86,6 +86,22 @@ async def test_a_report_folder_that_is_a_file_stops_run_before_anything_is_sent(
     assert ("it is a file, not a folder" if where == "file" else "Not a directory") in line
 
 
+async def test_validate_into_a_report_folder_that_is_a_file_is_one_line_and_exit_2(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "reports"
+    blocker.write_text("not a folder")
+    source = write_csv(tmp_path / "skills.csv", _rows(5), header=("user", "skill", "level"))
+
+    code, stderr = await _cli("validate", str(source), "--report-dir", str(blocker))
+
+    assert code == 2
+    assert stderr.strip().splitlines() == [
+        f"error: report.dir: the report folder {blocker} cannot be written: "
+        f"it is a file, not a folder; nothing was sent"
+    ]
+
+
 async def test_a_report_folder_that_takes_no_data_stops_run_before_anything_is_sent(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:

@@ -23,7 +23,7 @@ from importer.read.database import DatabaseSource
 from importer.read.reader import InputReader
 from importer.read.rows import RowsInput
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
-from importer.report.writer import ReportWriter, RunSummary, new_run_id
+from importer.report.writer import ReportWriter, RunSummary, check_report_dir, new_run_id
 from importer.shape import Shaper
 from importer.shape.detect import HEAD_ROWS
 from importer.validate.validator import Validator
@@ -161,6 +161,7 @@ def validate_into(
 def validate_files(paths: Sequence[Path | str | RowsInput], settings: Settings) -> RunResult:
     """Read and validate offline; write the report. Never touches the network."""
     started = datetime.now(UTC)
+    check_report_dir(settings.report.dir)  # before a large input is read for nothing
     reader = InputReader(paths, settings)
     shaper = Shaper(settings)
     run_id = new_run_id(settings.report.dir, started)
