@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
+from importer.cli import cli
 from importer.config import Settings, load_settings
 from importer.errors import ConfigError
 from importer.pipeline import validate_files
@@ -19,6 +21,7 @@ from importer.validate import Validator
 from importer.validate.schema import PROFICIENCY_LEVELS
 from tests.importing import write_csv
 
+ROOT = Path(__file__).resolve().parent.parent
 ANN = "ann@contoso.com"
 BOB = "bob@contoso.com"
 
@@ -218,3 +221,21 @@ def test_every_policy_matches_the_rule_whatever_the_order(
         else:
             got[row] = (item.action.value, 0)
     assert got == _expected(rows, policy)
+
+
+@pytest.mark.parametrize("command", [["validate"], ["run", "--dry-run"]])
+def test_a_broken_map_stops_the_command_before_any_report_folder(
+    tmp_path: Path, command: list[str]
+) -> None:
+    source = write_csv(tmp_path / "skills.csv", [(ANN, "Excel", "3", "")])
+    (tmp_path / "map.csv").write_text("from,to\nExcel,A\nEXCEL,B\n", "utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"target:\n  sandbox_directory: {ROOT / 'samples' / 'directory.csv'}\n"
+        f"input:\n  skills_map: map.csv\nreport:\n  dir: {tmp_path / 'reports'}\n",
+        "utf-8",
+    )
+    result = CliRunner().invoke(cli, [*command, "-c", str(config), str(source)])
+    assert result.exit_code == 2
+    assert "map.csv line 3: 'EXCEL' is mapped to 'B' here and to 'A' on line 2" in result.stderr
+    assert not list((tmp_path / "reports").glob("*/results.csv"))

@@ -29,6 +29,7 @@ from importer.read.rows import RowsInput
 from importer.records import Action, RowOutcome
 from importer.report.writer import ReportWriter, RunSummary, check_report_dir, new_run_id
 from importer.shape import Shaper
+from importer.validate import load_skills_map
 
 if TYPE_CHECKING:
     # The Graph side (aiohttp, azure-identity, the sandbox) is imported only by `run`, so
@@ -111,6 +112,7 @@ async def _run_import(
         if not dry_run:
             stack.enter_context(RunLock.for_settings(settings))
         reader = InputReader(paths, settings)
+        load_skills_map(settings.input.skills_map)  # a broken map stops here, before any folder
         token_provider = await sign_in_first(make_token_provider(settings))
         run_id = new_run_id(settings.report.dir, started)
         writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)

@@ -26,7 +26,7 @@ from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report.writer import ReportWriter, RunSummary, check_report_dir, new_run_id
 from importer.shape import Shaper
 from importer.shape.detect import HEAD_ROWS
-from importer.validate.validator import Validator
+from importer.validate import Validator, load_skills_map
 
 __all__ = ["Validated", "shape_summary", "stream_checked", "validate_files", "validate_into"]
 
@@ -163,6 +163,7 @@ def validate_files(paths: Sequence[Path | str | RowsInput], settings: Settings) 
     started = datetime.now(UTC)
     check_report_dir(settings.report.dir)  # before a large input is read for nothing
     reader = InputReader(paths, settings)
+    load_skills_map(settings.input.skills_map)  # a broken map stops here, before any folder
     shaper = Shaper(settings)
     run_id = new_run_id(settings.report.dir, started)
     writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)

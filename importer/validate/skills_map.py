@@ -21,12 +21,24 @@ from importer.errors import ConfigError
 from importer.validate.row_model import MAX_DISPLAY_NAME
 from importer.validate.schema import find_control_character, quote_value
 
-__all__ = ["SkillsMap", "map_key"]
+__all__ = ["SkillsMap", "load_skills_map", "map_key"]
 
 
 def map_key(name: str) -> str:
     """How a skill name is looked up in the map: trimmed, case ignored."""
     return name.strip().casefold()
+
+
+def load_skills_map(path: Path | None) -> SkillsMap | None:
+    """The map at ``input.skills_map``, or None when none is configured.
+
+    The pipeline calls it before it creates the report folder, so that a broken map stops the
+    run with no folder left behind.
+
+    Raises:
+        ConfigError: as ``SkillsMap.load``.
+    """
+    return SkillsMap.load(path) if path is not None else None
 
 
 def _decode(data: bytes) -> str:

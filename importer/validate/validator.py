@@ -37,7 +37,7 @@ from importer.validate.duplicates import (
 )
 from importer.validate.row_model import CELL_ADAPTERS, CellRules, is_plain_name, is_plain_user
 from importer.validate.schema import PROFICIENCY_LEVELS, quote_value
-from importer.validate.skills_map import SkillsMap
+from importer.validate.skills_map import load_skills_map
 from importer.vocabulary import as_number
 
 __all__ = ["CellsLookup", "Validator"]
@@ -134,8 +134,7 @@ class Validator:
         self._cells: list[dict[str, _Checked]] = [{} for _ in FIELDS]
         self._layouts: dict[int, _Layout] = {}
         self._index = DuplicateIndex(settings.input.duplicates)
-        path = settings.input.skills_map
-        self.skills_map = SkillsMap.load(path) if path is not None else None
+        self.skills_map = load_skills_map(settings.input.skills_map)
         # Raw name cells the map renamed (offline validation reports the mapped name).
         self._renamed: set[str] = set()
         # (source, sheet, column) -> (first row, numbers seen) of levels beyond the scale.
