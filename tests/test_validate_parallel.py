@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 
 from tests.importing import write_csv
 
@@ -197,3 +199,36 @@ def test_a_sqlite_query_in_two_processes_writes_the_same_files_as_one(tmp_path: 
     assert len(lines) == len(rows) - 1  # every row but the blank one
     assert sum(line["errorType"] == "conflicting-duplicate" for line in lines) == 14
     assert _summary(folders["serial"])["blank_rows"] == 1
+
+
+@pytest.mark.parametrize("policy", ["first", "last", "highest"])
+def test_every_duplicates_policy_gives_the_same_files_in_two_processes(
+    tmp_path: Path, policy: str
+) -> None:
+    middle = [
+        [f"user{n % 40:02d}@contoso.com", f"Skill {n // 40}", "expert", "Work"] for n in range(400)
+    ]
+    # Besides, 30 keys repeated all over both parts with random levels: every way a kept row
+    # can change hands across the split.
+    rng = random.Random(policy)
+    levels = ("elementary", "expert", "3", "", "advancedProfessional")
+    middle += [
+        [f"k{rng.randrange(10)}@contoso.com", f"Key {rng.randrange(3)}", rng.choice(levels), "W"]
+        for _ in range(300)
+    ]
+    rng.shuffle(middle)
+    # A later level that beats the earlier one across the split, for highest and last.
+    first = [*FIRST_HALF, ["h@contoso.com", "Climbs", "elementary", "Work"]]
+    second = [*SECOND_HALF, ["h@contoso.com", "Climbs", "expert", "Work"]]
+    rows = first + middle + second
+
+    folders = _validate_both_ways(tmp_path, rows, "csv, json", f"input:\n  duplicates: {policy}\n")
+
+    _assert_same_files(folders)
+    lines = _lines(folders["serial"])
+    climbs = {line["action"]: int(line["row"]) for line in lines if line["displayName"] == "Climbs"}
+    if policy == "first":
+        assert climbs["valid"] < climbs["duplicate"]
+    else:  # the later row, with the higher level, is kept across the split
+        assert climbs["valid"] > climbs["duplicate"]
+    assert not [line for line in lines if line["errorType"] == "conflicting-duplicate"]

@@ -289,7 +289,17 @@ def _replay_shared_keys(
         earlier.update(ref & _ROW_MASK for ref in mine.repeats.get(key, ()))
     rows = _source_rows(source, replayed | earlier) if replayed or mine.conflicts else {}
     again = validator.check([rows[row] for row in sorted(replayed) if row in rows])
-    writer.correct([item for item in again if isinstance(item, RowOutcome)], in_place=True)
+    # Under first, last or highest a replayed row may now be the one kept, where the second
+    # part had it as a duplicate: its valid line replaces that one, like any other outcome.
+    keeps = validator.duplicates_policy != "error"
+    writer.correct(
+        [
+            item if isinstance(item, RowOutcome) else RowOutcome.for_source(item, Action.VALID)
+            for item in again
+            if isinstance(item, RowOutcome) or (keeps and isinstance(item, SourceRow))
+        ],
+        in_place=True,
+    )
     table = source.table
 
     def cells_of(

@@ -169,10 +169,7 @@ def validate_files(paths: Sequence[Path | str | RowsInput], settings: Settings) 
     writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
     try:
         csv_source = reader.single_splittable()
-        # Keeping the first, last or highest of conflicting rows is decided in one process:
-        # only the error policy's merge of two parts is implemented (and proven identical).
-        one_pass = settings.input.duplicates != "error"
-        split = find_split(csv_source) if csv_source is not None and not one_pass else None
+        split = find_split(csv_source) if csv_source is not None else None
         if csv_source is not None and split is not None:
             # One rows-layout CSV may be validated in two processes; decide its layout first.
             split = (

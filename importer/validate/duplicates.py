@@ -94,8 +94,19 @@ class DuplicateIndex:
         self._names: dict[int, tuple[str, str]] = {}
 
     def export(self) -> DuplicateState:
-        """What another process's index needs to merge with this one (all small but ``first``)."""
-        return DuplicateState(self.first, self._repeats, self._conflicts, self._names)
+        """What another process's index needs to merge with this one (all small but ``first``).
+
+        Under ``first``, ``last`` and ``highest`` the repeats are every later row of a repeated
+        key, and the conflicts the keys whose rows differ (their rows are among the repeats).
+        """
+        if self.policy == "error":
+            return DuplicateState(self.first, self._repeats, self._conflicts, self._names)
+        repeats = {
+            key: [packed & _REF_MASK for packed, _ in entries[1:]]
+            for key, entries in self._entries.items()
+        }
+        conflicts: dict[int, list[int]] = {key: [] for key in self._disputed}
+        return DuplicateState(self.first, repeats, conflicts, self._names)
 
     def table_number(self, table: Table) -> int:
         """Register a table; its number goes into row references."""

@@ -311,6 +311,11 @@ class Validator:
             source, Action.INVALID, error_type=problems[0][1][0], error="; ".join(parts)
         )
 
+    @property
+    def duplicates_policy(self) -> str:
+        """``input.duplicates``: error, first, last or highest."""
+        return self._index.policy
+
     def mapped_name(self, name: str) -> str:
         """A (valid, trimmed) skill name as the skills map renames it; itself when unmapped."""
         if self.skills_map is None:
