@@ -28,17 +28,17 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from importer.errors import InputError
 from importer.read.headers import HeaderMatcher
 from importer.read.workbook import cell_text
 from importer.records import SourceRow, Table
+
+if TYPE_CHECKING:
+    # SQLAlchemy is imported when a database is read, not by every command's start.
+    from sqlalchemy.engine import URL, Connection, Engine
 
 __all__ = [
     "DRIVER_EXTRAS",
@@ -88,6 +88,9 @@ def is_database_url(text: str) -> bool:
 
 def mask_url(text: str) -> str:
     """The URL with any password replaced by ``***`` (also for URLs that do not parse)."""
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy.engine import make_url
+
     try:
         return make_url(text).render_as_string(hide_password=True)
     except (sa_exc.ArgumentError, ValueError):
@@ -178,6 +181,10 @@ class DatabaseSource:
         return InputError(f"{what}: {detail}", path=self.display)
 
     def _create_engine(self, url: str, password: str) -> Engine:
+        import sqlalchemy as sa
+        from sqlalchemy import exc as sa_exc
+        from sqlalchemy.engine import make_url
+
         try:
             parsed = make_url(url)
         except (sa_exc.ArgumentError, ValueError):
@@ -212,6 +219,8 @@ class DatabaseSource:
             raise self._fail("cannot use this database URL", exc) from None
 
     def _sqlite_engine(self, parsed: URL) -> Engine:
+        import sqlalchemy as sa
+
         database = parsed.database or ""
         if database in ("", ":memory:"):
             raise InputError("names no database file", path=self.display)
@@ -227,6 +236,8 @@ class DatabaseSource:
         return sa.create_engine("sqlite://", creator=connect, poolclass=sa.NullPool)
 
     def _connect(self) -> Connection:
+        from sqlalchemy import exc as sa_exc
+
         try:
             connection = self._engine.connect()
         except sa_exc.DBAPIError as exc:
@@ -244,6 +255,8 @@ class DatabaseSource:
         the time of a million-row read); other databases through SQLAlchemy with
         ``yield_per``, which makes drivers stream (a server-side cursor on PostgreSQL).
         """
+        from sqlalchemy import exc as sa_exc
+
         dbapi_error: Any = self._engine.dialect.loaded_dbapi.Error
         if self._engine.dialect.name in _RAW_CURSOR_DIALECTS:
             raw: Any = connection.connection.driver_connection
@@ -299,6 +312,8 @@ class DatabaseSource:
 
     def count_rows(self) -> int:
         """How many rows the query returns (blank ones included), counted by the database."""
+        from sqlalchemy import exc as sa_exc
+
         with self._connect() as connection:
             try:
                 result = connection.exec_driver_sql(f"SELECT count(*) FROM ({self._query})")
@@ -357,6 +372,9 @@ class DatabaseSource:
 
 def _password_of(url: str) -> list[str]:
     """Every form in which a password may appear in ``url`` (parsed and as written)."""
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy.engine import make_url
+
     found: list[str] = []
     match = _PASSWORD_IN_URL.search(url)
     if match is not None:

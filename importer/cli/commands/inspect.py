@@ -16,7 +16,6 @@ from importer.cli.options import (
     sources_of,
     user_key_option,
 )
-from importer.inspect import inspect_sources
 
 __all__ = ["inspect"]
 
@@ -48,6 +47,8 @@ def inspect(sources: tuple[str, ...], config_path: Path | None, **flags: Any) ->
     inspect.txt next to skills_map.csv (one row per name, `to` pre-filled with a suggestion):
     edit it, then point input.skills_map at it.
     """
+    from importer.inspect import inspect_sources  # rapidfuzz is loaded only for inspect
+
     setup_logging("text", True)
     settings = settings_from(config_path, **flags)
     result = inspect_sources(sources_of(sources), settings)
