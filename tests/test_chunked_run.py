@@ -91,3 +91,22 @@ async def test_a_dry_run_over_several_chunks_lists_every_row(
     assert dry.counts[Action.WOULD_UPDATE.value] == len(USERS)
     assert dry.counts[Action.UNCHANGED.value] == len(ROWS) - len(USERS)
     assert running_sandbox.stats.writes == writes
+
+
+async def test_a_dry_run_sync_over_several_chunks_gives_the_guards_verdict(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "skills.csv", ROWS)
+    await import_file(running_sandbox, tmp_path, path, rows_per_chunk=6)
+    writes = running_sandbox.stats.writes
+    kept = [row for row in ROWS if row[1] not in ("Go", "Rust")]
+
+    dry = await run_import(
+        [write_csv(tmp_path / "smaller.csv", kept)],
+        settings_for(running_sandbox, tmp_path, mode="sync", rows_per_chunk=6),
+        dry_run=True,
+    )
+
+    assert dry.exit_code == 3  # what the real run would do: 8 of 20 owned skills is above 20%
+    assert dry.counts[Action.WOULD_DELETE.value] == 8
+    assert running_sandbox.stats.writes == writes
