@@ -10,6 +10,8 @@ exception a validator raises for a single cell::
     ├── InputError                an input file cannot be read as a table           (USAGE)
     ├── AuthError                 no usable credential, sign-in needed               (USAGE)
     ├── LockError                 another run holds the run lock                     (LOCKED)
+    ├── ScratchSpaceError         the temporary folder cannot hold the run's valid rows
+    │                             (full or unwritable); found before sending          (USAGE)
     ├── DirectoryAccessError      the directory refused to be read (401/403); the run
     │                             stops before any write                        (SAFETY_ABORT)
     └── GraphError                an HTTP exchange with Graph failed
@@ -53,6 +55,7 @@ __all__ = [
     "NoAnswerError",
     "NotSentError",
     "PermanentGraphError",
+    "ScratchSpaceError",
     "ThrottledTooLongError",
     "TransientGraphError",
     "UnexpectedSendError",
@@ -159,6 +162,15 @@ class LockError(ImporterError):
     """Another run holds the run lock; nothing was sent."""
 
     exit_code = ExitCode.LOCKED
+
+
+class ScratchSpaceError(ImporterError):
+    """The system temp folder cannot hold the valid rows a run keeps on disk (full, unwritable).
+
+    The rows are put there while the input is validated, before anything is sent.
+    """
+
+    exit_code = ExitCode.USAGE
 
 
 class DirectoryAccessError(ImporterError):

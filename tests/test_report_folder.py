@@ -168,3 +168,21 @@ async def test_run_on_a_disk_that_fills_up_stops_sending_and_says_the_run_failed
     assert sandbox.stats_view()["skills_total"] == counts["created"]
     with (reports / str(summary["run_id"]) / "results.csv").open(encoding="utf-8-sig") as handle:
         assert sum(1 for _ in csv.reader(handle)) > 1  # as far as it got
+
+
+@pytest.mark.slow
+async def test_a_full_temporary_folder_stops_run_before_anything_is_sent(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    # More valid rows than the on-disk row store keeps in its page cache (16 MB): it must write.
+    rows = _rows(150_000)
+    source = write_csv(tmp_path / "skills.csv", rows, header=("user", "skill", "level"))
+    config = _config(sandbox, tmp_path, tmp_path / "reports")
+
+    code, stderr = await _cli("run", "-c", str(config), str(source), limit=4 * 1024 * 1024)
+
+    assert code == 2
+    assert "temporary folder" in stderr
+    assert "TMPDIR" in stderr
+    assert "Traceback" not in stderr
+    assert sandbox.stats.writes == 0

@@ -18,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 
+from importer.errors import ScratchSpaceError
 from importer.records import SkillRow, SourceRow, Table
 
 __all__ = ["RowSpill"]
@@ -117,17 +119,23 @@ class RowSpill:
 
     def _flush(self) -> None:
         if self._pending:
-            self._db.executemany(
-                "INSERT INTO rows (user_key, place, data) VALUES (?, ?, ?)", self._pending
-            )
+            try:
+                self._db.executemany(
+                    "INSERT INTO rows (user_key, place, data) VALUES (?, ?, ?)", self._pending
+                )
+            except sqlite3.Error as exc:
+                raise _no_room(exc) from None
             self._pending.clear()
 
     def _index(self) -> None:
         if not self._indexed:
             self._flush()
-            self._db.execute("CREATE INDEX by_place ON rows (place)")
-            self._db.execute("CREATE INDEX by_user ON rows (user_key, seq)")
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("CREATE INDEX by_place ON rows (place)")
+                self._db.execute("CREATE INDEX by_user ON rows (user_key, seq)")
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise _no_room(exc) from None
             self._indexed = True
 
     def discard(self, source: str, sheet: str, row: int, column: str = "", name: str = "") -> bool:
@@ -209,3 +217,12 @@ class RowSpill:
         """Close the store; SQLite deletes its file."""
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
+
+
+def _no_room(exc: sqlite3.Error) -> ScratchSpaceError:
+    where = tempfile.gettempdir()
+    return ScratchSpaceError(
+        f"the temporary folder {where} cannot hold the valid rows of this run ({exc}); free "
+        f"some space there, or point TMPDIR (TMP on Windows) at a folder with room: nothing "
+        f"was sent"
+    )
