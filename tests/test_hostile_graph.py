@@ -7,6 +7,7 @@ reported, nothing is written twice and nothing goes where it should not.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -297,3 +298,20 @@ async def test_a_dry_run_sync_that_would_trip_the_delete_guard_exits_3(
     assert Counter(line["action"] for line in results(result))["would-delete"] == 4
     summary = json.loads((result.report_dir / "summary.json").read_text(encoding="utf-8"))
     assert summary["exit_code"] == 3
+
+
+async def test_many_batches_refused_beyond_the_cap_never_stall_any_stage(tmp_path: Path) -> None:
+    users = [(f"00000000-0000-4000-8000-{n:012d}", f"user{n:03d}@contoso.com") for n in range(90)]
+    async with await start_sandbox(SandboxConfig(users=users)) as sandbox:
+        sandbox.faults.batch_status, sandbox.faults.batch_retry_after = 429, "3600"
+        rows = [(upn, "Python", "expert", "") for _id, upn in users]
+        async with asyncio.timeout(120):  # a backstop: the hour Graph asked for is never waited
+            result = await import_file(
+                sandbox, tmp_path, write_csv(tmp_path / "s.csv", rows), batch_size=2
+            )
+
+        # Only the batches already on their way when the first refusal came back were sent.
+        assert sandbox.stats.batches <= 8
+    assert result.exit_code == 1
+    assert Counter(line["action"] for line in results(result)) == {"failed": len(rows)}
+    assert all("more than run.max_retry_wait_s" in line["error"] for line in results(result))

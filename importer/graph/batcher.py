@@ -189,17 +189,23 @@ class Batcher:
                 await self._send(live[half:])
                 return
             if isinstance(exc, TransientGraphError) and exc.status == 429:
-                self._pacer.record_throttled(exc.retry_after or 1.0)
+                self._record_throttled(exc.retry_after or 1.0)
             _fail(live, exc)
             return
         throttled = [answer.retry_after or 1.0 for answer in answers if answer.status == 429]
         self._pacer.record_success(len(answers) - len(throttled))
         self._pacer.record_batch(len(answers), len(throttled))
         if throttled:
-            self._pacer.record_throttled(max(throttled))
+            self._record_throttled(max(throttled))
         for item, answer in zip(live, answers, strict=True):
             if not item.future.done():
                 item.future.set_result(answer)
+
+    def _record_throttled(self, retry_after: float) -> None:
+        # A wait beyond the cap is given up, not waited for: the gate refuses those requests
+        # at once, and pausing the pacer that long would stall every later one.
+        if retry_after <= self._client.max_retry_wait_s:
+            self._pacer.record_throttled(retry_after)
 
 
 def _fail(items: list[_Pending], error: BaseException) -> None:

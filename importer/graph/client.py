@@ -130,6 +130,11 @@ class GraphClient:
         self.stopping = StopSignal()
 
     @property
+    def max_retry_wait_s(self) -> float:
+        """The longest wait the run accepts (``run.max_retry_wait_s``)."""
+        return self._max_retry_wait_s
+
+    @property
     def can_refresh_token(self) -> bool:
         """False for a fixed token (``auth.method: token``): a 401 cannot be cured by a retry."""
         return bool(getattr(self._token_provider, "refreshable", True))

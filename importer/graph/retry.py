@@ -170,14 +170,15 @@ class RetryAfterGate:
         now = self._clock()
         until = now + seconds
         if until > self._closed_until:
-            if self._max_wait_s is not None and seconds > self._max_wait_s:
+            beyond_cap = self._max_wait_s is not None and seconds > self._max_wait_s
+            if beyond_cap and self._closed_until <= now:  # once per refusal, not per answer
                 logger.warning(
                     "Graph asked to wait %.0f s, more than run.max_retry_wait_s (%g s): "
                     "requests are given up until then",
                     seconds,
                     self._max_wait_s,
                 )
-            else:
+            elif not beyond_cap:
                 self.log.note_wait(seconds, until - max(now, self._closed_until))
             self._closed_until = until
 

@@ -182,7 +182,7 @@ class _Reader:
 
     async def lookups(self, wanted: Mapping[str, Sequence[str]]) -> None:
         """Send every lookup through one batcher; a failed lookup fails only its values."""
-        pacer = AdaptivePacer(sleep=self.sleep)
+        pacer = AdaptivePacer(sleep=self.sleep, max_wait_s=self.run.max_retry_wait_s)
         async with Batcher(
             self.client,
             batch_size=self.run.batch_size,
