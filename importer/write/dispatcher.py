@@ -44,7 +44,7 @@ from importer.write.groups import RowsInMemory, UserRows
 from importer.write.guards import SystemicRefusalGuard, delete_guard
 from importer.write.listing import SkillLister
 from importer.write.outcomes import INTERRUPTED, DispatchResult, ProgressState, outcome_for
-from importer.write.planner import UserPlan, plan_user_changes
+from importer.write.planner import Planned, UserPlan, deletes_in, plan_user_changes
 from importer.write.reconcile import Reconciler
 
 __all__ = ["SETTLE_S", "DispatchResult", "Dispatcher", "ProgressState"]
@@ -203,12 +203,12 @@ class Dispatcher:
             deletes = 0
             for chunk in source.chunks():
                 counted = await self._plan_all(chunk, record=False)
-                deletes += _deletes_in(counted)
+                deletes += deletes_in(counted)
                 self._release(counted)
             self._guard_deletes(deletes)
             self.result.owned_skills = 0  # counted again as the chunks are planned for real
             self.result.warnings.clear()
-        planning: asyncio.Task[list[_Planned]] | None = None
+        planning: asyncio.Task[list[Planned]] | None = None
         deletes = 0
         try:
             for chunk in chunks:
@@ -232,15 +232,15 @@ class Dispatcher:
         if self._dry_run and self._run.mode == "sync":
             self._guard_deletes(deletes, dry_run=True)
 
-    async def _use_plans(self, plans: list[_Planned]) -> int:
+    async def _use_plans(self, plans: list[Planned]) -> int:
         if self._dry_run:
             self._report_dry_run(plans)
         else:
             await self._write_all(plans)
         self._release(plans)
-        return _deletes_in(plans)
+        return deletes_in(plans)
 
-    def _release(self, plans: list[_Planned]) -> None:
+    def _release(self, plans: list[Planned]) -> None:
         """Forget what a finished chunk's users needed: their listings and reported ids.
 
         Only users with a create whose outcome was unknown are kept, for the final sweep; so
@@ -263,7 +263,7 @@ class Dispatcher:
 
     async def _plan_all(
         self, users: Mapping[str, Sequence[SkillRow]], *, record: bool = True
-    ) -> list[_Planned]:
+    ) -> list[Planned]:
         """List and plan every user of one chunk. ``record=False`` only counts (sync guard)."""
         limit = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 2))
 
@@ -323,7 +323,7 @@ class Dispatcher:
             for row in rows:
                 self._record(outcome_for(row, action, error=error, attempts=attempts))
 
-    def _report_dry_run(self, plans: list[_Planned]) -> None:
+    def _report_dry_run(self, plans: list[Planned]) -> None:
         would = {
             OpKind.CREATE: Action.WOULD_CREATE,
             OpKind.UPDATE: Action.WOULD_UPDATE,
@@ -336,8 +336,8 @@ class Dispatcher:
             for op in plan.operations:
                 self._record(outcome_for(op, would[op.kind], skill_id=op.skill_id or ""))
 
-    def _check_delete_guard(self, plans: list[_Planned]) -> None:
-        self._guard_deletes(_deletes_in(plans))
+    def _check_delete_guard(self, plans: list[Planned]) -> None:
+        self._guard_deletes(deletes_in(plans))
 
     def _guard_deletes(self, deletes: int, *, dry_run: bool = False) -> None:
         reason = delete_guard(
@@ -350,35 +350,15 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ phase 2: write
 
-    async def _write_all(self, plans: list[_Planned]) -> None:
+    async def _write_all(self, plans: list[Planned]) -> None:
         """Write every operation of a chunk's plans; return when each has its outcome.
 
         Operations go to the batcher in plan order, at most a window ahead of the answers,
         without a task each (``OperationWriter.start``).
         """
         assert self._writer is not None
-        start = self._writer.start
-        slots = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 4))
-        outstanding = 0
-        all_done = asyncio.Event()
-        all_done.set()
-
-        def finished(_: asyncio.Future[None]) -> None:
-            nonlocal outstanding
-            slots.release()
-            outstanding -= 1
-            if outstanding == 0:
-                all_done.set()
-
-        for _user, _rows, plan in plans:
-            if plan is None:
-                continue
-            for op in plan.operations:
-                await slots.acquire()
-                outstanding += 1
-                all_done.clear()
-                start(op).add_done_callback(finished)
-        await all_done.wait()
+        operations = (op for _u, _r, plan in plans if plan is not None for op in plan.operations)
+        await self._writer.write_all(operations, self._run.concurrency * self._run.batch_size * 4)
 
     async def _sweep(self) -> None:
         """After the writes, remove extra copies left by creates whose outcome was unknown."""
@@ -406,16 +386,3 @@ class Dispatcher:
         reason = self._refusals.note(kind, user, error)
         if reason:
             self._abort(reason)
-
-
-#: One user of a chunk: the user as written, their rows, and the plan (None: listing failed).
-_Planned = tuple[str, Sequence[SkillRow], UserPlan | None]
-
-
-def _deletes_in(plans: list[_Planned]) -> int:
-    """Deletes the delete guard weighs: removing extra copies of wanted skills loses nothing."""
-    return sum(
-        sum(op.kind is OpKind.DELETE for op in plan.operations) - plan.extra_copies
-        for _u, _r, plan in plans
-        if plan is not None
-    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from importer.config import RunSettings
@@ -89,6 +89,28 @@ class OperationWriter:
         self._note_auth = note_auth
         self._not_sent = not_sent
         self._stopping = stopping
+
+    async def write_all(self, operations: Iterable[Operation], window: int) -> None:
+        """Write every operation, in order, at most ``window`` ahead of the answers; return when
+        each has its outcome. No task per operation on the happy path (see ``start``)."""
+        slots = asyncio.Semaphore(max(1, window))
+        outstanding = 0
+        all_done = asyncio.Event()
+        all_done.set()
+
+        def finished(_: asyncio.Future[None]) -> None:
+            nonlocal outstanding
+            slots.release()
+            outstanding -= 1
+            if outstanding == 0:
+                all_done.set()
+
+        for op in operations:
+            await slots.acquire()
+            outstanding += 1
+            all_done.clear()
+            self.start(op).add_done_callback(finished)
+        await all_done.wait()
 
     def start(self, op: Operation) -> asyncio.Future[None]:
         """Write ``op``; the returned future is done once its one outcome is recorded.

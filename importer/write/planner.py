@@ -16,7 +16,15 @@ from importer.records import Operation, OpKind, SkillRow, skill_key
 from importer.validate.schema import parse_audiences, parse_proficiency
 from importer.write.changes import describe_changes
 
-__all__ = ["Mode", "UserPlan", "create_body", "is_owned", "plan_user_changes"]
+__all__ = [
+    "Mode",
+    "Planned",
+    "UserPlan",
+    "create_body",
+    "deletes_in",
+    "is_owned",
+    "plan_user_changes",
+]
 
 Mode = Literal["create", "upsert", "sync"]
 
@@ -196,3 +204,16 @@ def plan_user_changes(
                     )
                 )
     return plan
+
+
+#: One user of a chunk: the user as written, their rows, and the plan (None: listing failed).
+Planned = tuple[str, Sequence[SkillRow], "UserPlan | None"]
+
+
+def deletes_in(plans: list[Planned]) -> int:
+    """Deletes the delete guard weighs: removing extra copies of wanted skills loses nothing."""
+    return sum(
+        sum(op.kind is OpKind.DELETE for op in plan.operations) - plan.extra_copies
+        for _u, _r, plan in plans
+        if plan is not None
+    )
