@@ -3,17 +3,15 @@
 ``ResultsStream`` formats one line per outcome, counts actions, remembers each row's last
 action (one byte per row number of each table, so late corrections can adjust the counts),
 passes rejected rows to rejects.csv, and keeps up to ``attention_limit`` lines of rows needing
-attention for results.xlsx. ``importer.report.writer.ReportWriter`` owns one and writes the
+attention for results.xlsx. The files themselves and their write failures are
+``importer.report.files``'s. ``importer.report.writer.ReportWriter`` owns one and writes the
 other files. Nothing here holds outcomes: memory stays bounded for millions of rows.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
 
 from importer.records import Action, RowOutcome, SourceRow, Table
 from importer.report.csv_files import (
@@ -30,12 +28,12 @@ from importer.report.csv_files import (
     shown,
 )
 from importer.report.error_types import ErrorTally, ErrorTallyPart
+from importer.report.files import ReportFiles
 from importer.report.rejects import RejectsCsv
 from importer.report.xlsx import ATTENTION_ACTIONS
 
 __all__ = ["ResultsStream"]
 
-logger = logging.getLogger(__name__)
 
 _ACTIONS: tuple[Action, ...] = tuple(Action)
 # Actions as small integers: list indexes for the counts, bytes in the per-table index.
@@ -80,7 +78,7 @@ def _needs_care(line: str, commas: int, starts: tuple[str, ...] | None = None) -
     return False
 
 
-class ResultsStream:
+class ResultsStream(ReportFiles):
     """Streams results.csv (and rejected rows to rejects.csv) as outcomes arrive.
 
     Args:
@@ -91,16 +89,10 @@ class ResultsStream:
     """
 
     def __init__(self, path: Path, rejects: RejectsCsv | None, attention_limit: int) -> None:
-        self.results_path = path
-        self._results: IO[str] | None = open_csv(path, "w")
-        self._results.write(csv_line(RESULT_COLUMNS) + "\r\n")
-        # Written through at once: a folder that takes no data fails here, before any row.
-        self._results.flush()
-        self._buffer: list[str] = []
+        super().__init__(path, rejects)
         self._attention: list[str] = []
         self._attention_limit = attention_limit
         self._attention_codes = _ATTENTION_CODES if attention_limit > 0 else frozenset()
-        self._rejects = rejects
         self._need_template = rejects is not None
         self._counts = [0] * len(_TEXT)
         self._actions: dict[tuple[str, str], bytearray] = {}
@@ -119,11 +111,6 @@ class ResultsStream:
         # The last action of each row made by the matrix or list layout (several per input
         # row, so the one byte per row number cannot say), for ``correct``.
         self._produced: dict[CorrectionKey, int] = {}
-        #: The first write that failed ("cannot write results.csv (No space left on device)"),
-        #: or None. After it the broken file gets nothing more; counting goes on.
-        self.failure: str | None = None
-        #: Called once, when the first write fails (the pipeline stops sending).
-        self.on_failure: Callable[[], None] | None = None
         self._removed_rejects: set[tuple[str, str, int]] = set()
         #: Rows per error type with an example each (rows in the fast paths have none).
         self.errors = ErrorTally()
@@ -372,50 +359,6 @@ class ResultsStream:
             except OSError as exc:
                 self._break_rejects(exc)
 
-    def close(self) -> None:
-        """Flush and close the files as they are (idempotent); used on abnormal exit."""
-        try:
-            self._flush()
-        finally:
-            if self._results is not None:
-                with contextlib.suppress(OSError):  # already reported by _flush
-                    self._results.close()
-                self._results = None
-            if self._rejects is not None:
-                with contextlib.suppress(OSError):
-                    self._rejects.close()
-
-    def fail(self, name: str, exc: OSError) -> None:
-        """Note that a report file could not be written; the first failure is kept and told."""
-        if self.failure is not None:
-            return
-        reason = exc.strerror or type(exc).__name__
-        self.failure = f"cannot write {name} in {self.results_path.parent} ({reason})"
-        logger.error("report folder: %s", self.failure)
-        if self.on_failure is not None:
-            self.on_failure()
-
-    def _break_results(self, exc: OSError) -> None:
-        results, self._results = self._results, None
-        if results is not None:
-            with contextlib.suppress(OSError):  # its buffer cannot be written either
-                results.close()
-        self.fail("results.csv", exc)
-
-    def _break_rejects(self, exc: OSError) -> None:
-        rejects, self._rejects = self._rejects, None
-        if rejects is not None:
-            with contextlib.suppress(OSError):
-                rejects.close()
-        self.fail("rejects.csv", exc)
-
-    def _reject(self, outcome: RowOutcome) -> None:
-        if self._rejects is not None:
-            try:
-                self._rejects.add(outcome)
-            except OSError as exc:
-                self._break_rejects(exc)
-
     def _record(self, code: int, row: int, line: str) -> None:
         self._counts[code] += 1
         if row > 0:
@@ -451,12 +394,3 @@ class ResultsStream:
         self._row_table = table
         self._user_index = table.mapping.get("user", _ABSENT)
         self._name_index = table.mapping.get("displayName", _ABSENT)
-
-    def _flush(self) -> None:
-        if self._buffer and self._results is not None:
-            try:
-                self._results.write("\r\n".join(self._buffer))
-                self._results.write("\r\n")
-            except OSError as exc:
-                self._break_results(exc)
-        self._buffer.clear()
