@@ -17,32 +17,23 @@ from importer.config import Settings
 from importer.graph.client import GraphClient
 from importer.progress import RunProgress
 from importer.records import Action, RowOutcome, SkillRow
-from importer.resolve import DirectoryAccessError, RowResolver, resolve_users
+from importer.resolve import DirectoryAccessError, Resolution, RowResolver, resolve_users
+from importer.write.groups import UserRows
 
 __all__ = ["HeldRows", "ResolvedRows", "report_not_sent", "resolve_for_run"]
 
 logger = logging.getLogger(__name__)
 
 
-class HeldRows(Protocol):
-    """The valid rows of a run, as the spill holds them."""
-
-    @property
-    def rows(self) -> int:
-        """How many rows in all."""
-        ...  # pragma: no cover - protocol
-
-    @property
-    def users(self) -> int:
-        """How many distinct users."""
-        ...  # pragma: no cover - protocol
+class HeldRows(UserRows, Protocol):
+    """The valid rows of a run, as the spill holds them (grouped by user as written)."""
 
     def user_values(self) -> Iterator[str]:
         """Each distinct user, as first written."""
         ...  # pragma: no cover - protocol
 
-    def chunks(self) -> Iterator[dict[str, list[SkillRow]]]:
-        """Whole users at a time."""
+    def regroup(self, group_of: Mapping[str, str]) -> None:
+        """Give the groups in ``group_of`` a new key (see ``RowSpill.regroup``)."""
         ...  # pragma: no cover - protocol
 
 
@@ -53,13 +44,9 @@ class ResolvedRows:
     rows are reported by the resolver, not by the writer).
     """
 
-    def __init__(
-        self, held: HeldRows, resolver: RowResolver, emit: Callable[[RowOutcome], None]
-    ) -> None:
+    def __init__(self, held: HeldRows, resolver: RowResolver) -> None:
         self._held = held
         self._resolver = resolver
-        self._emit = emit
-        self._reported: set[tuple[str, str, int, str]] = set()
 
     @property
     def rows(self) -> int:
@@ -74,39 +61,36 @@ class ResolvedRows:
     def chunks(self) -> Iterator[Mapping[str, Sequence[SkillRow]]]:
         """Each held chunk, resolved; empty chunks are left out.
 
-        Rows are held grouped by the user as written, so one person written two ways (a GUID
-        and a UPN) far apart in a large file can come up in two chunks. The writer plans a chunk
-        while it writes the one before, so such rows could create a skill twice: they are
-        failed instead (``user-written-two-ways``), naming the other spelling.
+        One person written two ways (a GUID and a UPN) is one group of the held rows
+        (``regroup_people``), so all of their rows come in one chunk and are planned together.
         """
-        handed: dict[str, str] = {}
         for chunk in self._held.chunks():
             resolved = self._resolver.chunk(chunk)
-            for user_id in [user_id for user_id in resolved if user_id in handed]:
-                for row in resolved.pop(user_id):
-                    self._written_two_ways(row, handed[user_id])
-            handed.update((user_id, rows[0].user) for user_id, rows in resolved.items())
             if resolved:
                 yield resolved
 
-    def _written_two_ways(self, row: SkillRow, first: str) -> None:
-        source = row.source
-        place = (source.table.source, source.table.sheet, source.row, source.column)
-        if place in self._reported:
-            return
-        self._reported.add(place)
-        self._emit(
-            RowOutcome.for_row(
-                row,
-                Action.FAILED,
-                error_type="user-written-two-ways",
-                error=(
-                    f"{row.user} is the same person as {first}, written that way elsewhere in "
-                    f"the file, too far from this row to be planned together; write one form "
-                    f"per person, or raise run.rows_per_chunk"
-                ),
-            )
-        )
+
+def regroup_people(held: HeldRows, resolution: Resolution) -> int:
+    """Put the rows of one person written several ways (a GUID here, a UPN there) in one group.
+
+    Rows are held grouped by the user as written, ignoring case; with a large file, two
+    spellings of one person could otherwise come in two chunks and be planned apart (one
+    planned while the other is written), which could create a skill twice. Returns how many
+    groups were joined. Not for employeeId, which names each person one way only.
+    """
+    groups: dict[str, list[str]] = {}
+    for value in held.user_values():
+        _, users = resolution.users_for(value)
+        if len(users) == 1:
+            groups.setdefault(users[0].id.casefold(), []).append(value.casefold())
+    group_of = {
+        group: user_id
+        for user_id, spellings in groups.items()
+        if len(spellings) > 1
+        for group in spellings
+    }
+    held.regroup(group_of)
+    return len(group_of)
 
 
 def _distinct_values(held: HeldRows, key: str) -> Iterator[str]:
@@ -157,4 +141,6 @@ async def resolve_for_run(
         report_not_sent(held, emit, "the directory cannot be read")
         return str(exc)
     figures.update(resolution.figures.as_dict())
-    return ResolvedRows(held, RowResolver(resolution, settings.run, emit), emit)
+    if key != "employeeId":
+        regroup_people(held, resolution)
+    return ResolvedRows(held, RowResolver(resolution, settings.run, emit))

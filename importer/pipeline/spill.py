@@ -19,7 +19,7 @@ import contextlib
 import json
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from importer.errors import ScratchSpaceError
 from importer.records import SkillRow, SourceRow, Table
@@ -157,6 +157,27 @@ class RowSpill:
         self._rows -= cursor.rowcount
         self._users = None
         return removed
+
+    def regroup(self, group_of: Mapping[str, str]) -> None:
+        """Hold rows together that belong together: each group key in ``group_of`` is replaced
+        by its new key (one person written two ways, a GUID and a UPN, gets one key), so that
+        ``chunks`` hands all of that person's rows back at once."""
+        self._index()
+        if not group_of:
+            return
+        try:
+            self._db.execute("BEGIN")
+            self._db.execute("CREATE TABLE regroup (user_key TEXT PRIMARY KEY, grp TEXT)")
+            self._db.executemany("INSERT INTO regroup VALUES (?, ?)", group_of.items())
+            self._db.execute(
+                "UPDATE rows SET user_key = (SELECT grp FROM regroup WHERE "
+                "regroup.user_key = rows.user_key) WHERE user_key IN (SELECT user_key FROM regroup)"
+            )
+            self._db.execute("DROP TABLE regroup")
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise _no_room(exc) from None
+        self._users = None
 
     def user_count(self) -> int:
         """How many distinct users the held rows name."""
