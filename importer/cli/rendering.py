@@ -13,6 +13,7 @@ from rich.table import Table
 
 from importer.errors import ExitCode
 from importer.pipeline import RunResult
+from importer.records import FIELDS
 
 if TYPE_CHECKING:
     from importer.write.preflight import CheckReport
@@ -35,16 +36,7 @@ _ACTION_ORDER = (
     "not-sent",
 )
 
-_SHOW_COLUMNS = (
-    "displayName",
-    "proficiency",
-    "categories",
-    "collaborationTags",
-    "allowedAudiences",
-    "webUrl",
-    "source",
-    "id",
-)
+_SHOW_COLUMNS = (*FIELDS[1:], "source", "id")
 
 
 def render_summary(console: Console, result: RunResult, title: str) -> None:

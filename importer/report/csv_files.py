@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from importer.records import Action, RowOutcome
+from importer.records import FIELDS, Action, RowOutcome
 from importer.validate import INVISIBLE_CHARACTERS
 
 __all__ = [
@@ -49,12 +49,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "column",
     "user",
     "userId",
-    "displayName",
-    "proficiency",
-    "categories",
-    "collaborationTags",
-    "allowedAudiences",
-    "webUrl",
+    *FIELDS[1:],  # displayName and the values the row asks for, normalised
     "action",
     "changes",
     "status",

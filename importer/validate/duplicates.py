@@ -231,22 +231,35 @@ class DuplicateIndex:
             user, name = self._names[key]
             for ref in earlier:
                 others = [r for r in (*earlier, *conflicting) if r != ref]
-                table = self._tables[ref >> ROW_BITS]
                 corrections.append(
-                    RowOutcome(
-                        source=table.source,
-                        sheet=table.sheet,
-                        row=ref & _ROW_MASK,
-                        column=table.column,
-                        user=user,
-                        display_name=name,
-                        action=Action.INVALID,
-                        error_type=CONFLICTING_DUPLICATE,
-                        error=self._conflict_message(user, name, others, ref),
-                        header=table.header,
+                    self._correction(
+                        ref,
+                        user,
+                        name,
+                        Action.INVALID,
+                        self._conflict_message(user, name, others, ref),
+                        CONFLICTING_DUPLICATE,
                     )
                 )
         return corrections
+
+    def _correction(
+        self, ref: int, user: str, name: str, action: Action, error: str, error_type: str = ""
+    ) -> RowOutcome:
+        """The corrected outcome of the row ``ref`` points at."""
+        table = self._tables[ref >> ROW_BITS]
+        return RowOutcome(
+            source=table.source,
+            sheet=table.sheet,
+            row=ref & _ROW_MASK,
+            column=table.column,
+            user=user,
+            display_name=name,
+            action=action,
+            error_type=error_type,
+            error=error,
+            header=table.header,
+        )
 
     def _superseded(self) -> list[RowOutcome]:
         corrections: list[RowOutcome] = []
@@ -259,18 +272,6 @@ class DuplicateIndex:
                 if ref == kept_ref or named == kept_ref:
                     continue
                 same = packed >> REF_BITS == kept >> REF_BITS
-                table = self._tables[ref >> ROW_BITS]
-                corrections.append(
-                    RowOutcome(
-                        source=table.source,
-                        sheet=table.sheet,
-                        row=ref & _ROW_MASK,
-                        column=table.column,
-                        user=user,
-                        display_name=name,
-                        action=Action.DUPLICATE,
-                        error=self._kept_message(same, kept_ref, ref),
-                        header=table.header,
-                    )
-                )
+                message = self._kept_message(same, kept_ref, ref)
+                corrections.append(self._correction(ref, user, name, Action.DUPLICATE, message))
         return corrections
