@@ -11,7 +11,7 @@ import aiohttp
 
 from importer.config import Settings, load_settings
 from importer.pipeline import RunResult, run_import
-from importer.sandbox import RunningSandbox
+from importer.sandbox import FIXED_TOKEN, RunningSandbox
 
 HEADER = ("user", "skill", "level", "category")
 
@@ -65,3 +65,21 @@ def _quote(user: str) -> str:
     from urllib.parse import quote
 
     return quote(user, safe="")
+
+
+async def post_skill(sandbox: RunningSandbox, user: str, body: dict[str, object]) -> str:
+    """Create a skill as another client would (a person, or an earlier run); return its id."""
+    url = f"{sandbox.base_url}/beta/users/{_quote(user)}/profile/skills"
+    headers = {"Authorization": f"Bearer {FIXED_TOKEN}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=body, headers=headers) as response,
+    ):
+        assert response.status == 201
+        skill_id: str = (await response.json())["id"]
+    return skill_id
+
+
+async def fixed_token(force_refresh: bool) -> str:
+    """The sandbox's fixed token, as a ``TokenProvider``."""
+    return FIXED_TOKEN

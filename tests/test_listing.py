@@ -12,41 +12,27 @@ from importer.graph.pacing import AdaptivePacer
 from importer.sandbox import FIXED_TOKEN, RunningSandbox
 from importer.write.listing import SkillLister
 from tests.conftest import BOB_UPN
-from tests.importing import skills_of
-
-
-async def _post(sandbox: RunningSandbox, body: dict[str, object]) -> str:
-    url = f"{sandbox.base_url}/beta/users/{quote(BOB_UPN, safe='')}/profile/skills"
-    headers = {"Authorization": f"Bearer {FIXED_TOKEN}"}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, json=body, headers=headers) as r,
-    ):
-        assert r.status == 201
-        skill_id: str = (await r.json())["id"]
-    return skill_id
-
-
-async def _token(force_refresh: bool) -> str:
-    return FIXED_TOKEN
+from tests.importing import fixed_token, post_skill, skills_of
 
 
 async def test_the_sweep_keeps_the_reported_copy_and_never_touches_user_entered_ones(
     running_sandbox: RunningSandbox,
 ) -> None:
     owned = {"source": {"type": "skills-import"}}
-    first = await _post(running_sandbox, {"displayName": "Python", **owned})
-    reported = await _post(running_sandbox, {"displayName": "python", **owned})
-    by_hand = await _post(running_sandbox, {"displayName": "Python"})
-    other = await _post(running_sandbox, {"displayName": "Go", **owned})
-    await _post(running_sandbox, {"displayName": "Go", **owned})  # not a name in question
+    first = await post_skill(running_sandbox, BOB_UPN, {"displayName": "Python", **owned})
+    reported = await post_skill(running_sandbox, BOB_UPN, {"displayName": "python", **owned})
+    by_hand = await post_skill(running_sandbox, BOB_UPN, {"displayName": "Python"})
+    other = await post_skill(running_sandbox, BOB_UPN, {"displayName": "Go", **owned})
+    await post_skill(
+        running_sandbox, BOB_UPN, {"displayName": "Go", **owned}
+    )  # not a name in question
 
     async def no_sleep(_: float) -> None:
         return None
 
     async with (
         GraphClient(
-            running_sandbox.base_url, "beta", _token, concurrency=2, request_timeout_s=10
+            running_sandbox.base_url, "beta", fixed_token, concurrency=2, request_timeout_s=10
         ) as client,
         Batcher(client, batch_size=20, concurrency=2, pacer=AdaptivePacer()) as batcher,
     ):
@@ -69,15 +55,15 @@ async def test_a_copy_already_gone_when_the_sweep_deletes_it_is_not_an_error(
     running_sandbox: RunningSandbox,
 ) -> None:
     owned = {"source": {"type": "skills-import"}}
-    kept = await _post(running_sandbox, {"displayName": "Python", **owned})
-    extra = await _post(running_sandbox, {"displayName": "Python", **owned})
+    kept = await post_skill(running_sandbox, BOB_UPN, {"displayName": "Python", **owned})
+    extra = await post_skill(running_sandbox, BOB_UPN, {"displayName": "Python", **owned})
 
     async def no_sleep(_: float) -> None:
         return None
 
     async with (
         GraphClient(
-            running_sandbox.base_url, "beta", _token, concurrency=2, request_timeout_s=10
+            running_sandbox.base_url, "beta", fixed_token, concurrency=2, request_timeout_s=10
         ) as client,
         Batcher(client, batch_size=20, concurrency=2, pacer=AdaptivePacer()) as batcher,
     ):

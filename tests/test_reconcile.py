@@ -7,9 +7,7 @@ listings lag behind its writes, through the real client, batcher and lister.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from urllib.parse import quote
 
-import aiohttp
 import pytest
 
 from importer.errors import (
@@ -23,11 +21,11 @@ from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient
 from importer.graph.pacing import AdaptivePacer
 from importer.records import Operation, OpKind
-from importer.sandbox import FIXED_TOKEN, RunningSandbox
+from importer.sandbox import RunningSandbox
 from importer.write.listing import SkillLister
 from importer.write.reconcile import Reconciler, WriteAttempts, is_ambiguous
 from tests.conftest import BOB_UPN
-from tests.importing import skills_of
+from tests.importing import fixed_token, post_skill, skills_of
 
 CREATE = Operation(OpKind.CREATE, BOB_UPN, "Python", body={"displayName": "Python"})
 UPDATE = Operation(OpKind.UPDATE, BOB_UPN, "Python", body={"proficiency": "expert"}, skill_id="1")
@@ -90,27 +88,11 @@ def test_throttling_and_busy_answers_are_retried_for_every_write() -> None:
 # --- against the sandbox ---------------------------------------------------------------------
 
 
-async def _post(sandbox: RunningSandbox, body: dict[str, object]) -> str:
-    url = f"{sandbox.base_url}/beta/users/{quote(BOB_UPN, safe='')}/profile/skills"
-    headers = {"Authorization": f"Bearer {FIXED_TOKEN}"}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, json=body, headers=headers) as r,
-    ):
-        assert r.status == 201
-        skill_id: str = (await r.json())["id"]
-    return skill_id
-
-
-async def _token(force_refresh: bool) -> str:
-    return FIXED_TOKEN
-
-
 @pytest.fixture
 async def lister(running_sandbox: RunningSandbox) -> AsyncIterator[SkillLister]:
     async with (
         GraphClient(
-            running_sandbox.base_url, "beta", _token, concurrency=2, request_timeout_s=10
+            running_sandbox.base_url, "beta", fixed_token, concurrency=2, request_timeout_s=10
         ) as client,
         Batcher(client, batch_size=20, concurrency=2, pacer=AdaptivePacer()) as batcher,
     ):
@@ -135,7 +117,7 @@ async def test_landed_finds_a_create_graph_carried_out_after_all(
     reconciler = _reconciler(lister, settle_s=1)
     attempts = WriteAttempts()
     reconciler.note_failure(CREATE, TransientGraphError("gateway", status=504), attempts)
-    landed = await _post(running_sandbox, {"displayName": "python"})
+    landed = await post_skill(running_sandbox, BOB_UPN, {"displayName": "python"})
 
     assert await reconciler.landed(CREATE, attempts) == landed
     other = Operation(OpKind.CREATE, BOB_UPN, "Go", body={"displayName": "Go"})
@@ -146,10 +128,10 @@ async def test_the_sweep_waits_for_a_lagging_listing_then_removes_the_extra_copy
     running_sandbox: RunningSandbox, lister: SkillLister
 ) -> None:
     tagged = {"source": {"type": "skills-import"}}
-    by_hand = await _post(running_sandbox, {"displayName": "Python"})
-    late_copy = await _post(running_sandbox, {"displayName": "Python", **tagged})
+    by_hand = await post_skill(running_sandbox, BOB_UPN, {"displayName": "Python"})
+    late_copy = await post_skill(running_sandbox, BOB_UPN, {"displayName": "Python", **tagged})
     running_sandbox.faults.listing_lag_ms = 400  # what is written next stays hidden a while
-    reported = await _post(running_sandbox, {"displayName": "python", **tagged})
+    reported = await post_skill(running_sandbox, BOB_UPN, {"displayName": "python", **tagged})
     reconciler = _reconciler(lister, settle_s=1.5)
     reconciler.note_failure(CREATE, TransientGraphError("gateway", status=504), WriteAttempts())
     reconciler.note_reported(BOB_UPN, reported)

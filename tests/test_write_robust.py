@@ -11,9 +11,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
-
-import aiohttp
 
 from importer.config import RunSettings, load_settings
 from importer.graph.client import GraphClient
@@ -22,7 +19,7 @@ from importer.records import RowOutcome, SkillRow, SourceRow, Table
 from importer.sandbox import FIXED_TOKEN, RunningSandbox
 from importer.write.dispatcher import Dispatcher
 from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN
-from tests.importing import import_file, results, skills_of, write_csv
+from tests.importing import import_file, post_skill, results, skills_of, write_csv
 
 USERS = [BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN]
 TABLE = Table("skills.csv", "", ("user", "skill"), {"user": 0, "displayName": 1})
@@ -191,27 +188,15 @@ async def _fixed() -> str:
 # --- duplicates this tool made are always cleaned up -------------------------------------------
 
 
-async def _post(sandbox: RunningSandbox, user: str, body: dict[str, object]) -> str:
-    url = f"{sandbox.base_url}/beta/users/{quote(user, safe='')}/profile/skills"
-    headers = {"Authorization": f"Bearer {FIXED_TOKEN}"}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, json=body, headers=headers) as r,
-    ):
-        assert r.status == 201
-        skill_id: str = (await r.json())["id"]
-    return skill_id
-
-
 async def test_an_upsert_rerun_removes_tagged_copies_and_keeps_hand_entered_ones(
     running_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     tagged = {"source": {"type": "skills-import"}}
-    oldest = await _post(running_sandbox, BOB_UPN, {"displayName": "Python", **tagged})
-    await _post(running_sandbox, BOB_UPN, {"displayName": "Python", **tagged})
-    by_hand = await _post(running_sandbox, BOB_UPN, {"displayName": "python"})
-    await _post(running_sandbox, BOB_UPN, {"displayName": "Go"})
-    await _post(running_sandbox, BOB_UPN, {"displayName": "Go"})  # both entered by Bob
+    oldest = await post_skill(running_sandbox, BOB_UPN, {"displayName": "Python", **tagged})
+    await post_skill(running_sandbox, BOB_UPN, {"displayName": "Python", **tagged})
+    by_hand = await post_skill(running_sandbox, BOB_UPN, {"displayName": "python"})
+    await post_skill(running_sandbox, BOB_UPN, {"displayName": "Go"})
+    await post_skill(running_sandbox, BOB_UPN, {"displayName": "Go"})  # both entered by Bob
 
     for mode in ("upsert", "create"):
         result = await import_file(
