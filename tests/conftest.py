@@ -215,7 +215,13 @@ def invoke_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str,
     return result.exit_code, result.stdout, result.stderr
 
 
-async def start_import_process(config: Path, csv_file: Path, *options: str) -> Any:
+async def start_import_process(
+    config: Path,
+    csv_file: Path,
+    *options: str,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+) -> Any:
     """Start ``skills-import run -c CONFIG --quiet --concurrency 2 --batch-size 5 [OPTIONS]``.
 
     A real process (signals, locks, a kill mid-run); stderr is piped, stdout dropped.
@@ -234,7 +240,8 @@ async def start_import_process(config: Path, csv_file: Path, *options: str) -> A
         "5",
         *options,
         str(csv_file),
-        cwd=ROOT,
+        cwd=cwd,
+        env=env,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -9,7 +9,6 @@ the interrupt handling take their Windows paths.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
+from tests.conftest import start_import_process, wait_for_writes
 from tests.importing import write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,14 +168,6 @@ async def slow_sandbox() -> AsyncIterator[RunningSandbox]:
         yield sandbox
 
 
-async def _wait_for_writes(sandbox: RunningSandbox, at_least: int) -> None:
-    for _ in range(600):
-        if sandbox.stats.writes >= at_least:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"only {sandbox.stats.writes} writes arrived")
-
-
 @pytest.mark.parametrize(
     ("sent", "name"),
     [
@@ -195,25 +187,10 @@ async def test_an_interrupt_on_the_windows_paths_stops_the_run_with_130_and_the_
     ]
     write_csv(tmp_path / "s.csv", rows)
     config = _config(tmp_path, slow_sandbox.base_url)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "importer",
-        "run",
-        "-c",
-        str(config),
-        "--quiet",
-        "--concurrency",
-        "2",
-        "--batch-size",
-        "5",
-        "s.csv",
-        cwd=tmp_path,
-        env=_env(windows=True),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+    process = await start_import_process(
+        config, tmp_path / "s.csv", cwd=tmp_path, env=_env(windows=True)
     )
-    await _wait_for_writes(slow_sandbox, 20)
+    await wait_for_writes(slow_sandbox, 20)
     process.send_signal(sent)
     _, err = await process.communicate()
 
