@@ -20,12 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from importer.records import Action
 from importer.report.csv_files import RESULT_COLUMNS, open_csv, shown
 
@@ -159,7 +153,9 @@ def select_results_lines(results_csv: Path, scope: XlsxScope) -> Iterator[list[s
                 yield line
 
 
-def _action_chart(summary: Any, first: int, last: int) -> BarChart:
+def _action_chart(summary: Any, first: int, last: int) -> Any:
+    from openpyxl.chart import BarChart, Reference
+
     """A bar chart of rows per action, from the Summary sheet's own lines."""
     chart = BarChart()
     chart.type = "bar"  # horizontal: action names stay readable
@@ -193,6 +189,13 @@ def write_results_xlsx(
     Returns:
         The number of rows written to the Results sheet.
     """
+    # openpyxl (and numpy, which it loads when present) costs about 0.3 s to import: only
+    # the commands that write a workbook pay for it.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
 
