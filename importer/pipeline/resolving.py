@@ -15,12 +15,13 @@ from typing import Any, Protocol
 
 from importer.config import Settings
 from importer.graph.client import GraphClient
+from importer.pipeline.spill import report_not_sent
 from importer.progress import RunProgress
-from importer.records import Action, RowOutcome, SkillRow
+from importer.records import RowOutcome, SkillRow
 from importer.resolve import DirectoryAccessError, Resolution, RowResolver, resolve_users
 from importer.write.groups import UserRows
 
-__all__ = ["HeldRows", "ResolvedRows", "report_not_sent", "resolve_for_run"]
+__all__ = ["HeldRows", "ResolvedRows", "resolve_for_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,18 +103,6 @@ def _distinct_values(held: HeldRows, key: str) -> Iterator[str]:
     for chunk in held.chunks():
         for rows in chunk.values():
             yield from dict.fromkeys(row.user for row in rows)
-
-
-def report_not_sent(held: HeldRows, emit: Callable[[RowOutcome], None], reason: str) -> None:
-    """Report every held row ``not-sent`` (the run stopped before planning anything)."""
-    for chunk in held.chunks():
-        for rows in chunk.values():
-            for row in rows:
-                emit(
-                    RowOutcome.for_row(
-                        row, Action.NOT_SENT, error_type="not-sent", error=f"not sent: {reason}"
-                    )
-                )
 
 
 async def resolve_for_run(

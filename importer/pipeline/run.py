@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,12 +21,12 @@ from importer.lock import RunLock
 from importer.pipeline.logs import run_log
 from importer.pipeline.result import RunResult, exit_for
 from importer.pipeline.signals import stop_on_signals
-from importer.pipeline.spill import RowSpill
+from importer.pipeline.spill import RowSpill, report_not_sent
 from importer.pipeline.validate import shape_summary, validate_into
 from importer.progress import RunProgress
 from importer.read.reader import InputReader
 from importer.read.rows import RowsInput
-from importer.records import Action, RowOutcome
+from importer.records import RowOutcome
 from importer.report.writer import ReportWriter, RunSummary, check_report_dir, new_run_id
 from importer.shape import Shaper
 from importer.validate import load_skills_map
@@ -40,15 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["run_import"]
 
 logger = logging.getLogger(__name__)
-
-
-def _not_sent(kept: RowSpill, reason: str) -> Iterator[RowOutcome]:
-    for chunk in kept.chunks():
-        for rows in chunk.values():
-            for row in rows:
-                yield RowOutcome.for_row(
-                    row, Action.NOT_SENT, error_type="not-sent", error=f"not sent: {reason}"
-                )
 
 
 def _target_label(settings: Settings) -> str:
@@ -173,8 +164,7 @@ async def _run_stages(
         guarded = validated.rows >= settings.run.min_rows_for_ratio
         if writer.failure is not None:
             # Before anything was sent: a usage error, and nothing will be sent without a record.
-            for outcome in _not_sent(validated.kept, "the report folder cannot be written"):
-                writer.add(outcome)
+            report_not_sent(validated.kept, writer.add, "the report folder cannot be written")
         elif guarded and ratio > settings.run.max_invalid_ratio:
             abort = (
                 f"{validated.invalid} of {validated.rows} rows ({ratio:.1%}) are invalid, "
@@ -183,8 +173,7 @@ async def _run_stages(
                 f"(the guard applies from run.min_rows_for_ratio "
                 f"{settings.run.min_rows_for_ratio} rows up)"
             )
-            for outcome in _not_sent(validated.kept, "too many invalid rows"):
-                writer.add(outcome)
+            report_not_sent(validated.kept, writer.add, "too many invalid rows")
         elif validated.kept.rows:
             clock = time.monotonic()
             writer.failure_exit = ExitCode.SAFETY_ABORT
@@ -255,7 +244,7 @@ async def _dispatch(
     throttling: dict[str, Any],
 ) -> DispatchResult:
     from importer.graph.target import open_graph
-    from importer.pipeline.resolving import report_not_sent, resolve_for_run
+    from importer.pipeline.resolving import resolve_for_run
     from importer.write.dispatcher import Dispatcher, DispatchResult
 
     def emit(outcome: RowOutcome) -> None:

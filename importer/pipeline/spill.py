@@ -19,12 +19,13 @@ import contextlib
 import json
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from importer.errors import ScratchSpaceError
-from importer.records import SkillRow, SourceRow, Table
+from importer.records import Action, RowOutcome, SkillRow, SourceRow, Table
+from importer.write.groups import UserRows
 
-__all__ = ["RowSpill"]
+__all__ = ["RowSpill", "report_not_sent"]
 
 #: SQLite pages kept in memory, in KiB (a negative cache_size is KiB).
 _CACHE_KIB = 16384
@@ -238,6 +239,15 @@ class RowSpill:
         """Close the store; SQLite deletes its file."""
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
+
+
+def report_not_sent(held: UserRows, emit: Callable[[RowOutcome], None], reason: str) -> None:
+    """Report every held row ``not-sent``: the run stopped before planning anything."""
+    error = f"not sent: {reason}"
+    for chunk in held.chunks():
+        for rows in chunk.values():
+            for row in rows:
+                emit(RowOutcome.for_row(row, Action.NOT_SENT, error_type="not-sent", error=error))
 
 
 def _no_room(exc: sqlite3.Error) -> ScratchSpaceError:
