@@ -185,6 +185,7 @@ def _norm(level: str) -> str:
     }[level]
 
 
+@pytest.mark.parametrize("compact", [False, True])  # validate's dict, run's CompactMap
 @hyp_settings(max_examples=150, deadline=None)
 @given(
     rows=st.lists(
@@ -199,10 +200,10 @@ def _norm(level: str) -> str:
     policy=st.sampled_from(["error", "first", "last", "highest"]),
 )
 def test_every_policy_matches_the_rule_whatever_the_order(
-    rows: list[tuple[str, str, str]], policy: str
+    compact: bool, rows: list[tuple[str, str, str]], policy: str
 ) -> None:
     settings = Settings.model_validate({"input": {"duplicates": policy}})
-    validator = Validator(settings)
+    validator = Validator(settings, compact=compact)
     sources = [SourceRow(_TABLE, n, row) for n, row in enumerate(rows, start=2)]
     final: dict[int, SkillRow | RowOutcome] = {}
     for item in validator.feed(sources):

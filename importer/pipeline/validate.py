@@ -115,7 +115,8 @@ def validate_into(
         InputError: a table's layout cannot be told or does not fit, or a level column holds
             numbers beyond the configured scale (before anything is sent).
     """
-    validator = Validator(settings)
+    # ``run`` (keep_valid) may see millions of rows: its duplicate index is the compact one.
+    validator = Validator(settings, compact=keep_valid)
     shaper = shaper or Shaper(settings)
     source_rows = shaper.shape(reader.rows())
     kept = RowSpill(settings.run.rows_per_chunk)

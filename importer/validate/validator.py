@@ -115,6 +115,7 @@ class Validator:
     Args:
         settings: uses ``values`` (synonyms), ``defaults``, ``input.list_separator``,
             ``input.skills_map`` and ``input.duplicates``.
+        compact: keep the duplicate index compact (``run``; see ``DuplicateIndex``).
 
     Raises:
         ConfigError: a synonym or default names no canonical value, or the skills map is
@@ -124,7 +125,7 @@ class Validator:
         skills_map: the loaded ``input.skills_map``, or None.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, compact: bool = False) -> None:
         self._rules = CellRules.from_settings(settings)
         # The fast pre-screen knows name@domain users only.
         self._plain_users = settings.input.user_key in ("auto", "userPrincipalName", "mail")
@@ -133,7 +134,7 @@ class Validator:
         self._keys: tuple[dict[str, _KeyCell], dict[str, _KeyCell]] = ({}, {})
         self._cells: list[dict[str, _Checked]] = [{} for _ in FIELDS]
         self._layouts: dict[int, _Layout] = {}
-        self._index = DuplicateIndex(settings.input.duplicates)
+        self._index = DuplicateIndex(settings.input.duplicates, compact=compact)
         self.skills_map = load_skills_map(settings.input.skills_map)
         # Raw name cells the map renamed (offline validation reports the mapped name).
         self._renamed: set[str] = set()
@@ -268,9 +269,9 @@ class Validator:
             if user[1] is None and name[1] is None and combo[1] is None:
                 key = user[2] ^ name[2]
                 packed = combo[2] | source.row
-                # The first valid row of a key is stored and its own value comes back.
+                # A key's first valid row is stored and comes back (equal: it holds the row).
                 if (
-                    remember(key, packed) is packed
+                    remember(key, packed) == packed
                     or (outcome := repeat(source, key, packed, user[0], name[0])) is None
                 ):
                     if build:

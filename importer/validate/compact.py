@@ -1,0 +1,155 @@
+"""A map from 64-bit keys to ints below ``2**128`` in about 24 bytes a slot, not ~126 a dict entry.
+
+The duplicate index of ``run`` holds one entry per (user, skill) key: at 5,000,000 rows a dict
+of int to int takes about 630 MB (an int object for the key, one for the value, the entry).
+``CompactMap`` keeps the same entries in flat ``array('Q')`` tables: open addressing with
+linear probing, three 64-bit words a slot (key, the value's low 64 bits, its high bits).
+
+The keys are spread over 256 segments by the top bits of a multiplicative hash, and each
+segment grows on its own (by half, when it passes 3/4 full), so growing never copies the
+whole table at once: the transient is one segment, about 1/256 of the map. Key 0 marks an
+empty slot, so an actual key 0 is held aside.
+
+It is slower than a dict (a Python-level probe per call instead of C code): ``run`` uses it,
+where a row costs hundreds of microseconds anyway; offline ``validate`` keeps the dict.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+__all__ = ["CompactMap"]
+
+_MASK64 = (1 << 64) - 1
+_LOW56 = (1 << 56) - 1
+# Fibonacci hashing: spreads clustered keys (0, 1, 2, ...) over the segments and the slots.
+_MULTIPLIER = 0x9E3779B97F4A7C15
+_SEGMENT_SHIFT = 56
+_SEGMENTS = 1 << (64 - _SEGMENT_SHIFT)
+_FIRST_SLOTS = 8
+_WORDS = 3  # key, low 64 bits of the value, the rest of the value
+
+
+def _limit(slots: int) -> int:
+    """How many keys a segment of ``slots`` slots holds before it grows (3/4 full)."""
+    return slots * 3 // 4
+
+
+class CompactMap:
+    """``setdefault``, ``[]``, ``in``, ``len`` and ``keys`` of a dict of int to int, compactly.
+
+    Keys are ints in ``[0, 2**64)``, values ints in ``[0, 2**128)``; anything else raises
+    ``OverflowError``. Values come back equal, not identical: compare them with ``==``.
+    Instances pickle as their arrays (the parallel ``validate`` path sends them between
+    processes).
+    """
+
+    __slots__ = ("_limits", "_tables", "_used", "_zero")
+
+    def __init__(self) -> None:
+        self._tables = [array("Q", bytes(8 * _WORDS * _FIRST_SLOTS)) for _ in range(_SEGMENTS)]
+        self._used = [0] * _SEGMENTS
+        self._limits = [_limit(_FIRST_SLOTS)] * _SEGMENTS
+        self._zero: int | None = None
+
+    def setdefault(self, key: int, value: int) -> int:
+        """The value stored for ``key``; ``value`` (itself) is stored and returned if none was."""
+        if not key:
+            if self._zero is None:
+                array("Q", (value & _MASK64, value >> 64))  # the same range checks as the tables
+                self._zero = value
+            return self._zero
+        spread = (key * _MULTIPLIER) & _MASK64
+        segment = spread >> _SEGMENT_SHIFT
+        table = self._tables[segment]
+        size = len(table)
+        at = ((spread & _LOW56) * (size // _WORDS) >> _SEGMENT_SHIFT) * _WORDS
+        while True:
+            found = table[at]
+            if found == key:
+                return table[at + 1] | table[at + 2] << 64
+            if not found:
+                break
+            at += _WORDS
+            if at == size:
+                at = 0
+        table[at + 1] = value & _MASK64
+        table[at + 2] = value >> 64
+        table[at] = key
+        used = self._used[segment] + 1
+        self._used[segment] = used
+        if used > self._limits[segment]:
+            self._grow(segment)
+        return value
+
+    def _find(self, key: int) -> int:
+        """The index of ``key``'s slot in its segment's table, or -1 (``key`` is not 0)."""
+        spread = (key * _MULTIPLIER) & _MASK64
+        table = self._tables[spread >> _SEGMENT_SHIFT]
+        size = len(table)
+        at = ((spread & _LOW56) * (size // _WORDS) >> _SEGMENT_SHIFT) * _WORDS
+        while True:
+            found = table[at]
+            if found == key:
+                return at
+            if not found:
+                return -1
+            at += _WORDS
+            if at == size:
+                at = 0
+
+    def _grow(self, segment: int) -> None:
+        """Rebuild one segment half as large again; the others are left alone."""
+        old = self._tables[segment]
+        slots = len(old) // _WORDS * 3 // 2
+        size = slots * _WORDS
+        table = array("Q", bytes(8 * size))
+        for key, low, high in zip(old[0::_WORDS], old[1::_WORDS], old[2::_WORDS], strict=True):
+            if not key:
+                continue
+            spread = (key * _MULTIPLIER) & _MASK64
+            at = ((spread & _LOW56) * slots >> _SEGMENT_SHIFT) * _WORDS
+            while table[at]:
+                at += _WORDS
+                if at == size:
+                    at = 0
+            table[at] = key
+            table[at + 1] = low
+            table[at + 2] = high
+        self._tables[segment] = table
+        self._limits[segment] = _limit(slots)
+
+    def __getitem__(self, key: int) -> int:
+        if not key:
+            if self._zero is None:
+                raise KeyError(key)
+            return self._zero
+        at = self._find(key) if 0 < key <= _MASK64 else -1
+        if at < 0:
+            raise KeyError(key)
+        table = self._tables[((key * _MULTIPLIER) & _MASK64) >> _SEGMENT_SHIFT]
+        return table[at + 1] | table[at + 2] << 64
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, int) or not 0 <= key <= _MASK64:
+            return False
+        if not key:
+            return self._zero is not None
+        return self._find(key) >= 0
+
+    def __len__(self) -> int:
+        return sum(self._used) + (self._zero is not None)
+
+    def keys(self) -> set[int]:
+        """Every key, as a set (for set operations such as ``a.keys() & b.keys()``)."""
+        found: set[int] = set()
+        for table in self._tables:
+            found.update(table[0::_WORDS])
+        found.discard(0)
+        if self._zero is not None:
+            found.add(0)
+        return found
+
+    def nbytes(self) -> int:
+        """The bytes the tables take (the arrays' buffers), for measurements."""
+        return sum(len(table) * table.itemsize for table in self._tables)

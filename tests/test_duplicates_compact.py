@@ -1,0 +1,172 @@
+"""The compact duplicate index of ``run``: it behaves as the dict it replaces, at any size.
+
+``run`` keeps its (user, skill) index in ``CompactMap`` (flat arrays, about 40 bytes a key)
+so that millions of rows fit a small VM; offline ``validate`` keeps a dict. Whatever the
+map, a file must come out with the same duplicates, conflicts and kept rows.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from importer.config import load_settings
+from importer.pipeline import run_import, validate_files
+from importer.records import Action
+from importer.sandbox import RunningSandbox
+from importer.validate.compact import CompactMap
+from importer.validate.duplicates import DuplicateState
+from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN
+from tests.importing import results, settings_for, skills_of, write_csv
+
+TOP = 2**64 - 1
+
+
+def _same(compact: CompactMap, expected: dict[int, int]) -> None:
+    assert len(compact) == len(expected)
+    assert compact.keys() == expected.keys()
+    for key, value in expected.items():
+        assert key in compact
+        assert compact[key] == value
+
+
+def test_it_agrees_with_a_dict_on_random_keys_through_growth() -> None:
+    rng = random.Random(15)
+    keys = [0, TOP, 1, 2, 3, 2**63, *(rng.getrandbits(64) for _ in range(30_000))]
+    # Clustered keys too: consecutive numbers and numbers differing in their top bits only.
+    keys += list(range(4, 3_000)) + [n << 56 for n in range(1, 256)]
+    compact, expected = CompactMap(), {}
+    for n, key in enumerate(keys):
+        value = rng.getrandbits(112) if n % 3 else n
+        assert compact.setdefault(key, value) == expected.setdefault(key, value)
+    # A second value for a known key changes nothing and gives back the first.
+    for key in keys[:5_000]:
+        assert compact.setdefault(key, 7) == expected[key]
+    _same(compact, expected)
+    missing = [k for k in (rng.getrandbits(64) for _ in range(2_000)) if k not in expected]
+    for key in missing:
+        assert key not in compact
+        with pytest.raises(KeyError):
+            compact[key]
+
+
+def test_key_zero_and_the_largest_values_are_kept_apart_from_empty_slots() -> None:
+    compact = CompactMap()
+    assert 0 not in compact
+    with pytest.raises(KeyError):
+        compact[0]
+    assert compact.setdefault(0, 2**128 - 1) == 2**128 - 1
+    assert compact.setdefault(TOP, 0) == 0
+    assert compact.setdefault(0, 5) == 2**128 - 1
+    _same(compact, {0: 2**128 - 1, TOP: 0})
+    for wrong in (-1, 2**64, "0", None):
+        assert wrong not in compact
+    with pytest.raises(OverflowError):
+        compact.setdefault(5, 2**128)
+    with pytest.raises(OverflowError):
+        compact.setdefault(2**64, 1)
+    assert len(compact) == 2
+
+
+@given(
+    st.lists(
+        st.tuples(st.one_of(st.integers(0, 300), st.integers(0, TOP)), st.integers(0, 2**128 - 1)),
+        max_size=400,
+    )
+)
+def test_setdefault_is_a_dicts_for_any_keys(pairs: list[tuple[int, int]]) -> None:
+    compact, expected = CompactMap(), {}
+    for key, value in pairs:
+        assert compact.setdefault(key, value) == expected.setdefault(key, value)
+    _same(compact, expected)
+
+
+def test_pickling_round_trips_and_stays_usable() -> None:
+    rng = random.Random(3)
+    compact, expected = CompactMap(), {}
+    for _ in range(20_000):
+        key, value = rng.getrandbits(64), rng.getrandbits(112)
+        compact.setdefault(key, value)
+        expected.setdefault(key, value)
+    compact.setdefault(0, 9)
+    expected[0] = 9
+    state = DuplicateState(compact, {1: [2]}, {}, {1: ("ann", "Go")})
+
+    copy = pickle.loads(pickle.dumps(state))  # noqa: S301 - our own bytes
+
+    _same(copy.first, expected)
+    assert copy.repeats == {1: [2]}
+    # Arrays pickle as their bytes: about 24 bytes a slot, nowhere near a dict's pickle.
+    assert len(pickle.dumps(compact)) < 40 * len(expected) + 100_000
+    # The copy grows on its own, past its size when pickled.
+    for n in range(10_000):
+        key, value = rng.getrandbits(64), n
+        assert copy.first.setdefault(key, value) == expected.setdefault(key, value)
+    _same(copy.first, expected)
+    assert len(compact) == 20_001
+
+
+USERS = (BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN)
+#: Each skill three times per user, in other spellings, spread over the file (sorted by skill):
+#: Go's levels conflict (the highest is the second), SQL's conflict with a tie at the top,
+#: Rust's agree.
+SPELLINGS = [
+    ("Go", "limitedWorking"),
+    ("GO", "expert"),
+    (" go ", "generalProfessional"),
+    ("SQL", "advancedProfessional"),
+    ("sql", "elementary"),
+    ("Sql ", "advancedProfessional"),
+    ("Rust", "expert"),
+    ("RUST", "expert"),
+    ("rust", "expert"),
+]
+ROWS = [(user, skill, level, "Work") for skill, level in SPELLINGS for user in USERS]
+
+
+@pytest.mark.parametrize("policy", ["error", "first", "last", "highest"])
+async def test_run_over_several_chunks_keeps_the_rows_validate_keeps(
+    running_sandbox: RunningSandbox, tmp_path: Path, policy: str
+) -> None:
+    path = write_csv(tmp_path / "skills.csv", ROWS)
+    (tmp_path / "config.yaml").write_text(f"input:\n  duplicates: {policy}\n", "utf-8")
+    settings = settings_for(running_sandbox, tmp_path, rows_per_chunk=5, max_invalid_ratio=1.0)
+    offline = load_settings(
+        None,
+        {"input": {"duplicates": policy}, "report": {"dir": str(tmp_path / "offline")}},
+        environ={},
+    )
+    # validate (a dict index) is the reference that run (the compact index) must match.
+    checked = {line["row"]: line for line in results(validate_files([path], offline))}
+
+    result = await run_import([path], settings)
+
+    lines = results(result)
+    assert len(lines) == len(ROWS)
+    for line in lines:
+        reference = checked[line["row"]]
+        if reference["action"] == Action.VALID.value:
+            assert line["action"] == Action.CREATED.value, line
+        else:
+            assert (line["action"], line["error"]) == (reference["action"], reference["error"])
+    kept: dict[tuple[str, str], str] = {}
+    for row, line in checked.items():
+        if line["action"] == Action.VALID.value:
+            user, skill, level, _ = ROWS[int(row) - 2]
+            assert (user, skill.strip().casefold()) not in kept
+            kept[user, skill.strip().casefold()] = level
+    expected_skills = {"rust"} if policy == "error" else {"go", "sql", "rust"}
+    assert {skill for _, skill in kept} == expected_skills
+    for user in USERS:
+        held = {
+            s["displayName"].casefold(): s["proficiency"]
+            for s in await skills_of(running_sandbox, user)
+        }
+        assert held == {skill: level for (who, skill), level in kept.items() if who == user}
+    if policy == "highest":
+        assert {kept[BOB_UPN, "go"], kept[BOB_UPN, "sql"]} == {"expert", "advancedProfessional"}
