@@ -7,18 +7,24 @@ map, a file must come out with the same duplicates, conflicts and kept rows.
 
 from __future__ import annotations
 
+import gc
 import pickle
 import random
+import weakref
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import importer.pipeline.run
+import importer.pipeline.validate
 from importer.config import load_settings
 from importer.pipeline import run_import, validate_files
 from importer.records import Action
 from importer.sandbox import RunningSandbox
+from importer.validate import Validator
 from importer.validate.compact import CompactMap
 from importer.validate.duplicates import DuplicateState
 from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN
@@ -40,7 +46,7 @@ def test_it_agrees_with_a_dict_on_random_keys_through_growth() -> None:
     keys = [0, TOP, 1, 2, 3, 2**63, *(rng.getrandbits(64) for _ in range(30_000))]
     # Clustered keys too: consecutive numbers and numbers differing in their top bits only.
     keys += list(range(4, 3_000)) + [n << 56 for n in range(1, 256)]
-    compact, expected = CompactMap(), {}
+    compact, expected = CompactMap(), dict[int, int]()
     for n, key in enumerate(keys):
         value = rng.getrandbits(112) if n % 3 else n
         assert compact.setdefault(key, value) == expected.setdefault(key, value)
@@ -80,7 +86,7 @@ def test_key_zero_and_the_largest_values_are_kept_apart_from_empty_slots() -> No
     )
 )
 def test_setdefault_is_a_dicts_for_any_keys(pairs: list[tuple[int, int]]) -> None:
-    compact, expected = CompactMap(), {}
+    compact, expected = CompactMap(), dict[int, int]()
     for key, value in pairs:
         assert compact.setdefault(key, value) == expected.setdefault(key, value)
     _same(compact, expected)
@@ -88,7 +94,7 @@ def test_setdefault_is_a_dicts_for_any_keys(pairs: list[tuple[int, int]]) -> Non
 
 def test_pickling_round_trips_and_stays_usable() -> None:
     rng = random.Random(3)
-    compact, expected = CompactMap(), {}
+    compact, expected = CompactMap(), dict[int, int]()
     for _ in range(20_000):
         key, value = rng.getrandbits(64), rng.getrandbits(112)
         compact.setdefault(key, value)
@@ -170,3 +176,36 @@ async def test_run_over_several_chunks_keeps_the_rows_validate_keeps(
         assert held == {skill: level for (who, skill), level in kept.items() if who == user}
     if policy == "highest":
         assert {kept[BOB_UPN, "go"], kept[BOB_UPN, "sql"]} == {"expert", "advancedProfessional"}
+
+
+async def test_the_validator_and_its_index_are_gone_before_anything_is_sent(
+    running_sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[weakref.ref[Validator]] = []
+    alive_when_sending: list[bool] = []
+
+    class Watched(Validator):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(weakref.ref(self))
+
+    dispatch = importer.pipeline.run._dispatch
+
+    async def watched_dispatch(*args: Any, **kwargs: Any) -> Any:
+        alive_when_sending.extend(ref() is not None for ref in made)
+        return await dispatch(*args, **kwargs)
+
+    monkeypatch.setattr(importer.pipeline.validate, "Validator", Watched)
+    monkeypatch.setattr(importer.pipeline.run, "_dispatch", watched_dispatch)
+    path = write_csv(tmp_path / "skills.csv", ROWS)
+    # Without the cycle collector, only plain references free it: no cycle keeps it either.
+    gc.disable()
+    try:
+        result = await run_import(
+            [path], settings_for(running_sandbox, tmp_path, max_invalid_ratio=1.0)
+        )
+    finally:
+        gc.enable()
+
+    assert result.counts[Action.CREATED.value] > 0
+    assert alive_when_sending == [False]

@@ -7,13 +7,11 @@ report can be written as they arrive. The rules live in the Pydantic row model
 
 Skill names first go through the skills map (``input.skills_map``), if any: a renamed row asks
 for the mapped name, and a name mapped to nothing makes the row ``skipped`` (``mapped-out``).
-Duplicates are then keyed by (user, displayName), trimmed and compared case-insensitively, as
-Graph compares skill names. The index holds two 64-bit hashes and a row reference per key,
-never the rows. A repeat with the same normalised values is ``duplicate``; a repeat with other
-values follows ``input.duplicates`` (see ``importer.validate.duplicates``): under ``error`` it
-is ``invalid`` (``conflicting-duplicate``), and so is every earlier row of that key: those were
-already yielded, so ``finish`` returns corrections that replace them.
-Rows invalid for another reason take no part in duplicate detection.
+Duplicates are keyed by (user, displayName), trimmed and case-insensitive as in Graph; the
+index holds hashes and a row reference per key, never rows. An identical repeat is
+``duplicate``; other values follow ``input.duplicates`` (``importer.validate.duplicates``):
+under ``error`` every row of the key is ``invalid`` (``conflicting-duplicate``), the earlier
+ones through the corrections ``finish`` returns. Rows invalid otherwise are not indexed.
 """
 
 from __future__ import annotations
@@ -49,8 +47,9 @@ CellsLookup = Callable[
 
 logger = logging.getLogger(__name__)
 
-_CACHE_LIMIT = 100_000
-_COMBO_LIMIT = 250_000
+# Caches, cleared when full (same results); 250,000 combos with a link per row held 115 MB.
+_CACHE_LIMIT = 65_536
+_COMBO_LIMIT = 65_536
 # Longer values are checked every time instead of being remembered: 100,000 cached 4 KB
 # categories cells would hold 400 MB.
 _CACHED_LENGTH = 512
