@@ -85,6 +85,12 @@ _SELF_MEASURED = (
     "atexit.register(_record)\n"
     "from importer.cli import main\n"
     "sys.argv[0] = 'skills-import'\n"
+    "profile = sys.argv.pop(1)\n"
+    "if profile:\n"
+    "    import cProfile\n"
+    "    profiler = cProfile.Profile()\n"
+    "    atexit.register(profiler.dump_stats, profile)\n"
+    "    profiler.enable()\n"
     "main()\n"
 )
 
@@ -137,6 +143,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             "-c",
             _SELF_MEASURED,
             str(measured),
+            str(args.profile or ""),
             "run",
             str(skills),
             "-c",
@@ -209,6 +216,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--throttle-rps", type=float, default=0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--shuffle", action="store_true", help="rows in random order")
+    parser.add_argument(
+        "--profile", type=Path, help="write the importer's cProfile statistics to this file"
+    )
     print(json.dumps(run_benchmark(parser.parse_args(argv)), indent=2))
 
 
