@@ -27,7 +27,6 @@ __all__ = [
     "SourceRow",
     "Table",
     "header_key",
-    "row_values",
     "skill_key",
 ]
 
@@ -276,21 +275,52 @@ class RowOutcome:
         )
 
     @classmethod
-    def for_row(cls, skill_row: SkillRow, action: Action, **kwargs: Any) -> RowOutcome:
-        """Build the outcome of one valid row, carrying its normalised values and user id."""
-        kwargs.setdefault("user", skill_row.user)
-        kwargs.setdefault("display_name", skill_row.display_name)
-        kwargs.setdefault("user_id", skill_row.user_id)
-        return cls.for_source(skill_row.source, action, **row_values(skill_row), **kwargs)
+    def for_row(
+        cls,
+        skill_row: SkillRow,
+        action: Action,
+        *,
+        user: str | None = None,
+        display_name: str | None = None,
+        user_id: str | None = None,
+        status: int | None = None,
+        skill_id: str = "",
+        attempts: int = 0,
+        error_type: str = "",
+        error: str = "",
+        request_id: str = "",
+        changes: str = "",
+    ) -> RowOutcome:
+        """Build the outcome of one valid row, carrying its normalised values and user id.
 
-
-def row_values(skill_row: SkillRow) -> dict[str, str]:
-    """The value columns of a row's outcome: normalised values, lists joined by "; "."""
-    row = skill_row
-    return {
-        "proficiency": row.proficiency or "",
-        "categories": "; ".join(row.categories) if row.categories else "",
-        "collaboration_tags": "; ".join(row.collaboration_tags) if row.collaboration_tags else "",
-        "allowed_audiences": row.allowed_audiences or "",
-        "web_url": row.web_url or "",
-    }
+        ``user``, ``display_name`` and ``user_id`` default to the row's. Built in one call
+        (no keyword dictionaries): every written row goes through here.
+        """
+        source = skill_row.source
+        table = source.table
+        categories = skill_row.categories
+        tags = skill_row.collaboration_tags
+        return cls(
+            table.source,
+            table.sheet,
+            source.row,
+            skill_row.user if user is None else user,
+            skill_row.display_name if display_name is None else display_name,
+            action,
+            status,
+            skill_id,
+            attempts,
+            error_type,
+            error,
+            request_id,
+            table.header,
+            source.cells,
+            source.column,
+            skill_row.user_id if user_id is None else user_id,
+            changes,
+            skill_row.proficiency or "",
+            "; ".join(categories) if categories else "",
+            "; ".join(tags) if tags else "",
+            skill_row.allowed_audiences or "",
+            skill_row.web_url or "",
+        )

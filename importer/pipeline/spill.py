@@ -24,6 +24,7 @@ import marshal
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from importer.errors import ScratchSpaceError
 from importer.records import Action, RowOutcome, SkillRow, SourceRow, Table
@@ -152,7 +153,7 @@ class RowSpill:
         if name:
             found = self._db.execute("SELECT rowid, data FROM rows WHERE place = ?", (place,))
             wanted = name.strip().casefold()
-            rowids = [(rowid,) for rowid, data in found if marshal.loads(data)[5].casefold() == wanted]
+            rowids = [(rowid,) for rowid, data in found if _values(data)[5].casefold() == wanted]
             cursor = self._db.executemany("DELETE FROM rows WHERE rowid = ?", rowids)
         else:
             cursor = self._db.execute("DELETE FROM rows WHERE place = ?", (place,))
@@ -195,7 +196,7 @@ class RowSpill:
         self._index()
         query = "SELECT data FROM rows WHERE seq IN (SELECT MIN(seq) FROM rows GROUP BY user_key)"
         for (data,) in self._db.execute(query):
-            yield marshal.loads(data)[4]
+            yield _values(data)[4]
 
     def chunks(self, max_rows: int | None = None) -> Iterator[dict[str, list[SkillRow]]]:
         """Every user's rows, whole users at a time, about ``max_rows`` rows per chunk.
@@ -210,7 +211,7 @@ class RowSpill:
         current = None
         rows: list[SkillRow] = []
         tables = self._tables
-        loads = marshal.loads
+        loads = _values
         cursor = self._db.execute("SELECT user_key, data FROM rows ORDER BY user_key, seq")
         for user_key, data in cursor:
             if user_key != current:
@@ -229,6 +230,12 @@ class RowSpill:
         """Close the store; SQLite deletes its file."""
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
+
+
+def _values(data: bytes) -> tuple[Any, ...]:
+    """A stored row's values (written by ``RowSpill.add`` in this process: see the module)."""
+    values: tuple[Any, ...] = marshal.loads(data)  # noqa: S302 - our own private file
+    return values
 
 
 def report_not_sent(held: UserRows, emit: Callable[[RowOutcome], None], reason: str) -> None:

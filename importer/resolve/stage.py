@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from importer.config import RunSettings
 from importer.errors import GraphError
@@ -270,16 +270,37 @@ class RowResolver:
             first_time = group not in self._reported
             if first_time:
                 fresh.add(group)
+            # The directory's answer is the same for every row of one spelling: ask once.
+            spelling: str | None = None
+            user: DirectoryUser | None = None
+            kept: list[SkillRow] = []
             for row in rows:
-                user, outcome = _verdict(row, self._resolution, self._run)
-                if outcome is not None:
+                if row.user != spelling:
+                    spelling = row.user
+                    user, outcome = _verdict(row, self._resolution, self._run)
+                    if user is not None:
+                        kept = grouped.setdefault(user.id.casefold(), [])
+                        forms.setdefault(user.id.casefold(), set()).add(spelling.casefold())
+                elif user is None:
+                    outcome = _verdict(row, self._resolution, self._run)[1]
+                if user is None:
+                    assert outcome is not None
                     if first_time:
                         self._emit(outcome)
                     continue
-                assert user is not None
-                key = user.id.casefold()
-                grouped.setdefault(key, []).append(replace(row, user_id=user.id))
-                forms.setdefault(key, set()).add(row.user.casefold())
+                kept.append(
+                    SkillRow(
+                        row.source,
+                        row.user,
+                        row.display_name,
+                        row.proficiency,
+                        row.categories,
+                        row.collaboration_tags,
+                        row.allowed_audiences,
+                        row.web_url,
+                        user.id,
+                    )
+                )
         for key, spellings in forms.items():
             if len(spellings) > 1:
                 emit = self._emit if any(r.user_key in fresh for r in grouped[key]) else _drop

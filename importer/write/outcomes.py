@@ -150,17 +150,8 @@ def outcome_for(
         if action is Action.FAILED and error_type == "not-sent":
             action = Action.NOT_SENT
     changes = item.changes if isinstance(item, Operation) else ""
-    if action not in (Action.UPDATED, Action.WOULD_UPDATE):
+    if action is not Action.UPDATED and action is not Action.WOULD_UPDATE:
         changes = ""
-    details = {
-        "status": status,
-        "skill_id": skill_id,
-        "attempts": attempts,
-        "error_type": error_type,
-        "error": message,
-        "request_id": request_id,
-        "changes": changes,
-    }
     if row is None:  # a sync delete: no input row behind it
         return RowOutcome(
             source="",
@@ -170,13 +161,24 @@ def outcome_for(
             user_id=item.user if is_object_id(item.user) else "",
             display_name=item.display_name,
             action=action,
-            **details,  # type: ignore[arg-type]
+            status=status,
+            skill_id=skill_id,
+            attempts=attempts,
+            error_type=error_type,
+            error=message,
+            request_id=request_id,
+            changes=changes,
         )
     # The user column keeps the user as written; requests may have gone by object id.
     return RowOutcome.for_row(
         row,
         action,
-        user=row.user,
         display_name=item.display_name,
-        **details,
+        status=status,
+        skill_id=skill_id,
+        attempts=attempts,
+        error_type=error_type,
+        error=message,
+        request_id=request_id,
+        changes=changes,
     )
