@@ -27,7 +27,6 @@ text or chained exception carries it: transport errors are re-raised as our own
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -35,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import orjson
 from yarl import URL
 
 from importer import __version__
@@ -326,7 +326,7 @@ class GraphClient:
         data: bytes | None = None
         if body is not None:
             headers["Content-Type"] = "application/json"
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            data = orjson.dumps(body)
         self.stats.requests += 1
         try:
             async with session.request(

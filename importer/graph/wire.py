@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from importer.errors import GraphError, PermanentGraphError, TransientGraphError
+from importer.records import record
 
 __all__ = [
     "NEXT_LINK_REFUSED",
@@ -99,7 +100,7 @@ def _segment(value: str) -> str:
 _user_segment = functools.lru_cache(maxsize=1 << 16)(_segment)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SubRequest:
     """One request, sent alone or as an item of a ``$batch``.
 
@@ -116,7 +117,7 @@ class SubRequest:
     body: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SubResponse:
     """The answer to one ``SubRequest``.
 
