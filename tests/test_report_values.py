@@ -67,3 +67,32 @@ def test_changes_name_every_field_with_old_and_new_values() -> None:
         "proficiency: advancedProfessional -> expert; collaborationTags: +ableToMentor; "
         "webUrl: (none) -> https://wiki.contoso.com/python; displayName: python -> Python"
     )
+
+
+async def test_a_created_row_shows_each_value_in_its_own_column(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    header = (
+        "user",
+        "skill",
+        "level",
+        "categories",
+        "collaborationTags",
+        "allowedAudiences",
+        "webUrl",
+    )
+    row = (ADELE, "Kotlin", "4", "Mobile;Backend", "askMeAbout", "contacts", "https://x.example")
+    path = write_csv(tmp_path / "all.csv", [row], header)
+
+    result = await import_file(running_sandbox, tmp_path, path)
+
+    (line,) = results(result)
+    assert line["action"] == "created", line["error"]
+    assert (line["user"], line["displayName"], line["row"]) == (ADELE, "Kotlin", "2")
+    assert line["proficiency"] == "advancedProfessional"
+    assert line["categories"] == "Mobile; Backend"
+    assert line["collaborationTags"] == "askMeAbout"
+    assert line["allowedAudiences"] == "contacts"
+    assert line["webUrl"] == "https://x.example"
+    assert (line["status"], line["attempts"]) == ("201", "1")
+    assert line["skillId"] and not line["error"]
