@@ -95,4 +95,5 @@ async def test_a_created_row_shows_each_value_in_its_own_column(
     assert line["allowedAudiences"] == "contacts"
     assert line["webUrl"] == "https://x.example"
     assert (line["status"], line["attempts"]) == ("201", "1")
-    assert line["skillId"] and not line["error"]
+    assert line["skillId"]
+    assert not line["error"]
