@@ -32,7 +32,7 @@ LEVELS = ("elementary", "limitedWorking", "generalProfessional", "advancedProfes
 _STEP = 2_654_435_761
 
 
-def _rows(rows: int, users: int) -> Iterator[Any]:
+def _rows(rows: int, users: int, keys: int) -> Iterator[Any]:
     from importer.records import SourceRow, Table
 
     table = Table(
@@ -42,7 +42,7 @@ def _rows(rows: int, users: int) -> Iterator[Any]:
         {"user": 0, "displayName": 1, "proficiency": 2, "categories": 3},
     )
     for line in range(rows):
-        n = (line * _STEP + 12_345) % rows
+        n = (line * _STEP + 12_345) % rows % keys
         user = n % users
         cells = (f"user{user:06d}@contoso.com", f"Skill {n // users:03d}", LEVELS[n % 5], "Work")
         yield SourceRow(table, line + 2, cells)
@@ -55,15 +55,18 @@ def _index_bytes(first: Any) -> int:
     return sys.getsizeof(first) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in first.items())
 
 
-def measure(index: str, rows: int, users: int) -> dict[str, Any]:
-    """Validate ``rows`` generated rows in this process with the ``index`` kind; the figures."""
+def measure(index: str, rows: int, users: int, keys: int) -> dict[str, Any]:
+    """Validate ``rows`` generated rows in this process with the ``index`` kind; the figures.
+
+    ``keys`` below ``rows`` makes repeats: row n has the key of row n % keys (same values).
+    """
     from importer.config import Settings
     from importer.validate import Validator
 
     validator = Validator(Settings(), compact=index == "compact")
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.process_time()
-    deque(validator.feed(_rows(rows, users)), maxlen=0)
+    deque(validator.feed(_rows(rows, users, keys)), maxlen=0)
     corrections = validator.finish()
     cpu = time.process_time() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -86,15 +89,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--keys", type=int, help="distinct (user, skill) keys (default: --rows)")
     parser.add_argument("--index", choices=("dict", "compact", "both"), default="both")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    keys = args.keys or args.rows
     if args.child:
-        print(json.dumps(measure(args.index, args.rows, args.users)), flush=True)
+        print(json.dumps(measure(args.index, args.rows, args.users, keys)), flush=True)
         return
     for index in ("dict", "compact") if args.index == "both" else (args.index,):
         command = [sys.executable, "-m", "bench.bench_validate_memory", "--child"]
         command += ["--rows", str(args.rows), "--users", str(args.users), "--index", index]
+        command += ["--keys", str(keys)]
         out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         figures = json.loads(out)
         print(
