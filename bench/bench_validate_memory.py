@@ -55,7 +55,7 @@ def _index_bytes(first: Any) -> int:
     return sys.getsizeof(first) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in first.items())
 
 
-def measure(index: str, rows: int, users: int, keys: int) -> dict[str, Any]:
+def measure(index: str, rows: int, users: int, keys: int, policy: str = "error") -> dict[str, Any]:
     """Validate ``rows`` generated rows in this process with the ``index`` kind; the figures.
 
     ``keys`` below ``rows`` makes repeats: row n has the key of row n % keys (same values).
@@ -63,7 +63,8 @@ def measure(index: str, rows: int, users: int, keys: int) -> dict[str, Any]:
     from importer.config import Settings
     from importer.validate import Validator
 
-    validator = Validator(Settings(), compact=index == "compact")
+    settings = Settings.model_validate({"input": {"duplicates": policy}})
+    validator = Validator(settings, compact=index == "compact")
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.process_time()
     deque(validator.feed(_rows(rows, users, keys)), maxlen=0)
@@ -90,17 +91,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--keys", type=int, help="distinct (user, skill) keys (default: --rows)")
+    parser.add_argument("--duplicates", default="error", help="input.duplicates policy")
     parser.add_argument("--index", choices=("dict", "compact", "both"), default="both")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     keys = args.keys or args.rows
     if args.child:
-        print(json.dumps(measure(args.index, args.rows, args.users, keys)), flush=True)
+        print(
+            json.dumps(measure(args.index, args.rows, args.users, keys, args.duplicates)),
+            flush=True,
+        )
         return
     for index in ("dict", "compact") if args.index == "both" else (args.index,):
         command = [sys.executable, "-m", "bench.bench_validate_memory", "--child"]
         command += ["--rows", str(args.rows), "--users", str(args.users), "--index", index]
-        command += ["--keys", str(keys)]
+        command += ["--keys", str(keys), "--duplicates", args.duplicates]
         out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         figures = json.loads(out)
         print(

@@ -25,7 +25,7 @@ from importer.pipeline import run_import, validate_files
 from importer.records import Action
 from importer.sandbox import RunningSandbox
 from importer.validate import Validator
-from importer.validate.compact import CompactMap
+from importer.validate.compact import CompactMap, RepeatLog
 from importer.validate.duplicates import DuplicateState
 from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN
 from tests.importing import results, settings_for, skills_of, write_csv
@@ -90,6 +90,42 @@ def test_setdefault_is_a_dicts_for_any_keys(pairs: list[tuple[int, int]]) -> Non
     for key, value in pairs:
         assert compact.setdefault(key, value) == expected.setdefault(key, value)
     _same(compact, expected)
+
+
+def test_assignment_and_get_agree_with_a_dict() -> None:
+    rng = random.Random(8)
+    compact, expected = CompactMap(), dict[int, int]()
+    keys = [0, TOP, *(rng.getrandbits(64) for _ in range(5_000))]
+    for _ in range(3):
+        for key in keys:
+            value = rng.getrandbits(128)
+            compact[key] = value
+            expected[key] = value
+    _same(compact, expected)
+    for key in [*keys[:100], 12345, 2**64, -1]:
+        assert compact.get(key, -7) == expected.get(key, -7)
+    with pytest.raises(OverflowError):
+        compact[keys[5]] = 2**128
+    assert compact[keys[5]] == expected[keys[5]]
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_the_repeat_log_gives_each_keys_entries_back_in_order(compact: bool) -> None:
+    rng = random.Random(9)
+    log, expected = RepeatLog(compact=compact), dict[int, list[tuple[int, int]]]()
+    keys = [0, TOP, *(rng.getrandbits(64) for _ in range(300))]
+    for n in range(6_000):
+        key = rng.choice(keys)
+        entry = (rng.getrandbits(112), rng.choice([-1, n]))
+        log.append(key, *entry)
+        expected.setdefault(key, []).append(entry)
+    assert log.logged_keys() == expected.keys()
+    for key in keys:
+        assert log.entries(key) == expected.get(key, [])
+    assert log.entries(12345) == []
+    with pytest.raises(OverflowError):
+        log.append(keys[0], 2**128, -1)
+    assert log.entries(keys[0]) == expected.get(keys[0], [])
 
 
 def test_pickling_round_trips_and_stays_usable() -> None:

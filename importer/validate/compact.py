@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from array import array
 
-__all__ = ["CompactMap"]
+__all__ = ["CompactMap", "RepeatLog"]
 
 _MASK64 = (1 << 64) - 1
 _LOW56 = (1 << 56) - 1
@@ -119,6 +119,17 @@ class CompactMap:
         self._tables[segment] = table
         self._limits[segment] = _limit(slots)
 
+    def __setitem__(self, key: int, value: int) -> None:
+        words = array("Q", (value & _MASK64, value >> 64))  # OverflowError outside [0, 2**128)
+        at = self._find(key) if 0 < key <= _MASK64 else -1
+        if at >= 0:
+            table = self._tables[((key * _MULTIPLIER) & _MASK64) >> _SEGMENT_SHIFT]
+            table[at + 1 : at + _WORDS] = words
+        elif not key:
+            self._zero = value
+        else:
+            self.setdefault(key, value)
+
     def __getitem__(self, key: int) -> int:
         if not key:
             if self._zero is None:
@@ -129,6 +140,16 @@ class CompactMap:
             raise KeyError(key)
         table = self._tables[((key * _MULTIPLIER) & _MASK64) >> _SEGMENT_SHIFT]
         return table[at + 1] | table[at + 2] << 64
+
+    def get(self, key: int, default: int) -> int:
+        """The value stored for ``key``, or ``default``."""
+        if 0 < key <= _MASK64:
+            at = self._find(key)
+            if at < 0:
+                return default
+            table = self._tables[((key * _MULTIPLIER) & _MASK64) >> _SEGMENT_SHIFT]
+            return table[at + 1] | table[at + 2] << 64
+        return self._zero if key == 0 and self._zero is not None else default
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, int) or not 0 <= key <= _MASK64:
@@ -153,3 +174,52 @@ class CompactMap:
     def nbytes(self) -> int:
         """The bytes the tables take (the arrays' buffers), for measurements."""
         return sum(len(table) * table.itemsize for table in self._tables)
+
+
+class RepeatLog:
+    """Entries appended under 64-bit keys, read back per key in order; ~32 bytes an entry.
+
+    The later rows of repeated (user, skill) keys: a file whose every row comes twice has as
+    many of them as keys, and a list of tuples per key took ~300 bytes a row. Here an entry is
+    a value below ``2**128`` and a note (a signed 64-bit int) in flat arrays, chained to the
+    key's previous entry; a ``CompactMap`` (with ``compact``, else a dict, faster) gives each
+    key's latest entry.
+    """
+
+    __slots__ = ("_highs", "_latest", "_lows", "_notes", "_previous")
+
+    def __init__(self, *, compact: bool = True) -> None:
+        self._lows = array("Q")
+        self._highs = array("Q")
+        self._notes = array("q")
+        self._previous = array("Q")  # the key's previous entry + 1; 0: none
+        # key -> its latest entry + 1
+        self._latest: CompactMap | dict[int, int] = CompactMap() if compact else {}
+
+    def append(self, key: int, value: int, note: int) -> None:
+        """Add an entry for ``key`` after its others."""
+        if not 0 <= value < 1 << 128:
+            raise OverflowError(f"{value} is not in [0, 2**128)")
+        latest = self._latest
+        previous = latest.get(key, 0)
+        self._notes.append(note)  # first: an OverflowError here leaves the arrays in step
+        self._highs.append(value >> 64)
+        self._lows.append(value & _MASK64)
+        self._previous.append(previous)
+        latest[key] = len(self._lows)
+
+    def entries(self, key: int) -> list[tuple[int, int]]:
+        """The (value, note) entries of ``key``, oldest first; [] when it has none."""
+        found: list[tuple[int, int]] = []
+        latest = self._latest
+        at = latest.get(key, 0)
+        while at:
+            at -= 1
+            found.append((self._lows[at] | self._highs[at] << 64, self._notes[at]))
+            at = self._previous[at]
+        found.reverse()
+        return found
+
+    def logged_keys(self) -> set[int]:
+        """The keys with entries."""
+        return set(self._latest.keys())

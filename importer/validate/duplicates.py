@@ -24,7 +24,7 @@ from collections.abc import Set
 from typing import NamedTuple, Protocol
 
 from importer.records import Action, RowOutcome, SourceRow, Table
-from importer.validate.compact import CompactMap
+from importer.validate.compact import CompactMap, RepeatLog
 
 __all__ = [
     "CONFLICTING_DUPLICATE",
@@ -104,14 +104,15 @@ class DuplicateIndex:
     def __init__(self, policy: str = "error", *, compact: bool = False) -> None:
         self.policy = policy
         self.first: FirstRows = CompactMap() if compact else {}
-        # Policies other than error: the kept row of keys whose kept row changed, every row of
-        # repeated keys with the kept row it was reported against (-1: yielded as valid), and
-        # the keys with conflicting values.
+        # The later rows of repeated keys (packed as in ``first``), compactly: under error the
+        # identical repeats; otherwise every later row, with the kept row it was reported
+        # against (-1: yielded as valid).
+        self._later = RepeatLog(compact=compact)
+        # Policies other than error: the kept row of keys whose kept row changed, and the keys
+        # with conflicting values.
         self._kept: dict[int, int] = {}
-        self._entries: dict[int, list[tuple[int, int]]] = {}
         self._disputed: set[int] = set()
         self._tables: list[Table] = []
-        self._repeats: dict[int, list[int]] = {}
         self._conflicts: dict[int, list[int]] = {}
         self._names: dict[int, tuple[str, str]] = {}
 
@@ -121,14 +122,15 @@ class DuplicateIndex:
         Under ``first``, ``last`` and ``highest`` the repeats are every later row of a repeated
         key, and the conflicts the keys whose rows differ (their rows are among the repeats).
         """
+        repeats = {key: self._repeats(key) for key in self._later.logged_keys()}
         if self.policy == "error":
-            return DuplicateState(self.first, self._repeats, self._conflicts, self._names)
-        repeats = {
-            key: [packed & _REF_MASK for packed, _ in entries[1:]]
-            for key, entries in self._entries.items()
-        }
+            return DuplicateState(self.first, repeats, self._conflicts, self._names)
         conflicts: dict[int, list[int]] = {key: [] for key in self._disputed}
         return DuplicateState(self.first, repeats, conflicts, self._names)
+
+    def _repeats(self, key: int) -> list[int]:
+        """The references of the later rows of ``key`` (under error: its identical repeats)."""
+        return [packed & _REF_MASK for packed, _ in self._later.entries(key)]
 
     def table_number(self, table: Table) -> int:
         """Register a table; its number goes into row references."""
@@ -150,7 +152,7 @@ class DuplicateIndex:
         ref = packed & _REF_MASK
         if key in self._conflicts or seen >> REF_BITS != packed >> REF_BITS:
             return self._conflicting(source, key, seen & _REF_MASK, ref)
-        self._repeats.setdefault(key, []).append(ref)
+        self._later.append(key, packed, -1)
         return RowOutcome.for_source(
             source,
             Action.DUPLICATE,
@@ -162,14 +164,11 @@ class DuplicateIndex:
     def _keep_one(
         self, source: SourceRow, key: int, packed: int, user: str, name: str
     ) -> RowOutcome | None:
-        first = self.first[key]
-        kept = self._kept.get(key, first)
-        entries = self._entries.get(key)
-        if entries is None:
-            entries = self._entries[key] = [(first, -1)]
-            self._names[key] = (user, name)
+        kept = self._kept.get(key, self.first[key])
         same = kept >> REF_BITS == packed >> REF_BITS
-        if not same:
+        if not same and key not in self._disputed:
+            # The names its corrections carry: those of the row that brought the conflict.
+            self._names[key] = (user, name)
             self._disputed.add(key)
         if key in self._disputed and (
             self.policy == "last"
@@ -179,10 +178,10 @@ class DuplicateIndex:
             )
         ):
             self._kept[key] = packed
-            entries.append((packed, -1))
+            self._later.append(key, packed, -1)
             return None
         kept_ref = kept & _REF_MASK
-        entries.append((packed, kept_ref))
+        self._later.append(key, packed, kept_ref)
         return RowOutcome.for_source(
             source,
             Action.DUPLICATE,
@@ -199,7 +198,7 @@ class DuplicateIndex:
 
     def _conflicting(self, source: SourceRow, key: int, first_ref: int, ref: int) -> RowOutcome:
         conflicts = self._conflicts.setdefault(key, [])
-        others = [first_ref, *self._repeats.get(key, ()), *conflicts]
+        others = [first_ref, *self._repeats(key), *conflicts]
         conflicts.append(ref)
         user, name = source.get("user").strip(), source.get("displayName").strip()
         self._names.setdefault(key, (user, name))
@@ -249,7 +248,7 @@ class DuplicateIndex:
             return self._superseded()
         corrections: list[RowOutcome] = []
         for key, conflicting in self._conflicts.items():
-            earlier = [self.first[key] & _REF_MASK, *self._repeats.get(key, ())]
+            earlier = [self.first[key] & _REF_MASK, *self._repeats(key)]
             user, name = self._names[key]
             for ref in earlier:
                 others = [r for r in (*earlier, *conflicting) if r != ref]
@@ -286,10 +285,11 @@ class DuplicateIndex:
     def _superseded(self) -> list[RowOutcome]:
         corrections: list[RowOutcome] = []
         for key in self._disputed:
-            kept = self._kept.get(key, self.first[key])
+            first = self.first[key]
+            kept = self._kept.get(key, first)
             kept_ref = kept & _REF_MASK
             user, name = self._names[key]
-            for packed, named in self._entries[key]:
+            for packed, named in [(first, -1), *self._later.entries(key)]:
                 ref = packed & _REF_MASK
                 if ref == kept_ref or named == kept_ref:
                     continue
