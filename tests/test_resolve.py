@@ -57,7 +57,7 @@ def test_mail_matches_ignoring_case_and_employee_id_exactly() -> None:
     )
     assert user is not None
     index.add(user)
-    assert index.users_for("mail", "ANN@x.com") == [user]
+    assert [found.id for found in index.users_for("mail", "ANN@x.com")] == ["1"]
     assert index.users_for("employeeId", "0042") == []
 
 

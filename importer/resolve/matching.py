@@ -69,33 +69,62 @@ def parse_user(item: Any) -> DirectoryUser | None:
 class MatchIndex:
     """The users found for each wanted value, per property.
 
+    Memory grows with the people of the file (half a million in a large migration), so each
+    match keeps only what the run needs afterwards (id, userPrincipalName for messages,
+    accountEnabled), under the very key string of the wanted value; several users only for
+    an ambiguous value; and ``seal`` drops the wanted values once the directory is read.
+
     Args:
         wanted: property -> the match keys wanted for it.
     """
 
     def __init__(self, wanted: Mapping[str, Iterable[str]]) -> None:
-        self._wanted = {prop: set(keys) for prop, keys in wanted.items()}
-        self._found: dict[tuple[str, str], dict[str, DirectoryUser]] = {}
+        self._wanted = {prop: {key: key for key in keys} for prop, keys in wanted.items()}
+        self._found: dict[str, dict[str, DirectoryUser | tuple[DirectoryUser, ...]]] = {}
+        self._count = 0
 
     def add(self, user: DirectoryUser, props: Iterable[str] | None = None) -> None:
         """Index one user under each wanted value it holds (of ``props``, default all)."""
+        slim: DirectoryUser | None = None
         for prop in self._wanted if props is None else props:
             value = user.value_of(prop)
-            if not value:
+            wanted = self._wanted.get(prop)
+            if not value or wanted is None:
                 continue
-            key = match_key(prop, value)
-            if key in self._wanted.get(prop, ()):
-                self._found.setdefault((prop, key), {})[user.id.casefold()] = user
+            key = wanted.get(match_key(prop, value))
+            if key is None:
+                continue
+            if slim is None:
+                slim = DirectoryUser(
+                    user.id, user.user_principal_name, account_enabled=user.account_enabled
+                )
+            found = self._found.setdefault(prop, {})
+            held = found.get(key)
+            if held is None:
+                found[key] = slim
+                self._count += 1
+            else:
+                users = (held,) if isinstance(held, DirectoryUser) else held
+                if all(other.id.casefold() != slim.id.casefold() for other in users):
+                    found[key] = (*users, slim)
 
     def users_for(self, prop: str, value: str) -> list[DirectoryUser]:
         """The users matching ``value`` of ``prop``, in the order they were found."""
-        return list(self._found.get((prop, match_key(prop, value)), {}).values())
+        held = self._found.get(prop, {}).get(match_key(prop, value))
+        if held is None:
+            return []
+        return [held] if isinstance(held, DirectoryUser) else list(held)
 
     @property
     def found(self) -> int:
         """How many wanted values have at least one user so far."""
-        return len(self._found)
+        return self._count
+
+    def seal(self) -> None:
+        """The directory has been read: forget the wanted values (``add`` finds nothing more)."""
+        self._wanted = {}
 
     def clear(self) -> None:
         """Forget every user found so far."""
         self._found.clear()
+        self._count = 0

@@ -104,6 +104,7 @@ async def resolve_users(
     if progress is not None:
         progress.set_done(RESOLVING, figures.people)
     failures = {(prop, match_key(prop, value)): error for (prop, value), error in failed.items()}
+    index.seal()
     resolution = Resolution(key, index, failures, figures)
     logger.info(
         "resolved %d people by %s: %s, %d directory request(s) (%d lookup(s), %d listing "

@@ -241,7 +241,7 @@ class Dispatcher:
         return deletes_in(plans)
 
     def _release(self, plans: list[Planned]) -> None:
-        """Forget what a finished chunk's users needed: their listings and reported ids.
+        """Forget what a finished chunk's users needed: listings, reported ids, names as written.
 
         Only users with a create whose outcome was unknown are kept, for the final sweep; so
         a run's memory grows with one chunk, not with everybody's skills.
@@ -252,6 +252,7 @@ class Dispatcher:
             if not self._reconciler.is_pending(user):
                 self._lister.forget(user)
                 self._reconciler.forget(user)
+                self._written_as.pop(user, None)
 
     def _hold_back(self, chunk: Mapping[str, Sequence[SkillRow]]) -> None:
         """Rows of a chunk the run will not plan any more: each one is reported not sent."""
