@@ -32,7 +32,7 @@ LEVELS = ("elementary", "limitedWorking", "generalProfessional", "advancedProfes
 _STEP = 2_654_435_761
 
 
-def _rows(rows: int, users: int, keys: int) -> Iterator[Any]:
+def _rows(rows: int, users: int, keys: int, conflicting: bool) -> Iterator[Any]:
     from importer.records import SourceRow, Table
 
     table = Table(
@@ -44,7 +44,8 @@ def _rows(rows: int, users: int, keys: int) -> Iterator[Any]:
     for line in range(rows):
         n = (line * _STEP + 12_345) % rows % keys
         user = n % users
-        cells = (f"user{user:06d}@contoso.com", f"Skill {n // users:03d}", LEVELS[n % 5], "Work")
+        level = LEVELS[((line ^ line >> 3) if conflicting else n) % 5]
+        cells = (f"user{user:06d}@contoso.com", f"Skill {n // users:03d}", level, "Work")
         yield SourceRow(table, line + 2, cells)
 
 
@@ -55,10 +56,13 @@ def _index_bytes(first: Any) -> int:
     return sys.getsizeof(first) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in first.items())
 
 
-def measure(index: str, rows: int, users: int, keys: int, policy: str = "error") -> dict[str, Any]:
+def measure(
+    index: str, rows: int, users: int, keys: int, policy: str = "error", conflicting: bool = False
+) -> dict[str, Any]:
     """Validate ``rows`` generated rows in this process with the ``index`` kind; the figures.
 
-    ``keys`` below ``rows`` makes repeats: row n has the key of row n % keys (same values).
+    ``keys`` below ``rows`` makes repeats: row n has the key of row n % keys, with the same
+    values, or with ``conflicting`` a level of its own (four repeats in five conflict).
     """
     from importer.config import Settings
     from importer.validate import Validator
@@ -67,8 +71,8 @@ def measure(index: str, rows: int, users: int, keys: int, policy: str = "error")
     validator = Validator(settings, compact=index == "compact")
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.process_time()
-    deque(validator.feed(_rows(rows, users, keys)), maxlen=0)
-    corrections = validator.finish()
+    deque(validator.feed(_rows(rows, users, keys, conflicting)), maxlen=0)
+    corrections = sum(1 for _ in validator.corrections())  # streamed, as run does
     cpu = time.process_time() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     first = validator.duplicate_state().first
@@ -77,7 +81,7 @@ def measure(index: str, rows: int, users: int, keys: int, policy: str = "error")
         "rows": rows,
         "users": users,
         "keys": len(first),
-        "corrections": len(corrections),
+        "corrections": corrections,
         "peak_rss_mb": round(peak / 1024),
         "growth_mb": round((peak - baseline) / 1024),
         "index_bytes_per_key": round(_index_bytes(first) / max(len(first), 1), 1),
@@ -92,13 +96,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--keys", type=int, help="distinct (user, skill) keys (default: --rows)")
     parser.add_argument("--duplicates", default="error", help="input.duplicates policy")
+    parser.add_argument("--conflicting", action="store_true", help="repeats with other levels")
     parser.add_argument("--index", choices=("dict", "compact", "both"), default="both")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     keys = args.keys or args.rows
     if args.child:
         print(
-            json.dumps(measure(args.index, args.rows, args.users, keys, args.duplicates)),
+            json.dumps(
+                measure(args.index, args.rows, args.users, keys, args.duplicates, args.conflicting)
+            ),
             flush=True,
         )
         return
@@ -106,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         command = [sys.executable, "-m", "bench.bench_validate_memory", "--child"]
         command += ["--rows", str(args.rows), "--users", str(args.users), "--index", index]
         command += ["--keys", str(keys), "--duplicates", args.duplicates]
+        command += ["--conflicting"] if args.conflicting else []
         out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         figures = json.loads(out)
         print(

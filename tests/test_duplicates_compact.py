@@ -25,7 +25,7 @@ from importer.pipeline import run_import, validate_files
 from importer.records import Action
 from importer.sandbox import RunningSandbox
 from importer.validate import Validator
-from importer.validate.compact import CompactMap, RepeatLog
+from importer.validate.compact import CompactMap, NameTable, RepeatLog
 from importer.validate.duplicates import DuplicateState
 from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN
 from tests.importing import results, settings_for, skills_of, write_csv
@@ -54,6 +54,7 @@ def test_it_agrees_with_a_dict_on_random_keys_through_growth() -> None:
     for key in keys[:5_000]:
         assert compact.setdefault(key, 7) == expected[key]
     _same(compact, expected)
+    assert set(compact) == expected.keys()
     missing = [k for k in (rng.getrandbits(64) for _ in range(2_000)) if k not in expected]
     for key in missing:
         assert key not in compact
@@ -126,6 +127,26 @@ def test_the_repeat_log_gives_each_keys_entries_back_in_order(compact: bool) -> 
     with pytest.raises(OverflowError):
         log.append(keys[0], 2**128, -1)
     assert log.entries(keys[0]) == expected.get(keys[0], [])
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_the_name_table_gives_back_each_keys_names(compact: bool) -> None:
+    table = NameTable(compact=compact)
+    pairs = {
+        0: ("zoë@contoso.com", "C#"),
+        TOP: ("", ""),
+        7: ("o'neil@contoso.com", "日本語 \udc80"),  # a lone surrogate survives too
+    }
+    for n in range(1_000):
+        pairs[n + 100] = (f"user{n}@contoso.com", "Skill " * (n % 7))
+    for key, (user, name) in pairs.items():
+        table.put(key, "old", "names")
+        table.put(key, user, name)
+    assert set(table) == pairs.keys()
+    for key, names in pairs.items():
+        assert key in table
+        assert table[key] == names
+    assert 12 not in table
 
 
 def test_pickling_round_trips_and_stays_usable() -> None:

@@ -140,7 +140,7 @@ def validate_into(
         if scale_error is not None:
             raise scale_error
         late: list[RowOutcome] = []
-        for correction in validator.finish(reader.lookup_cells):
+        for correction in validator.corrections(reader.lookup_cells):
             where = (correction.source, correction.sheet, correction.row, correction.column)
             name = correction.display_name if correction.column else ""
             if keep_valid and kept.discard(*where, name=name):

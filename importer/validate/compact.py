@@ -17,8 +17,9 @@ where a row costs hundreds of microseconds anyway; offline ``validate`` keeps th
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterator
 
-__all__ = ["CompactMap", "RepeatLog"]
+__all__ = ["CompactMap", "NameTable", "RepeatLog"]
 
 _MASK64 = (1 << 64) - 1
 _LOW56 = (1 << 56) - 1
@@ -161,6 +162,9 @@ class CompactMap:
     def __len__(self) -> int:
         return sum(self._used) + (self._zero is not None)
 
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.keys())
+
     def keys(self) -> set[int]:
         """Every key, as a set (for set operations such as ``a.keys() & b.keys()``)."""
         found: set[int] = set()
@@ -223,3 +227,44 @@ class RepeatLog:
     def logged_keys(self) -> set[int]:
         """The keys with entries."""
         return set(self._latest.keys())
+
+
+class NameTable:
+    """A (user, skill name) pair per 64-bit key, as UTF-8 in one buffer: ~40 bytes + the text.
+
+    The names of conflicting keys, for their corrections: a tuple of two strings and its
+    dictionary entry took ~300 bytes a key, and a file may have millions of conflicting keys.
+    """
+
+    __slots__ = ("_text", "_where")
+
+    def __init__(self, *, compact: bool = True) -> None:
+        self._text = bytearray()
+        # key -> offset << 64 | length of the user << 32 | length of the name
+        self._where: CompactMap | dict[int, int] = CompactMap() if compact else {}
+
+    def put(self, key: int, user: str, name: str) -> None:
+        """Keep ``user`` and ``name`` for ``key`` (replacing what it had)."""
+        user_bytes = user.encode("utf-8", "surrogatepass")
+        name_bytes = name.encode("utf-8", "surrogatepass")
+        where = len(self._text) << 64 | len(user_bytes) << 32 | len(name_bytes)
+        self._where[key] = where
+        self._text += user_bytes
+        self._text += name_bytes
+
+    def __getitem__(self, key: int) -> tuple[str, str]:
+        where = self._where[key]
+        start = where >> 64
+        middle = start + (where >> 32 & 0xFFFFFFFF)
+        end = middle + (where & 0xFFFFFFFF)
+        text = self._text
+        return (
+            text[start:middle].decode("utf-8", "surrogatepass"),
+            text[middle:end].decode("utf-8", "surrogatepass"),
+        )
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._where
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(set(self._where.keys()))

@@ -20,11 +20,11 @@ rows it superseded (and the notes naming them) into duplicates of the final one.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Iterator, Set
 from typing import NamedTuple, Protocol
 
 from importer.records import Action, RowOutcome, SourceRow, Table
-from importer.validate.compact import CompactMap, RepeatLog
+from importer.validate.compact import CompactMap, NameTable, RepeatLog
 
 __all__ = [
     "CONFLICTING_DUPLICATE",
@@ -108,13 +108,12 @@ class DuplicateIndex:
         # identical repeats; otherwise every later row, with the kept row it was reported
         # against (-1: yielded as valid).
         self._later = RepeatLog(compact=compact)
-        # Policies other than error: the kept row of keys whose kept row changed, and the keys
-        # with conflicting values.
-        self._kept: dict[int, int] = {}
-        self._disputed: set[int] = set()
+        # Policies other than error: the keys with conflicting values -> their kept row.
+        self._disputed: CompactMap | dict[int, int] = CompactMap() if compact else {}
         self._tables: list[Table] = []
         self._conflicts: dict[int, list[int]] = {}
-        self._names: dict[int, tuple[str, str]] = {}
+        # The user and skill names of conflicting keys, for their corrections.
+        self._names = NameTable(compact=compact)
 
     def export(self) -> DuplicateState:
         """What another process's index needs to merge with this one (all small but ``first``).
@@ -123,10 +122,11 @@ class DuplicateIndex:
         key, and the conflicts the keys whose rows differ (their rows are among the repeats).
         """
         repeats = {key: self._repeats(key) for key in self._later.logged_keys()}
+        names = {key: self._names[key] for key in self._names}
         if self.policy == "error":
-            return DuplicateState(self.first, repeats, self._conflicts, self._names)
+            return DuplicateState(self.first, repeats, self._conflicts, names)
         conflicts: dict[int, list[int]] = {key: [] for key in self._disputed}
-        return DuplicateState(self.first, repeats, conflicts, self._names)
+        return DuplicateState(self.first, repeats, conflicts, names)
 
     def _repeats(self, key: int) -> list[int]:
         """The references of the later rows of ``key`` (under error: its identical repeats)."""
@@ -164,20 +164,25 @@ class DuplicateIndex:
     def _keep_one(
         self, source: SourceRow, key: int, packed: int, user: str, name: str
     ) -> RowOutcome | None:
-        kept = self._kept.get(key, self.first[key])
+        # A packed value is never 0: its row number is not.
+        kept = self._disputed.get(key, 0)
+        disputed = kept != 0
+        if not disputed:
+            kept = self.first[key]
         same = kept >> REF_BITS == packed >> REF_BITS
-        if not same and key not in self._disputed:
+        if not same and not disputed:
             # The names its corrections carry: those of the row that brought the conflict.
-            self._names[key] = (user, name)
-            self._disputed.add(key)
-        if key in self._disputed and (
+            self._names.put(key, user, name)
+            self._disputed[key] = kept
+            disputed = True
+        if disputed and (
             self.policy == "last"
             or (
                 self.policy == "highest"
                 and (packed >> REF_BITS) & _RANK_MASK > (kept >> REF_BITS) & _RANK_MASK
             )
         ):
-            self._kept[key] = packed
+            self._disputed[key] = packed
             self._later.append(key, packed, -1)
             return None
         kept_ref = kept & _REF_MASK
@@ -201,7 +206,8 @@ class DuplicateIndex:
         others = [first_ref, *self._repeats(key), *conflicts]
         conflicts.append(ref)
         user, name = source.get("user").strip(), source.get("displayName").strip()
-        self._names.setdefault(key, (user, name))
+        if key not in self._names:
+            self._names.put(key, user, name)
         return RowOutcome.for_source(
             source,
             Action.INVALID,
@@ -236,33 +242,31 @@ class DuplicateIndex:
             parts.append(spot)
         return ", ".join(parts)
 
-    def corrections(self) -> list[RowOutcome]:
+    def corrections(self) -> Iterator[RowOutcome]:
         """Outcomes that replace rows already yielded, once every row has been seen.
 
         ``error``: invalid outcomes for the earlier rows (first and identical repeats) of
         conflicting keys. Other policies: ``duplicate`` outcomes for the rows that were
         yielded valid and then superseded, or that name a row that is no longer the kept one.
         Their ``header`` is the table's, but ``cells`` are empty: the rows were not kept.
+        Generated as they are asked for: a file may hold millions of conflicting rows.
         """
         if self.policy != "error":
-            return self._superseded()
-        corrections: list[RowOutcome] = []
+            yield from self._superseded()
+            return
         for key, conflicting in self._conflicts.items():
             earlier = [self.first[key] & _REF_MASK, *self._repeats(key)]
             user, name = self._names[key]
             for ref in earlier:
                 others = [r for r in (*earlier, *conflicting) if r != ref]
-                corrections.append(
-                    self._correction(
-                        ref,
-                        user,
-                        name,
-                        Action.INVALID,
-                        self._conflict_message(user, name, others, ref),
-                        CONFLICTING_DUPLICATE,
-                    )
+                yield self._correction(
+                    ref,
+                    user,
+                    name,
+                    Action.INVALID,
+                    self._conflict_message(user, name, others, ref),
+                    CONFLICTING_DUPLICATE,
                 )
-        return corrections
 
     def _correction(
         self, ref: int, user: str, name: str, action: Action, error: str, error_type: str = ""
@@ -282,11 +286,10 @@ class DuplicateIndex:
             header=table.header,
         )
 
-    def _superseded(self) -> list[RowOutcome]:
-        corrections: list[RowOutcome] = []
+    def _superseded(self) -> Iterator[RowOutcome]:
         for key in self._disputed:
             first = self.first[key]
-            kept = self._kept.get(key, first)
+            kept = self._disputed[key]
             kept_ref = kept & _REF_MASK
             user, name = self._names[key]
             for packed, named in [(first, -1), *self._later.entries(key)]:
@@ -295,5 +298,4 @@ class DuplicateIndex:
                     continue
                 same = packed >> REF_BITS == kept >> REF_BITS
                 message = self._kept_message(same, kept_ref, ref)
-                corrections.append(self._correction(ref, user, name, Action.DUPLICATE, message))
-        return corrections
+                yield self._correction(ref, user, name, Action.DUPLICATE, message)

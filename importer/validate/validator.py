@@ -376,25 +376,23 @@ class Validator:
         return self._index.export()
 
     def finish(self, cells_of: CellsLookup | None = None) -> list[RowOutcome]:
-        """Corrections, once ``feed`` is exhausted.
+        """``corrections`` as a list."""
+        return list(self.corrections(cells_of))
 
-        Args:
-            cells_of: optional, e.g. ``InputReader.lookup_cells``: given the (source, sheet,
-                row) of the corrected rows, returns their original cells, so that rejects.csv
-                can show them. Without it the corrections carry the header but no cells.
+    def corrections(self, cells_of: CellsLookup | None = None) -> Iterator[RowOutcome]:
+        """Outcomes replacing rows already yielded, one at a time, once ``feed`` is exhausted.
 
-        Returns:
-            For every key with conflicting rows, an ``invalid`` / ``conflicting-duplicate``
-            outcome for each of its rows that ``feed`` yielded as a SkillRow or duplicate.
-            Each replaces the earlier item with the same (source, sheet, row). Rows that
-            ``feed`` yielded invalid as conflicting are not repeated.
+        Each replaces the earlier item with the same (source, sheet, row): under ``error`` an
+        ``invalid`` / ``conflicting-duplicate`` outcome for each row of a conflicting key that
+        ``feed`` yielded as valid or duplicate (not those it yielded invalid); otherwise a
+        ``duplicate`` for each row superseded. ``cells_of`` (e.g. ``InputReader.lookup_cells``)
+        gives the rejected rows' original cells for rejects.csv; without, they have none.
         """
-        corrections = self._index.corrections()
-        # Only rejected rows show their cells (in rejects.csv): nothing else is read again.
-        wanted = {(c.source, c.sheet, c.row) for c in corrections if c.action is Action.INVALID}
-        if cells_of is None or not wanted:
-            return corrections
-        found = cells_of(wanted)
-        return [
-            replace(c, cells=found.get((c.source, c.sheet, c.row), c.cells)) for c in corrections
-        ]
+        index = self._index
+        wanted: set[tuple[str, str, int]] = set()
+        if cells_of is not None and index.policy == "error":  # only rejected rows show cells
+            wanted = {(c.source, c.sheet, c.row) for c in index.corrections()}
+        found = cells_of(wanted) if cells_of is not None and wanted else {}
+        for c in index.corrections():
+            cells = found.get((c.source, c.sheet, c.row))
+            yield c if cells is None else replace(c, cells=cells)
