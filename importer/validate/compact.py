@@ -163,7 +163,11 @@ class CompactMap:
         return sum(self._used) + (self._zero is not None)
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self.keys())
+        """Every key, one segment at a time (no set of them all, unlike ``keys``)."""
+        if self._zero is not None:
+            yield 0
+        for table in self._tables:
+            yield from filter(None, table[0::_WORDS])
 
     def keys(self) -> set[int]:
         """Every key, as a set (for set operations such as ``a.keys() & b.keys()``)."""
@@ -267,4 +271,4 @@ class NameTable:
         return key in self._where
 
     def __iter__(self) -> Iterator[int]:
-        return iter(set(self._where.keys()))
+        return iter(self._where)
