@@ -1,10 +1,10 @@
 """The duplicate index of validation: which (user, skill) keys were seen, with which values.
 
-Memory stays small for millions of rows: per key, one dictionary entry from a 64-bit hash
+Per key, one entry (a dict's, or ~40 bytes of a ``CompactMap`` in ``run``) from a 64-bit hash
 of the key to an int packing a fingerprint of the normalised values (whose lowest
 ``RANK_BITS`` hold the rank of the level, for ``highest``) with a reference to the key's
-first valid row (table number and row number). Rows themselves are never kept. Repeats and
-conflicts, which are rare, are tracked in side tables.
+first valid row (table number and row number). Rows are never kept; repeats and conflicts
+go to side tables, flat arrays too (``importer.validate.compact``).
 
 Identical repeats of a key are ``duplicate`` of its first row. Conflicting repeats (other
 values) follow ``input.duplicates``:
@@ -93,8 +93,7 @@ class DuplicateIndex:
 
     Args:
         policy: ``input.duplicates`` (see the module docstring).
-        compact: keep ``first`` in a ``CompactMap`` (about 40 bytes a key instead of ~126,
-            but some 2 µs a row slower than a dict): for millions of rows.
+        compact: ``CompactMap``s, ~40 bytes a key instead of ~126, ~2 µs a row slower.
 
     Attributes:
         first: key hash -> ``fingerprint << REF_BITS | reference`` of the key's first valid row;
