@@ -48,6 +48,7 @@ class ResolvedRows:
     def __init__(self, held: HeldRows, resolver: RowResolver) -> None:
         self._held = held
         self._resolver = resolver
+        self._emitted = 0
 
     @property
     def rows(self) -> int:
@@ -65,8 +66,11 @@ class ResolvedRows:
         One person written two ways (a GUID and a UPN) is one group of the held rows
         (``regroup_people``), so all of their rows come in one chunk and are planned together.
         """
-        for chunk in self._held.chunks():
-            resolved = self._resolver.chunk(chunk)
+        # Every read hands the same chunks in the same order: the outcomes of chunks an
+        # earlier read went through were emitted then.
+        for number, chunk in enumerate(self._held.chunks()):
+            resolved = self._resolver.chunk(chunk, emit=number >= self._emitted)
+            self._emitted = max(self._emitted, number + 1)
             if resolved:
                 yield resolved
 

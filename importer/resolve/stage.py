@@ -243,10 +243,11 @@ def _merge_forms(rows: list[SkillRow], emit: Callable[[RowOutcome], None]) -> li
 
 
 class RowResolver:
-    """Gives each row of a chunk its object id, or emits its outcome, once per row.
+    """Gives each row of a chunk its object id, or emits its outcome.
 
-    The write stage may read its chunks more than once (a sync run counts deletes first), so
-    outcomes are emitted the first time a user's rows are seen and never again.
+    The write stage may read its chunks more than once (a sync run counts deletes first):
+    the caller says whether a chunk's outcomes are still to be emitted (``emit``), so that
+    each row gets one, without a set of every user seen.
 
     Args:
         resolution: what the directory said.
@@ -260,17 +261,17 @@ class RowResolver:
         self._resolution = resolution
         self._run = run
         self._emit = emit
-        self._reported: set[str] = set()
 
-    def chunk(self, users: Mapping[str, Sequence[SkillRow]]) -> dict[str, list[SkillRow]]:
-        """Rows of resolved users, grouped by object id (lower case), each with ``user_id``."""
+    def chunk(
+        self, users: Mapping[str, Sequence[SkillRow]], *, emit: bool = True
+    ) -> dict[str, list[SkillRow]]:
+        """Rows of resolved users, grouped by object id (lower case), each with ``user_id``.
+
+        ``emit``: False when this chunk's outcomes were emitted on an earlier read.
+        """
         grouped: dict[str, list[SkillRow]] = {}
         forms: dict[str, set[str]] = {}
-        fresh: set[str] = set()
-        for group, rows in users.items():
-            first_time = group not in self._reported
-            if first_time:
-                fresh.add(group)
+        for rows in users.values():
             # The directory's answer is the same for every row of one spelling: ask once.
             spelling: str | None = None
             user: DirectoryUser | None = None
@@ -286,7 +287,7 @@ class RowResolver:
                     outcome = _verdict(row, self._resolution, self._run)[1]
                 if user is None:
                     assert outcome is not None
-                    if first_time:
+                    if emit:
                         self._emit(outcome)
                     continue
                 kept.append(
@@ -304,9 +305,7 @@ class RowResolver:
                 )
         for key, spellings in forms.items():
             if len(spellings) > 1:
-                emit = self._emit if any(r.user_key in fresh for r in grouped[key]) else _drop
-                grouped[key] = _merge_forms(grouped[key], emit)
-        self._reported.update(fresh)
+                grouped[key] = _merge_forms(grouped[key], self._emit if emit else _drop)
         return grouped
 
 
