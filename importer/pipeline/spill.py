@@ -99,22 +99,7 @@ class RowSpill:
             index = len(self._tables)
             self._tables.append(table)
             self._table_index[id(table)] = index
-        data = marshal.dumps(
-            (
-                index,
-                source.row,
-                source.column,
-                source.cells,
-                row.user,
-                row.display_name,
-                row.proficiency,
-                row.categories,
-                row.collaboration_tags,
-                row.allowed_audiences,
-                row.web_url,
-                row.user_id,
-            )
-        )
+        data = marshal.dumps((index, source.row, source.column, source.cells, *row.values()))
         place = _place(table.source, table.sheet, source.row, source.column)
         self._pending.append((row.user_key, place, data))
         self._rows += 1

@@ -290,19 +290,7 @@ class RowResolver:
                     if emit:
                         self._emit(outcome)
                     continue
-                kept.append(
-                    SkillRow(
-                        row.source,
-                        row.user,
-                        row.display_name,
-                        row.proficiency,
-                        row.categories,
-                        row.collaboration_tags,
-                        row.allowed_audiences,
-                        row.web_url,
-                        user.id,
-                    )
-                )
+                kept.append(row.for_user_id(user.id))
         for key, spellings in forms.items():
             if len(spellings) > 1:
                 grouped[key] = _merge_forms(grouped[key], self._emit if emit else _drop)

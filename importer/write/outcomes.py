@@ -6,6 +6,7 @@ Kept apart from the dispatcher's control flow so both stay small.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from importer.errors import (
     GraphError,
@@ -152,6 +153,15 @@ def outcome_for(
     changes = item.changes if isinstance(item, Operation) else ""
     if action is not Action.UPDATED and action is not Action.WOULD_UPDATE:
         changes = ""
+    details: dict[str, Any] = {
+        "status": status,
+        "skill_id": skill_id,
+        "attempts": attempts,
+        "error_type": error_type,
+        "error": message,
+        "request_id": request_id,
+        "changes": changes,
+    }
     if row is None:  # a sync delete: no input row behind it
         return RowOutcome(
             source="",
@@ -161,24 +171,7 @@ def outcome_for(
             user_id=item.user if is_object_id(item.user) else "",
             display_name=item.display_name,
             action=action,
-            status=status,
-            skill_id=skill_id,
-            attempts=attempts,
-            error_type=error_type,
-            error=message,
-            request_id=request_id,
-            changes=changes,
+            **details,
         )
     # The user column keeps the user as written; requests may have gone by object id.
-    return RowOutcome.for_row(
-        row,
-        action,
-        display_name=item.display_name,
-        status=status,
-        skill_id=skill_id,
-        attempts=attempts,
-        error_type=error_type,
-        error=message,
-        request_id=request_id,
-        changes=changes,
-    )
+    return RowOutcome.for_row(row, action, display_name=item.display_name, **details)
