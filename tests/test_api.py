@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,21 @@ def test_unusable_rows_raise_an_input_error_before_anything_is_sent(
     with pytest.raises(InputError, match=message) as caught:
         validate_rows(rows, config=settings)
     assert caught.value.exit_code == 2
+
+
+async def test_the_calling_program_keeps_its_garbage_collector_settings(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    # A run collects less often while rows stream through, then puts the caller's setting back.
+    before = gc.get_threshold()
+    settings = settings_for(running_sandbox, tmp_path)
+    rows = [{"user": BOB_UPN, "skill": "Haskell", "level": "3"}]
+    try:
+        gc.set_threshold(123, 4, 5)
+        result = await import_rows_async(rows, config=settings, name="embedded")
+        assert result.exit_code == 0
+        assert gc.get_threshold() == (123, 4, 5)
+        validate_rows(rows, config=settings, name="embedded")
+        assert gc.get_threshold() == (123, 4, 5)
+    finally:
+        gc.set_threshold(*before)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.config import Settings
+from importer.pipeline.collector import fewer_collections
 from importer.pipeline.parallel_validate import find_split, validate_in_two_parts
 from importer.pipeline.result import RunResult, exit_for
 from importer.pipeline.spill import RowSpill
@@ -161,6 +162,11 @@ def validate_into(
 
 def validate_files(paths: Sequence[Path | str | RowsInput], settings: Settings) -> RunResult:
     """Read and validate offline; write the report. Never touches the network."""
+    with fewer_collections():
+        return _validate_files(paths, settings)
+
+
+def _validate_files(paths: Sequence[Path | str | RowsInput], settings: Settings) -> RunResult:
     started = datetime.now(UTC)
     check_report_dir(settings.report.dir)  # before a large input is read for nothing
     reader = InputReader(paths, settings)
