@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 import aiohttp
@@ -13,6 +15,22 @@ from importer.sandbox import FIXED_TOKEN, RunningSandbox
 from importer.write.listing import SkillLister
 from tests.conftest import BOB_UPN
 from tests.importing import fixed_token, post_skill, skills_of
+
+
+@asynccontextmanager
+async def _lister(sandbox: RunningSandbox) -> AsyncIterator[SkillLister]:
+    """The write stage's lister over a real client and batcher, with no waiting on retries."""
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    async with (
+        GraphClient(
+            sandbox.base_url, "beta", fixed_token, concurrency=2, request_timeout_s=10
+        ) as client,
+        Batcher(client, batch_size=20, concurrency=2, pacer=AdaptivePacer()) as batcher,
+    ):
+        yield SkillLister(client, batcher, max_attempts=3, max_wait_s=5, sleep=no_sleep)
 
 
 async def test_the_sweep_keeps_the_reported_copy_and_never_touches_user_entered_ones(
@@ -27,16 +45,7 @@ async def test_the_sweep_keeps_the_reported_copy_and_never_touches_user_entered_
         running_sandbox, BOB_UPN, {"displayName": "Go", **owned}
     )  # not a name in question
 
-    async def no_sleep(_: float) -> None:
-        return None
-
-    async with (
-        GraphClient(
-            running_sandbox.base_url, "beta", fixed_token, concurrency=2, request_timeout_s=10
-        ) as client,
-        Batcher(client, batch_size=20, concurrency=2, pacer=AdaptivePacer()) as batcher,
-    ):
-        lister = SkillLister(client, batcher, max_attempts=3, max_wait_s=5, sleep=no_sleep)
+    async with _lister(running_sandbox) as lister:
         skills = await lister.list_skills(BOB_UPN)
         removed = await lister.remove_extra_copies(
             BOB_UPN, skills, {"python"}, {reported}, "skills-import"
@@ -58,16 +67,7 @@ async def test_a_copy_already_gone_when_the_sweep_deletes_it_is_not_an_error(
     kept = await post_skill(running_sandbox, BOB_UPN, {"displayName": "Python", **owned})
     extra = await post_skill(running_sandbox, BOB_UPN, {"displayName": "Python", **owned})
 
-    async def no_sleep(_: float) -> None:
-        return None
-
-    async with (
-        GraphClient(
-            running_sandbox.base_url, "beta", fixed_token, concurrency=2, request_timeout_s=10
-        ) as client,
-        Batcher(client, batch_size=20, concurrency=2, pacer=AdaptivePacer()) as batcher,
-    ):
-        lister = SkillLister(client, batcher, max_attempts=3, max_wait_s=5, sleep=no_sleep)
+    async with _lister(running_sandbox) as lister:
         stale = await lister.list_skills(BOB_UPN)
         url = f"{running_sandbox.base_url}/beta/users/{quote(BOB_UPN, safe='')}/profile/skills"
         async with (
