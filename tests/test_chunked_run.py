@@ -44,15 +44,22 @@ async def test_every_row_lands_once_and_a_rerun_writes_nothing(
     assert running_sandbox.stats.writes == writes
 
 
+async def _imported_then_two_skills_dropped(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> tuple[int, list[tuple[str, str, str, str]], Path]:
+    """Import ROWS in chunks; return the writes so far, and a file without Go and Rust.
+
+    Each user drops two of five skills: 8 of 20 owned skills (40%) would go, above 20%.
+    """
+    await import_file(sandbox, tmp_path, write_csv(tmp_path / "skills.csv", ROWS), rows_per_chunk=6)
+    kept = [row for row in ROWS if row[1] not in ("Go", "Rust")]
+    return sandbox.stats.writes, kept, write_csv(tmp_path / "smaller.csv", kept)
+
+
 async def test_sync_counts_deletes_over_every_chunk_before_writing(
     running_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    path = write_csv(tmp_path / "skills.csv", ROWS)
-    await import_file(running_sandbox, tmp_path, path, rows_per_chunk=6)
-    writes = running_sandbox.stats.writes
-    # Each user drops two of five skills: 8 of 20 owned skills (40%) would go, above 20%.
-    kept = [row for row in ROWS if row[1] not in ("Go", "Rust")]
-    smaller = write_csv(tmp_path / "smaller.csv", kept)
+    writes, kept, smaller = await _imported_then_two_skills_dropped(running_sandbox, tmp_path)
 
     refused = await import_file(running_sandbox, tmp_path, smaller, mode="sync", rows_per_chunk=6)
 
@@ -96,13 +103,10 @@ async def test_a_dry_run_over_several_chunks_lists_every_row(
 async def test_a_dry_run_sync_over_several_chunks_gives_the_guards_verdict(
     running_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    path = write_csv(tmp_path / "skills.csv", ROWS)
-    await import_file(running_sandbox, tmp_path, path, rows_per_chunk=6)
-    writes = running_sandbox.stats.writes
-    kept = [row for row in ROWS if row[1] not in ("Go", "Rust")]
+    writes, _kept, smaller = await _imported_then_two_skills_dropped(running_sandbox, tmp_path)
 
     dry = await run_import(
-        [write_csv(tmp_path / "smaller.csv", kept)],
+        [smaller],
         settings_for(running_sandbox, tmp_path, mode="sync", rows_per_chunk=6),
         dry_run=True,
     )

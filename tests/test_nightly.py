@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import signal
 from collections import Counter
 from pathlib import Path
@@ -179,6 +180,13 @@ def _rows(users: int, skills: int) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def _only_report(tmp_path: Path) -> tuple[Path, list[dict[str, str]]]:
+    """The one report folder a subprocess run left under tmp_path, and its results.csv rows."""
+    [report] = list((tmp_path / "reports").glob("2*"))
+    with (report / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
+        return report, list(csv.DictReader(handle))
+
+
 def _config_file(sandbox: RunningSandbox, tmp_path: Path) -> Path:
     """A config file for a subprocess run against ``sandbox``, reports under tmp_path."""
     config = tmp_path / "config.yaml"
@@ -237,11 +245,7 @@ async def test_sigterm_stops_sending_writes_the_report_and_exits_130(
 
     assert code == 130
     assert slow_sandbox.stats.writes == writes_at_exit  # nothing more was sent
-    [report] = list((tmp_path / "reports").glob("2*"))
-    import csv
-
-    with (report / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
-        lines = list(csv.DictReader(handle))
+    report, lines = _only_report(tmp_path)
     assert len(lines) == len(rows)
     actions = Counter(line["action"] for line in lines)
     assert actions["created"] == slow_sandbox.stats_view()["skills_total"]
@@ -267,11 +271,7 @@ async def test_sigterm_during_a_long_retry_after_ends_the_run_at_once_with_its_r
     await settled(slow_sandbox)
 
     assert code == 130
-    [report] = list((tmp_path / "reports").glob("2*"))
-    import csv
-
-    with (report / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
-        lines = list(csv.DictReader(handle))
+    report, lines = _only_report(tmp_path)
     assert len(lines) == len(rows)
     actions = Counter(line["action"] for line in lines)
     # What Graph answered is reported as answered: every stored skill is a created row.
