@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,19 @@ def write_csv(path: Path, rows: Iterable[Sequence[str]], header: Sequence[str] =
     return path
 
 
-def settings_for(sandbox: RunningSandbox, tmp_path: Path, **run: Any) -> Settings:
-    """Settings that point the importer at a running sandbox, reports under tmp_path."""
+def settings_for(
+    sandbox: RunningSandbox,
+    tmp_path: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    notify: Mapping[str, Any] | None = None,
+    **run: Any,
+) -> Settings:
+    """Settings that point the importer at a running sandbox, reports under tmp_path.
+
+    ``run``: ``run.*`` settings; ``notify``: ``notify.*``; ``environ``: the environment the
+    settings read (none by default).
+    """
     config = tmp_path / "config.yaml"
     if not config.exists():
         config.write_text("", encoding="utf-8")
@@ -36,7 +47,9 @@ def settings_for(sandbox: RunningSandbox, tmp_path: Path, **run: Any) -> Setting
     }
     if run:
         overrides["run"] = run
-    return load_settings(config, overrides, environ={})
+    if notify:
+        overrides["notify"] = dict(notify)
+    return load_settings(config, overrides, environ=environ or {})
 
 
 async def import_file(sandbox: RunningSandbox, tmp_path: Path, path: Path, **run: Any) -> RunResult:

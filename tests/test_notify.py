@@ -12,12 +12,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from importer.config import Settings, load_settings
+from importer.config import Settings
 from importer.notify import should_notify
 from importer.pipeline.run import run_import
 from importer.sandbox import RunningSandbox
 from tests.conftest import BOB_UPN
-from tests.importing import write_csv
+from tests.importing import settings_for, write_csv
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOi.not-a-real-token.but-secret"
@@ -49,15 +49,7 @@ async def catcher(aiohttp_server: ServerFactory) -> tuple[Catcher, str]:
 def _settings(
     sandbox: RunningSandbox, tmp_path: Path, env: dict[str, str], **notify: str
 ) -> Settings:
-    config = tmp_path / "config.yaml"
-    config.write_text("", encoding="utf-8")
-    overrides: dict[str, Any] = {
-        "target": {"graph": sandbox.base_url},
-        "report": {"dir": str(tmp_path / "reports")},
-    }
-    if notify:
-        overrides["notify"] = notify
-    return load_settings(config, overrides, environ=env)
+    return settings_for(sandbox, tmp_path, environ=env, notify=notify)
 
 
 def _closed_port() -> int:
