@@ -63,6 +63,10 @@ class TargetSettings(_Section):
     """Where skills are written: the built-in sandbox, a Graph cloud, or a loopback URL."""
 
     graph: str = "sandbox"
+    #: What receives the skills: ``profile`` (each person's profile skills, the beta API),
+    #: ``connector`` (a people-data connector's items), ``orgdata-csv`` (Org data upload files
+    #: in the report folder; nothing is sent).
+    kind: Literal["profile", "connector", "orgdata-csv"] = "profile"
     api_version: Literal["beta", "v1.0"] = "beta"
     sandbox_db: Path = Path(".sandbox/graph.sqlite")
     sandbox_directory: Path = Path("samples/directory.csv")
@@ -237,6 +241,24 @@ class RunSettings(_Section):
     min_rows_for_ratio: int = Field(default=20, ge=0)
     #: Rows planned and written at a time (whole users): memory grows with this, not the file.
     rows_per_chunk: int = Field(default=20_000, ge=1)
+    #: ``auto``: people whose wanted skills are unchanged since the last confirmed run (and who
+    #: were verified against Graph within ``verify_days``) cost no request; ``off``: list everyone.
+    delta: Literal["auto", "off"] = "auto"
+    #: Every person is listed against Graph at least once in this many nights (drift is found).
+    verify_days: int = Field(default=7, ge=1, le=365)
+    #: ``auto``: export the affected people's skills into the report folder before a sync run or
+    #: a run that would update or delete more than ``backup_threshold`` skills.
+    backup: Literal["auto", "off"] = "auto"
+    backup_threshold: int = Field(default=1_000, ge=0)
+
+
+class ConnectorSettings(_Section):
+    """The people-data connector ``target.kind: connector`` writes to."""
+
+    #: The external connection's id: 3 to 32 letters and digits.
+    connection_id: str = Field(default="skillsimport", pattern=r"^[A-Za-z0-9]{3,32}$")
+    name: str = Field(default="Skills import", min_length=1, max_length=128)
+    description: str = "Employees' skills, loaded by skills-import from the HR skills source."
 
 
 class NotifySettings(_Section):
@@ -274,6 +296,7 @@ class Settings(BaseSettings):
     values: ValuesSettings = Field(default_factory=ValuesSettings)
     defaults: DefaultsSettings = Field(default_factory=DefaultsSettings)
     run: RunSettings = Field(default_factory=RunSettings)
+    connector: ConnectorSettings = Field(default_factory=ConnectorSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     #: From SKILLS_IMPORT_CLIENT_SECRET only.

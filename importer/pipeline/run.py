@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 
 def _target_label(settings: Settings) -> str:
-    from importer.graph.target import target_label
+    from importer.targets import target_label
 
     return target_label(settings)
 
@@ -92,8 +92,8 @@ async def _run_import(
     progress: RunProgress | None,
 ) -> RunResult:
     from importer.graph.auth import make_token_provider, sign_in_first
-    from importer.graph.target import check_target
     from importer.notify import notify_run
+    from importer.targets import check_target
 
     check_target(settings)
     check_report_dir(settings.report.dir)
@@ -245,8 +245,8 @@ async def _dispatch(
     user_figures: dict[str, Any],
     throttling: dict[str, Any],
 ) -> DispatchResult:
-    from importer.graph.target import open_graph
     from importer.pipeline.resolving import resolve_for_run
+    from importer.targets import open_graph
     from importer.write.dispatcher import Dispatcher, DispatchResult
 
     def emit(outcome: RowOutcome) -> None:

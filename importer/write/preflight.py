@@ -16,10 +16,10 @@ from importer.config import Settings
 from importer.errors import ExitCode, GraphError
 from importer.graph.auth import close_token_provider, describe_token, make_token_provider
 from importer.graph.client import GraphClient, SubRequest, SubResponse, skills_path
-from importer.graph.target import open_graph, target_label
 from importer.records import Action
 from importer.resolve import DIRECTORY_PERMISSION, listing_url
 from importer.resolve.odata import LISTING_PAGE_SIZE
+from importer.targets import open_graph, target_label
 from importer.validate.schema import PROFICIENCY_LEVELS
 from importer.write.outcomes import PERMISSION_MESSAGE
 

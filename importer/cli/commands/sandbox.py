@@ -62,8 +62,8 @@ def sandbox(
     config_path: Path | None,
 ) -> None:
     """Serve the built-in Graph emulator on 127.0.0.1 (never another interface)."""
-    from importer.graph.target import sandbox_directory
     from importer.sandbox import FaultConfig, SandboxConfig, dump_user_skills, serve_forever
+    from importer.targets import sandbox_directory
 
     setup_logging("text", False)
     settings = load_settings(config_path)

@@ -28,8 +28,8 @@ from tests.idp import GatedGraph, IdentityProvider, gated_graph, running_identit
 from tests.idp.tokens import ACCOUNT, App
 from tests.importing import write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
-STUB = Path(__file__).resolve().parent / "platform_stub"
+ROOT = Path(__file__).resolve().parents[2]
+STUB = Path(__file__).resolve().parents[1] / "platform_stub"
 PUBLIC_APP = "0f1e2d3c-4b5a-4968-8776-a1b2c3d4e5f6"
 CONFIDENTIAL_APP = "9e8d7c6b-5a49-4837-a261-f0e1d2c3b4a5"
 TENANT = "contoso.onmicrosoft.com"

@@ -96,7 +96,7 @@ def test_a_killed_process_leaves_no_file_behind(tmp_path: Path) -> None:
     """SIGKILL while the store holds rows: nothing is left in the temp folder."""
     script = (
         "import sys, time\n"
-        "from tests.test_spill import _row\n"
+        "from tests.write.test_spill import _row\n"
         "from importer.pipeline.spill import RowSpill\n"
         "s = RowSpill()\n"
         "for n in range(150000): s.add(_row(n, f'u{n % 50}@x.com', f'S{n}'))\n"
@@ -109,7 +109,7 @@ def test_a_killed_process_leaves_no_file_behind(tmp_path: Path) -> None:
         [sys.executable, "-c", script],
         stdout=subprocess.PIPE,
         env=env,
-        cwd=Path(__file__).parent.parent,
+        cwd=Path(__file__).parents[2],
         text=True,
     )
     try:

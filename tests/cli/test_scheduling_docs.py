@@ -19,7 +19,7 @@ import yaml
 
 from importer.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "scheduling.md"
 ALERTED = ("1", "2", "3", "4", "130")
 

@@ -17,7 +17,7 @@ from importer.sandbox import SandboxConfig, start_sandbox
 from tests.conftest import start_import_process, wait_for_writes
 from tests.importing import write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_second_run_is_refused_with_the_holders_pid(tmp_path: Path) -> None:

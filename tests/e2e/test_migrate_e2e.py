@@ -16,7 +16,7 @@ from importer.pipeline import run_import
 from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
 from tests.importing import results, skills_of
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 DATABASE = SAMPLES / "legacy_skills.db"
 ADELE = "adele.vance@contoso.com"

@@ -16,7 +16,7 @@ import pytest
 
 from tests.importing import write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # Runs in a fresh interpreter: forking is only used in a process without threads. Validates
 # the file twice, in one process and in two, and prints both report folders.

@@ -25,8 +25,8 @@ from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
 from tests.conftest import start_import_process, wait_for_writes
 from tests.importing import write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
-STUB = Path(__file__).resolve().parent / "platform_stub"
+ROOT = Path(__file__).resolve().parents[2]
+STUB = Path(__file__).resolve().parents[1] / "platform_stub"
 DIRECTORY = ROOT / "samples" / "directory.csv"
 ADELE = "adele.vance@contoso.com"
 ALEX = "alex.wilber@contoso.com"

@@ -14,7 +14,7 @@ from importer.lock import RunLock
 from tests.conftest import invoke_cli
 from tests.importing import write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ADELE = "adele.vance@contoso.com"
 ALEX = "alex.wilber@contoso.com"
 

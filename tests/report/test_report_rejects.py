@@ -14,7 +14,7 @@ from importer.records import Action, RowOutcome, SkillRow, header_key
 from importer.report.csv_files import neutralise
 from importer.report.writer import ReportWriter, new_run_id
 from importer.validate.validator import Validator
-from tests.test_report import make_summary, make_table, new_writer, outcome, read_csv
+from tests.report.test_report import make_summary, make_table, new_writer, outcome, read_csv
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1,2)", "-2+3"]
 

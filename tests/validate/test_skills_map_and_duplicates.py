@@ -21,7 +21,7 @@ from importer.validate import Validator
 from importer.validate.schema import PROFICIENCY_LEVELS
 from tests.importing import write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ANN = "ann@contoso.com"
 BOB = "bob@contoso.com"
 

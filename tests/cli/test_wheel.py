@@ -19,7 +19,7 @@ import pytest
 from importer.sandbox import BUILT_IN_DIRECTORY
 from tests.importing import write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_packaged_demo_directory_is_the_samples_one() -> None:

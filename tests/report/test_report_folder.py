@@ -20,7 +20,7 @@ import pytest
 from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
 from tests.importing import write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # The child limits its own file size before it runs the CLI (no preexec_fn: the test process

@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 
 from importer.records import Action, InputSummary
 from importer.report.csv_files import RESULT_COLUMNS
-from tests.test_report import make_summary, make_table, new_writer, outcome, read_csv
-from tests.test_report_rejects import HOSTILE
+from tests.report.test_report import make_summary, make_table, new_writer, outcome, read_csv
+from tests.report.test_report_rejects import HOSTILE
 
 ALL = ("csv", "xlsx", "json")
 

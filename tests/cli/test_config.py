@@ -9,7 +9,7 @@ import pytest
 from importer.config import Settings, load_settings
 from importer.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _write(tmp_path: Path, text: str) -> Path:

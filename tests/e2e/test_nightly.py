@@ -28,7 +28,7 @@ from tests.conftest import (
 )
 from tests.importing import import_file, results, settings_for, skills_of, write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _add_by_hand(sandbox: RunningSandbox, user: str, name: str) -> None:
