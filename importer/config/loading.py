@@ -3,9 +3,9 @@
 Unknown keys, wrong types and impossible combinations raise ``ConfigError`` naming where the
 value came from (the file, an environment variable or the command line), the key and what is
 allowed (``importer.config.messages``). Relative paths in a config file (``target.sandbox_db``,
-``target.sandbox_directory``, ``report.dir``, ``auth.certificate_path``, ``input.skills_map``)
-are resolved against the folder of that file, so a scheduler can run the job from any working
-directory. Secrets are refused in the file.
+``target.sandbox_directory``, ``report.dir``, ``auth.certificate_path``, ``input.skills_map``,
+``orgdata.library``) are resolved against the folder of that file, so a scheduler can run the job
+from any working directory. Secrets are refused in the file.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         ("report", "dir"),
         ("auth", "certificate_path"),
         ("input", "skills_map"),
+        ("orgdata", "library"),
     ):
         part = data.get(section)
         if isinstance(part, dict) and isinstance(part.get(key), str) and part[key]:
