@@ -19,8 +19,6 @@ import csv
 import io
 from pathlib import Path
 
-from rapidfuzz import fuzz, process, utils
-
 from importer.errors import ConfigError
 from importer.records import header_key, skill_key
 
@@ -114,6 +112,9 @@ class SkillsLibrary:
         key = skill_key(name)
         found = self._suggested.get(key)
         if found is None:
+            # Loaded here: a run that refuses no name never needs it.
+            from rapidfuzz import fuzz, process, utils
+
             matches = process.extract(
                 name,
                 self._names,

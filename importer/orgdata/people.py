@@ -30,7 +30,10 @@ from importer.orgdata.format import (
 from importer.orgdata.library import SkillsLibrary
 from importer.records import Action, RowOutcome, SkillRow, skill_key
 
-__all__ = ["PeopleWriter"]
+__all__ = ["NOT_WRITTEN", "PeopleWriter"]
+
+#: Source fields the upload file has no column for.
+NOT_WRITTEN = ("proficiency", "categories", "collaborationTags", "allowedAudiences", "webUrl")
 
 
 def _quoted(value: str) -> str:
@@ -70,6 +73,12 @@ class PeopleWriter:
         self._max_field_chars = max_field_chars
         #: People whose line was written (or would be, for a dry run).
         self.people = 0
+        self._carried: set[int] = set()
+
+    @property
+    def not_written(self) -> list[str]:
+        """The fields some source cell held that the upload file cannot carry (levels...)."""
+        return [name for index, name in enumerate(NOT_WRITTEN) if index in self._carried]
 
     def person(self, email: str, rows: Sequence[SkillRow]) -> None:
         """Write one person's line (``email`` as the file will hold it) and report each row."""
@@ -85,6 +94,11 @@ class PeopleWriter:
             return
         kept: dict[str, tuple[str, SkillRow]] = {}
         for row in rows:
+            if len(self._carried) < len(NOT_WRITTEN):
+                source = row.source
+                self._carried.update(
+                    i for i, name in enumerate(NOT_WRITTEN) if source.get(name).strip()
+                )
             name = self._checked_name(row)
             if name is None:
                 continue
