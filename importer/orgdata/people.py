@@ -141,6 +141,10 @@ class PeopleWriter:
 
     def _checked_name(self, row: SkillRow) -> str | None:
         """The name to write for ``row``, or None once its outcome has been emitted."""
+        if cell_problem(row.display_name):
+            # As the row holds it, before any trimming: a tab in front is refused, not hidden.
+            self._refuse_name(row, row.display_name)
+            return None
         written = row.display_name.strip()
         name = written
         if self._library is not None:
@@ -161,14 +165,8 @@ class PeopleWriter:
                 )
                 return None
             name = spelt
-        problem = cell_problem(name)
-        if problem:
-            self._invalid(
-                row,
-                "refused-prefix",
-                f"{_cell_name(row, 'displayName')}: the skill {_quoted(name)} {problem}; it is "
-                f"not written to {SKILLS_COLUMN}",
-            )
+        if cell_problem(name):
+            self._refuse_name(row, name)
             return None
         if SKILL_SEPARATOR in name:
             self._invalid(
@@ -179,6 +177,14 @@ class PeopleWriter:
             )
             return None
         return name
+
+    def _refuse_name(self, row: SkillRow, name: str) -> None:
+        self._invalid(
+            row,
+            "refused-prefix",
+            f"{_cell_name(row, 'displayName')}: the skill {_quoted(name)} {cell_problem(name)}; "
+            f"it is not written to {SKILLS_COLUMN}",
+        )
 
     def _invalid(self, row: SkillRow, error_type: str, error: str) -> None:
         self._emit(RowOutcome.for_row(row, Action.INVALID, error_type=error_type, error=error))
