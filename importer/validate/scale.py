@@ -89,8 +89,8 @@ class ScaleWatch:
             else:
                 mine.cells += theirs.cells
                 mine.values |= theirs.values
-        for key, cells in levels.items():
-            self.add_levels(key, cells)
+        for table, cells in levels.items():
+            self.add_levels(table, cells)
 
     def another_scale(self, key: TableKey) -> bool:
         """Whether the table ``key`` looks like a table on another scale (not a typo)."""

@@ -263,15 +263,16 @@ class Validator:
         add_levels = self._scale.add_levels
         table: Table | None = None
         levels = 0  # filled level cells of the current table, not yet counted
+        counted = ("", "")  # ... and where they are counted
         try:
             for source in rows:
                 if source.table is not table:
-                    if table is not None:
-                        add_levels(layout.level_column, levels)
-                        levels = 0
+                    add_levels(counted, levels)
+                    levels = 0
                     table = source.table
                     layout = self._layout(table)
                     getter, combos = layout.getter, layout.combos
+                    counted = layout.level_column
                 raw = getter(source.cells)
                 user = users.get(raw[0]) or check_key(0, raw[0])
                 name = names.get(raw[1]) or check_key(1, raw[1])
@@ -298,8 +299,7 @@ class Validator:
                 else:
                     yield self._invalid(source, layout, user, name, combo)
         finally:
-            if table is not None:
-                add_levels(layout.level_column, levels)
+            add_levels(counted, levels)
 
     def _invalid(
         self, source: SourceRow, layout: _Layout, user: _KeyCell, name: _KeyCell, combo: _Combo

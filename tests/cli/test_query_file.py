@@ -59,9 +59,7 @@ def test_a_missing_query_file_names_the_key_and_the_file(tmp_path: Path) -> None
 def test_query_and_query_file_together_are_refused_naming_both(tmp_path: Path) -> None:
     (tmp_path / "skills.sql").write_text("SELECT 1", encoding="utf-8")
     config = tmp_path / "config.yaml"
-    config.write_text(
-        'input:\n  query: "SELECT 2"\n  query_file: skills.sql\n', encoding="utf-8"
-    )
+    config.write_text('input:\n  query: "SELECT 2"\n  query_file: skills.sql\n', encoding="utf-8")
 
     with pytest.raises(ConfigError, match=r"input\.query and input\.query_file are both set"):
         load_settings(config, environ={})
