@@ -11,14 +11,14 @@ from importer.sandbox import FaultConfig, SandboxConfig
 from tests.conftest import AUTH, SANDBOX_USERS, FakeClock, SandboxClientFactory
 
 BASE = "/v1.0/external/connections"
-PEOPLE_SCHEMA = {
+PEOPLE_SCHEMA: dict[str, Any] = {
     "baseType": "microsoft.graph.externalItem",
     "properties": [
         {"name": "account", "type": "string", "labels": ["personAccount"]},
         {"name": "skills", "type": "stringCollection", "labels": ["personSkills"]},
     ],
 }
-ITEM = {
+ITEM: dict[str, Any] = {
     "acl": [{"type": "everyone", "value": "everyone", "accessType": "grant"}],
     "properties": {
         "account": json.dumps({"externalDirectoryObjectId": SANDBOX_USERS[3][0]}),
