@@ -12,9 +12,9 @@ safe to share between coroutines.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from collections.abc import Mapping
 from typing import Any, TypeVar, dataclass_transform
 
 __all__ = [

@@ -25,8 +25,8 @@ logger = logging.getLogger(__name__)
 class JournalWriter:
     """Writes ``folder/journal.jsonl``: the header now, then one line per confirmed write.
 
-    A journal that cannot be written is logged once and counted as a failure (``failed``),
-    never allowed to stop a run half-way; the run's report says so.
+    A journal that cannot be written is logged once and named in the run's warnings (that
+    run cannot be undone); it never stops a run half-way.
     """
 
     def __init__(self, folder: Path, header: JournalHeader) -> None:

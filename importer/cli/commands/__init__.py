@@ -5,6 +5,7 @@ from importer.cli.commands.inspect import inspect
 from importer.cli.commands.login import login
 from importer.cli.commands.run import run
 from importer.cli.commands.sandbox import sandbox
+from importer.cli.commands.undo import undo
 from importer.cli.commands.validate import validate
 
-__all__ = ["check", "inspect", "login", "run", "sandbox", "validate"]
+__all__ = ["check", "inspect", "login", "run", "sandbox", "undo", "validate"]
