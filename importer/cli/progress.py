@@ -6,7 +6,8 @@ reading and validating hold the event loop:
 
 - on a terminal, a live line under the log lines: the phase (reading, resolving users,
   listing, writing), n/N with a bar, the rate, the time left, what the phase is doing (the
-  directory page or lookup), and a yellow "throttled" while Graph has asked to wait. It disappears when the run ends, so the summary table stands alone.
+  directory page or lookup), and a yellow "throttled" while Graph has asked to wait. It
+  disappears when the run ends, so the summary table stands alone.
 - without a terminal, or with ``--log-format json``, a log line every ``LOG_EVERY_S`` seconds
   (schedulers and run.log get it; "at least every 10 s" with room for a busy machine).
 """
