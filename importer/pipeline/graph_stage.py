@@ -11,6 +11,7 @@ import asyncio
 
 from importer.config import Settings
 from importer.graph.client import GraphClient, TokenProvider
+from importer.journal import open_journal
 from importer.pipeline.resolving import ResolvedRows, resolve_for_run
 from importer.pipeline.result import GraphWork
 from importer.pipeline.signals import stop_on_signals
@@ -103,7 +104,12 @@ async def _write_step(
     dry_run: bool,
     allow_deletes: int | None,
 ) -> None:
-    """Plan each chunk against Graph and send the changes; the outcome goes into ``work``."""
+    """Plan each chunk against Graph and send the changes; the outcome goes into ``work``.
+
+    Every write Graph confirms goes to the report folder's journal as it is confirmed (a
+    dry run writes none), so the run can be undone even if it is killed.
+    """
+    journal = None if dry_run else open_journal(settings, writer.path, "run")
     dispatcher = Dispatcher(
         client,
         run=settings.run,
@@ -111,10 +117,17 @@ async def _write_step(
         allow_deletes=allow_deletes,
         on_outcome=writer.add,
         progress=progress,
+        on_confirmed=journal.record if journal is not None else None,
     )
     writer.on_failure(dispatcher.stop)
-    with stop_on_signals(dispatcher.stop):
-        result = await dispatcher.run(resolved)
+    try:
+        with stop_on_signals(dispatcher.stop):
+            result = await dispatcher.run(resolved)
+    finally:
+        if journal is not None:
+            journal.close()
     writer.on_failure(None)
+    if journal is not None and journal.failure:
+        work.warnings.append(journal.failure)
     work.aborted, work.interrupted = result.aborted, result.interrupted
     work.warnings.extend(result.warnings)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -38,8 +39,8 @@ from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient
 from importer.graph.pacing import AdaptivePacer
 from importer.progress import LISTING, WRITING, RunProgress
-from importer.records import Action, OpKind, RowOutcome, SkillRow
-from importer.write.execute import OperationWriter, as_graph_error
+from importer.records import Action, ConfirmedWrite, OpKind, RowOutcome, SkillRow
+from importer.write.execute import OperationWriter, WriteContext, as_graph_error
 from importer.write.groups import RowsInMemory, UserRows
 from importer.write.guards import SystemicRefusalGuard, delete_guard
 from importer.write.listing import SkillLister
@@ -47,13 +48,32 @@ from importer.write.outcomes import INTERRUPTED, DispatchResult, ProgressState, 
 from importer.write.planner import Planned, UserPlan, deletes_in, plan_user_changes
 from importer.write.reconcile import Reconciler
 
-__all__ = ["SETTLE_S", "DispatchResult", "Dispatcher", "ProgressState"]
+__all__ = [
+    "LISTING_BATCHES_PER_SLOT",
+    "SETTLE_S",
+    "WRITE_BATCHES_PER_SLOT",
+    "DispatchResult",
+    "Dispatcher",
+    "PlanUser",
+    "ProgressState",
+]
 
 logger = logging.getLogger(__name__)
+
+#: Plans one user's operations: (user, their rows, the skills Graph holds) -> the plan.
+PlanUser = Callable[[str, Sequence[SkillRow], Sequence[Mapping[str, Any]]], UserPlan]
 
 #: How long the final sweep waits at most for late commits and lagging listings (never more
 #: than ``run.max_retry_wait_s``).
 SETTLE_S = 10.0
+
+#: Listings in progress at once, in full batches per HTTP slot: one batch on the wire and one
+#: queued behind it keep every slot busy without holding every user's listing in memory.
+LISTING_BATCHES_PER_SLOT = 2
+
+#: Writes sent ahead of their answers, in full batches per HTTP slot: enough that a slot never
+#: waits for the writer to refill its batch, few enough that a stop leaves little on the wire.
+WRITE_BATCHES_PER_SLOT = 4
 
 
 class Dispatcher:
@@ -70,6 +90,9 @@ class Dispatcher:
         sleep: injectable for tests.
         progress: the run's live counters (listing and writing phases); one is made if None.
         settle_s: the final sweep's longest wait (default ``SETTLE_S``).
+        on_confirmed: told of every write Graph confirmed (the run's journal).
+        plan: plans one user's operations from their rows and Graph's skills; default the
+            import's ``plan_user_changes`` (``undo`` plans from a journal instead).
     """
 
     def __init__(
@@ -83,8 +106,12 @@ class Dispatcher:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         progress: RunProgress | None = None,
         settle_s: float = SETTLE_S,
+        on_confirmed: Callable[[ConfirmedWrite], None] | None = None,
+        plan: PlanUser | None = None,
     ) -> None:
         self._client = client
+        self._on_confirmed = on_confirmed
+        self._plan_user = plan
         self._run = run
         self._dry_run = dry_run
         self._allow_deletes = allow_deletes
@@ -163,16 +190,17 @@ class Dispatcher:
                 sleep=self._sleep,
             )
             self._writer = OperationWriter(
-                submit=batcher.submit,
-                enqueue=batcher.enqueue,
-                reconciler=self._reconciler,
-                run=self._run,
-                stats=self._client.stats,
-                sleep=self._sleep,
-                record=self._record,
-                note_auth=lambda user, error: self._note_auth("write", user, error),
-                not_sent=self._not_sent,
-                stopping=lambda: bool(self._stop_reason),
+                WriteContext(
+                    batcher=batcher,
+                    reconciler=self._reconciler,
+                    run=self._run,
+                    stats=self._client.stats,
+                    sleep=self._sleep,
+                    stop=self._client.stopping,
+                    record=self._record,
+                    note_write=functools.partial(self._note_auth, "write"),
+                    on_confirmed=self._confirmed if self._on_confirmed is not None else None,
+                )
             )
             if self._stop_reason:
                 batcher.stop()
@@ -266,7 +294,7 @@ class Dispatcher:
         self, users: Mapping[str, Sequence[SkillRow]], *, record: bool = True
     ) -> list[Planned]:
         """List and plan every user of one chunk. ``record=False`` only counts (sync guard)."""
-        limit = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 2))
+        limit = asyncio.Semaphore(max(1, self._batches_of(LISTING_BATCHES_PER_SLOT)))
 
         async def plan_one(user: str, rows: Sequence[SkillRow]) -> UserPlan | None:
             async with limit:
@@ -276,9 +304,12 @@ class Dispatcher:
             if existing is None:
                 return None
             try:
-                plan = plan_user_changes(
-                    user, rows, existing, mode=self._run.mode, source_tag=self._run.source_tag
-                )
+                if self._plan_user is not None:
+                    plan = self._plan_user(user, rows, existing)
+                else:
+                    plan = plan_user_changes(
+                        user, rows, existing, mode=self._run.mode, source_tag=self._run.source_tag
+                    )
             except Exception as exc:  # a listing no one foresaw: this user fails, not the run
                 self._report_rows(rows, Action.FAILED, as_graph_error(exc), record=record)
                 return None
@@ -359,7 +390,7 @@ class Dispatcher:
         """
         assert self._writer is not None
         operations = (op for _u, _r, plan in plans if plan is not None for op in plan.operations)
-        await self._writer.write_all(operations, self._run.concurrency * self._run.batch_size * 4)
+        await self._writer.write_all(operations, self._batches_of(WRITE_BATCHES_PER_SLOT))
 
     async def _sweep(self) -> None:
         """After the writes, remove extra copies left by creates whose outcome was unknown."""
@@ -371,6 +402,10 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ bookkeeping
 
+    def _batches_of(self, per_slot: int) -> int:
+        """Sub-requests that fill ``per_slot`` batches on every HTTP slot."""
+        return self._run.concurrency * self._run.batch_size * per_slot
+
     def _not_sent(self) -> NotSentError:
         code = INTERRUPTED if self.result.interrupted else ""
         reason = self._stop_reason or "the run was stopping"
@@ -381,6 +416,12 @@ class Dispatcher:
         if not outcome.source and outcome.user in self._written_as:
             outcome = replace(outcome, user=self._written_as[outcome.user])
         self._emit(outcome)
+
+    def _confirmed(self, write: ConfirmedWrite) -> None:
+        assert self._on_confirmed is not None
+        if write.user_as_written == write.user and write.user in self._written_as:
+            write = replace(write, user_as_written=self._written_as[write.user])
+        self._on_confirmed(write)
 
     def _note_auth(self, kind: str, user: str, error: GraphError | None) -> None:
         assert self._refusals is not None
