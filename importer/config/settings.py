@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -27,6 +28,7 @@ from pydantic_settings import (
 )
 
 from importer.records import header_key
+from importer.vocabulary import scale_overlaps, split_synonyms
 
 __all__ = [
     "NATIONAL_CLOUDS",
@@ -151,12 +153,14 @@ class InputSettings(_Section):
     skill_separator: str = Field(default=";", min_length=1)
     #: Database sources: the SELECT that yields the rows.
     query: str = ""
+    #: Database sources: a file holding the SELECT (read into ``query`` when the settings load).
+    query_file: Path | None = None
     #: CSV of from,to pairs renaming source skill names; an empty `to` leaves the row out.
     skills_map: Path | None = None
     #: Conflicting repeats of (user, skill): every row invalid, or keep the first/last/highest.
     duplicates: Literal["error", "first", "last", "highest"] = "error"
 
-    @field_validator("skills_map", mode="before")
+    @field_validator("skills_map", "query_file", mode="before")
     @classmethod
     def _no_map_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
@@ -212,6 +216,18 @@ class ValuesSettings(_Section):
         # YAML reads `1: elementary` with an integer key; the cell text is "1".
         if isinstance(value, Mapping):
             return {str(k): str(v) for k, v in value.items()}
+        return value
+
+    @field_validator("proficiency", "collaborationTags", "allowedAudiences")
+    @classmethod
+    def _no_overlapping_numbers(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # Two entries claiming one number would let the lookup order decide: refuse it.
+        overlaps = scale_overlaps(split_synonyms(str(info.field_name), value)[1])
+        if overlaps:
+            raise ValueError(
+                f"numbers mapped twice: {'; '.join(overlaps)}. Make the ranges meet without "
+                f'sharing a number (such as "1-3" and "4-5")'
+            )
         return value
 
 
