@@ -16,7 +16,19 @@ from importer.errors import GraphError
 from importer.records import Action, RowOutcome, SkillRow
 from importer.write.outcomes import error_type_for
 
-__all__ = ["gone_skill", "object_id_of", "row_actions"]
+__all__ = ["gone_skill", "narrower_audience", "object_id_of", "row_actions"]
+
+#: Audiences that reach the whole organisation (or more): connector data shows no less.
+_ORGANISATION_WIDE = frozenset({"organization", "federatedOrganizations", "everyone"})
+
+
+def narrower_audience(audiences: str | None) -> bool:
+    """True when a row asks for an audience narrower than the organisation (me, family,
+    contacts, groupMembers, alone or together): a connector would show it wider."""
+    if not audiences:
+        return False
+    members = {part for part in audiences.replace(",", " ").split() if part}
+    return not members & _ORGANISATION_WIDE
 
 
 def object_id_of(item_id: str) -> str:

@@ -4,7 +4,8 @@ It takes the resolved rows exactly as the profile dispatcher does (validation, m
 duplicates and identity resolution already happened), and shares the batcher, pacer, retry
 policy, refusal guard, delete guard, stop handling and outcome rules. Per person:
 
-- rows that ask for an audience narrower than the organisation are ``skipped``
+- rows that ask for an audience narrower than the organisation (me, family, contacts,
+  groupMembers) are ``skipped``
   (``audience-not-supported``): connector data is shown to everyone, so they are left out
   rather than published wider than asked;
 - the item is built (``importer.connector.items``); the same content hash as the last
@@ -27,9 +28,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from importer.config import Settings
-from importer.connector.confirmed import ConfirmedItems, Recorded
-from importer.connector.items import connection_path, item_id_for, item_path, person_item
-from importer.connector.outcomes import gone_skill, object_id_of, row_actions
+from importer.connector.confirmed import ConfirmedItems, ItemLedger, Recorded, ledger_path
+from importer.connector.items import item_id_for, item_path, person_item
+from importer.connector.outcomes import gone_skill, narrower_audience, object_id_of, row_actions
+from importer.connector.probe import connection_problem
 from importer.errors import GraphError, NotSentError
 from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient, SubRequest, SubResponse
@@ -46,8 +48,6 @@ __all__ = ["ConnectorWriter"]
 
 logger = logging.getLogger(__name__)
 
-SETUP_HINT = "run `skills-import connector setup` first (with the same config)"
-
 
 class ConnectorWriter:
     """Writes every person's item; every row gets exactly one outcome.
@@ -55,7 +55,8 @@ class ConnectorWriter:
     Args:
         client: an open ``GraphClient`` on Graph v1.0.
         settings: the run's settings (``connector``, ``run``, ``auth.tenant_id``).
-        ledger: the confirmed hashes of the connection's items.
+        ledger: the confirmed hashes of the connection's items; None: the connection's
+            ``ItemLedger`` file, opened and closed by ``run``.
         dry_run: report ``would-*`` actions, send no write.
         allow_deletes: sync may delete up to this many items whatever the ratio says.
         on_outcome: called once for every row (and every item or skill removed).
@@ -67,7 +68,7 @@ class ConnectorWriter:
         client: GraphClient,
         *,
         settings: Settings,
-        ledger: ConfirmedItems,
+        ledger: ConfirmedItems | None = None,
         dry_run: bool = False,
         allow_deletes: int | None = None,
         on_outcome: Callable[[RowOutcome], None],
@@ -76,7 +77,8 @@ class ConnectorWriter:
         self._client = client
         self._settings = settings
         self._run = settings.run
-        self._ledger = ledger
+        self._given_ledger = ledger
+        self._ledger: ConfirmedItems = ledger if ledger is not None else ItemLedger(":memory:")
         self._dry_run = dry_run
         self._allow_deletes = allow_deletes
         self._emit = on_outcome
@@ -104,11 +106,21 @@ class ConnectorWriter:
 
     async def run(self, users: UserRows) -> DispatchResult:
         """Write every person's item (and, in sync, remove leavers' items)."""
+        if self._given_ledger is not None:
+            return await self._write(users)
+        ledger = ItemLedger(ledger_path(self._settings))
+        self._ledger = ledger
+        try:
+            return await self._write(users)
+        finally:
+            ledger.close()
+
+    async def _write(self, users: UserRows) -> DispatchResult:
         self.progress.start(WRITING, users.rows, "rows")
         self._refusals = SystemicRefusalGuard(
             users.users, can_refresh_token=self._client.can_refresh_token
         )
-        problem = await self._connection_problem()
+        problem = await connection_problem(self._send, self._settings)
         if problem:
             self.result.aborted = problem
             self._hold_back(users, problem)
@@ -153,29 +165,6 @@ class ConnectorWriter:
             await asyncio.gather(*(self._remove(item_id) for item_id in leavers))
         return self.result
 
-    async def _connection_problem(self) -> str:
-        """Why items cannot be written to the connection now ("" when they can)."""
-        try:
-            answer = await self._send("GET", connection_path(self._settings))
-        except GraphError as exc:
-            return f"the connection could not be read ({exc})"
-        name = self._settings.connector.connection_id
-        if answer.status == 404:
-            return f"the connection '{name}' does not exist: {SETUP_HINT}"
-        if answer.status in (401, 403):
-            return (
-                f"Graph refused to read the connection '{name}' (HTTP {answer.status}): the app "
-                "needs the application permissions ExternalConnection.ReadWrite.OwnedBy and "
-                "ExternalItem.ReadWrite.OwnedBy, with admin consent, and an app-only sign-in"
-            )
-        error = answer.error()
-        if error is not None:
-            return f"the connection '{name}' could not be read ({error})"
-        state = answer.body.get("state") if isinstance(answer.body, dict) else None
-        if state != "ready":
-            return f"the connection '{name}' is {state or 'not ready'}, not ready: {SETUP_HINT}"
-        return ""
-
     async def _send(self, method: str, url: str, body: dict[str, Any] | None = None) -> SubResponse:
         """One request, retried on 429/503/504 and lost answers; the final answer returned."""
 
@@ -200,7 +189,7 @@ class ConnectorWriter:
     async def _person(self, object_id: str, rows: Sequence[SkillRow]) -> None:
         kept: list[SkillRow] = []
         for row in rows:
-            if row.allowed_audiences not in (None, "organization"):
+            if narrower_audience(row.allowed_audiences):
                 message = (
                     f"allowedAudiences {row.allowed_audiences!r}: a people-data connector "
                     "shows every skill to the whole organisation, so this one is left out"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from importer.config import Settings
+from importer.connector import ConnectorWriter
 from importer.graph.client import GraphClient, TokenProvider
 from importer.pipeline.resolving import ResolvedRows, resolve_for_run
 from importer.pipeline.result import GraphWork
@@ -103,15 +104,29 @@ async def _write_step(
     dry_run: bool,
     allow_deletes: int | None,
 ) -> None:
-    """Plan each chunk against Graph and send the changes; the outcome goes into ``work``."""
-    dispatcher = Dispatcher(
-        client,
-        run=settings.run,
-        dry_run=dry_run,
-        allow_deletes=allow_deletes,
-        on_outcome=writer.add,
-        progress=progress,
-    )
+    """Plan each chunk against Graph and send the changes; the outcome goes into ``work``.
+
+    The writer is chosen by ``target.kind``: profile skills, or a people-data connector's items.
+    """
+    dispatcher: Dispatcher | ConnectorWriter
+    if settings.target.kind == "connector":
+        dispatcher = ConnectorWriter(
+            client,
+            settings=settings,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            on_outcome=writer.add,
+            progress=progress,
+        )
+    else:
+        dispatcher = Dispatcher(
+            client,
+            run=settings.run,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            on_outcome=writer.add,
+            progress=progress,
+        )
     writer.on_failure(dispatcher.stop)
     with stop_on_signals(dispatcher.stop):
         result = await dispatcher.run(resolved)
