@@ -12,6 +12,7 @@ import asyncio
 from importer.config import Settings
 from importer.connector import ConnectorWriter
 from importer.graph.client import GraphClient, TokenProvider
+from importer.journal import open_journal
 from importer.pipeline.resolving import ResolvedRows, resolve_for_run
 from importer.pipeline.result import GraphWork
 from importer.pipeline.signals import stop_on_signals
@@ -106,8 +107,11 @@ async def _write_step(
 ) -> None:
     """Plan each chunk against Graph and send the changes; the outcome goes into ``work``.
 
-    The writer is chosen by ``target.kind``: profile skills, or a people-data connector's items.
+    The writer is chosen by ``target.kind``: profile skills, or a people-data connector's
+    items. Every profile write Graph confirms goes to the report folder's journal as it is
+    confirmed (a dry run writes none), so the run can be undone even if it is killed.
     """
+    journal = None
     dispatcher: Dispatcher | ConnectorWriter
     if settings.target.kind == "connector":
         dispatcher = ConnectorWriter(
@@ -119,6 +123,7 @@ async def _write_step(
             progress=progress,
         )
     else:
+        journal = None if dry_run else open_journal(settings, writer.path, "run")
         dispatcher = Dispatcher(
             client,
             run=settings.run,
@@ -126,10 +131,17 @@ async def _write_step(
             allow_deletes=allow_deletes,
             on_outcome=writer.add,
             progress=progress,
+            on_confirmed=journal.record if journal is not None else None,
         )
     writer.on_failure(dispatcher.stop)
-    with stop_on_signals(dispatcher.stop):
-        result = await dispatcher.run(resolved)
+    try:
+        with stop_on_signals(dispatcher.stop):
+            result = await dispatcher.run(resolved)
+    finally:
+        if journal is not None:
+            journal.close()
     writer.on_failure(None)
+    if journal is not None and journal.failure:
+        work.warnings.append(journal.failure)
     work.aborted, work.interrupted = result.aborted, result.interrupted
     work.warnings.extend(result.warnings)
