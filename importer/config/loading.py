@@ -4,8 +4,8 @@ Unknown keys, wrong types and impossible combinations raise ``ConfigError`` nami
 value came from (the file, an environment variable or the command line), the key and what is
 allowed (``importer.config.messages``). Relative paths in a config file (``target.sandbox_db``,
 ``target.sandbox_directory``, ``report.dir``, ``auth.certificate_path``, ``input.skills_map``,
-``input.query_file``) are resolved against the folder of that file, so a scheduler can run the
-job from any working directory. Secrets are refused in the file.
+``input.query_file``, ``orgdata.library``) are resolved against the folder of that file, so a
+scheduler can run the job from any working directory. Secrets are refused in the file.
 
 ``input.query_file`` is read into ``input.query`` here, once: a query given on the command line
 (``--query`` or ``--query-file``) wins over both keys; ``input.query`` and ``input.query_file``
@@ -74,6 +74,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         ("auth", "certificate_path"),
         ("input", "skills_map"),
         ("input", "query_file"),
+        ("orgdata", "library"),
     ):
         part = data.get(section)
         if isinstance(part, dict) and isinstance(part.get(key), str) and part[key]:

@@ -36,6 +36,7 @@ __all__ = [
     "ColumnsSettings",
     "DefaultsSettings",
     "InputSettings",
+    "OrgDataSettings",
     "ReportSettings",
     "RunSettings",
     "Settings",
@@ -277,6 +278,20 @@ class ConnectorSettings(_Section):
     description: str = "Employees' skills, loaded by skills-import from the HR skills source."
 
 
+class OrgDataSettings(_Section):
+    """The Org data upload files ``target.kind: orgdata-csv`` writes."""
+
+    #: A People Skills library file (the admin center's export, or a CSV with a name column):
+    #: a skill it does not hold is refused per row, with the closest names suggested; names
+    #: are written as the library spells them. Empty: names as the rows spell them.
+    library: Path | None = None
+
+    @field_validator("library", mode="before")
+    @classmethod
+    def _no_library_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+
 class NotifySettings(_Section):
     """When to send a notification at the end of a run (destinations come from the environment).
 
@@ -313,6 +328,7 @@ class Settings(BaseSettings):
     defaults: DefaultsSettings = Field(default_factory=DefaultsSettings)
     run: RunSettings = Field(default_factory=RunSettings)
     connector: ConnectorSettings = Field(default_factory=ConnectorSettings)
+    orgdata: OrgDataSettings = Field(default_factory=OrgDataSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     #: From SKILLS_IMPORT_CLIENT_SECRET only.

@@ -19,8 +19,10 @@ from importer.errors import ExitCode, ImporterError
 from importer.lock import RunLock
 from importer.pipeline.collector import fewer_collections
 from importer.pipeline.logs import run_log
+from importer.pipeline.orgdata_stage import check_orgdata
 from importer.pipeline.result import GraphWork, RunResult, exit_for
 from importer.pipeline.spill import RowSpill, report_not_sent
+from importer.pipeline.target_writers import target_writer
 from importer.pipeline.validate import Validated, shape_summary, validate_into
 from importer.progress import RunProgress
 from importer.read.reader import InputReader
@@ -102,7 +104,13 @@ async def _run_import(
             stack.enter_context(RunLock.for_settings(settings))
         reader = InputReader(paths, settings)
         load_skills_map(settings.input.skills_map)  # a broken map stops here, before any folder
-        token_provider = await sign_in_first(make_token_provider(settings))
+        check_orgdata(settings)  # and a library that cannot be used
+        token_provider = (
+            # The Org data target signs in only if it must read the directory (it decides).
+            None
+            if settings.target.kind == "orgdata-csv"
+            else await sign_in_first(make_token_provider(settings))
+        )
         run_id = new_run_id(settings.report.dir, started)
         writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
         stack.enter_context(run_log(writer.path / "run.log"))
@@ -125,7 +133,7 @@ async def _run_import(
 async def _run_stages(
     settings: Settings,
     reader: InputReader,
-    token_provider: TokenProvider,
+    token_provider: TokenProvider | None,
     writer: ReportWriter,
     run_id: str,
     started: datetime,
@@ -142,11 +150,9 @@ async def _run_stages(
         warnings = [*reader.warnings, *shaper.warnings, *validated.warnings]
         work = GraphWork(aborted=_refusal(settings, validated, writer))
         if not work.aborted and writer.failure is None and validated.kept.rows:
-            from importer.pipeline.graph_stage import dispatch
-
             clock = time.monotonic()
             writer.failure_exit = ExitCode.SAFETY_ABORT
-            work = await dispatch(
+            work = await target_writer(settings.target.kind)(
                 settings,
                 token_provider,
                 validated.kept,
@@ -183,7 +189,8 @@ async def _run_stages(
         writer.close()
         from importer.graph.auth import close_token_provider
 
-        await close_token_provider(token_provider)
+        if token_provider is not None:
+            await close_token_provider(token_provider)
     # A report file that could not be written changes the exit code (ReportWriter.finish).
     return RunResult(
         summary.exit_code, summary.reason, path, dict(summary.counts), summary, warnings
