@@ -12,6 +12,7 @@ import asyncio
 from importer.config import Settings
 from importer.graph.client import GraphClient, TokenProvider
 from importer.journal import open_journal
+from importer.journal.backup import RunBackup
 from importer.pipeline.resolving import ResolvedRows, resolve_for_run
 from importer.pipeline.result import GraphWork
 from importer.pipeline.signals import stop_on_signals
@@ -107,9 +108,13 @@ async def _write_step(
     """Plan each chunk against Graph and send the changes; the outcome goes into ``work``.
 
     Every write Graph confirms goes to the report folder's journal as it is confirmed (a
-    dry run writes none), so the run can be undone even if it is killed.
+    dry run writes none), so the run can be undone even if it is killed; with
+    ``run.backup: auto`` the affected people's skills go to ``backup/`` before the writes.
     """
     journal = None if dry_run else open_journal(settings, writer.path, "run")
+    backup = None
+    if not dry_run and settings.run.backup == "auto":
+        backup = RunBackup(writer.path, settings)
     dispatcher = Dispatcher(
         client,
         run=settings.run,
@@ -118,6 +123,7 @@ async def _write_step(
         on_outcome=writer.add,
         progress=progress,
         on_confirmed=journal.record if journal is not None else None,
+        before_writes=backup,
     )
     writer.on_failure(dispatcher.stop)
     try:
@@ -126,8 +132,14 @@ async def _write_step(
     finally:
         if journal is not None:
             journal.close()
+        if backup is not None:
+            backup.close()
     writer.on_failure(None)
     if journal is not None and journal.failure:
         work.warnings.append(journal.failure)
+    if backup is not None and backup.people and not backup.failure:
+        work.warnings.append(
+            f"backup of {backup.people} people's skills before writing: {backup.path}"
+        )
     work.aborted, work.interrupted = result.aborted, result.interrupted
     work.warnings.extend(result.warnings)
