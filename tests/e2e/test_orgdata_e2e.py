@@ -199,3 +199,23 @@ def test_a_library_without_a_name_column_is_a_config_error(tmp_path: Path) -> No
 
     with pytest.raises(ConfigError, match=r"library\.csv: no column of skill names.*Name\.en_US"):
         check_orgdata(settings)
+
+
+def test_the_sample_config_makes_an_upload_file_from_the_sample_skills(tmp_path: Path) -> None:
+    samples = Path(__file__).resolve().parent.parent.parent / "samples"
+    env = {
+        "SKILLS_IMPORT_TARGET__SANDBOX_DB": str(tmp_path / "graph.sqlite"),
+        "SKILLS_IMPORT_REPORT__DIR": str(tmp_path / "reports"),
+    }
+
+    code, _, _ = invoke_cli(
+        "run", "-c", str(samples / "orgdata.config.yaml"), str(samples / "skills.csv"), env=env
+    )
+
+    assert code == ExitCode.ROWS_FAILED  # the sample's bad rows, and names the library lacks
+    (folder,) = (tmp_path / "reports").iterdir()
+    upload = (folder / "orgdata" / "people-skills-001.csv").read_text(encoding="utf-8")
+    assert 'adele.vance@contoso.com,"Python,Public Speaking,Negotiation,Coaching"' in upload
+    with (folder / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
+        errors = [line["error"] for line in csv.DictReader(handle)]
+    assert any("did you mean 'Microsoft Power BI'?" in error for error in errors)
