@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from importer.config import Settings
+from importer.connector import ConnectorWriter
 from importer.graph.client import GraphClient, TokenProvider
 from importer.journal import open_journal
 from importer.journal.backup import RunBackup
@@ -107,24 +108,37 @@ async def _write_step(
 ) -> None:
     """Plan each chunk against Graph and send the changes; the outcome goes into ``work``.
 
-    Every write Graph confirms goes to the report folder's journal as it is confirmed (a
-    dry run writes none), so the run can be undone even if it is killed; with
+    The writer is chosen by ``target.kind``: profile skills, or a people-data connector's
+    items. Every profile write Graph confirms goes to the report folder's journal as it is
+    confirmed (a dry run writes none), so the run can be undone even if it is killed; with
     ``run.backup: auto`` the affected people's skills go to ``backup/`` before the writes.
     """
-    journal = None if dry_run else open_journal(settings, writer.path, "run")
+    journal = None
     backup = None
-    if not dry_run and settings.run.backup == "auto":
-        backup = RunBackup(writer.path, settings)
-    dispatcher = Dispatcher(
-        client,
-        run=settings.run,
-        dry_run=dry_run,
-        allow_deletes=allow_deletes,
-        on_outcome=writer.add,
-        progress=progress,
-        on_confirmed=journal.record if journal is not None else None,
-        before_writes=backup,
-    )
+    dispatcher: Dispatcher | ConnectorWriter
+    if settings.target.kind == "connector":
+        dispatcher = ConnectorWriter(
+            client,
+            settings=settings,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            on_outcome=writer.add,
+            progress=progress,
+        )
+    else:
+        journal = None if dry_run else open_journal(settings, writer.path, "run")
+        if not dry_run and settings.run.backup == "auto":
+            backup = RunBackup(writer.path, settings)
+        dispatcher = Dispatcher(
+            client,
+            run=settings.run,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            on_outcome=writer.add,
+            progress=progress,
+            on_confirmed=journal.record if journal is not None else None,
+            before_writes=backup,
+        )
     writer.on_failure(dispatcher.stop)
     try:
         with stop_on_signals(dispatcher.stop):
