@@ -186,13 +186,19 @@ class ReportWriter:
         """Record one outcome (see ``ResultsStream.add``)."""
         self._stream.add(outcome)
 
-    def add_source_row(self, source_row: SourceRow, action: Action = Action.VALID) -> None:
-        """Record an outcome without details from its input row (``ResultsStream``)."""
-        self._stream.add_source_row(source_row, action)
+    def add_source_row(
+        self,
+        source_row: SourceRow,
+        action: Action = Action.VALID,
+        values: tuple[str, ...] = ("", "", "", "", ""),
+    ) -> None:
+        """Record an outcome without details from its input row and its normalised values
+        (see ``ResultsStream.add_source_row``)."""
+        self._stream.add_source_row(source_row, action, values)
 
-    def add_valid_rows(self, source_rows: list[SourceRow]) -> None:
-        """Record a run of ``valid`` rows (see ``ResultsStream.add_valid_rows``)."""
-        self._stream.add_valid_rows(source_rows)
+    def add_valid_rows(self, checked: Sequence[tuple[SourceRow, tuple[str, ...]]]) -> None:
+        """Record a run of ``valid`` rows with their values (``ResultsStream.add_valid_rows``)."""
+        self._stream.add_valid_rows(checked)
 
     def correct(self, outcomes: Iterable[RowOutcome], *, in_place: bool = False) -> None:
         """Replace earlier outcomes of the same rows (see ``ResultsStream.correct``)."""
