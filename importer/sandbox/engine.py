@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importer.sandbox.skill_api import GraphCall, route_call
 from importer.sandbox.state import SandboxState
-from importer.sandbox.users_api import answer_users
+from importer.sandbox.users_api import answer_organization, answer_users
 from importer.sandbox.wire import GraphResponse, graph_error
 
 __all__ = ["answer_call", "throttled_response"]
@@ -41,8 +41,12 @@ def answer_call(
             503, "serviceNotAvailable", "The service is temporarily unavailable.", call.ctx
         )
     else:
-        directory = call.raw_segments == ["users"]
-        response = answer_users(state, call) if directory else route_call(state, call)
+        if call.raw_segments == ["users"]:
+            response = answer_users(state, call)
+        elif call.raw_segments == ["organization"]:
+            response = answer_organization(state, call)
+        else:
+            response = route_call(state, call)
         if response.wrote:
             state.stats.writes += 1
             if state.dice.hit(state.faults.commit_then_504_rate):
