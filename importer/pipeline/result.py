@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from importer.errors import ExitCode
 from importer.records import Action
 from importer.report.writer import RunSummary
 
-__all__ = ["RunResult", "exit_for"]
+__all__ = ["GraphWork", "RunResult", "exit_for"]
 
 
 @dataclass(slots=True)
@@ -31,6 +32,27 @@ class RunResult:
     counts: dict[str, int]
     summary: RunSummary
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class GraphWork:
+    """What the Graph stages hand back to ``_run_stages``.
+
+    Attributes:
+        aborted: why the run stopped before or while writing ("" when it did not).
+        interrupted: Ctrl-C or SIGTERM stopped the sending.
+        warnings: for summary.json and the screen.
+        http: the client's request figures.
+        throttling: the gate's totals.
+        users: how the users were resolved (key, strategy, directory requests).
+    """
+
+    aborted: str = ""
+    interrupted: bool = False
+    warnings: list[str] = field(default_factory=list)
+    http: dict[str, int] = field(default_factory=dict)
+    throttling: dict[str, Any] = field(default_factory=dict)
+    users: dict[str, Any] = field(default_factory=dict)
 
 
 def exit_for(counts: dict[str, int]) -> tuple[ExitCode, str]:

@@ -6,28 +6,25 @@ The only module that knows every stage. The CLI calls ``run_import`` and renders
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from importer.config import Settings
 from importer.errors import ExitCode, ImporterError
 from importer.lock import RunLock
 from importer.pipeline.collector import fewer_collections
 from importer.pipeline.logs import run_log
-from importer.pipeline.result import RunResult, exit_for
-from importer.pipeline.signals import stop_on_signals
+from importer.pipeline.result import GraphWork, RunResult, exit_for
 from importer.pipeline.spill import RowSpill, report_not_sent
-from importer.pipeline.validate import shape_summary, validate_into
+from importer.pipeline.validate import Validated, shape_summary, validate_into
 from importer.progress import RunProgress
 from importer.read.reader import InputReader
 from importer.read.rows import RowsInput
-from importer.records import RowOutcome
 from importer.report.writer import ReportWriter, RunSummary, check_report_dir, new_run_id
 from importer.shape import Shaper
 from importer.validate import load_skills_map
@@ -36,7 +33,6 @@ if TYPE_CHECKING:
     # The Graph side (aiohttp, azure-identity, the sandbox) is imported only by `run`, so
     # that `validate` starts quickly.
     from importer.graph.client import TokenProvider
-    from importer.write.dispatcher import DispatchResult
 
 __all__ = ["run_import"]
 
@@ -138,48 +134,19 @@ async def _run_stages(
     allow_deletes: int | None,
     progress: RunProgress,
 ) -> RunResult:
-    http: dict[str, int] = {}
-    user_figures: dict[str, Any] = {}
-    throttling: dict[str, Any] = {}
-    warnings: list[str] = []
-    abort = ""
-    interrupted = False
     kept: RowSpill | None = None
+    shaper = Shaper(settings)
     try:
-        clock = time.monotonic()
-        shaper = Shaper(settings)
-        validated = validate_into(
-            reader, settings, writer, keep_valid=True, progress=progress, shaper=shaper
-        )
+        validated = _read_and_validate(settings, reader, writer, shaper, progress)
         kept = validated.kept
-        logger.info(
-            "read and validated %d rows for %d users in %.1f s",
-            validated.rows,
-            validated.kept.users,
-            time.monotonic() - clock,
-        )
-        warnings.extend(reader.warnings)
-        warnings.extend(shaper.warnings)
-        warnings.extend(validated.warnings)
-        ratio = validated.invalid / validated.rows if validated.rows else 0.0
-        # A handful of rows (a fed-back rejects.csv) is judged row by row, not as a share.
-        guarded = validated.rows >= settings.run.min_rows_for_ratio
-        if writer.failure is not None:
-            # Before anything was sent: a usage error, and nothing will be sent without a record.
-            report_not_sent(validated.kept, writer.add, "the report folder cannot be written")
-        elif guarded and ratio > settings.run.max_invalid_ratio:
-            abort = (
-                f"{validated.invalid} of {validated.rows} rows ({ratio:.1%}) are invalid, "
-                f"more than max_invalid_ratio {settings.run.max_invalid_ratio:.0%}: nothing "
-                f"was sent. Fix the rows in rejects.csv, or raise run.max_invalid_ratio "
-                f"(the guard applies from run.min_rows_for_ratio "
-                f"{settings.run.min_rows_for_ratio} rows up)"
-            )
-            report_not_sent(validated.kept, writer.add, "too many invalid rows")
-        elif validated.kept.rows:
+        warnings = [*reader.warnings, *shaper.warnings, *validated.warnings]
+        work = GraphWork(aborted=_refusal(settings, validated, writer))
+        if not work.aborted and writer.failure is None and validated.kept.rows:
+            from importer.pipeline.graph_stage import dispatch
+
             clock = time.monotonic()
             writer.failure_exit = ExitCode.SAFETY_ABORT
-            result = await _dispatch(
+            work = await dispatch(
                 settings,
                 token_provider,
                 validated.kept,
@@ -187,20 +154,10 @@ async def _run_stages(
                 dry_run=dry_run,
                 allow_deletes=allow_deletes,
                 progress=progress,
-                http=http,
-                user_figures=user_figures,
-                throttling=throttling,
             )
-            abort, interrupted = result.aborted, result.interrupted
-            warnings.extend(result.warnings)
             logger.info("Graph work finished in %.1f s", time.monotonic() - clock)
-        if abort:
-            exit_code, reason = ExitCode.SAFETY_ABORT, abort
-        elif interrupted:
-            exit_code = ExitCode.INTERRUPTED
-            reason = "interrupted: rows not written are reported not-sent"
-        else:
-            exit_code, reason = exit_for(writer.counts)
+        warnings.extend(work.warnings)
+        exit_code, reason = _exit_reason(work, writer.counts)
         summary = RunSummary(
             run_id=run_id,
             command="run",
@@ -211,17 +168,15 @@ async def _run_stages(
             dry_run=dry_run,
             inputs=reader.summaries(),
             blank_rows=reader.blank_rows,
-            http=http,
-            throttling=throttling,
+            http=work.http,
+            throttling=work.throttling,
             exit_code=exit_code,
             reason=reason,
             warnings=warnings,
-            users=user_figures,
+            users=work.users,
             layouts=shape_summary(shaper),
         )
         path = writer.finish(summary)
-        # A report file that could not be written changes the exit code (ReportWriter.finish).
-        exit_code, reason = ExitCode(summary.exit_code), summary.reason
     finally:
         if kept is not None:
             kept.close()
@@ -229,66 +184,62 @@ async def _run_stages(
         from importer.graph.auth import close_token_provider
 
         await close_token_provider(token_provider)
-    return RunResult(exit_code, reason, path, dict(summary.counts), summary, warnings)
+    # A report file that could not be written changes the exit code (ReportWriter.finish).
+    return RunResult(
+        summary.exit_code, summary.reason, path, dict(summary.counts), summary, warnings
+    )
 
 
-async def _dispatch(
+def _read_and_validate(
     settings: Settings,
-    token_provider: TokenProvider,
-    users: RowSpill,
+    reader: InputReader,
     writer: ReportWriter,
-    *,
-    dry_run: bool,
-    allow_deletes: int | None,
+    shaper: Shaper,
     progress: RunProgress,
-    http: dict[str, int],
-    user_figures: dict[str, Any],
-    throttling: dict[str, Any],
-) -> DispatchResult:
-    from importer.pipeline.resolving import resolve_for_run
-    from importer.targets import open_graph
-    from importer.write.dispatcher import Dispatcher, DispatchResult
+) -> Validated:
+    """The first step: read, shape and validate; the valid rows are held on disk by user."""
+    clock = time.monotonic()
+    validated = validate_into(
+        reader, settings, writer, keep_valid=True, progress=progress, shaper=shaper
+    )
+    logger.info(
+        "read and validated %d rows for %d users in %.1f s",
+        validated.rows,
+        validated.kept.users,
+        time.monotonic() - clock,
+    )
+    return validated
 
-    def emit(outcome: RowOutcome) -> None:
-        progress.count(outcome.action)
-        writer.add(outcome)
 
-    async with open_graph(settings, token_provider) as client:
-        resolving = asyncio.ensure_future(
-            resolve_for_run(settings, client, users, emit, user_figures, progress)
-        )
+def _refusal(settings: Settings, validated: Validated, writer: ReportWriter) -> str:
+    """Why nothing may be sent ("" when the rows may go to Graph).
 
-        def interrupt() -> None:
-            resolving.cancel()
+    A report folder that cannot be written, or too many invalid rows, holds every valid row
+    back: each is reported ``not-sent``. The report folder case is not a safety abort but a
+    usage error (the writer's own failure exit says so), hence the empty reason.
+    """
+    if writer.failure is not None:
+        report_not_sent(validated.kept, writer.add, "the report folder cannot be written")
+        return ""
+    ratio = validated.invalid / validated.rows if validated.rows else 0.0
+    # A handful of rows (a fed-back rejects.csv) is judged row by row, not as a share.
+    guarded = validated.rows >= settings.run.min_rows_for_ratio
+    if not guarded or ratio <= settings.run.max_invalid_ratio:
+        return ""
+    report_not_sent(validated.kept, writer.add, "too many invalid rows")
+    return (
+        f"{validated.invalid} of {validated.rows} rows ({ratio:.1%}) are invalid, "
+        f"more than max_invalid_ratio {settings.run.max_invalid_ratio:.0%}: nothing "
+        f"was sent. Fix the rows in rejects.csv, or raise run.max_invalid_ratio "
+        f"(the guard applies from run.min_rows_for_ratio "
+        f"{settings.run.min_rows_for_ratio} rows up)"
+    )
 
-        # A report that cannot be written stops the sending: nothing goes out unrecorded.
-        writer.on_failure(interrupt)
-        with stop_on_signals(interrupt):
-            await asyncio.wait({resolving})
-        if resolving.cancelled() or isinstance(resolving.result(), str):
-            if resolving.cancelled():
-                report_not_sent(users, emit, "interrupted while resolving users")
-            client.gate.log.finish()
-            http.update(client.stats.as_dict())
-            throttling.update(client.gate.log.totals())
-            if resolving.cancelled():
-                return DispatchResult(interrupted=True)
-            return DispatchResult(aborted=str(resolving.result()))
-        resolved = resolving.result()
-        assert not isinstance(resolved, str)
-        dispatcher = Dispatcher(
-            client,
-            run=settings.run,
-            dry_run=dry_run,
-            allow_deletes=allow_deletes,
-            on_outcome=writer.add,
-            progress=progress,
-        )
-        writer.on_failure(dispatcher.stop)
-        with stop_on_signals(dispatcher.stop):
-            result = await dispatcher.run(resolved)
-        writer.on_failure(None)
-        client.gate.log.finish()
-        http.update(client.stats.as_dict())
-        throttling.update(client.gate.log.totals())
-        return result
+
+def _exit_reason(work: GraphWork, counts: dict[str, int]) -> tuple[ExitCode, str]:
+    """The exit code and its one-line reason: a safety abort, an interrupt, or the row counts."""
+    if work.aborted:
+        return ExitCode.SAFETY_ABORT, work.aborted
+    if work.interrupted:
+        return ExitCode.INTERRUPTED, "interrupted: rows not written are reported not-sent"
+    return exit_for(counts)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -39,7 +40,7 @@ from importer.graph.client import GraphClient
 from importer.graph.pacing import AdaptivePacer
 from importer.progress import LISTING, WRITING, RunProgress
 from importer.records import Action, OpKind, RowOutcome, SkillRow
-from importer.write.execute import OperationWriter, as_graph_error
+from importer.write.execute import OperationWriter, WriteContext, as_graph_error
 from importer.write.groups import RowsInMemory, UserRows
 from importer.write.guards import SystemicRefusalGuard, delete_guard
 from importer.write.listing import SkillLister
@@ -47,13 +48,28 @@ from importer.write.outcomes import INTERRUPTED, DispatchResult, ProgressState, 
 from importer.write.planner import Planned, UserPlan, deletes_in, plan_user_changes
 from importer.write.reconcile import Reconciler
 
-__all__ = ["SETTLE_S", "DispatchResult", "Dispatcher", "ProgressState"]
+__all__ = [
+    "LISTING_BATCHES_PER_SLOT",
+    "SETTLE_S",
+    "WRITE_BATCHES_PER_SLOT",
+    "DispatchResult",
+    "Dispatcher",
+    "ProgressState",
+]
 
 logger = logging.getLogger(__name__)
 
 #: How long the final sweep waits at most for late commits and lagging listings (never more
 #: than ``run.max_retry_wait_s``).
 SETTLE_S = 10.0
+
+#: Listings in progress at once, in full batches per HTTP slot: one batch on the wire and one
+#: queued behind it keep every slot busy without holding every user's listing in memory.
+LISTING_BATCHES_PER_SLOT = 2
+
+#: Writes sent ahead of their answers, in full batches per HTTP slot: enough that a slot never
+#: waits for the writer to refill its batch, few enough that a stop leaves little on the wire.
+WRITE_BATCHES_PER_SLOT = 4
 
 
 class Dispatcher:
@@ -163,16 +179,16 @@ class Dispatcher:
                 sleep=self._sleep,
             )
             self._writer = OperationWriter(
-                submit=batcher.submit,
-                enqueue=batcher.enqueue,
-                reconciler=self._reconciler,
-                run=self._run,
-                stats=self._client.stats,
-                sleep=self._sleep,
-                record=self._record,
-                note_auth=lambda user, error: self._note_auth("write", user, error),
-                not_sent=self._not_sent,
-                stopping=lambda: bool(self._stop_reason),
+                WriteContext(
+                    batcher=batcher,
+                    reconciler=self._reconciler,
+                    run=self._run,
+                    stats=self._client.stats,
+                    sleep=self._sleep,
+                    stop=self._client.stopping,
+                    record=self._record,
+                    note_write=functools.partial(self._note_auth, "write"),
+                )
             )
             if self._stop_reason:
                 batcher.stop()
@@ -266,7 +282,7 @@ class Dispatcher:
         self, users: Mapping[str, Sequence[SkillRow]], *, record: bool = True
     ) -> list[Planned]:
         """List and plan every user of one chunk. ``record=False`` only counts (sync guard)."""
-        limit = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 2))
+        limit = asyncio.Semaphore(max(1, self._batches_of(LISTING_BATCHES_PER_SLOT)))
 
         async def plan_one(user: str, rows: Sequence[SkillRow]) -> UserPlan | None:
             async with limit:
@@ -359,7 +375,7 @@ class Dispatcher:
         """
         assert self._writer is not None
         operations = (op for _u, _r, plan in plans if plan is not None for op in plan.operations)
-        await self._writer.write_all(operations, self._run.concurrency * self._run.batch_size * 4)
+        await self._writer.write_all(operations, self._batches_of(WRITE_BATCHES_PER_SLOT))
 
     async def _sweep(self) -> None:
         """After the writes, remove extra copies left by creates whose outcome was unknown."""
@@ -370,6 +386,10 @@ class Dispatcher:
         self.result.warnings.extend(swept.warnings)
 
     # ------------------------------------------------------------------ bookkeeping
+
+    def _batches_of(self, per_slot: int) -> int:
+        """Sub-requests that fill ``per_slot`` batches on every HTTP slot."""
+        return self._run.concurrency * self._run.batch_size * per_slot
 
     def _not_sent(self) -> NotSentError:
         code = INTERRUPTED if self.result.interrupted else ""

@@ -1,0 +1,120 @@
+"""The Graph stages of ``run``: resolve every user, then plan and write, under Ctrl-C/SIGTERM.
+
+``dispatch`` hands back a ``GraphWork``: why the run stopped (if it did), and the figures
+summary.json reports (requests, throttling, how users were resolved). Imported only by ``run``,
+so that ``validate`` never loads aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from importer.config import Settings
+from importer.graph.client import GraphClient, TokenProvider
+from importer.pipeline.resolving import ResolvedRows, resolve_for_run
+from importer.pipeline.result import GraphWork
+from importer.pipeline.signals import stop_on_signals
+from importer.pipeline.spill import RowSpill, report_not_sent
+from importer.progress import RunProgress
+from importer.records import RowOutcome
+from importer.report.writer import ReportWriter
+from importer.targets import open_graph
+from importer.write.dispatcher import Dispatcher
+
+__all__ = ["dispatch"]
+
+
+async def dispatch(
+    settings: Settings,
+    token_provider: TokenProvider,
+    users: RowSpill,
+    writer: ReportWriter,
+    *,
+    dry_run: bool,
+    allow_deletes: int | None,
+    progress: RunProgress,
+) -> GraphWork:
+    """Resolve the users, then plan and write; returns what happened and the run's figures."""
+    async with open_graph(settings, token_provider) as client:
+        work = GraphWork()
+        resolved = await _resolve_step(settings, client, users, writer, progress, work)
+        if resolved is not None:
+            await _write_step(
+                settings,
+                client,
+                resolved,
+                writer,
+                progress,
+                work,
+                dry_run=dry_run,
+                allow_deletes=allow_deletes,
+            )
+        client.gate.log.finish()
+        work.http = client.stats.as_dict()
+        work.throttling = client.gate.log.totals()
+        return work
+
+
+async def _resolve_step(
+    settings: Settings,
+    client: GraphClient,
+    users: RowSpill,
+    writer: ReportWriter,
+    progress: RunProgress,
+    work: GraphWork,
+) -> ResolvedRows | None:
+    """Every user to an object id; None when the run stops here (``work`` then says why)."""
+
+    def emit(outcome: RowOutcome) -> None:
+        progress.count(outcome.action)
+        writer.add(outcome)
+
+    resolving = asyncio.ensure_future(
+        resolve_for_run(settings, client, users, emit, work.users, progress)
+    )
+
+    def interrupt() -> None:
+        resolving.cancel()
+
+    # A report that cannot be written stops the sending: nothing goes out unrecorded.
+    writer.on_failure(interrupt)
+    with stop_on_signals(interrupt):
+        await asyncio.wait({resolving})
+    writer.on_failure(None)
+    if resolving.cancelled():
+        report_not_sent(users, emit, "interrupted while resolving users")
+        work.interrupted = True
+        return None
+    resolved = resolving.result()
+    if isinstance(resolved, str):
+        work.aborted = resolved
+        return None
+    return resolved
+
+
+async def _write_step(
+    settings: Settings,
+    client: GraphClient,
+    resolved: ResolvedRows,
+    writer: ReportWriter,
+    progress: RunProgress,
+    work: GraphWork,
+    *,
+    dry_run: bool,
+    allow_deletes: int | None,
+) -> None:
+    """Plan each chunk against Graph and send the changes; the outcome goes into ``work``."""
+    dispatcher = Dispatcher(
+        client,
+        run=settings.run,
+        dry_run=dry_run,
+        allow_deletes=allow_deletes,
+        on_outcome=writer.add,
+        progress=progress,
+    )
+    writer.on_failure(dispatcher.stop)
+    with stop_on_signals(dispatcher.stop):
+        result = await dispatcher.run(resolved)
+    writer.on_failure(None)
+    work.aborted, work.interrupted = result.aborted, result.interrupted
+    work.warnings.extend(result.warnings)
