@@ -33,6 +33,15 @@ LISTING = "listing"
 WRITING = "writing"
 
 
+#: How the log line names the confirmed state's verdicts.
+_PEOPLE = {
+    "skipped": "skipped by the state",
+    "verified": "verified",
+    "planned": "planned",
+    "leavers": "left the file",
+}
+
+
 def _never() -> bool:
     return False
 
@@ -76,6 +85,8 @@ class RunProgress:
         throttled: True while Graph has asked to wait (nothing is being sent).
         accepted_rate: sub-requests per second Graph currently accepts (None when not pacing).
         clock: monotonic seconds (injectable in tests).
+        people: people per verdict of the confirmed state (skipped, verified, planned,
+            leavers); empty when the run keeps no state.
     """
 
     phases: dict[str, Phase] = field(default_factory=dict)
@@ -83,6 +94,7 @@ class RunProgress:
     throttled: Callable[[], bool] = _never
     accepted_rate: Callable[[], float | None] = _no_rate
     clock: Callable[[], float] = time.monotonic
+    people: Counter[str] = field(default_factory=Counter)
 
     def start(self, phase: str, total: int | None = None, unit: str = "rows") -> None:
         """Enter a phase (again): its count starts at 0 of ``total``."""
@@ -103,6 +115,12 @@ class RunProgress:
         if current.first_step is None:
             current.first_step = self.clock()
         current.done = done
+
+    def drop(self, phase: str, steps: int) -> None:
+        """Take ``steps`` out of a phase's total (people the state lets the run skip)."""
+        current = self.phases.get(phase)
+        if current is not None and current.total is not None:
+            current.total = max(current.done, current.total - steps)
 
     def finish(self, phase: str) -> None:
         """Mark a phase of unknown length as complete: its total is what was done."""
@@ -154,6 +172,11 @@ class RunProgress:
         done = [f"{name} {n}" for name, n in sorted(actions.items()) if n]
         if done:
             text += "; rows so far: " + ", ".join(done)
+        people = dict(self.people)
+        if people:
+            text += "; people: " + ", ".join(
+                f"{n} {_PEOPLE.get(name, name)}" for name, n in people.items() if n
+            )
         rate = self.accepted_rate()
         if rate is not None:
             text += f"; Graph accepts about {rate:,.0f} requests/s"

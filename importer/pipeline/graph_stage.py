@@ -8,9 +8,12 @@ so that ``validate`` never loads aiohttp.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from importer.config import Settings
 from importer.graph.client import GraphClient, TokenProvider
+from importer.pipeline.delta import DeltaSetup, WithLeavers, open_delta
 from importer.pipeline.resolving import ResolvedRows, resolve_for_run
 from importer.pipeline.result import GraphWork
 from importer.pipeline.signals import stop_on_signals
@@ -18,10 +21,28 @@ from importer.pipeline.spill import RowSpill, report_not_sent
 from importer.progress import RunProgress
 from importer.records import RowOutcome
 from importer.report.writer import ReportWriter
+from importer.state import DeltaLedger
 from importer.targets import open_graph
 from importer.write.dispatcher import Dispatcher
+from importer.write.groups import UserRows
 
-__all__ = ["dispatch"]
+__all__ = ["StateOptions", "dispatch"]
+
+
+@dataclass(frozen=True, slots=True)
+class StateOptions:
+    """How a run uses the confirmed state.
+
+    Attributes:
+        now: the run's clock for the state (when Graph confirmed; which night it is).
+        full: ``--full``: list everyone (entries are still confirmed).
+        file_users: users (case-folded) of the file's rows that are not written (invalid,
+            duplicate): such a person has not left the file.
+    """
+
+    now: datetime
+    full: bool = False
+    file_users: set[str] = field(default_factory=set)
 
 
 async def dispatch(
@@ -33,22 +54,45 @@ async def dispatch(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress,
+    state: StateOptions | None = None,
 ) -> GraphWork:
-    """Resolve the users, then plan and write; returns what happened and the run's figures."""
+    """Resolve the users, then plan and write; returns what happened and the run's figures.
+
+    ``state``: how the run uses the confirmed state (``run.delta``); None keeps none.
+    """
     async with open_graph(settings, token_provider) as client:
         work = GraphWork()
         resolved = await _resolve_step(settings, client, users, writer, progress, work)
         if resolved is not None:
-            await _write_step(
-                settings,
-                client,
-                resolved,
-                writer,
-                progress,
-                work,
-                dry_run=dry_run,
-                allow_deletes=allow_deletes,
-            )
+            delta = DeltaSetup()
+            if state is not None:
+                delta = await open_delta(
+                    settings,
+                    client,
+                    token_provider,
+                    resolved,
+                    full=state.full,
+                    dry_run=dry_run,
+                    now=state.now,
+                    file_users=state.file_users,
+                )
+                work.state, work.warnings[:0] = delta.figures, delta.warnings
+            try:
+                await _write_step(
+                    settings,
+                    client,
+                    resolved,
+                    writer,
+                    progress,
+                    work,
+                    dry_run=dry_run,
+                    allow_deletes=allow_deletes,
+                    ledger=delta.ledger,
+                )
+            finally:
+                if delta.ledger is not None:
+                    work.state.update(delta.ledger.figures)
+                    delta.ledger.close()
         client.gate.log.finish()
         work.http = client.stats.as_dict()
         work.throttling = client.gate.log.totals()
@@ -102,8 +146,12 @@ async def _write_step(
     *,
     dry_run: bool,
     allow_deletes: int | None,
+    ledger: DeltaLedger | None = None,
 ) -> None:
     """Plan each chunk against Graph and send the changes; the outcome goes into ``work``."""
+    users: UserRows = resolved
+    if ledger is not None and ledger.leavers:
+        users = WithLeavers(resolved, ledger.leavers)
     dispatcher = Dispatcher(
         client,
         run=settings.run,
@@ -111,10 +159,11 @@ async def _write_step(
         allow_deletes=allow_deletes,
         on_outcome=writer.add,
         progress=progress,
+        ledger=ledger,
     )
     writer.on_failure(dispatcher.stop)
     with stop_on_signals(dispatcher.stop):
-        result = await dispatcher.run(resolved)
+        result = await dispatcher.run(users)
     writer.on_failure(None)
     work.aborted, work.interrupted = result.aborted, result.interrupted
     work.warnings.extend(result.warnings)

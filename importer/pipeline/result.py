@@ -45,6 +45,7 @@ class GraphWork:
         http: the client's request figures.
         throttling: the gate's totals.
         users: how the users were resolved (key, strategy, directory requests).
+        state: how the confirmed state was used (people skipped, verified, planned...).
     """
 
     aborted: str = ""
@@ -53,6 +54,7 @@ class GraphWork:
     http: dict[str, int] = field(default_factory=dict)
     throttling: dict[str, Any] = field(default_factory=dict)
     users: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 def exit_for(counts: dict[str, int]) -> tuple[ExitCode, str]:

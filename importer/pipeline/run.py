@@ -52,6 +52,8 @@ async def run_import(
     dry_run: bool = False,
     allow_deletes: int | None = None,
     progress: RunProgress | None = None,
+    full: bool = False,
+    now: datetime | None = None,
 ) -> RunResult:
     """Read, validate, plan against the target, write, report.
 
@@ -61,6 +63,8 @@ async def run_import(
         dry_run: plan only: report ``would-*`` actions, send no write.
         allow_deletes: sync may delete up to this many skills whatever ``max_delete_ratio`` says.
         progress: live counters the stages update (the CLI shows them); one is made if None.
+        full: list every person, whatever the confirmed state says (``--full``).
+        now: the run's time for the confirmed state (default: now; tests move nights).
 
     Raises:
         InputError, ConfigError, AuthError: before anything is sent (exit ``USAGE``).
@@ -72,7 +76,12 @@ async def run_import(
 
     try:
         return await _run_import(
-            paths, settings, dry_run=dry_run, allow_deletes=allow_deletes, progress=progress
+            paths,
+            settings,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            progress=progress,
+            state=(full, now),
         )
     except ImporterError as exc:
         await notify_error(settings, exc.exit_code, str(exc), _target_label(settings))
@@ -86,6 +95,7 @@ async def _run_import(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress | None,
+    state: tuple[bool, datetime | None],
 ) -> RunResult:
     from importer.graph.auth import make_token_provider, sign_in_first
     from importer.notify import notify_run
@@ -116,6 +126,7 @@ async def _run_import(
             dry_run=dry_run,
             allow_deletes=allow_deletes,
             progress=progress,
+            state=(state[0], state[1] or started),
         )
         # Inside the run log: whether the notification went out is part of the record.
         await notify_run(settings, result.summary, result.report_dir)
@@ -133,16 +144,20 @@ async def _run_stages(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress,
+    state: tuple[bool, datetime],
 ) -> RunResult:
     kept: RowSpill | None = None
     shaper = Shaper(settings)
     try:
+        # Sync with the confirmed state: who the file names in rows not written has not left.
+        writer.seen_users = set() if settings.run.mode == "sync" else None
         validated = _read_and_validate(settings, reader, writer, shaper, progress)
+        file_users, writer.seen_users = writer.seen_users or set(), None
         kept = validated.kept
         warnings = [*reader.warnings, *shaper.warnings, *validated.warnings]
         work = GraphWork(aborted=_refusal(settings, validated, writer))
         if not work.aborted and writer.failure is None and validated.kept.rows:
-            from importer.pipeline.graph_stage import dispatch
+            from importer.pipeline.graph_stage import StateOptions, dispatch
 
             clock = time.monotonic()
             writer.failure_exit = ExitCode.SAFETY_ABORT
@@ -154,6 +169,7 @@ async def _run_stages(
                 dry_run=dry_run,
                 allow_deletes=allow_deletes,
                 progress=progress,
+                state=StateOptions(state[1], state[0], file_users),
             )
             logger.info("Graph work finished in %.1f s", time.monotonic() - clock)
         warnings.extend(work.warnings)
@@ -175,6 +191,7 @@ async def _run_stages(
             warnings=warnings,
             users=work.users,
             layouts=shape_summary(shaper),
+            state=work.state,
         )
         path = writer.finish(summary)
     finally:

@@ -161,18 +161,20 @@ class DeltaLedger:
             digest = wanted_digest(rows, self._fingerprint)
             entry = entries.get(person)
             same = entry is not None and entry.digest == digest
-            if same and entry is not None and not self.full:
-                if not is_due(person, entry.verified, self._now, self._verify_days):
-                    skipped.append(Skipped(person, rows, entry))
-                    if count:
-                        self.figures["skipped"] += 1
-                    continue
+            if entry is not None and same and not self.full and not self._due(person, entry):
+                skipped.append(Skipped(person, rows, entry))
+                if count:
+                    self.figures["skipped"] += 1
+                continue
             listed[person] = rows
             if count:
                 self.figures["verified" if same else "planned"] += 1
                 request_user = rows[0].user_id or rows[0].user
                 self._pending[person] = _Pending(request_user, rows[0].user, digest, False)
         return listed, skipped
+
+    def _due(self, person: str, entry: Entry) -> bool:
+        return is_due(person, entry.verified, self._now, self._verify_days)
 
     def planned(self, person: str, operations: int, owned: int) -> None:
         """The person's plan holds ``operations``; ``owned`` of their skills carry the tag

@@ -137,7 +137,7 @@ class ConfirmedState:
             marks = ",".join("?" * len(part))
             rows = self._db.execute(
                 "SELECT person, digest, verified, written_as, owned FROM people "
-                f"WHERE person IN ({marks})",  # noqa: S608 - only placeholders are formatted in
+                f"WHERE person IN ({marks})",
                 part,
             )
             for person, digest, verified, written_as, owned in rows:

@@ -44,7 +44,7 @@ async def tenant_of(settings: Settings, client: GraphClient, token_provider: Tok
 
 async def _sandbox_tenant(settings: Settings, client: GraphClient) -> str:
     async def once() -> SubResponse:
-        answer = await client.send(SubRequest("organization", "GET", "organization?$select=id"))
+        answer = await client.send(SubRequest("organization", "GET", "/organization?$select=id"))
         error = answer.error()
         if error is not None:
             raise error

@@ -26,11 +26,17 @@ __all__ = ["run"]
     type=int,
     help="sync: allow up to N deletes this run, whatever max_delete_ratio says.",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="List every person against Graph, whatever the confirmed state says (run.delta).",
+)
 @common_options
 def run(
     sources: tuple[str, ...],
     dry_run: bool,
     allow_deletes: int | None,
+    full: bool,
     config_path: Path | None,
     quiet: bool,
     log_format: str,
@@ -45,7 +51,14 @@ def run(
     settings = settings_from(config_path, **flags)
     result = asyncio.run(
         run_with_progress(
-            sources_of(sources), settings, dry_run, allow_deletes, STDERR, quiet, log_format
+            sources_of(sources),
+            settings,
+            dry_run,
+            allow_deletes,
+            STDERR,
+            quiet,
+            log_format,
+            full=full,
         )
     )
     title = "Dry run (nothing written)" if dry_run else "Import"
