@@ -70,10 +70,21 @@ class WithLeavers:
         return self._resolved.users + len(self._leavers)
 
     def chunks(self) -> Iterator[Mapping[str, Sequence[SkillRow]]]:
-        """The resolved chunks, then the leavers."""
-        yield from self._resolved.chunks()
-        for start in range(0, len(self._leavers), _LEAVERS_PER_CHUNK):
-            yield dict.fromkeys(self._leavers[start : start + _LEAVERS_PER_CHUNK], ())
+        """The resolved chunks, then the leavers: a few ride with the last chunk (a small run
+        stays one chunk, planned once), more come in chunks of their own."""
+        last: Mapping[str, Sequence[SkillRow]] | None = None
+        for chunk in self._resolved.chunks():
+            if last is not None:
+                yield last
+            last = chunk
+        leavers = self._leavers
+        if last is not None and len(leavers) <= _LEAVERS_PER_CHUNK:
+            yield {**last, **dict.fromkeys(leavers, ())}
+            return
+        if last is not None:
+            yield last
+        for start in range(0, len(leavers), _LEAVERS_PER_CHUNK):
+            yield dict.fromkeys(leavers[start : start + _LEAVERS_PER_CHUNK], ())
 
 
 def _full_reason(settings: Settings, full: bool, changed: list[str], new: bool) -> str:

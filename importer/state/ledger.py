@@ -29,7 +29,7 @@ from importer.records import Action, SkillRow
 from importer.state.digest import wanted_digest
 from importer.state.store import ConfirmedState, Entry
 
-__all__ = ["CONFIRMED", "SKIPPED_NOTE", "DeltaLedger", "Skipped", "is_due"]
+__all__ = ["CONFIRMED", "SKIPPED_NOTE", "VERDICTS", "DeltaLedger", "Skipped", "is_due"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,9 @@ DAY_S = 86_400.0
 _SLACK_S = 6 * 3_600.0
 #: Confirmed people written to the file per transaction.
 COMMIT_EVERY = 500
+
+#: What the state decides for a person, as summary.json counts them.
+VERDICTS = ("skipped", "verified", "planned", "leavers")
 
 #: Outcomes that mean Graph confirmed the operation.
 CONFIRMED = frozenset({Action.CREATED, Action.UPDATED, Action.DELETED, Action.UNCHANGED})
@@ -123,7 +126,7 @@ class DeltaLedger:
         self._leavers = dict(leavers or {})
         self._pending: dict[str, _Pending] = {}
         #: People per verdict: skipped, verified, planned, leavers.
-        self.figures: Counter[str] = Counter()
+        self.figures: Counter[str] = Counter(dict.fromkeys(VERDICTS, 0))
         #: True for a request user with a create whose outcome is unknown (set by the writer).
         self.uncertain: Callable[[str], bool] = lambda _user: False
 
