@@ -61,6 +61,8 @@ class Phase:
         done: steps finished.
         first_step: clock time of the first finished step (the rate is measured from there),
             or None before it.
+        note: what the phase is doing right now, in words ("listing the directory: page 3,
+            2,997 users read"); "" when there is nothing to add to the count.
     """
 
     name: str
@@ -68,6 +70,7 @@ class Phase:
     total: int | None
     done: int = 0
     first_step: float | None = None
+    note: str = ""
 
     @property
     def finished(self) -> bool:
@@ -122,6 +125,12 @@ class RunProgress:
         if current is not None and current.total is not None:
             current.total = max(current.done, current.total - steps)
 
+    def tell(self, phase: str, note: str) -> None:
+        """Say what ``phase`` is doing now (shown next to its count); ignored if not started."""
+        current = self.phases.get(phase)
+        if current is not None:
+            current.note = note
+
     def finish(self, phase: str) -> None:
         """Mark a phase of unknown length as complete: its total is what was done."""
         current = self.phases.get(phase)
@@ -165,6 +174,8 @@ class RunProgress:
             eta = self.eta_s(phase)
             if eta is not None:
                 detail.append(f"about {duration(eta)} left")
+            if phase.note:
+                detail.append(phase.note)
             parts.append(f"{phase.name} {count} {phase.unit} ({', '.join(detail)})")
         text = "; ".join(parts)
         # A copy first: the log line is built on another thread while rows are counted.

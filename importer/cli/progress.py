@@ -5,8 +5,9 @@ them. Both ways of showing them run on a thread of their own, so they keep going
 reading and validating hold the event loop:
 
 - on a terminal, a live line under the log lines: the phase (reading, resolving users,
-  listing, writing), n/N with a bar, the rate, the time left, and a yellow "throttled" while
-  Graph has asked to wait. It disappears when the run ends, so the summary table stands alone.
+  listing, writing), n/N with a bar, the rate, the time left, what the phase is doing (the
+  directory page or lookup), and a yellow "throttled" while Graph has asked to wait. It
+  disappears when the run ends, so the summary table stands alone.
 - without a terminal, or with ``--log-format json``, a log line every ``LOG_EVERY_S`` seconds
   (schedulers and run.log get it; "at least every 10 s" with room for a busy machine).
 """
@@ -39,7 +40,7 @@ logger = logging.getLogger("importer.progress")
 
 def _render(progress: RunProgress) -> Table:
     grid = Table.grid(padding=(0, 1))
-    for _ in range(5):
+    for _ in range(6):
         grid.add_column()
     phases = progress.active()
     if not phases:
@@ -57,6 +58,7 @@ def _render(progress: RunProgress) -> Table:
             Text(f"{count} {phase.unit}"),
             Text(f"{progress.rate(phase):,.0f}/s"),
             Text(f"ETA {_clock(eta)}" if eta is not None else ""),
+            Text(phase.note, style="dim"),
         )
     notes: list[Text] = []
     rate = progress.accepted_rate()

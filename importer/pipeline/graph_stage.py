@@ -8,14 +8,13 @@ so that ``validate`` never loads aiohttp.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from datetime import datetime
 
 from importer.config import Settings
 from importer.graph.client import GraphClient, TokenProvider
+from importer.journal import open_journal
 from importer.pipeline.delta import DeltaSetup, WithLeavers, open_delta
 from importer.pipeline.resolving import ResolvedRows, resolve_for_run
-from importer.pipeline.result import GraphWork
+from importer.pipeline.result import GraphWork, StateOptions
 from importer.pipeline.signals import stop_on_signals
 from importer.pipeline.spill import RowSpill, report_not_sent
 from importer.progress import RunProgress
@@ -26,23 +25,7 @@ from importer.targets import open_graph
 from importer.write.dispatcher import Dispatcher
 from importer.write.groups import UserRows
 
-__all__ = ["StateOptions", "dispatch"]
-
-
-@dataclass(frozen=True, slots=True)
-class StateOptions:
-    """How a run uses the confirmed state.
-
-    Attributes:
-        now: the run's clock for the state (when Graph confirmed; which night it is).
-        full: ``--full``: list everyone (entries are still confirmed).
-        file_users: users (case-folded) of the file's rows that are not written (invalid,
-            duplicate): such a person has not left the file.
-    """
-
-    now: datetime
-    full: bool = False
-    file_users: set[str] = field(default_factory=set)
+__all__ = ["dispatch"]
 
 
 async def dispatch(
@@ -148,10 +131,15 @@ async def _write_step(
     allow_deletes: int | None,
     ledger: DeltaLedger | None = None,
 ) -> None:
-    """Plan each chunk against Graph and send the changes; the outcome goes into ``work``."""
+    """Plan each chunk against Graph and send the changes; the outcome goes into ``work``.
+
+    Every write Graph confirms goes to the report folder's journal as it is confirmed (a
+    dry run writes none), so the run can be undone even if it is killed.
+    """
     users: UserRows = resolved
     if ledger is not None and ledger.leavers:
         users = WithLeavers(resolved, ledger.leavers)
+    journal = None if dry_run else open_journal(settings, writer.path, "run")
     dispatcher = Dispatcher(
         client,
         run=settings.run,
@@ -159,11 +147,18 @@ async def _write_step(
         allow_deletes=allow_deletes,
         on_outcome=writer.add,
         progress=progress,
+        on_confirmed=journal.record if journal is not None else None,
         ledger=ledger,
     )
     writer.on_failure(dispatcher.stop)
-    with stop_on_signals(dispatcher.stop):
-        result = await dispatcher.run(users)
+    try:
+        with stop_on_signals(dispatcher.stop):
+            result = await dispatcher.run(users)
+    finally:
+        if journal is not None:
+            journal.close()
     writer.on_failure(None)
+    if journal is not None and journal.failure:
+        work.warnings.append(journal.failure)
     work.aborted, work.interrupted = result.aborted, result.interrupted
     work.warnings.extend(result.warnings)

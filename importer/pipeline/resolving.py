@@ -18,7 +18,13 @@ from importer.graph.client import GraphClient
 from importer.pipeline.spill import report_not_sent
 from importer.progress import RunProgress
 from importer.records import RowOutcome, SkillRow
-from importer.resolve import DirectoryAccessError, Resolution, RowResolver, resolve_users
+from importer.resolve import (
+    DirectoryAccessError,
+    DirectoryUser,
+    Resolution,
+    RowResolver,
+    resolve_users,
+)
 from importer.write.groups import UserRows
 
 __all__ = ["HeldRows", "ResolvedRows", "resolve_for_run"]
@@ -96,6 +102,11 @@ class ResolvedRows:
             if resolved:
                 yield resolved
 
+    def directory_user(self, row: SkillRow) -> DirectoryUser | None:
+        """The one directory user ``row`` resolved to (None for a row that did not resolve)."""
+        users = self._resolver.resolution.users_for(row.user)[1]
+        return users[0] if len(users) == 1 else None
+
 
 def regroup_people(held: HeldRows, resolution: Resolution) -> int:
     """Put the rows of one person written several ways (a GUID here, a UPN there) in one group.
@@ -138,8 +149,12 @@ async def resolve_for_run(
     emit: Callable[[RowOutcome], None],
     figures: dict[str, Any],
     progress: RunProgress | None = None,
+    *,
+    keep_mail: bool = False,
 ) -> ResolvedRows | str:
     """Resolve every held user; the rows to plan come back as ``ResolvedRows``.
+
+    ``keep_mail``: remember each person's mail (``ResolvedRows.directory_user``).
 
     Returns:
         The resolved rows; or, when the directory cannot be read, the reason to stop (every
@@ -149,7 +164,12 @@ async def resolve_for_run(
     figures["key"] = key
     try:
         resolution = await resolve_users(
-            _distinct_values(held, key), key, client, settings.run, progress=progress
+            _distinct_values(held, key),
+            key,
+            client,
+            settings.run,
+            progress=progress,
+            keep_mail=keep_mail,
         )
     except DirectoryAccessError as exc:
         logger.error("%s", exc)

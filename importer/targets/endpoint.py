@@ -18,6 +18,8 @@ SANDBOX_NOTE = "nothing was sent to Microsoft Graph"
 
 def target_label(settings: Settings) -> str:
     """How the target is named in summaries: says plainly when it is not Microsoft Graph."""
+    if settings.target.kind == "orgdata-csv":
+        return "Org data upload files in the report folder (nothing was sent)"
     if settings.target.graph == "sandbox":
         return f"built-in sandbox ({SANDBOX_NOTE})"
     if settings.target.is_sandbox:

@@ -39,7 +39,7 @@ from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient
 from importer.graph.pacing import AdaptivePacer
 from importer.progress import LISTING, WRITING, RunProgress
-from importer.records import Action, OpKind, RowOutcome, SkillRow
+from importer.records import Action, ConfirmedWrite, OpKind, RowOutcome, SkillRow
 from importer.write.delta import StateHooks
 from importer.write.execute import OperationWriter, WriteContext, as_graph_error
 from importer.write.groups import RowsInMemory, UserRows
@@ -58,10 +58,14 @@ __all__ = [
     "WRITE_BATCHES_PER_SLOT",
     "DispatchResult",
     "Dispatcher",
+    "PlanUser",
     "ProgressState",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Plans one user's operations: (user, their rows, the skills Graph holds) -> the plan.
+PlanUser = Callable[[str, Sequence[SkillRow], Sequence[Mapping[str, Any]]], UserPlan]
 
 #: How long the final sweep waits at most for late commits and lagging listings (never more
 #: than ``run.max_retry_wait_s``).
@@ -90,6 +94,9 @@ class Dispatcher:
         sleep: injectable for tests.
         progress: the run's live counters (listing and writing phases); one is made if None.
         settle_s: the final sweep's longest wait (default ``SETTLE_S``).
+        on_confirmed: told of every write Graph confirmed (the run's journal).
+        plan: plans one user's operations from their rows and Graph's skills; default the
+            import's ``plan_user_changes`` (``undo`` plans from a journal instead).
         ledger: the run's use of the confirmed state (``run.delta``): people it lets the run
             skip are reported unchanged without a request; None lists everyone.
     """
@@ -105,9 +112,13 @@ class Dispatcher:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         progress: RunProgress | None = None,
         settle_s: float = SETTLE_S,
+        on_confirmed: Callable[[ConfirmedWrite], None] | None = None,
+        plan: PlanUser | None = None,
         ledger: DeltaLedger | None = None,
     ) -> None:
         self._client = client
+        self._on_confirmed = on_confirmed
+        self._plan_user = plan
         self._run = run
         self._dry_run = dry_run
         self._allow_deletes = allow_deletes
@@ -196,6 +207,7 @@ class Dispatcher:
                     stop=self._client.stopping,
                     record=self._record,
                     note_write=functools.partial(self._note_auth, "write"),
+                    on_confirmed=self._confirmed if self._on_confirmed is not None else None,
                 )
             )
             if self._delta is not None:
@@ -304,9 +316,12 @@ class Dispatcher:
             if existing is None:
                 return None
             try:
-                plan = plan_user_changes(
-                    user, rows, existing, mode=self._run.mode, source_tag=self._run.source_tag
-                )
+                if self._plan_user is not None:
+                    plan = self._plan_user(user, rows, existing)
+                else:
+                    plan = plan_user_changes(
+                        user, rows, existing, mode=self._run.mode, source_tag=self._run.source_tag
+                    )
             except Exception as exc:  # a listing no one foresaw: this user fails, not the run
                 self._report_rows(rows, Action.FAILED, as_graph_error(exc), record=record)
                 return None
@@ -323,7 +338,9 @@ class Dispatcher:
         # there is none); reports keep the user as written. A person with no rows is one
         # who left the file (sync with the confirmed state): their owned skills go.
         groups = [
-            (rows[0].user_id or rows[0].user if rows else key, rows) for key, rows in users.items()
+            (rows[0].user_id or rows[0].user if rows else key, rows)
+            for key, rows in users.items()
+            if rows or self._delta is not None
         ]
         self._written_as.update(
             (user, rows[0].user if rows else self._left_as(user)) for user, rows in groups
@@ -433,6 +450,12 @@ class Dispatcher:
         if not outcome.source and outcome.user in self._written_as:
             outcome = replace(outcome, user=self._written_as[outcome.user])
         self._emit(outcome)
+
+    def _confirmed(self, write: ConfirmedWrite) -> None:
+        assert self._on_confirmed is not None
+        if write.user_as_written == write.user and write.user in self._written_as:
+            write = replace(write, user_as_written=self._written_as[write.user])
+        self._on_confirmed(write)
 
     def _note_auth(self, kind: str, user: str, error: GraphError | None) -> None:
         assert self._refusals is not None

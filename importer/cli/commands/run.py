@@ -31,12 +31,18 @@ __all__ = ["run"]
     is_flag=True,
     help="List every person against Graph, whatever the confirmed state says (run.delta).",
 )
+@click.option(
+    "--library",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="target.kind orgdata-csv: a People Skills library file; names not in it are refused.",
+)
 @common_options
 def run(
     sources: tuple[str, ...],
     dry_run: bool,
     allow_deletes: int | None,
     full: bool,
+    library: Path | None,
     config_path: Path | None,
     quiet: bool,
     log_format: str,
@@ -48,7 +54,7 @@ def run(
     read with --query, --query-file or input.query.
     """
     setup_logging(log_format, quiet)
-    settings = settings_from(config_path, **flags)
+    settings = settings_from(config_path, library=library, **flags)
     result = asyncio.run(
         run_with_progress(
             sources_of(sources),
