@@ -9,7 +9,7 @@ config, or a state file that cannot be trusted (the last one is a warning).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,10 +26,11 @@ from importer.state import (
     fingerprint_text,
     open_state,
     state_path,
+    void_people,
 )
 from importer.targets.identity import state_target, tenant_of
 
-__all__ = ["DeltaSetup", "WithLeavers", "open_delta"]
+__all__ = ["DeltaSetup", "WithLeavers", "open_delta", "void_confirmed"]
 
 logger = logging.getLogger(__name__)
 
@@ -180,3 +181,19 @@ async def open_delta(
             "confirmed state %s: people unchanged since Graph confirmed them are skipped", path
         )
     return setup
+
+
+async def void_confirmed(
+    settings: Settings, client: GraphClient, token_provider: TokenProvider, people: Iterable[str]
+) -> None:
+    """Make the next run list ``people`` again: writes are about to change their skills
+    outside a run's own bookkeeping (``undo``), so what the state recorded no longer holds."""
+    kind = settings.target.kind
+    tenant = await tenant_of(settings, client, token_provider)
+    if not tenant:
+        return
+    target = state_target(settings)
+    path = state_path(target, tenant, kind)
+    voided = void_people(path, StateHeader(target, tenant, kind), (p.casefold() for p in people))
+    if voided:
+        logger.info("%d people will be listed again by the next run (confirmed state)", voided)

@@ -15,6 +15,7 @@ from importer.state.store import (
     Opened,
     StateHeader,
     open_state,
+    void_people,
 )
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "is_due",
     "open_state",
     "state_path",
+    "void_people",
     "wanted_digest",
 ]

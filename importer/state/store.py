@@ -30,7 +30,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["FORMAT_VERSION", "ConfirmedState", "Entry", "Opened", "StateHeader", "open_state"]
+__all__ = [
+    "FORMAT_VERSION",
+    "ConfirmedState",
+    "Entry",
+    "Opened",
+    "StateHeader",
+    "open_state",
+    "void_people",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -311,6 +319,30 @@ def open_state(path: Path, header: StateHeader, *, writable: bool) -> Opened:
     if changed and writable:
         state._write_header(header, reset=False)
     return Opened(state, changed=changed)
+
+
+def void_people(path: Path, header: StateHeader, people: Iterable[str]) -> int:
+    """Void the entries of ``people`` in an existing state for ``header``'s target, committed.
+
+    For writes made outside a run's own bookkeeping (``undo``): those people are listed
+    again by the next run. A missing, foreign or unreadable file needs nothing (the next run
+    lists everyone anyway). Returns how many entries were voided.
+    """
+    if not path.is_file():
+        return 0
+    try:
+        with contextlib.closing(_connect(path, writable=True)) as db:
+            state = ConfirmedState(db, writable=True, path=path)
+            found = state._header()
+            if any(found.get(name) != value for name, value in header.identity().items()):
+                return 0
+            doomed = [(person,) for person in people]
+            with db:
+                cursor = db.executemany("UPDATE people SET digest = '' WHERE person = ?", doomed)
+            return max(cursor.rowcount, 0)
+    except sqlite3.Error as exc:
+        logger.warning("the confirmed state %s cannot be read (%s)", path, exc)
+        return 0
 
 
 def _afresh(path: Path, header: StateHeader, problem: str, *, writable: bool) -> Opened:
