@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from importer.config import Settings
+from importer.connector import ConnectorWriter
 from importer.graph.client import GraphClient, TokenProvider
 from importer.journal import open_journal
 from importer.pipeline.delta import DeltaSetup, WithLeavers, open_delta
@@ -100,11 +101,15 @@ async def _resolve_step(
         resolve_for_run(settings, client, users, emit, work.users, progress)
     )
 
-    def interrupt() -> None:
+    def stop() -> None:
         resolving.cancel()
 
+    def interrupt() -> None:
+        progress.interrupt()
+        stop()
+
     # A report that cannot be written stops the sending: nothing goes out unrecorded.
-    writer.on_failure(interrupt)
+    writer.on_failure(stop)
     with stop_on_signals(interrupt):
         await asyncio.wait({resolving})
     writer.on_failure(None)
@@ -133,26 +138,44 @@ async def _write_step(
 ) -> None:
     """Plan each chunk against Graph and send the changes; the outcome goes into ``work``.
 
-    Every write Graph confirms goes to the report folder's journal as it is confirmed (a
-    dry run writes none), so the run can be undone even if it is killed.
+    The writer is chosen by ``target.kind``: profile skills, or a people-data connector's
+    items. Every profile write Graph confirms goes to the report folder's journal as it is
+    confirmed (a dry run writes none), so the run can be undone even if it is killed.
     """
     users: UserRows = resolved
     if ledger is not None and ledger.leavers:
         users = WithLeavers(resolved, ledger.leavers)
-    journal = None if dry_run else open_journal(settings, writer.path, "run")
-    dispatcher = Dispatcher(
-        client,
-        run=settings.run,
-        dry_run=dry_run,
-        allow_deletes=allow_deletes,
-        on_outcome=writer.add,
-        progress=progress,
-        on_confirmed=journal.record if journal is not None else None,
-        ledger=ledger,
-    )
+    journal = None
+    dispatcher: Dispatcher | ConnectorWriter
+    if settings.target.kind == "connector":
+        dispatcher = ConnectorWriter(
+            client,
+            settings=settings,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            on_outcome=writer.add,
+            progress=progress,
+        )
+    else:
+        journal = None if dry_run else open_journal(settings, writer.path, "run")
+        dispatcher = Dispatcher(
+            client,
+            run=settings.run,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            on_outcome=writer.add,
+            progress=progress,
+            on_confirmed=journal.record if journal is not None else None,
+            ledger=ledger,
+        )
     writer.on_failure(dispatcher.stop)
     try:
-        with stop_on_signals(dispatcher.stop):
+
+        def interrupt() -> None:
+            progress.interrupt()
+            dispatcher.stop()
+
+        with stop_on_signals(interrupt):
             result = await dispatcher.run(users)
     finally:
         if journal is not None:

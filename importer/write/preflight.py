@@ -122,12 +122,27 @@ async def run_checks(settings: Settings, user: str, *, probe_enums: bool = False
         report.results.append(CheckResult("sign-in", True, f"signed in as {who}"))
         async with open_graph(settings, provider) as client:
             await _directory(client, report)
-            user_id = await _find_user(client, settings, user, report)
-            if user_id is not None:
-                await _canary(client, settings, user_id, app_only, report, probe_enums)
+            if settings.target.kind == "connector":
+                await _connector(client, settings, report)
+            else:
+                user_id = await _find_user(client, settings, user, report)
+                if user_id is not None:
+                    await _canary(client, settings, user_id, app_only, report, probe_enums)
     finally:
         await close_token_provider(provider)
     return report
+
+
+async def _connector(client: GraphClient, settings: Settings, report: CheckReport) -> None:
+    """``target.kind: connector``: the connection, its schema state, the item permission and
+    the profile source, instead of the profile canary."""
+    from importer.connector.probe import connector_steps
+
+    async def send(method: str, url: str) -> SubResponse:
+        return await client.send(SubRequest("check", method, url))
+
+    for name, ok, detail, advice in await connector_steps(send, settings):
+        report.results.append(CheckResult(name, ok, detail, advice))
 
 
 async def _directory(client: GraphClient, report: CheckReport) -> None:
