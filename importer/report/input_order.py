@@ -29,10 +29,11 @@ __all__ = ["RUN_RECORDS", "order_results"]
 #: Lines sorted in memory at a time (about 60 MB for lines of a typical run).
 RUN_RECORDS = 200_000
 
+#: A key is one integer, (table, row, arrival) in bit fields: one comparison instead of three.
+_ROW_SHIFT = 42
+_TABLE_SHIFT = 84
 #: A line without a row number sorts after the rows of its table.
-_NO_ROW = 1 << 62
-
-Key = tuple[int, int, int]
+_NO_ROW = (1 << 42) - 1
 
 
 def order_results(path: Path, tables: Sequence[tuple[str, str]]) -> bool:
@@ -57,11 +58,21 @@ def order_results(path: Path, tables: Sequence[tuple[str, str]]) -> bool:
         if header is None:
             return False
         runs: list[Path] = []
-        chunk: list[tuple[Key, str]] = []
-        ordered, last = True, (-1, -1, -1)
+        chunk: list[tuple[int, str]] = []
+        ordered, last = True, -1
+        where, table = ("", ""), -1
         for seq, record in enumerate(records):
-            key = _key(record, seq, rank)
-            ordered = ordered and key >= last
+            # Quotes only where a cell needs them: most lines split on their commas.
+            if '"' in record:
+                source, sheet, row = [*next(csv.reader([record]), []), "", "", ""][:3]
+            else:
+                source, sheet, row, _rest = record.split(",", 3)
+            if (source, sheet) != where:
+                where = (source, sheet)
+                table = rank.setdefault(where, len(rank))
+            number = int(row) if row.isdigit() else _NO_ROW
+            key = (table << _TABLE_SHIFT) | (number << _ROW_SHIFT) | seq
+            ordered = ordered and key > last
             last = key
             chunk.append((key, record))
             if len(chunk) >= RUN_RECORDS:
@@ -74,33 +85,23 @@ def order_results(path: Path, tables: Sequence[tuple[str, str]]) -> bool:
         temporary = path.with_name(path.name + ".tmp")
         with open_csv(temporary, "w") as dst:
             dst.write(header)
-            for _key_of, record in merged:
+            for _key, record in merged:
                 dst.write(record)
     temporary.replace(path)
     return True
 
 
-def _key(record: str, seq: int, rank: dict[tuple[str, str], int]) -> Key:
-    """(table in input order, row number, arrival): keys are unique, so lines never compare."""
-    # Quotes only where a cell needs them: most lines split on their commas.
-    fields = next(csv.reader([record]), [])[:3] if '"' in record else record.split(",", 3)[:3]
-    fields += [""] * (3 - len(fields))
-    table = rank.setdefault((fields[0], fields[1]), len(rank))
-    row = fields[2]
-    return table, int(row) if row.isdigit() else _NO_ROW, seq
-
-
-def _write_run(chunk: list[tuple[Key, str]], path: Path) -> Path:
+def _write_run(chunk: list[tuple[int, str]], path: Path) -> Path:
     """One sorted run: each record preceded by a line with its key and its length."""
     chunk.sort()
     with path.open("w", encoding="utf-8", newline="", errors="surrogateescape") as run:
-        for (table, row, seq), record in chunk:
-            run.write(f"{table} {row} {seq} {len(record)}\n{record}")
+        for key, record in chunk:
+            run.write(f"{key} {len(record)}\n{record}")
     return path
 
 
-def _read_run(path: Path) -> Iterator[tuple[Key, str]]:
+def _read_run(path: Path) -> Iterator[tuple[int, str]]:
     with path.open(encoding="utf-8", newline="", errors="surrogateescape") as run:
         while header := run.readline():
-            table, row, seq, size = (int(part) for part in header.split())
-            yield (table, row, seq), run.read(size)
+            key, size = header.split()
+            yield int(key), run.read(int(size))
