@@ -157,6 +157,9 @@ class ReportWriter:
         #: The exit code of a run whose report could not be written completely: a usage error
         #: (nothing sent) by default; ``run`` raises it to a safety stop once it sends.
         self.failure_exit = ExitCode.USAGE
+        #: When a set, the user (case-folded) of every outcome added goes into it (a sync run
+        #: with the confirmed state notes who the file names in rows that are not written).
+        self.seen_users: set[str] | None = None
 
     def __enter__(self) -> ReportWriter:
         return self
@@ -186,6 +189,8 @@ class ReportWriter:
     def add(self, outcome: RowOutcome) -> None:
         """Record one outcome (see ``ResultsStream.add``)."""
         self._stream.add(outcome)
+        if self.seen_users is not None:
+            self.seen_users.add(outcome.user.casefold())
 
     def add_source_row(self, source_row: SourceRow, action: Action = Action.VALID) -> None:
         """Record an outcome without details from its input row (``ResultsStream``)."""
