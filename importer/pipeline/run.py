@@ -165,6 +165,7 @@ async def _run_stages(
                 settings, reader, writer, shaper, progress, stop=stopped.is_set
             )
             kept = validated.kept
+            writer.order_by_input([(d.source, d.sheet) for d in shaper.decisions])
             refusal = None if stopped.is_set() else _refusal(settings, validated, writer)
         file_users, writer.seen_users = writer.seen_users or set(), None
         # The flag is final now that the handlers are back. Rows a refusal reported stay so.
