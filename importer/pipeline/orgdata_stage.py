@@ -33,7 +33,7 @@ from importer.orgdata import (
     UploadFiles,
     load_library,
 )
-from importer.pipeline.result import GraphWork
+from importer.pipeline.result import GraphWork, StateOptions
 from importer.pipeline.signals import stop_on_signals
 from importer.pipeline.spill import RowSpill, report_not_sent
 from importer.progress import WRITING, RunProgress
@@ -82,11 +82,13 @@ async def write_orgdata(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress,
+    state: StateOptions | None = None,
     max_file_bytes: int = MAX_FILE_BYTES,
 ) -> GraphWork:
     """Write every held person's line; each row gets its outcome. ``allow_deletes`` is unused:
-    an upload file deletes nothing."""
-    del allow_deletes
+    an upload file deletes nothing. ``state`` is unused too: upload files are written whole,
+    so no confirmed state applies."""
+    del allow_deletes, state
     work = GraphWork()
     stopped = _Stop()
 
