@@ -6,28 +6,28 @@ The only module that knows every stage. The CLI calls ``run_import`` and renders
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from importer.config import Settings
 from importer.errors import ExitCode, ImporterError
 from importer.lock import RunLock
 from importer.pipeline.collector import fewer_collections
 from importer.pipeline.logs import run_log
-from importer.pipeline.result import RunResult, exit_for
-from importer.pipeline.signals import stop_on_signals
+from importer.pipeline.orgdata_stage import check_orgdata
+from importer.pipeline.result import GraphWork, RunResult, StateOptions, exit_for
+from importer.pipeline.signals import stopped_by_signals
 from importer.pipeline.spill import RowSpill, report_not_sent
-from importer.pipeline.validate import shape_summary, validate_into
+from importer.pipeline.target_writers import target_writer
+from importer.pipeline.validate import Validated, shape_summary, validate_into
 from importer.progress import RunProgress
 from importer.read.reader import InputReader
 from importer.read.rows import RowsInput
-from importer.records import RowOutcome
 from importer.report.writer import ReportWriter, RunSummary, check_report_dir, new_run_id
 from importer.shape import Shaper
 from importer.validate import load_skills_map
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     # The Graph side (aiohttp, azure-identity, the sandbox) is imported only by `run`, so
     # that `validate` starts quickly.
     from importer.graph.client import TokenProvider
-    from importer.write.dispatcher import DispatchResult
 
 __all__ = ["run_import"]
 
@@ -56,6 +55,8 @@ async def run_import(
     dry_run: bool = False,
     allow_deletes: int | None = None,
     progress: RunProgress | None = None,
+    full: bool = False,
+    now: datetime | None = None,
 ) -> RunResult:
     """Read, validate, plan against the target, write, report.
 
@@ -65,6 +66,8 @@ async def run_import(
         dry_run: plan only: report ``would-*`` actions, send no write.
         allow_deletes: sync may delete up to this many skills whatever ``max_delete_ratio`` says.
         progress: live counters the stages update (the CLI shows them); one is made if None.
+        full: list every person, whatever the confirmed state says (``--full``).
+        now: the run's time for the confirmed state (default: now; tests move nights).
 
     Raises:
         InputError, ConfigError, AuthError: before anything is sent (exit ``USAGE``).
@@ -76,7 +79,12 @@ async def run_import(
 
     try:
         return await _run_import(
-            paths, settings, dry_run=dry_run, allow_deletes=allow_deletes, progress=progress
+            paths,
+            settings,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            progress=progress,
+            state=(full, now),
         )
     except ImporterError as exc:
         await notify_error(settings, exc.exit_code, str(exc), _target_label(settings))
@@ -90,6 +98,7 @@ async def _run_import(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress | None,
+    state: tuple[bool, datetime | None],
 ) -> RunResult:
     from importer.graph.auth import make_token_provider, sign_in_first
     from importer.notify import notify_run
@@ -106,7 +115,13 @@ async def _run_import(
             stack.enter_context(RunLock.for_settings(settings))
         reader = InputReader(paths, settings)
         load_skills_map(settings.input.skills_map)  # a broken map stops here, before any folder
-        token_provider = await sign_in_first(make_token_provider(settings))
+        check_orgdata(settings)  # and a library that cannot be used
+        token_provider = (
+            # The Org data target signs in only if it must read the directory (it decides).
+            None
+            if settings.target.kind == "orgdata-csv"
+            else await sign_in_first(make_token_provider(settings))
+        )
         run_id = new_run_id(settings.report.dir, started)
         writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
         stack.enter_context(run_log(writer.path / "run.log"))
@@ -120,6 +135,7 @@ async def _run_import(
             dry_run=dry_run,
             allow_deletes=allow_deletes,
             progress=progress,
+            state=(state[0], state[1] or started),
         )
         # Inside the run log: whether the notification went out is part of the record.
         await notify_run(settings, result.summary, result.report_dir)
@@ -129,7 +145,7 @@ async def _run_import(
 async def _run_stages(
     settings: Settings,
     reader: InputReader,
-    token_provider: TokenProvider,
+    token_provider: TokenProvider | None,
     writer: ReportWriter,
     run_id: str,
     started: datetime,
@@ -137,70 +153,50 @@ async def _run_stages(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress,
+    state: tuple[bool, datetime],
 ) -> RunResult:
-    http: dict[str, int] = {}
-    user_figures: dict[str, Any] = {}
-    throttling: dict[str, Any] = {}
-    warnings: list[str] = []
-    abort = ""
-    interrupted = False
     kept: RowSpill | None = None
+    shaper = Shaper(settings)
     try:
-        clock = time.monotonic()
-        shaper = Shaper(settings)
-        validated = validate_into(
-            reader, settings, writer, keep_valid=True, progress=progress, shaper=shaper
-        )
-        kept = validated.kept
-        logger.info(
-            "read and validated %d rows for %d users in %.1f s",
-            validated.rows,
-            validated.kept.users,
-            time.monotonic() - clock,
-        )
-        warnings.extend(reader.warnings)
-        warnings.extend(shaper.warnings)
-        warnings.extend(validated.warnings)
-        ratio = validated.invalid / validated.rows if validated.rows else 0.0
-        # A handful of rows (a fed-back rejects.csv) is judged row by row, not as a share.
-        guarded = validated.rows >= settings.run.min_rows_for_ratio
-        if writer.failure is not None:
-            # Before anything was sent: a usage error, and nothing will be sent without a record.
-            report_not_sent(validated.kept, writer.add, "the report folder cannot be written")
-        elif guarded and ratio > settings.run.max_invalid_ratio:
-            abort = (
-                f"{validated.invalid} of {validated.rows} rows ({ratio:.1%}) are invalid, "
-                f"more than max_invalid_ratio {settings.run.max_invalid_ratio:.0%}: nothing "
-                f"was sent. Fix the rows in rejects.csv, or raise run.max_invalid_ratio "
-                f"(the guard applies from run.min_rows_for_ratio "
-                f"{settings.run.min_rows_for_ratio} rows up)"
+        # Sync with the confirmed state: who the file names in rows not written has not left.
+        writer.seen_users = set() if settings.run.mode == "sync" else None
+        with stopped_by_signals() as stopped:
+            validated = _read_and_validate(
+                settings, reader, writer, shaper, progress, stop=stopped.is_set
             )
-            report_not_sent(validated.kept, writer.add, "too many invalid rows")
-        elif validated.kept.rows:
+            kept = validated.kept
+            writer.order_by_input([(d.source, d.sheet) for d in shaper.decisions])
+            refusal = None if stopped.is_set() else _refusal(settings, validated, writer)
+        file_users, writer.seen_users = writer.seen_users or set(), None
+        # The flag is final now that the handlers are back. Rows a refusal reported stay so.
+        held_back = refusal is not None and (bool(refusal) or writer.failure is not None)
+        interrupted = stopped.is_set() and not held_back
+        warnings = [*reader.warnings, *shaper.warnings, *validated.warnings]
+        if interrupted:
+            progress.interrupt()
+            report_not_sent(kept, writer.add, "interrupted before anything was sent")
+            work = GraphWork(interrupted=True)
+        elif held_back or not kept.rows:
+            work = GraphWork(aborted=refusal or "")
+        else:
             clock = time.monotonic()
             writer.failure_exit = ExitCode.SAFETY_ABORT
-            result = await _dispatch(
+            work = await target_writer(settings.target.kind)(
                 settings,
                 token_provider,
-                validated.kept,
+                kept,
                 writer,
                 dry_run=dry_run,
                 allow_deletes=allow_deletes,
                 progress=progress,
-                http=http,
-                user_figures=user_figures,
-                throttling=throttling,
+                state=StateOptions(state[1], state[0], file_users),
             )
-            abort, interrupted = result.aborted, result.interrupted
-            warnings.extend(result.warnings)
             logger.info("Graph work finished in %.1f s", time.monotonic() - clock)
-        if abort:
-            exit_code, reason = ExitCode.SAFETY_ABORT, abort
-        elif interrupted:
-            exit_code = ExitCode.INTERRUPTED
-            reason = "interrupted: rows not written are reported not-sent"
+        warnings.extend(work.warnings)
+        if interrupted:
+            exit_code, reason = ExitCode.INTERRUPTED, _read_interrupted(validated.rows)
         else:
-            exit_code, reason = exit_for(writer.counts)
+            exit_code, reason = _exit_reason(work, writer.counts)
         summary = RunSummary(
             run_id=run_id,
             command="run",
@@ -211,84 +207,93 @@ async def _run_stages(
             dry_run=dry_run,
             inputs=reader.summaries(),
             blank_rows=reader.blank_rows,
-            http=http,
-            throttling=throttling,
+            http=work.http,
+            throttling=work.throttling,
             exit_code=exit_code,
             reason=reason,
             warnings=warnings,
-            users=user_figures,
+            users=work.users,
             layouts=shape_summary(shaper),
+            state=work.state,
         )
         path = writer.finish(summary)
-        # A report file that could not be written changes the exit code (ReportWriter.finish).
-        exit_code, reason = ExitCode(summary.exit_code), summary.reason
     finally:
         if kept is not None:
             kept.close()
         writer.close()
         from importer.graph.auth import close_token_provider
 
-        await close_token_provider(token_provider)
-    return RunResult(exit_code, reason, path, dict(summary.counts), summary, warnings)
+        if token_provider is not None:
+            await close_token_provider(token_provider)
+    # A report file that could not be written changes the exit code (ReportWriter.finish).
+    return RunResult(
+        summary.exit_code, summary.reason, path, dict(summary.counts), summary, warnings
+    )
 
 
-async def _dispatch(
+def _read_and_validate(
     settings: Settings,
-    token_provider: TokenProvider,
-    users: RowSpill,
+    reader: InputReader,
     writer: ReportWriter,
-    *,
-    dry_run: bool,
-    allow_deletes: int | None,
+    shaper: Shaper,
     progress: RunProgress,
-    http: dict[str, int],
-    user_figures: dict[str, Any],
-    throttling: dict[str, Any],
-) -> DispatchResult:
-    from importer.pipeline.resolving import resolve_for_run
-    from importer.targets import open_graph
-    from importer.write.dispatcher import Dispatcher, DispatchResult
+    *,
+    stop: Callable[[], bool],
+) -> Validated:
+    """The first step: read, shape and validate; the valid rows are held on disk by user.
 
-    def emit(outcome: RowOutcome) -> None:
-        progress.count(outcome.action)
-        writer.add(outcome)
+    Ctrl-C or SIGTERM (``stop``) ends the reading after the row being read.
+    """
+    clock = time.monotonic()
+    validated = validate_into(
+        reader, settings, writer, keep_valid=True, progress=progress, shaper=shaper, stop=stop
+    )
+    logger.info(
+        "read and validated %d rows for %d users in %.1f s",
+        validated.rows,
+        validated.kept.users,
+        time.monotonic() - clock,
+    )
+    return validated
 
-    async with open_graph(settings, token_provider) as client:
-        resolving = asyncio.ensure_future(
-            resolve_for_run(settings, client, users, emit, user_figures, progress)
-        )
 
-        def interrupt() -> None:
-            resolving.cancel()
+def _refusal(settings: Settings, validated: Validated, writer: ReportWriter) -> str:
+    """Why nothing may be sent ("" when the rows may go to Graph).
 
-        # A report that cannot be written stops the sending: nothing goes out unrecorded.
-        writer.on_failure(interrupt)
-        with stop_on_signals(interrupt):
-            await asyncio.wait({resolving})
-        if resolving.cancelled() or isinstance(resolving.result(), str):
-            if resolving.cancelled():
-                report_not_sent(users, emit, "interrupted while resolving users")
-            client.gate.log.finish()
-            http.update(client.stats.as_dict())
-            throttling.update(client.gate.log.totals())
-            if resolving.cancelled():
-                return DispatchResult(interrupted=True)
-            return DispatchResult(aborted=str(resolving.result()))
-        resolved = resolving.result()
-        assert not isinstance(resolved, str)
-        dispatcher = Dispatcher(
-            client,
-            run=settings.run,
-            dry_run=dry_run,
-            allow_deletes=allow_deletes,
-            on_outcome=writer.add,
-            progress=progress,
-        )
-        writer.on_failure(dispatcher.stop)
-        with stop_on_signals(dispatcher.stop):
-            result = await dispatcher.run(resolved)
-        writer.on_failure(None)
-        client.gate.log.finish()
-        http.update(client.stats.as_dict())
-        throttling.update(client.gate.log.totals())
-        return result
+    A report folder that cannot be written, or too many invalid rows, holds every valid row
+    back: each is reported ``not-sent``. The report folder case is not a safety abort but a
+    usage error (the writer's own failure exit says so), hence the empty reason.
+    """
+    if writer.failure is not None:
+        report_not_sent(validated.kept, writer.add, "the report folder cannot be written")
+        return ""
+    ratio = validated.invalid / validated.rows if validated.rows else 0.0
+    # A handful of rows (a fed-back rejects.csv) is judged row by row, not as a share.
+    guarded = validated.rows >= settings.run.min_rows_for_ratio
+    if not guarded or ratio <= settings.run.max_invalid_ratio:
+        return ""
+    report_not_sent(validated.kept, writer.add, "too many invalid rows")
+    return (
+        f"{validated.invalid} of {validated.rows} rows ({ratio:.1%}) are invalid, "
+        f"more than max_invalid_ratio {settings.run.max_invalid_ratio:.0%}: nothing "
+        f"was sent. Fix the rows in rejects.csv, or raise run.max_invalid_ratio "
+        f"(the guard applies from run.min_rows_for_ratio "
+        f"{settings.run.min_rows_for_ratio} rows up)"
+    )
+
+
+def _read_interrupted(rows: int) -> str:
+    """The reason of a run interrupted before anything was sent."""
+    return (
+        f"interrupted while reading: the {rows:,} row(s) read so far are in the report "
+        f"(valid ones not-sent); the rest of the input was not read; nothing was sent"
+    )
+
+
+def _exit_reason(work: GraphWork, counts: dict[str, int]) -> tuple[ExitCode, str]:
+    """The exit code and its one-line reason: a safety abort, an interrupt, or the row counts."""
+    if work.aborted:
+        return ExitCode.SAFETY_ABORT, work.aborted
+    if work.interrupted:
+        return ExitCode.INTERRUPTED, "interrupted: rows not written are reported not-sent"
+    return exit_for(counts)

@@ -34,11 +34,11 @@ from importer.validate.duplicates import (
     DuplicateState,
 )
 from importer.validate.row_model import CELL_ADAPTERS, CellRules, is_plain_name, is_plain_user
+from importer.validate.scale import ScaleState, ScaleWatch
 from importer.validate.schema import PROFICIENCY_LEVELS, quote_value
 from importer.validate.skills_map import load_skills_map
-from importer.vocabulary import as_number
 
-__all__ = ["CellsLookup", "Validator"]
+__all__ = ["CellsLookup", "Checked", "Shown", "Validator", "shown_fields"]
 
 #: Finds the original cells of rows by (source, sheet, row); see ``Validator.finish``.
 CellsLookup = Callable[
@@ -61,15 +61,42 @@ _MAPPED_OUT = "mapped-out"
 
 
 _Problem = tuple[int, tuple[str, str]]
+#: The normalised values of a valid row as results.csv shows them (proficiency, categories,
+#: collaborationTags, allowedAudiences, webUrl; lists joined by "; ", "" for an empty cell):
+#: what ``Validator.check`` gives with each valid row, so ``validate`` can report them.
+Shown = tuple[str, str, str, str, str]
 # A checked key cell: (value, (error_type, message) or None, hash of the case-folded value).
 # A row's key is the xor of its user's and its skill name's hashes; the user's is mixed by a
 # multiplier so that ("x", "y") and ("y", "x") differ.
 _KeyCell = tuple[str, tuple[str, str] | None, int]
 _MIX = (0x9E3779B97F4A7C15, 1)
 # Checked optional cells: (values in FIELDS order from proficiency on, problems or None,
-# the values' fingerprint and the table's number, packed as in DuplicateIndex.first).
-_Combo = tuple[tuple[object, ...], list[_Problem] | None, int]
+# the values' fingerprint and the table's number, packed as in DuplicateIndex.first, 1 when
+# the level cell is filled else 0, the values as report cells: ``Shown``).
+_Combo = tuple[tuple[object, ...], list[_Problem] | None, int, int, Shown]
+#: A valid row as ``Validator.check`` yields it without building a ``SkillRow``.
+Checked = tuple[SourceRow, Shown]
 _Checked = tuple[object, tuple[str, str] | None]
+
+
+def _shown(values: tuple[object, ...]) -> Shown:
+    """The values of a combination as results.csv shows them (as ``RowOutcome.for_row``)."""
+    level, categories, tags, audiences, url = values
+    return (
+        str(level or ""),
+        "; ".join(categories) if isinstance(categories, tuple) else "",
+        "; ".join(tags) if isinstance(tags, tuple) else "",
+        str(audiences or ""),
+        str(url or ""),
+    )
+
+
+def shown_fields(shown: Shown) -> dict[str, str]:
+    """``Shown`` values as ``RowOutcome`` keyword arguments."""
+    return dict(zip(_SHOWN_FIELDS, shown, strict=True))
+
+
+_SHOWN_FIELDS = ("proficiency", "categories", "collaboration_tags", "allowed_audiences", "web_url")
 
 
 class _Layout:
@@ -86,6 +113,7 @@ class _Layout:
         "combos",
         "getter",
         "headers",
+        "level_column",
         "optional",
         "ref",
         "slots",
@@ -105,6 +133,8 @@ class _Layout:
         self.absent_problems: list[_Problem] = []
         self.getter = itemgetter(indexes[0], indexes[1], *(indexes[p] for p in self.optional))
         self.ref = number << ROW_BITS
+        #: The table whose level cells ``ScaleWatch`` counts (a matrix: the whole sheet).
+        self.level_column = (table.source, table.sheet)
         self.combos: dict[tuple[str, ...], _Combo] = {}
 
 
@@ -137,8 +167,8 @@ class Validator:
         self.skills_map = load_skills_map(settings.input.skills_map)
         # Raw name cells the map renamed (offline validation reports the mapped name).
         self._renamed: set[str] = set()
-        # (source, sheet, column) -> (first row, numbers seen) of levels beyond the scale.
-        self._beyond: dict[tuple[str, str, str], tuple[int, set[str]]] = {}
+        # Level cells per column, and those beyond the numeric scale: a typo or another scale?
+        self._scale = ScaleWatch(self._rules.proficiency.scale.describe())
 
     def _layout(self, table: Table) -> _Layout:
         layout = self._layouts.get(id(table))
@@ -219,7 +249,8 @@ class Validator:
             problems.sort()
         frozen = tuple(values)
         fingerprint = (hash(frozen) & _FINGERPRINT_MASK) << RANK_BITS | _RANK.get(values[0], 0)
-        combo = (frozen, problems, fingerprint << REF_BITS | layout.ref)
+        filled = int(layout.optional[:1] == (2,) and bool(raw[0].strip()))
+        combo = (frozen, problems, fingerprint << REF_BITS | layout.ref, filled, _shown(frozen))
         if sum(map(len, raw)) <= _CACHED_LENGTH:
             combos[raw] = combo
         return combo
@@ -235,14 +266,17 @@ class Validator:
 
     def check(
         self, rows: Iterable[SourceRow], *, build: bool = False
-    ) -> Iterator[SkillRow | SourceRow | RowOutcome]:
+    ) -> Iterator[SkillRow | Checked | RowOutcome]:
         """Validate rows as they stream by; ``build=False`` skips building ``SkillRow``s.
 
-        Offline validation only needs to know that a row is valid: it gets the ``SourceRow``
-        itself back, which saves a million objects on a million-row file.
+        Offline validation only reports a valid row: it gets the ``SourceRow`` itself back
+        with its normalised values as report cells (``Checked``; the cells are shared by
+        every row with the same optional cells), which saves a million objects on a
+        million-row file.
 
         Yields:
-            For each input row, in order, exactly one item: a ``SkillRow`` (valid so far), or
+            For each input row, in order, exactly one item: a ``SkillRow`` or ``Checked``
+            (valid so far), or
             a ``RowOutcome`` with action ``invalid`` (``error_type`` and an ``error`` that
             names each problem's column) or ``duplicate`` (an identical repeat; ``error``
             names the first row, it is a note, not an error).
@@ -255,36 +289,51 @@ class Validator:
         remember = self._index.first.setdefault
         repeat = self._index.repeat
         renamed = self._renamed
+        add_levels = self._scale.add_levels
         table: Table | None = None
-        for source in rows:
-            if source.table is not table:
-                table = source.table
-                layout = self._layout(table)
-                getter, combos = layout.getter, layout.combos
-            raw = getter(source.cells)
-            user = users.get(raw[0]) or check_key(0, raw[0])
-            name = names.get(raw[1]) or check_key(1, raw[1])
-            combo = combos.get(raw[2:]) or check_combo(layout, raw[2:])
-            if user[1] is None and name[1] is None and combo[1] is None:
-                key = user[2] ^ name[2]
-                packed = combo[2] | source.row
-                # A key's first valid row is stored and comes back (equal: it holds the row).
-                if (
-                    remember(key, packed) == packed
-                    or (outcome := repeat(source, key, packed, user[0], name[0])) is None
-                ):
-                    if build:
-                        yield SkillRow(source, user[0], name[0], *combo[0])  # type: ignore[arg-type]
-                    elif renamed and raw[1] in renamed:
-                        yield RowOutcome.for_source(
-                            source, Action.VALID, user=user[0], display_name=name[0]
-                        )
+        levels = 0  # filled level cells of the current table, not yet counted
+        counted = ("", "")  # ... and where they are counted
+        try:
+            for source in rows:
+                if source.table is not table:
+                    add_levels(counted, levels)
+                    levels = 0
+                    table = source.table
+                    layout = self._layout(table)
+                    getter, combos = layout.getter, layout.combos
+                    counted = layout.level_column
+                raw = getter(source.cells)
+                user = users.get(raw[0]) or check_key(0, raw[0])
+                name = names.get(raw[1]) or check_key(1, raw[1])
+                combo = combos.get(raw[2:]) or check_combo(layout, raw[2:])
+                levels += combo[3]
+                if user[1] is None and name[1] is None and combo[1] is None:
+                    key = user[2] ^ name[2]
+                    packed = combo[2] | source.row
+                    # A key's first valid row is stored and comes back (equal: it holds the row).
+                    if (
+                        remember(key, packed) == packed
+                        or (outcome := repeat(source, key, packed, user[0], name[0], combo[4]))
+                        is None
+                    ):
+                        if build:
+                            yield SkillRow(source, user[0], name[0], *combo[0])  # type: ignore[arg-type]
+                        elif renamed and raw[1] in renamed:
+                            yield RowOutcome.for_source(
+                                source,
+                                Action.VALID,
+                                user=user[0],
+                                display_name=name[0],
+                                **shown_fields(combo[4]),
+                            )
+                        else:
+                            yield source, combo[4]
                     else:
-                        yield source
+                        yield outcome
                 else:
-                    yield outcome
-            else:
-                yield self._invalid(source, layout, user, name, combo)
+                    yield self._invalid(source, layout, user, name, combo)
+        finally:
+            add_levels(counted, levels)
 
     def _invalid(
         self, source: SourceRow, layout: _Layout, user: _KeyCell, name: _KeyCell, combo: _Combo
@@ -306,7 +355,12 @@ class Validator:
         ]
         for position, (error_type, _) in problems:
             if error_type == "out-of-scale":
-                self._note_beyond(source, layout.headers[position], source.get(FIELDS[position]))
+                table = source.table
+                self._scale.note(
+                    (table.source, table.sheet, layout.headers[position]),
+                    source.row,
+                    source.get(FIELDS[position]),
+                )
         return RowOutcome.for_source(
             source, Action.INVALID, error_type=problems[0][1][0], error="; ".join(parts)
         )
@@ -332,44 +386,23 @@ class Validator:
             return None
         return self.skills_map.unused_warning(used)
 
-    def _note_beyond(self, source: SourceRow, column: str, value: str) -> None:
-        key = (source.table.source, source.table.sheet, column)
-        seen = self._beyond.setdefault(key, (source.row, set()))[1]
-        if len(seen) < 50:
-            seen.add(value.strip())
+    def beyond_state(self) -> ScaleState:
+        """Level cells and those beyond the scale so far, to merge with another part of the
+        same table."""
+        return self._scale.state()
 
-    def beyond_state(self) -> dict[tuple[str, str, str], tuple[int, set[str]]]:
-        """Levels beyond the scale seen so far, to merge with another part of the same table."""
-        return dict(self._beyond)
-
-    def merge_beyond(self, other: dict[tuple[str, str, str], tuple[int, set[str]]]) -> None:
-        """Add another part's levels beyond the scale (see ``beyond_state``)."""
-        for key, (first, seen) in other.items():
-            mine = self._beyond.get(key)
-            self._beyond[key] = (first, seen) if mine is None else (mine[0], mine[1] | seen)
+    def merge_beyond(self, other: ScaleState) -> None:
+        """Add another part's level counts (see ``beyond_state``)."""
+        self._scale.merge(other)
 
     def scale_error(self) -> InputError | None:
-        """The whole-source error for level columns whose numbers exceed the numeric scale.
+        """The whole-source error for level columns that look like another numeric scale.
 
-        A 1-10 file read against the 1-5 scale would otherwise import 5/10 as expert: a
-        mis-scaled column is an input error for the whole source, never row by row. Call it
-        once the rows are validated, before anything is sent.
+        A 1-10 file read against the 1-5 scale would otherwise import 5/10 as expert; a lone
+        typo stays its row's ``invalid`` (``importer.validate.scale``). Call it once the rows
+        are validated, before anything is sent.
         """
-        if not self._beyond:
-            return None
-        scale = self._rules.proficiency.scale.describe()
-        (source, sheet, _), _ = next(iter(self._beyond.items()))
-        parts = []
-        for (_, _, column), (first, seen) in self._beyond.items():
-            numbers = sorted(seen, key=lambda v: (as_number(v) or 0.0, v))
-            parts.append(f"column '{column}' holds {', '.join(numbers)} (first on row {first})")
-        return InputError(
-            f"levels beyond the numeric scale configured ({scale}): {'; '.join(parts)}. "
-            f"Nothing was sent. If the file uses another scale, define it under "
-            f'values.proficiency (numbers or ranges such as "1-2": elementary)',
-            path=source,
-            sheet=sheet if len({k[:2] for k in self._beyond}) == 1 else "",
-        )
+        return self._scale.error()
 
     def duplicate_state(self) -> DuplicateState:
         """The duplicate index so far, for merging with another part of the same table."""

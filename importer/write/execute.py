@@ -16,27 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from importer.config import RunSettings
 from importer.errors import GraphError, NotSentError, UnexpectedSendError
+from importer.graph.batcher import Batcher
 from importer.graph.client import SubResponse, skills_path
 from importer.graph.retry import with_retries
-from importer.graph.stopping import Sleep
+from importer.graph.stopping import Sleep, StopSignal
 from importer.graph.wire import HttpStats, describe_unexpected
-from importer.records import Action, Operation, OpKind, RowOutcome
+from importer.records import Action, ConfirmedWrite, Operation, OpKind, RowOutcome
 from importer.write.outcomes import outcome_for
 from importer.write.reconcile import Reconciler, WriteAttempts
 
-__all__ = ["OperationWriter", "as_graph_error"]
+__all__ = ["OperationWriter", "WriteContext", "as_graph_error", "confirmed_write"]
 
 logger = logging.getLogger(__name__)
 
 _WRITE_METHOD = {OpKind.CREATE: "POST", OpKind.UPDATE: "PATCH", OpKind.DELETE: "DELETE"}
-
-Submit = Callable[[str, str, "dict[str, Any] | None"], Awaitable[SubResponse]]
-Enqueue = Callable[[str, str, "dict[str, Any] | None"], "asyncio.Future[SubResponse]"]
 
 
 def as_graph_error(error: Exception) -> GraphError:
@@ -48,47 +47,48 @@ def as_graph_error(error: Exception) -> GraphError:
     return UnexpectedSendError(f"unexpected {where}")
 
 
-class OperationWriter:
-    """Writes single operations for the dispatcher.
+@dataclass(frozen=True, slots=True)
+class WriteContext:
+    """What every write of one run shares, built once by the dispatcher.
 
-    Args:
-        submit: sends one sub-request through the run's batcher.
-        enqueue: queues one sub-request in the batcher and returns the future of its answer
-            (``start``'s first attempt, which needs no task of its own).
+    Attributes:
+        batcher: the run's batcher; every write travels in its ``$batch``es.
         reconciler: the run's memory of ambiguous creates.
         run: the run settings (retry budget and wait cap).
         stats: the client's HTTP figures (retries are counted there).
         sleep: the run's stoppable sleep.
-        record: reports one outcome.
-        note_auth: tells the dispatcher's guards how a write of a user went (None: success).
-        not_sent: the error a write held back by a stop is reported with.
-        stopping: True once the run is stopping (nothing more is sent).
+        stop: the run's stop signal: once set nothing more is sent, and writes held back
+            are reported with its ``not_sent()`` error.
+        record: reports one row outcome.
+        note_write: tells the dispatcher's guards how a write of a user went (None: success).
+        on_confirmed: told of every write Graph confirmed, with the values before and after
+            (the run's journal, and anything else that records what was really written).
     """
 
-    def __init__(
-        self,
-        *,
-        submit: Submit,
-        enqueue: Enqueue,
-        reconciler: Reconciler,
-        run: RunSettings,
-        stats: HttpStats,
-        sleep: Sleep,
-        record: Callable[[RowOutcome], None],
-        note_auth: Callable[[str, GraphError | None], None],
-        not_sent: Callable[[], NotSentError],
-        stopping: Callable[[], bool],
-    ) -> None:
-        self._submit = submit
-        self._enqueue = enqueue
-        self._reconciler = reconciler
-        self._run = run
-        self._stats = stats
-        self._sleep = sleep
-        self._record = record
-        self._note_auth = note_auth
-        self._not_sent = not_sent
-        self._stopping = stopping
+    batcher: Batcher
+    reconciler: Reconciler
+    run: RunSettings
+    stats: HttpStats
+    sleep: Sleep
+    stop: StopSignal
+    record: Callable[[RowOutcome], None]
+    note_write: Callable[[str, GraphError | None], None]
+    on_confirmed: Callable[[ConfirmedWrite], None] | None = None
+
+
+class OperationWriter:
+    """Writes single operations for the dispatcher.
+
+    Every write Graph confirms (created, updated, deleted, or a create found landed after an
+    unknown outcome) is reported in one place, ``_confirmed``, with the skill id and Graph's
+    answer: the hook for anything that must know what was really written.
+
+    Args:
+        context: what the run's writes share (``WriteContext``).
+    """
+
+    def __init__(self, context: WriteContext) -> None:
+        self._ctx = context
 
     async def write_all(self, operations: Iterable[Operation], window: int) -> None:
         """Write every operation, in order, at most ``window`` ahead of the answers; return when
@@ -122,11 +122,11 @@ class OperationWriter:
         """
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        if op.kind is OpKind.UNCHANGED or self._stopping():
+        if op.kind is OpKind.UNCHANGED or self._ctx.stop.is_set:
             loop.create_task(self.execute(op)).add_done_callback(lambda _: done.set_result(None))
             return done
         try:
-            sent = self._enqueue(_WRITE_METHOD[op.kind], _url_of(op), _body_of(op))
+            sent = self._ctx.batcher.enqueue(_WRITE_METHOD[op.kind], _url_of(op), _body_of(op))
         except NotSentError:
             loop.create_task(self.execute(op)).add_done_callback(lambda _: done.set_result(None))
             return done
@@ -154,17 +154,17 @@ class OperationWriter:
 
         ``first``: the answer to a first attempt already sent by ``start``.
         """
-        reconciler = self._reconciler
+        reconciler = self._ctx.reconciler
         if op.kind is OpKind.UNCHANGED:
             reconciler.note_reported(op.user, op.skill_id or "")
-            self._record(outcome_for(op, Action.UNCHANGED, skill_id=op.skill_id or ""))
+            self._ctx.record(outcome_for(op, Action.UNCHANGED, skill_id=op.skill_id or ""))
             return
-        if first is None and self._stopping():
+        if first is None and self._ctx.stop.is_set:
             # A delete the run stopped before is listed as what it would have done, so the
             # admin can judge the guard's verdict; rows are reported not sent.
             action = Action.WOULD_DELETE if op.kind is OpKind.DELETE else Action.NOT_SENT
-            self._record(
-                outcome_for(op, action, error=self._not_sent(), skill_id=op.skill_id or "")
+            self._ctx.record(
+                outcome_for(op, action, error=self._ctx.stop.not_sent(), skill_id=op.skill_id or "")
             )
             return
         attempts = WriteAttempts()
@@ -174,9 +174,7 @@ class OperationWriter:
             if attempts.ambiguous and op.kind is OpKind.CREATE:
                 skill_id = await reconciler.landed(op, attempts)
                 if skill_id is not None:
-                    self._record(
-                        outcome_for(op, Action.CREATED, skill_id=skill_id, attempts=attempts.sent)
-                    )
+                    self._confirmed(op, skill_id, None, attempts.sent)
                     return
             sent, first = first, None
             await self._attempt(op, attempts, sent)
@@ -184,10 +182,10 @@ class OperationWriter:
         try:
             await with_retries(
                 once,
-                self._run.max_attempts,
-                self._run.max_retry_wait_s,
-                sleep=self._sleep,
-                stats=self._stats,
+                self._ctx.run.max_attempts,
+                self._ctx.run.max_retry_wait_s,
+                sleep=self._ctx.sleep,
+                stats=self._ctx.stats,
                 retry_on=lambda error: reconciler.worth_retrying(op, attempts, error),
             )
         except NotSentError as held:
@@ -195,12 +193,12 @@ class OperationWriter:
             # says what it answered; only a write that never left is "not sent".
             last = attempts.last_error
             if last is not None:
-                self._record(outcome_for(op, Action.FAILED, error=last, attempts=attempts.sent))
+                self._ctx.record(outcome_for(op, Action.FAILED, error=last, attempts=attempts.sent))
             else:
-                self._record(outcome_for(op, Action.NOT_SENT, error=held))
+                self._ctx.record(outcome_for(op, Action.NOT_SENT, error=held))
         except Exception as exc:
             failure = as_graph_error(exc)
-            self._record(outcome_for(op, Action.FAILED, error=failure, attempts=attempts.sent))
+            self._ctx.record(outcome_for(op, Action.FAILED, error=failure, attempts=attempts.sent))
 
     async def _attempt(
         self,
@@ -214,7 +212,9 @@ class OperationWriter:
             if sent is not None:
                 answer = await sent
             else:
-                answer = await self._submit(_WRITE_METHOD[op.kind], _url_of(op), _body_of(op))
+                answer = await self._ctx.batcher.submit(
+                    _WRITE_METHOD[op.kind], _url_of(op), _body_of(op)
+                )
         except NotSentError:
             raise
         except GraphError as error:
@@ -232,18 +232,59 @@ class OperationWriter:
         raise refused
 
     def _succeeded(self, op: Operation, answer: SubResponse, sent: int) -> None:
-        self._note_auth(op.user, None)
-        skill_id = op.skill_id or _id_of(answer.body)
+        self._ctx.note_write(op.user, None)
+        self._confirmed(op, op.skill_id or _id_of(answer.body), answer, sent)
+
+    def _confirmed(
+        self, op: Operation, skill_id: str, answer: SubResponse | None, sent: int
+    ) -> None:
+        """The one place a write Graph confirmed is reported.
+
+        Args:
+            op: the create, update or delete.
+            skill_id: the skill written (for a create, the id Graph gave).
+            answer: Graph's answer; None for a create found in a listing after its own answer
+                was lost (a 404 to a retried delete counts as that delete's answer).
+            sent: requests that left for this write.
+        """
         if op.kind is not OpKind.DELETE:
-            self._reconciler.note_reported(op.user, skill_id)
+            self._ctx.reconciler.note_reported(op.user, skill_id)
         done = {OpKind.CREATE: Action.CREATED, OpKind.UPDATE: Action.UPDATED}.get(
             op.kind, Action.DELETED
         )
-        self._record(outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=sent))
+        if self._ctx.on_confirmed is not None:
+            self._ctx.on_confirmed(confirmed_write(op, skill_id, answer))
+        self._ctx.record(outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=sent))
 
     def _note_failure(self, op: Operation, error: GraphError, attempts: WriteAttempts) -> None:
-        self._note_auth(op.user, error)
-        self._reconciler.note_failure(op, error, attempts)
+        self._ctx.note_write(op.user, error)
+        self._ctx.reconciler.note_failure(op, error, attempts)
+
+
+def confirmed_write(op: Operation, skill_id: str, answer: SubResponse | None) -> ConfirmedWrite:
+    """What a confirmed write changed: the skill before (from the plan) and after.
+
+    After a create, the skill is Graph's answer when it has one (else the body sent, with the
+    new id); after an update, the skill before with the PATCH body applied.
+    """
+    before = op.before
+    after: dict[str, Any] | None = None
+    if op.kind is OpKind.CREATE:
+        body = answer.body if answer is not None else None
+        after = dict(body) if isinstance(body, dict) and body.get("id") else {**op.body}
+        after["id"] = skill_id
+    elif op.kind is OpKind.UPDATE:
+        after = {**(before or {}), **op.body}
+    return ConfirmedWrite(
+        op.kind,
+        op.user,
+        op.row.user if op.row is not None else op.user,
+        skill_id,
+        op.display_name,
+        None if op.kind is OpKind.CREATE else before,
+        after,
+        tuple(op.body) if op.kind is OpKind.UPDATE else (),
+    )
 
 
 def _url_of(op: Operation) -> str:

@@ -8,7 +8,7 @@ alone, so a rerun of the same file plans nothing but ``unchanged``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -140,70 +140,94 @@ def plan_user_changes(
         The plan: one operation per row, in row order, then any deletes.
     """
     plan = UserPlan()
+    held = _held_by_name(existing)
+    plan.owned = sum(is_owned(skill, source_tag) for skill in existing)
+    plan.warnings.extend(_twice_held_warnings(user, held))
+    plan.operations.extend(
+        _row_operation(user, row, held.get(row.skill_key), mode=mode, source_tag=source_tag)
+        for row in rows
+    )
+    wanted = {row.skill_key for row in rows}
+    deletes = list(_deletes(user, held, wanted, mode=mode, source_tag=source_tag))
+    plan.operations.extend(op for op, _extra in deletes)
+    plan.extra_copies = sum(extra for _op, extra in deletes)
+    return plan
+
+
+def _held_by_name(existing: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Graph's skills keyed like the input (trimmed, case-insensitive), oldest copy first."""
     held: dict[str, list[Mapping[str, Any]]] = {}
     for skill in existing:
         held.setdefault(skill_key(str(skill.get("displayName", ""))), []).append(skill)
-        if is_owned(skill, source_tag):
-            plan.owned += 1
+    return held
 
-    for copies in held.values():
-        if len(copies) > 1:
-            plan.warnings.append(
-                f"{user}: Graph holds the skill {copies[0].get('displayName')!r} "
-                f"{len(copies)} times; only the oldest is updated"
-            )
 
-    wanted: set[str] = set()
-    for row in rows:
-        key = row.skill_key
-        wanted.add(key)
-        matches = held.get(key)
-        if not matches:
-            plan.operations.append(
-                Operation(
-                    OpKind.CREATE,
-                    user,
-                    row.display_name.strip(),
-                    body=create_body(row, source_tag),
-                    row=row,
-                )
-            )
-            continue
-        oldest = matches[0]
-        skill_id = str(oldest.get("id", ""))
-        changes = {} if mode == "create" else _changes(row, oldest)
-        kind = OpKind.UPDATE if changes else OpKind.UNCHANGED
-        plan.operations.append(
-            Operation(
-                kind,
-                user,
-                row.display_name.strip(),
-                body=changes,
-                skill_id=skill_id,
-                row=row,
-                changes=describe_changes(changes, oldest),
-            )
-        )
+def _twice_held_warnings(user: str, held: Mapping[str, list[Mapping[str, Any]]]) -> list[str]:
+    """One warning per skill name Graph holds more than once: only the oldest is updated."""
+    return [
+        f"{user}: Graph holds the skill {copies[0].get('displayName')!r} "
+        f"{len(copies)} times; only the oldest is updated"
+        for copies in held.values()
+        if len(copies) > 1
+    ]
 
+
+def _row_operation(
+    user: str,
+    row: SkillRow,
+    matches: Sequence[Mapping[str, Any]] | None,
+    *,
+    mode: Mode,
+    source_tag: str,
+) -> Operation:
+    """The operation for one desired row: create it, or update/leave the oldest held copy."""
+    name = row.display_name.strip()
+    if not matches:
+        return Operation(OpKind.CREATE, user, name, body=create_body(row, source_tag), row=row)
+    oldest = matches[0]
+    changes = {} if mode == "create" else _changes(row, oldest)
+    return Operation(
+        OpKind.UPDATE if changes else OpKind.UNCHANGED,
+        user,
+        name,
+        body=changes,
+        skill_id=str(oldest.get("id", "")),
+        row=row,
+        changes=describe_changes(changes, oldest),
+        before=oldest,
+    )
+
+
+def _deletes(
+    user: str,
+    held: Mapping[str, list[Mapping[str, Any]]],
+    wanted: set[str],
+    *,
+    mode: Mode,
+    source_tag: str,
+) -> Iterator[tuple[Operation, bool]]:
+    """The deletes, each with whether it removes an extra copy of a wanted skill.
+
+    Extra copies of a wanted skill go in every mode (the oldest stays); in ``sync``, so does
+    every held skill no row wants. Only copies carrying ``source_tag`` are ever deleted.
+    """
     for key, copies in held.items():
         if key in wanted:
-            doomed = copies[1:]  # extra copies of a wanted skill, in every mode
+            doomed = copies[1:]
         elif mode == "sync":
             doomed = copies
         else:
             continue
         for skill in doomed:
             if is_owned(skill, source_tag):
-                plan.extra_copies += key in wanted
-                plan.operations.append(
-                    Operation(
-                        OpKind.DELETE,
-                        user,
-                        str(skill.get("displayName", "")),
-                        skill_id=str(skill.get("id", "")),
-                    )
+                operation = Operation(
+                    OpKind.DELETE,
+                    user,
+                    str(skill.get("displayName", "")),
+                    skill_id=str(skill.get("id", "")),
+                    before=skill,
                 )
-    return plan
+                yield operation, key in wanted
 
 
 #: One user of a chunk: the user as written, their rows, and the plan (None: listing failed).

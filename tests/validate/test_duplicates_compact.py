@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import importer.pipeline.run
+import importer.pipeline.graph_stage
 import importer.pipeline.validate
 from importer.config import load_settings
 from importer.pipeline import run_import, validate_files
@@ -246,14 +246,14 @@ async def test_the_validator_and_its_index_are_gone_before_anything_is_sent(
             super().__init__(*args, **kwargs)
             made.append(weakref.ref(self))
 
-    dispatch = importer.pipeline.run._dispatch
+    dispatch = importer.pipeline.graph_stage.dispatch
 
     async def watched_dispatch(*args: Any, **kwargs: Any) -> Any:
         alive_when_sending.extend(ref() is not None for ref in made)
         return await dispatch(*args, **kwargs)
 
     monkeypatch.setattr(importer.pipeline.validate, "Validator", Watched)
-    monkeypatch.setattr(importer.pipeline.run, "_dispatch", watched_dispatch)
+    monkeypatch.setattr(importer.pipeline.graph_stage, "dispatch", watched_dispatch)
     path = write_csv(tmp_path / "skills.csv", ROWS)
     # Without the cycle collector, only plain references free it: no cycle keeps it either.
     gc.disable()
