@@ -30,7 +30,13 @@ from typing import Any
 from importer.config import Settings
 from importer.connector.confirmed import ConfirmedItems, ItemLedger, Recorded, ledger_path
 from importer.connector.items import item_id_for, item_path, person_item
-from importer.connector.outcomes import gone_skill, narrower_audience, object_id_of, row_actions
+from importer.connector.outcomes import (
+    gone_skill,
+    gone_skills,
+    narrower_audience,
+    object_id_of,
+    row_actions,
+)
 from importer.connector.probe import connection_problem
 from importer.errors import GraphError, NotSentError
 from importer.graph.batcher import Batcher
@@ -240,8 +246,8 @@ class ConnectorWriter:
         for row, action in row_actions(kept, item, before, dry_run=False):
             self._record(outcome_for(row, action, answer=answer, skill_id=item.item_id))
         if before is not None:
-            for key in sorted(set(before.skills) - set(item.skills)):
-                self._emit(gone_skill(item.item_id, Action.DELETED, key, object_id=object_id))
+            for name in gone_skills(item, before):
+                self._emit(gone_skill(item.item_id, Action.DELETED, name, object_id=object_id))
 
     async def _remove(self, item_id: str) -> None:
         """Delete the item of a person no longer in the file (sync)."""
