@@ -20,7 +20,7 @@ from importer.orgdata.format import (
     cell_problem,
 )
 from importer.orgdata.library import SkillsLibrary, load_library
-from importer.orgdata.people import PeopleWriter
+from importer.orgdata.people import PeopleWriter, UploadFileError
 
 __all__ = [
     "EMAIL_COLUMN",
@@ -34,6 +34,7 @@ __all__ = [
     "LineTooLongError",
     "PeopleWriter",
     "SkillsLibrary",
+    "UploadFileError",
     "UploadFiles",
     "cell_problem",
     "load_library",

@@ -30,7 +30,7 @@ from importer.orgdata.format import (
 from importer.orgdata.library import SkillsLibrary
 from importer.records import Action, RowOutcome, SkillRow, skill_key
 
-__all__ = ["NOT_WRITTEN", "PeopleWriter"]
+__all__ = ["NOT_WRITTEN", "PeopleWriter", "UploadFileError"]
 
 #: Source fields the upload file has no column for.
 NOT_WRITTEN = ("proficiency", "categories", "collaborationTags", "allowedAudiences", "webUrl")
@@ -48,6 +48,13 @@ def _cell_name(row: SkillRow, field: str) -> str:
     if field == "displayName" and row.source.column:
         return f"column {row.source.column} ({header})"
     return f"column {header}"
+
+
+class UploadFileError(Exception):
+    """The upload file cannot be written (disk full, folder gone): nothing more can be.
+
+    The rows of the person being written have been reported ``not-sent``.
+    """
 
 
 class PeopleWriter:
@@ -81,7 +88,11 @@ class PeopleWriter:
         return [name for index, name in enumerate(NOT_WRITTEN) if index in self._carried]
 
     def person(self, email: str, rows: Sequence[SkillRow]) -> None:
-        """Write one person's line (``email`` as the file will hold it) and report each row."""
+        """Write one person's line (``email`` as the file will hold it) and report each row.
+
+        Raises:
+            UploadFileError: the file cannot be written; stop writing.
+        """
         problem = cell_problem(email)
         if problem:
             for row in rows:
@@ -131,6 +142,18 @@ class PeopleWriter:
                 self._files.write(email, line)
             except LineTooLongError as exc:
                 reason = f"this person's line takes {exc}"
+            except OSError as exc:
+                stop = f"the upload file cannot be written ({exc.strerror or exc})"
+                for _, row in kept.values():
+                    self._emit(
+                        RowOutcome.for_row(
+                            row,
+                            Action.NOT_SENT,
+                            error_type="not-sent",
+                            error=f"not written: {stop}",
+                        )
+                    )
+                raise UploadFileError(stop) from None
         if reason:
             for _, row in kept.values():
                 self._invalid(row, "too-long", reason)

@@ -75,11 +75,15 @@ async def _resolve_step(
         resolve_for_run(settings, client, users, emit, work.users, progress)
     )
 
-    def interrupt() -> None:
+    def stop() -> None:
         resolving.cancel()
 
+    def interrupt() -> None:
+        progress.interrupt()
+        stop()
+
     # A report that cannot be written stops the sending: nothing goes out unrecorded.
-    writer.on_failure(interrupt)
+    writer.on_failure(stop)
     with stop_on_signals(interrupt):
         await asyncio.wait({resolving})
     writer.on_failure(None)
@@ -135,7 +139,12 @@ async def _write_step(
         )
     writer.on_failure(dispatcher.stop)
     try:
-        with stop_on_signals(dispatcher.stop):
+
+        def interrupt() -> None:
+            progress.interrupt()
+            dispatcher.stop()
+
+        with stop_on_signals(interrupt):
             result = await dispatcher.run(resolved)
     finally:
         if journal is not None:

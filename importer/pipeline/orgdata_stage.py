@@ -29,6 +29,7 @@ from importer.errors import ConfigError
 from importer.orgdata import (
     MAX_FILE_BYTES,
     PeopleWriter,
+    UploadFileError,
     UploadFiles,
     load_library,
 )
@@ -51,6 +52,8 @@ logger = logging.getLogger(__name__)
 ORGDATA_FOLDER = "orgdata"
 
 _EMAIL_KEYS = {"mail", "userPrincipalName"}
+
+_INTERRUPTED = "interrupted"
 
 
 def check_orgdata(settings: Settings) -> None:
@@ -92,7 +95,7 @@ async def write_orgdata(
         writer.add(outcome)
 
     def stop() -> None:
-        stopped.append("interrupted")
+        stopped.append(_INTERRUPTED)
 
     library = load_library(settings.orgdata.library)
     files = None if dry_run else UploadFiles(writer.path / ORGDATA_FOLDER, max_file_bytes)
@@ -111,7 +114,10 @@ async def write_orgdata(
         writer.on_failure(None)
         if files is not None:
             files.close()
-    work.interrupted = bool(stopped)
+    if stopped and stopped[0] != _INTERRUPTED:
+        work.aborted = f"{stopped[0]}: the rest was not written"
+    else:
+        work.interrupted = bool(stopped)
     work.warnings.extend(_notes(people, files, dry_run))
     return work
 
@@ -148,13 +154,17 @@ async def _write_chunks(
                             row,
                             Action.NOT_SENT,
                             error_type="not-sent",
-                            error="not written: the run was interrupted",
+                            error=f"not written: {stopped[0]}",
                         )
                     )
                 continue
             email = email_of(rows)
-            if email is not None:
+            if email is None:
+                continue
+            try:
                 people.person(email, rows)
+            except UploadFileError as exc:
+                stopped.append(str(exc))
 
 
 async def _from_directory(

@@ -157,6 +157,7 @@ async def _run_stages(
         interrupted = stopped.is_set() and not held_back
         warnings = [*reader.warnings, *shaper.warnings, *validated.warnings]
         if interrupted:
+            progress.interrupt()
             report_not_sent(kept, writer.add, "interrupted before anything was sent")
             work = GraphWork(interrupted=True)
         elif held_back or not kept.rows:
