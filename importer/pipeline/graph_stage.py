@@ -13,6 +13,7 @@ from importer.config import Settings
 from importer.connector import ConnectorWriter
 from importer.graph.client import GraphClient, TokenProvider
 from importer.journal import open_journal
+from importer.journal.backup import RunBackup
 from importer.pipeline.resolving import ResolvedRows, resolve_for_run
 from importer.pipeline.result import GraphWork
 from importer.pipeline.signals import stop_on_signals
@@ -113,9 +114,11 @@ async def _write_step(
 
     The writer is chosen by ``target.kind``: profile skills, or a people-data connector's
     items. Every profile write Graph confirms goes to the report folder's journal as it is
-    confirmed (a dry run writes none), so the run can be undone even if it is killed.
+    confirmed (a dry run writes none), so the run can be undone even if it is killed; with
+    ``run.backup: auto`` the affected people's skills go to ``backup/`` before the writes.
     """
     journal = None
+    backup = None
     dispatcher: Dispatcher | ConnectorWriter
     if settings.target.kind == "connector":
         dispatcher = ConnectorWriter(
@@ -128,6 +131,8 @@ async def _write_step(
         )
     else:
         journal = None if dry_run else open_journal(settings, writer.path, "run")
+        if not dry_run and settings.run.backup == "auto":
+            backup = RunBackup(writer.path, settings)
         dispatcher = Dispatcher(
             client,
             run=settings.run,
@@ -136,6 +141,7 @@ async def _write_step(
             on_outcome=writer.add,
             progress=progress,
             on_confirmed=journal.record if journal is not None else None,
+            before_writes=backup,
         )
     writer.on_failure(dispatcher.stop)
     try:
@@ -149,8 +155,14 @@ async def _write_step(
     finally:
         if journal is not None:
             journal.close()
+        if backup is not None:
+            backup.close()
     writer.on_failure(None)
     if journal is not None and journal.failure:
         work.warnings.append(journal.failure)
+    if backup is not None and backup.people and not backup.failure:
+        work.warnings.append(
+            f"backup of {backup.people} people's skills before writing: {backup.path}"
+        )
     work.aborted, work.interrupted = result.aborted, result.interrupted
     work.warnings.extend(result.warnings)

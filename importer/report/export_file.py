@@ -75,14 +75,17 @@ def skill_cells(
 class ExportFile:
     """Streams export rows into ``path`` (``.csv`` or ``.xlsx``), renamed into place on ``done``.
 
+    ``in_place``: write ``path`` itself (a CSV), for a file that must be usable even if the
+    process dies before ``done`` (a run's backup, flushed before its writes).
+
     Raises:
         OSError: the temporary file cannot be created.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, in_place: bool = False) -> None:
         self.path = path
         self.rows = 0
-        self._partial = path.with_name(path.name + ".partial")
+        self._partial = path if in_place else path.with_name(path.name + ".partial")
         self._csv: IO[str] | None = None
         self._workbook: Any = None
         self._sheet: Any = None
@@ -106,6 +109,11 @@ class ExportFile:
             self._writerow(safe)
         self.rows += 1
 
+    def flush(self) -> None:
+        """Hand the CSV rows written so far to the operating system."""
+        if self._csv is not None:
+            self._csv.flush()
+
     def done(self) -> None:
         """Finish the file and give it its name."""
         if self._workbook is not None:
@@ -114,7 +122,8 @@ class ExportFile:
         elif self._csv is not None:
             self._csv.close()
             self._csv = None
-        self._partial.replace(self.path)
+        if self._partial != self.path:
+            self._partial.replace(self.path)
 
     def abandon(self) -> None:
         """Drop the unfinished file (an interrupted or failed export)."""

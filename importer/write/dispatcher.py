@@ -52,6 +52,7 @@ __all__ = [
     "LISTING_BATCHES_PER_SLOT",
     "SETTLE_S",
     "WRITE_BATCHES_PER_SLOT",
+    "BeforeWrites",
     "DispatchResult",
     "Dispatcher",
     "PlanUser",
@@ -59,6 +60,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Told of a chunk's plans before its first write: (plans, user -> skills listed, chunked).
+#: It returns why the run must not write (the run then stops, exit 3), or None.
+BeforeWrites = Callable[[list[Planned], Callable[[str], list[dict[str, Any]]], bool], "str | None"]
 
 #: Plans one user's operations: (user, their rows, the skills Graph holds) -> the plan.
 PlanUser = Callable[[str, Sequence[SkillRow], Sequence[Mapping[str, Any]]], UserPlan]
@@ -93,6 +98,9 @@ class Dispatcher:
         on_confirmed: told of every write Graph confirmed (the run's journal).
         plan: plans one user's operations from their rows and Graph's skills; default the
             import's ``plan_user_changes`` (``undo`` plans from a journal instead).
+        before_writes: called with each chunk's plans, how to get a planned user's skills as
+            listed for the plan, and whether the run is chunked, just before the chunk's first
+            write (the automatic backup); a reason it returns stops the run (exit 3).
     """
 
     def __init__(
@@ -108,7 +116,10 @@ class Dispatcher:
         settle_s: float = SETTLE_S,
         on_confirmed: Callable[[ConfirmedWrite], None] | None = None,
         plan: PlanUser | None = None,
+        before_writes: BeforeWrites | None = None,
     ) -> None:
+        self._before_writes = before_writes
+        self._chunked = False
         self._client = client
         self._on_confirmed = on_confirmed
         self._plan_user = plan
@@ -218,6 +229,7 @@ class Dispatcher:
                 await self._write_all(plans)
             else:
                 assert first is not None
+                self._chunked = True
                 await self._run_chunks(source, itertools.chain((first, second), chunks))
                 if self._dry_run:
                     return self.result
@@ -389,6 +401,11 @@ class Dispatcher:
         without a task each (``OperationWriter.start``).
         """
         assert self._writer is not None
+        if self._before_writes is not None and not self._stop_reason:
+            assert self._lister is not None
+            refusal = self._before_writes(plans, self._lister.listed, self._chunked)
+            if refusal:
+                self._abort(refusal)
         operations = (op for _u, _r, plan in plans if plan is not None for op in plan.operations)
         await self._writer.write_all(operations, self._batches_of(WRITE_BATCHES_PER_SLOT))
 

@@ -77,3 +77,13 @@ def test_undo_while_another_run_holds_the_lock_is_exit_4(config: Path, tmp_path:
         code, _, err = invoke_cli("undo", "-c", str(config), str(folder))
     assert code == 4
     assert "another run holds the lock" in err
+
+
+def test_the_top_level_help_lists_undo_and_export() -> None:
+    code, out, _ = invoke_cli("--help")
+    assert code == 0
+    assert "undo" in out
+    assert "export" in out
+    code, out, _ = invoke_cli("undo", "--help")
+    assert code == 0
+    assert "--dry-run" in out
