@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from importer.config import Settings
-from importer.connector.confirmed import ConfirmedItems, ItemLedger, Recorded, ledger_path
+from importer.connector.confirmed import ConfirmedItems, Recorded
 from importer.connector.items import item_id_for, item_path, person_item
 from importer.connector.outcomes import (
     gone_skill,
@@ -61,8 +61,9 @@ class ConnectorWriter:
     Args:
         client: an open ``GraphClient`` on Graph v1.0.
         settings: the run's settings (``connector``, ``run``, ``auth.tenant_id``).
-        ledger: the confirmed hashes of the connection's items; None: the connection's
-            ``ItemLedger`` file, opened and closed by ``run``.
+        ledger: the confirmed hashes of the connection's items.
+        fresh: send every person's item whatever the ledger says (``--full``,
+            ``run.delta: off``); confirmations are still recorded.
         dry_run: report ``would-*`` actions, send no write.
         allow_deletes: sync may delete up to this many items whatever the ratio says.
         on_outcome: called once for every row (and every item or skill removed).
@@ -74,7 +75,8 @@ class ConnectorWriter:
         client: GraphClient,
         *,
         settings: Settings,
-        ledger: ConfirmedItems | None = None,
+        ledger: ConfirmedItems,
+        fresh: bool = False,
         dry_run: bool = False,
         allow_deletes: int | None = None,
         on_outcome: Callable[[RowOutcome], None],
@@ -83,8 +85,8 @@ class ConnectorWriter:
         self._client = client
         self._settings = settings
         self._run = settings.run
-        self._given_ledger = ledger
-        self._ledger: ConfirmedItems = ledger if ledger is not None else ItemLedger(":memory:")
+        self._ledger = ledger
+        self._fresh = fresh or settings.run.delta == "off"
         self._dry_run = dry_run
         self._allow_deletes = allow_deletes
         self._emit = on_outcome
@@ -111,17 +113,6 @@ class ConnectorWriter:
         self.stop(reason)
 
     async def run(self, users: UserRows) -> DispatchResult:
-        """Write every person's item (and, in sync, remove leavers' items)."""
-        if self._given_ledger is not None:
-            return await self._write(users)
-        ledger = ItemLedger(ledger_path(self._settings))
-        self._ledger = ledger
-        try:
-            return await self._write(users)
-        finally:
-            ledger.close()
-
-    async def _write(self, users: UserRows) -> DispatchResult:
         self.progress.start(WRITING, users.rows, "rows")
         self._refusals = SystemicRefusalGuard(
             users.users, can_refresh_token=self._client.can_refresh_token
@@ -211,8 +202,7 @@ class ConnectorWriter:
             return
         item = person_item(object_id, kept, self._tenant())
         before = self._ledger.recorded(item.item_id)
-        fresh = self._run.delta == "off"
-        if before is not None and before.content_hash == item.content_hash and not fresh:
+        if before is not None and before.content_hash == item.content_hash and not self._fresh:
             for row in kept:
                 self._record(outcome_for(row, Action.UNCHANGED, skill_id=item.item_id))
             return

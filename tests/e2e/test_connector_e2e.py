@@ -143,6 +143,9 @@ async def test_a_rerun_sends_no_write_and_a_changed_person_one_put(
     assert {row["action"] for row in results(rerun) if row["errorType"] == ""} == {"unchanged"}
     assert rerun.exit_code == ExitCode.OK
     assert puts(sandbox) == before_change + 1
+    before_full = puts(sandbox)
+    await import_people(sandbox, tmp_path, changed, delta="off")
+    assert puts(sandbox) == before_full + 2  # run.delta off: every person's item again
     actions = {(row["user"], row["displayName"]): row["action"] for row in results(third)}
     assert actions[(BOB_UPN, "SQL")] == "updated"
     assert actions[(BOB_UPN, "Python")] == "unchanged"
