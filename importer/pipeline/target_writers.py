@@ -1,8 +1,10 @@
-"""Which writer receives a run's valid rows, by ``target.kind``: the one place that chooses.
+"""Which writer receives a run's valid rows, by ``target.kind``.
 
 Every target sits behind the same reading, validation and report; a writer resolves the users
-it needs, writes, and reports each row. ``profile`` goes through Graph (``graph_stage``),
-``orgdata-csv`` into upload files (``orgdata_stage``). A new target adds one branch here.
+it needs, writes, and reports each row. ``orgdata-csv`` goes into upload files
+(``orgdata_stage``); the targets written through Graph (``profile``, ``connector``) share the
+Graph stage (``graph_stage``: sign-in, resolve, retry, throttling), which picks the profile
+dispatcher or the connector writer. A target outside Graph adds one branch here.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class TargetWriter(Protocol):
 
 
 def target_writer(kind: str) -> TargetWriter:
-    """The one place that picks the writer behind the shared validation by ``target.kind``."""
+    """The writer behind the shared validation for ``target.kind`` (see the module docstring)."""
     if kind == "orgdata-csv":
         from importer.pipeline.orgdata_stage import write_orgdata
 
@@ -57,7 +59,7 @@ async def _to_graph(
     allow_deletes: int | None,
     progress: RunProgress,
 ) -> GraphWork:
-    """The profile target: resolve, plan and write through Graph (signed in before reading)."""
+    """The Graph targets: resolve, plan and write through Graph (signed in before reading)."""
     from importer.pipeline.graph_stage import dispatch
 
     assert token_provider is not None

@@ -16,6 +16,7 @@ from importer.config import Settings
 from importer.errors import ExitCode, GraphError
 from importer.graph.auth import close_token_provider, describe_token, make_token_provider
 from importer.graph.client import GraphClient, SubRequest, SubResponse, skills_path
+from importer.orgdata.probe import key_is_email, orgdata_steps
 from importer.records import Action
 from importer.resolve import (
     DIRECTORY_PERMISSION,
@@ -115,6 +116,9 @@ async def run_checks(settings: Settings, user: str, *, probe_enums: bool = False
     report = CheckReport(target=target_label(settings))
     source = settings.config_path or "built-in defaults"
     report.results.append(CheckResult("configuration", True, f"loaded from {source}"))
+    if settings.target.kind == "orgdata-csv" and key_is_email(settings, user):
+        await _orgdata(None, settings, user, report)  # no sign-in: the run needs none either
+        return report
     provider = make_token_provider(settings)
     try:
         token = await provider(False)
@@ -124,6 +128,8 @@ async def run_checks(settings: Settings, user: str, *, probe_enums: bool = False
             await _directory(client, report)
             if settings.target.kind == "connector":
                 await _connector(client, settings, report)
+            elif settings.target.kind == "orgdata-csv":
+                await _orgdata(client, settings, user, report)
             else:
                 user_id = await _find_user(client, settings, user, report)
                 if user_id is not None:
@@ -142,6 +148,14 @@ async def _connector(client: GraphClient, settings: Settings, report: CheckRepor
         return await client.send(SubRequest("check", method, url))
 
     for name, ok, detail, advice in await connector_steps(send, settings):
+        report.results.append(CheckResult(name, ok, detail, advice))
+
+
+async def _orgdata(
+    client: GraphClient | None, settings: Settings, user: str, report: CheckReport
+) -> None:
+    """``target.kind: orgdata-csv``: the library and the user's email, instead of the canary."""
+    for name, ok, detail, advice in await orgdata_steps(settings, user, client):
         report.results.append(CheckResult(name, ok, detail, advice))
 
 

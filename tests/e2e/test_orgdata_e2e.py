@@ -219,3 +219,49 @@ def test_the_sample_config_makes_an_upload_file_from_the_sample_skills(tmp_path:
     with (folder / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
         errors = [line["error"] for line in csv.DictReader(handle)]
     assert any("did you mean 'Microsoft Power BI'?" in error for error in errors)
+
+
+async def test_check_needs_no_sign_in_when_the_user_is_an_email(tmp_path: Path) -> None:
+    from importer.write.preflight import run_checks
+
+    (tmp_path / "config.yaml").write_text(
+        "target:\n  kind: orgdata-csv\n  graph: https://graph.microsoft.com\n"
+        "auth:\n  method: device-code\n  tenant_id: contoso.onmicrosoft.com\n"
+        "  client_id: 11111111-1111-4111-8111-111111111111\n"
+        "input:\n  user_key: mail\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(tmp_path / "config.yaml", environ={})
+
+    # No saved sign-in exists: a check that tried to sign in would raise AuthError.
+    report = await run_checks(settings, "adele.vance@contoso.com")
+
+    assert report.exit_code == ExitCode.OK
+    details = {result.name: result.detail for result in report.results}
+    assert details["the user's email"].startswith("adele.vance@contoso.com is written as it is")
+    assert "create canary skill" not in details
+
+
+async def test_check_finds_the_mail_an_employee_id_would_be_written_as(
+    tmp_path: Path, directory_sandbox: RunningSandbox
+) -> None:
+    from importer.write.preflight import run_checks
+
+    (tmp_path / "library.csv").write_text("name\nSQL\n", encoding="utf-8")
+    settings = _settings(
+        tmp_path,
+        directory_sandbox,
+        input={"user_key": "employeeId"},
+        orgdata={"library": str(tmp_path / "library.csv")},
+    )
+
+    found = await run_checks(settings, "000101")
+    no_mail = await run_checks(settings, "000102")
+
+    assert found.exit_code == ExitCode.OK
+    details = {result.name: result.detail for result in found.results}
+    assert details["the user's email"] == "employeeId 000101 is written as adele.vance@contoso.com"
+    assert details["skills library"].startswith("1 skill names in")
+    assert no_mail.exit_code == ExitCode.ROWS_FAILED
+    assert any("who has no mail" in result.detail for result in no_mail.results)
+    assert directory_sandbox.stats.writes == 0
