@@ -48,6 +48,15 @@ RATE_WINDOW_S = 30.0
 _SAMPLE_EVERY_S = 1.0
 
 
+#: How the log line names the confirmed state's verdicts.
+_PEOPLE = {
+    "skipped": "skipped by the state",
+    "verified": "verified",
+    "planned": "planned",
+    "leavers": "left the file",
+}
+
+
 def _never() -> bool:
     return False
 
@@ -98,6 +107,8 @@ class RunProgress:
         clock: monotonic seconds (injectable in tests).
         interrupted: Ctrl-C or SIGTERM stopped the run: rows reported ``not-sent`` from then
             on are not counted as finished, and no rate or time left is shown.
+        people: people per verdict of the confirmed state (skipped, verified, planned,
+            leavers); empty when the run keeps no state.
     """
 
     phases: dict[str, Phase] = field(default_factory=dict)
@@ -106,6 +117,7 @@ class RunProgress:
     accepted_rate: Callable[[], float | None] = _no_rate
     clock: Callable[[], float] = time.monotonic
     interrupted: bool = False
+    people: Counter[str] = field(default_factory=Counter)
 
     def start(self, phase: str, total: int | None = None, unit: str = "rows") -> None:
         """Enter a phase (again): its count starts at 0 of ``total``."""
@@ -126,6 +138,12 @@ class RunProgress:
         if current.first_step is None:
             current.first_step = self.clock()
         current.done = done
+
+    def drop(self, phase: str, steps: int) -> None:
+        """Take ``steps`` out of a phase's total (people the state lets the run skip)."""
+        current = self.phases.get(phase)
+        if current is not None and current.total is not None:
+            current.total = max(current.done, current.total - steps)
 
     def tell(self, phase: str, note: str) -> None:
         """Say what ``phase`` is doing now (shown next to its count); ignored if not started."""
@@ -208,6 +226,11 @@ class RunProgress:
         done = [f"{name} {n}" for name, n in sorted(actions.items()) if n]
         if done:
             text += "; rows so far: " + ", ".join(done)
+        people = dict(self.people)
+        if people:
+            text += "; people: " + ", ".join(
+                f"{n} {_PEOPLE.get(name, name)}" for name, n in people.items() if n
+            )
         rate = self.accepted_rate()
         if rate is not None:
             text += f"; Graph accepts about {rate:,.0f} requests/s"

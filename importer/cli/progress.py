@@ -141,10 +141,20 @@ async def run_with_progress(
     console: Console,
     quiet: bool,
     log_format: str = "text",
+    *,
+    full: bool = False,
 ) -> RunResult:
-    """``run_import`` with its progress shown on ``console`` (or logged) while it runs."""
+    """``run_import`` with its progress shown on ``console`` (or logged) while it runs.
+
+    ``full``: list every person, whatever the confirmed state says (``--full``).
+    """
     progress = RunProgress()
     with _show(progress, console, quiet, log_format):
         return await run_import(
-            files, settings, dry_run=dry_run, allow_deletes=allow_deletes, progress=progress
+            files,
+            settings,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            progress=progress,
+            full=full,
         )

@@ -14,15 +14,18 @@ from importer.connector import ConnectorWriter
 from importer.graph.client import GraphClient, TokenProvider
 from importer.journal import open_journal
 from importer.journal.backup import RunBackup
+from importer.pipeline.delta import DeltaSetup, WithLeavers, open_delta
 from importer.pipeline.resolving import ResolvedRows, resolve_for_run
-from importer.pipeline.result import GraphWork
+from importer.pipeline.result import GraphWork, StateOptions
 from importer.pipeline.signals import stop_on_signals
 from importer.pipeline.spill import RowSpill, report_not_sent
 from importer.progress import RunProgress
 from importer.records import RowOutcome
 from importer.report.writer import ReportWriter
+from importer.state import DeltaLedger
 from importer.targets import open_graph
 from importer.write.dispatcher import Dispatcher
+from importer.write.groups import UserRows
 
 __all__ = ["dispatch"]
 
@@ -36,22 +39,45 @@ async def dispatch(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress,
+    state: StateOptions | None = None,
 ) -> GraphWork:
-    """Resolve the users, then plan and write; returns what happened and the run's figures."""
+    """Resolve the users, then plan and write; returns what happened and the run's figures.
+
+    ``state``: how the run uses the confirmed state (``run.delta``); None keeps none.
+    """
     async with open_graph(settings, token_provider) as client:
         work = GraphWork()
         resolved = await _resolve_step(settings, client, users, writer, progress, work)
         if resolved is not None:
-            await _write_step(
-                settings,
-                client,
-                resolved,
-                writer,
-                progress,
-                work,
-                dry_run=dry_run,
-                allow_deletes=allow_deletes,
-            )
+            delta = DeltaSetup()
+            if state is not None:
+                delta = await open_delta(
+                    settings,
+                    client,
+                    token_provider,
+                    resolved,
+                    full=state.full,
+                    dry_run=dry_run,
+                    now=state.now,
+                    file_users=state.file_users,
+                )
+                work.state, work.warnings[:0] = delta.figures, delta.warnings
+            try:
+                await _write_step(
+                    settings,
+                    client,
+                    resolved,
+                    writer,
+                    progress,
+                    work,
+                    dry_run=dry_run,
+                    allow_deletes=allow_deletes,
+                    ledger=delta.ledger,
+                )
+            finally:
+                if delta.ledger is not None:
+                    work.state.update(delta.ledger.figures)
+                    delta.ledger.close()
         client.gate.log.finish()
         work.http = client.stats.as_dict()
         work.throttling = client.gate.log.totals()
@@ -109,6 +135,7 @@ async def _write_step(
     *,
     dry_run: bool,
     allow_deletes: int | None,
+    ledger: DeltaLedger | None = None,
 ) -> None:
     """Plan each chunk against Graph and send the changes; the outcome goes into ``work``.
 
@@ -117,6 +144,9 @@ async def _write_step(
     confirmed (a dry run writes none), so the run can be undone even if it is killed; with
     ``run.backup: auto`` the affected people's skills go to ``backup/`` before the writes.
     """
+    users: UserRows = resolved
+    if ledger is not None and ledger.leavers:
+        users = WithLeavers(resolved, ledger.leavers)
     journal = None
     backup = None
     dispatcher: Dispatcher | ConnectorWriter
@@ -142,6 +172,7 @@ async def _write_step(
             progress=progress,
             on_confirmed=journal.record if journal is not None else None,
             before_writes=backup,
+            ledger=ledger,
         )
     writer.on_failure(dispatcher.stop)
     try:
@@ -151,7 +182,7 @@ async def _write_step(
             dispatcher.stop()
 
         with stop_on_signals(interrupt):
-            result = await dispatcher.run(resolved)
+            result = await dispatcher.run(users)
     finally:
         if journal is not None:
             journal.close()

@@ -22,7 +22,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from importer.config import Settings
 from importer.errors import ConfigError
@@ -33,9 +33,9 @@ from importer.orgdata import (
     UploadFiles,
     load_library,
 )
-from importer.pipeline.result import GraphWork
+from importer.pipeline.result import GraphWork, StateOptions
 from importer.pipeline.signals import stop_on_signals
-from importer.pipeline.spill import RowSpill
+from importer.pipeline.spill import RowSpill, report_not_sent
 from importer.progress import WRITING, RunProgress
 from importer.records import Action, RowOutcome, SkillRow
 from importer.report.writer import ReportWriter
@@ -82,30 +82,31 @@ async def write_orgdata(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress,
+    state: StateOptions | None = None,
     max_file_bytes: int = MAX_FILE_BYTES,
 ) -> GraphWork:
     """Write every held person's line; each row gets its outcome. ``allow_deletes`` is unused:
-    an upload file deletes nothing."""
-    del allow_deletes
+    an upload file deletes nothing. ``state`` is unused too: upload files are written whole,
+    so no confirmed state applies."""
+    del allow_deletes, state
     work = GraphWork()
-    stopped: list[str] = []
+    stopped = _Stop()
 
     def emit(outcome: RowOutcome) -> None:
         progress.count(outcome.action)
         writer.add(outcome)
 
-    def stop() -> None:
-        stopped.append(_INTERRUPTED)
-
     library = load_library(settings.orgdata.library)
     files = None if dry_run else UploadFiles(writer.path / ORGDATA_FOLDER, max_file_bytes)
     people = PeopleWriter(files, library, emit)
     progress.start(WRITING, users.rows)
-    writer.on_failure(stop)
+    writer.on_failure(stopped)
     try:
-        with stop_on_signals(stop):
+        with stop_on_signals(stopped):
             if _needs_directory(settings, users):
-                await _from_directory(settings, token_provider, users, people, emit, work, stopped)
+                await _from_directory(
+                    settings, token_provider, users, people, emit, work, stopped, progress
+                )
             else:
                 work.users["key"] = settings.input.user_key
                 work.users["directory"] = "not read: the file gives each person's email"
@@ -114,12 +115,31 @@ async def write_orgdata(
         writer.on_failure(None)
         if files is not None:
             files.close()
-    if stopped and stopped[0] != _INTERRUPTED:
-        work.aborted = f"{stopped[0]}: the rest was not written"
+    if stopped and stopped.reasons[0] != _INTERRUPTED:
+        work.aborted = f"{stopped.reasons[0]}: the rest was not written"
     else:
         work.interrupted = bool(stopped)
     work.warnings.extend(_notes(people, files, dry_run))
     return work
+
+
+class _Stop:
+    """Why the writing stopped (the first reason counts), and the task to cancel on a stop.
+
+    Called by Ctrl-C / SIGTERM and by a report that cannot be written: an interrupt.
+    """
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+        self.task: asyncio.Future[Any] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.reasons)
+
+    def __call__(self) -> None:
+        self.reasons.append(_INTERRUPTED)
+        if self.task is not None:
+            self.task.cancel()
 
 
 def _needs_directory(settings: Settings, users: RowSpill) -> bool:
@@ -140,7 +160,7 @@ async def _write_chunks(
     email_of: Callable[[Sequence[SkillRow]], str | None],
     people: PeopleWriter,
     emit: Callable[[RowOutcome], None],
-    stopped: list[str],
+    stopped: _Stop,
 ) -> None:
     """Each person's line; once stopped, the rest of the rows are reported ``not-sent``."""
     for chunk in chunks:
@@ -154,7 +174,7 @@ async def _write_chunks(
                             row,
                             Action.NOT_SENT,
                             error_type="not-sent",
-                            error=f"not written: {stopped[0]}",
+                            error=f"not written: {stopped.reasons[0]}",
                         )
                     )
                 continue
@@ -164,7 +184,7 @@ async def _write_chunks(
             try:
                 people.person(email, rows)
             except UploadFileError as exc:
-                stopped.append(str(exc))
+                stopped.reasons.append(str(exc))
 
 
 async def _from_directory(
@@ -174,7 +194,8 @@ async def _from_directory(
     people: PeopleWriter,
     emit: Callable[[RowOutcome], None],
     work: GraphWork,
-    stopped: list[str],
+    stopped: _Stop,
+    progress: RunProgress,
 ) -> None:
     """Resolve every person through the directory, then write each one's directory mail."""
     from importer.graph.auth import close_token_provider, make_token_provider, sign_in_first
@@ -184,15 +205,23 @@ async def _from_directory(
     provider = token_provider or await sign_in_first(make_token_provider(settings))
     try:
         async with open_graph(settings, provider) as client:
-            resolved = await resolve_for_run(
-                settings, client, users, emit, work.users, keep_mail=True
+            resolving = asyncio.ensure_future(
+                resolve_for_run(settings, client, users, emit, work.users, progress, keep_mail=True)
             )
+            # Ctrl-C, SIGTERM or a report that cannot be written stop a long directory read too.
+            stopped.task = resolving
+            await asyncio.wait({resolving})
+            stopped.task = None
             client.gate.log.finish()
             work.http = client.stats.as_dict()
             work.throttling = client.gate.log.totals()
     finally:
         if token_provider is None:
             await close_token_provider(provider)
+    if resolving.cancelled():
+        report_not_sent(users, emit, "interrupted while resolving users")
+        return
+    resolved = resolving.result()
     if isinstance(resolved, str):
         work.aborted = resolved
         return

@@ -51,10 +51,32 @@ class ResolvedRows:
     rows are reported by the resolver, not by the writer).
     """
 
-    def __init__(self, held: HeldRows, resolver: RowResolver) -> None:
+    def __init__(
+        self,
+        held: HeldRows,
+        resolver: RowResolver,
+        resolution: Resolution | None = None,
+        key: str = "",
+    ) -> None:
         self._held = held
         self._resolver = resolver
+        self._resolution = resolution
+        self._key = key
         self._emitted = 0
+
+    def present_people(self) -> set[str] | None:
+        """The object ids (lower case) of everyone a value of the held rows names, disabled
+        accounts and ambiguous matches included: the people who have not left the file.
+
+        None when some lookups failed: who is absent cannot then be told.
+        """
+        if self._resolution is None or self._resolution.failures:
+            return None
+        present: set[str] = set()
+        for value in _distinct_values(self._held, self._key):
+            _, users = self._resolution.users_for(value)
+            present.update(user.id.casefold() for user in users)
+        return present
 
     @property
     def rows(self) -> int:
@@ -156,4 +178,4 @@ async def resolve_for_run(
     figures.update(resolution.figures.as_dict())
     if key != "employeeId":
         regroup_people(held, resolution)
-    return ResolvedRows(held, RowResolver(resolution, settings.run, emit))
+    return ResolvedRows(held, RowResolver(resolution, settings.run, emit), resolution, key)

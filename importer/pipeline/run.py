@@ -20,7 +20,7 @@ from importer.lock import RunLock
 from importer.pipeline.collector import fewer_collections
 from importer.pipeline.logs import run_log
 from importer.pipeline.orgdata_stage import check_orgdata
-from importer.pipeline.result import GraphWork, RunResult, exit_for
+from importer.pipeline.result import GraphWork, RunResult, StateOptions, exit_for
 from importer.pipeline.signals import stopped_by_signals
 from importer.pipeline.spill import RowSpill, report_not_sent
 from importer.pipeline.target_writers import target_writer
@@ -55,6 +55,8 @@ async def run_import(
     dry_run: bool = False,
     allow_deletes: int | None = None,
     progress: RunProgress | None = None,
+    full: bool = False,
+    now: datetime | None = None,
 ) -> RunResult:
     """Read, validate, plan against the target, write, report.
 
@@ -64,6 +66,8 @@ async def run_import(
         dry_run: plan only: report ``would-*`` actions, send no write.
         allow_deletes: sync may delete up to this many skills whatever ``max_delete_ratio`` says.
         progress: live counters the stages update (the CLI shows them); one is made if None.
+        full: list every person, whatever the confirmed state says (``--full``).
+        now: the run's time for the confirmed state (default: now; tests move nights).
 
     Raises:
         InputError, ConfigError, AuthError: before anything is sent (exit ``USAGE``).
@@ -75,7 +79,12 @@ async def run_import(
 
     try:
         return await _run_import(
-            paths, settings, dry_run=dry_run, allow_deletes=allow_deletes, progress=progress
+            paths,
+            settings,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            progress=progress,
+            state=(full, now),
         )
     except ImporterError as exc:
         await notify_error(settings, exc.exit_code, str(exc), _target_label(settings))
@@ -89,6 +98,7 @@ async def _run_import(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress | None,
+    state: tuple[bool, datetime | None],
 ) -> RunResult:
     from importer.graph.auth import make_token_provider, sign_in_first
     from importer.notify import notify_run
@@ -125,6 +135,7 @@ async def _run_import(
             dry_run=dry_run,
             allow_deletes=allow_deletes,
             progress=progress,
+            state=(state[0], state[1] or started),
         )
         # Inside the run log: whether the notification went out is part of the record.
         await notify_run(settings, result.summary, result.report_dir)
@@ -142,16 +153,21 @@ async def _run_stages(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress,
+    state: tuple[bool, datetime],
 ) -> RunResult:
     kept: RowSpill | None = None
     shaper = Shaper(settings)
     try:
+        # Sync with the confirmed state: who the file names in rows not written has not left.
+        writer.seen_users = set() if settings.run.mode == "sync" else None
         with stopped_by_signals() as stopped:
             validated = _read_and_validate(
                 settings, reader, writer, shaper, progress, stop=stopped.is_set
             )
             kept = validated.kept
+            writer.order_by_input([(d.source, d.sheet) for d in shaper.decisions])
             refusal = None if stopped.is_set() else _refusal(settings, validated, writer)
+        file_users, writer.seen_users = writer.seen_users or set(), None
         # The flag is final now that the handlers are back. Rows a refusal reported stay so.
         held_back = refusal is not None and (bool(refusal) or writer.failure is not None)
         interrupted = stopped.is_set() and not held_back
@@ -173,6 +189,7 @@ async def _run_stages(
                 dry_run=dry_run,
                 allow_deletes=allow_deletes,
                 progress=progress,
+                state=StateOptions(state[1], state[0], file_users),
             )
             logger.info("Graph work finished in %.1f s", time.monotonic() - clock)
         warnings.extend(work.warnings)
@@ -197,6 +214,7 @@ async def _run_stages(
             warnings=warnings,
             users=work.users,
             layouts=shape_summary(shaper),
+            state=work.state,
         )
         path = writer.finish(summary)
     finally:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Protocol
 
 from importer.config import Settings
-from importer.pipeline.result import GraphWork
+from importer.pipeline.result import GraphWork, StateOptions
 from importer.pipeline.spill import RowSpill
 from importer.progress import RunProgress
 from importer.report.writer import ReportWriter
@@ -37,6 +37,7 @@ class TargetWriter(Protocol):
         dry_run: bool,
         allow_deletes: int | None,
         progress: RunProgress,
+        state: StateOptions | None = None,
     ) -> Awaitable[GraphWork]: ...  # pragma: no cover - protocol
 
 
@@ -58,8 +59,10 @@ async def _to_graph(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress,
+    state: StateOptions | None = None,
 ) -> GraphWork:
-    """The Graph targets: resolve, plan and write through Graph (signed in before reading)."""
+    """The Graph targets: resolve, plan and write through Graph (signed in before reading);
+    ``state``: how the run uses the confirmed state (``run.delta``)."""
     from importer.pipeline.graph_stage import dispatch
 
     assert token_provider is not None
@@ -71,4 +74,5 @@ async def _to_graph(
         dry_run=dry_run,
         allow_deletes=allow_deletes,
         progress=progress,
+        state=state,
     )

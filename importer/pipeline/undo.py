@@ -119,6 +119,7 @@ async def _revert(
     progress: RunProgress,
     dry_run: bool,
 ) -> GraphWork:
+    from importer.pipeline.delta import void_confirmed
     from importer.targets import open_graph
     from importer.write.dispatcher import Dispatcher
 
@@ -150,6 +151,9 @@ async def _revert(
             plan=planner,
         )
         writer.on_failure(dispatcher.stop)
+        if not dry_run:
+            # These people's skills are about to change behind the confirmed state's back.
+            await void_confirmed(settings, client, token_provider, people)
         try:
             with stop_on_signals(dispatcher.stop):
                 result = await dispatcher.run(entries)

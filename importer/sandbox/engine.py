@@ -13,7 +13,7 @@ from importer.sandbox.external import route_external
 from importer.sandbox.people_admin import route_people_admin
 from importer.sandbox.skill_api import GraphCall, route_call
 from importer.sandbox.state import SandboxState
-from importer.sandbox.users_api import answer_users
+from importer.sandbox.users_api import answer_organization, answer_users
 from importer.sandbox.wire import GraphResponse, graph_error
 
 __all__ = ["answer_call", "throttled_response"]
@@ -60,6 +60,8 @@ def answer_call(
 def _route(state: SandboxState, call: GraphCall) -> GraphResponse:
     if call.raw_segments == ["users"]:
         return answer_users(state, call)
+    if call.raw_segments == ["organization"]:
+        return answer_organization(state, call)
     head = call.raw_segments[:1]
     if head in (["external"], ["admin"]):
         segments = [unquote(raw) for raw in call.raw_segments]

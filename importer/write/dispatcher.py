@@ -31,7 +31,7 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importer.config import RunSettings
 from importer.errors import GraphError, NotSentError
@@ -40,6 +40,7 @@ from importer.graph.client import GraphClient
 from importer.graph.pacing import AdaptivePacer
 from importer.progress import LISTING, WRITING, RunProgress
 from importer.records import Action, ConfirmedWrite, OpKind, RowOutcome, SkillRow
+from importer.write.delta import StateHooks
 from importer.write.execute import OperationWriter, WriteContext, as_graph_error
 from importer.write.groups import RowsInMemory, UserRows
 from importer.write.guards import SystemicRefusalGuard, delete_guard
@@ -47,6 +48,9 @@ from importer.write.listing import SkillLister
 from importer.write.outcomes import INTERRUPTED, DispatchResult, ProgressState, outcome_for
 from importer.write.planner import Planned, UserPlan, deletes_in, plan_user_changes
 from importer.write.reconcile import Reconciler
+
+if TYPE_CHECKING:
+    from importer.state import DeltaLedger
 
 __all__ = [
     "LISTING_BATCHES_PER_SLOT",
@@ -101,6 +105,8 @@ class Dispatcher:
         before_writes: called with each chunk's plans, how to get a planned user's skills as
             listed for the plan, and whether the run is chunked, just before the chunk's first
             write (the automatic backup); a reason it returns stops the run (exit 3).
+        ledger: the run's use of the confirmed state (``run.delta``): people it lets the run
+            skip are reported unchanged without a request; None lists everyone.
     """
 
     def __init__(
@@ -117,6 +123,7 @@ class Dispatcher:
         on_confirmed: Callable[[ConfirmedWrite], None] | None = None,
         plan: PlanUser | None = None,
         before_writes: BeforeWrites | None = None,
+        ledger: DeltaLedger | None = None,
     ) -> None:
         self._before_writes = before_writes
         self._chunked = False
@@ -141,6 +148,7 @@ class Dispatcher:
         self.result = DispatchResult()
         self.progress = progress if progress is not None else RunProgress()
         self.progress.throttled = lambda: client.gate.is_closed
+        self._delta = StateHooks(ledger, self._record, self.progress) if ledger else None
 
     # ------------------------------------------------------------------ control
 
@@ -213,6 +221,8 @@ class Dispatcher:
                     on_confirmed=self._confirmed if self._on_confirmed is not None else None,
                 )
             )
+            if self._delta is not None:
+                self._delta.ledger.uncertain = self._reconciler.is_pending
             if self._stop_reason:
                 batcher.stop()
             chunks = source.chunks()
@@ -288,6 +298,8 @@ class Dispatcher:
         """
         assert self._lister is not None
         assert self._reconciler is not None
+        if self._delta is not None:
+            self._delta.release(plans)
         for user, _rows, _plan in plans:
             if not self._reconciler.is_pending(user):
                 self._lister.forget(user)
@@ -327,12 +339,24 @@ class Dispatcher:
                 return None
             self.result.warnings.extend(plan.warnings)
             self.result.owned_skills += plan.owned
+            if record and self._delta is not None:
+                self._delta.planned(user, plan)
             return plan
 
+        if self._delta is not None:
+            users, owned = self._delta.select(users, record=record)
+            self.result.owned_skills += owned
         # Requests go by the object id the resolve stage found (the user as written when
-        # there is none); reports keep the user as written.
-        groups = [(rows[0].user_id or rows[0].user, rows) for rows in users.values() if rows]
-        self._written_as.update((user, rows[0].user) for user, rows in groups)
+        # there is none); reports keep the user as written. A person with no rows is one
+        # who left the file (sync with the confirmed state): their owned skills go.
+        groups = [
+            (rows[0].user_id or rows[0].user if rows else key, rows)
+            for key, rows in users.items()
+            if rows or self._delta is not None
+        ]
+        self._written_as.update(
+            (user, rows[0].user if rows else self._left_as(user)) for user, rows in groups
+        )
         plans = await asyncio.gather(*(plan_one(user, rows) for user, rows in groups))
         return [(user, rows, plan) for (user, rows), plan in zip(groups, plans, strict=True)]
 
@@ -350,6 +374,9 @@ class Dispatcher:
             error = as_graph_error(exc)
             self._note_auth("read", user, error)
             self._report_rows(rows, Action.FAILED, error, record=record, attempts=1)
+            if record and self._delta is not None:
+                warning = self._delta.listing_failed(user, rows, error)
+                self.result.warnings.extend([warning] if warning else [])
             return None
         self._note_auth("read", user, None)
         return skills
@@ -406,6 +433,8 @@ class Dispatcher:
             refusal = self._before_writes(plans, self._lister.listed, self._chunked)
             if refusal:
                 self._abort(refusal)
+        if self._delta is not None:
+            self._delta.before_writes(plans)
         operations = (op for _u, _r, plan in plans if plan is not None for op in plan.operations)
         await self._writer.write_all(operations, self._batches_of(WRITE_BATCHES_PER_SLOT))
 
@@ -428,7 +457,12 @@ class Dispatcher:
         reason = self._stop_reason or "the run was stopping"
         return NotSentError(f"not sent: {reason}", code=code, sent=False)
 
+    def _left_as(self, user: str) -> str:
+        return self._delta.ledger.written_as(user.casefold()) if self._delta else user
+
     def _record(self, outcome: RowOutcome) -> None:
+        if self._delta is not None:
+            self._delta.settled(outcome)
         self.progress.count(outcome.action)
         if not outcome.source and outcome.user in self._written_as:
             outcome = replace(outcome, user=self._written_as[outcome.user])

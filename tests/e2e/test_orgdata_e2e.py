@@ -6,8 +6,11 @@ sandbox so that "nothing is sent" is what the sandbox saw, not what the importer
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ import pytest
 from importer.config import load_settings
 from importer.errors import ConfigError, ExitCode
 from importer.pipeline import run_import
+from importer.progress import RESOLVING, RunProgress
 from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
 from tests.conftest import invoke_cli
 from tests.importing import results, write_csv
@@ -265,3 +269,27 @@ async def test_check_finds_the_mail_an_employee_id_would_be_written_as(
     assert no_mail.exit_code == ExitCode.ROWS_FAILED
     assert any("who has no mail" in result.detail for result in no_mail.results)
     assert directory_sandbox.stats.writes == 0
+
+
+async def test_ctrl_c_while_reading_the_directory_stops_with_every_row_not_sent(
+    tmp_path: Path, directory_sandbox: RunningSandbox
+) -> None:
+    directory_sandbox.faults.latency_ms = 30_000  # the lookup hangs until the interrupt
+    source = write_csv(
+        tmp_path / "in.csv", [("000101", "Python"), ("000103", "C#")], ("employee id", "skill")
+    )
+    settings = _settings(tmp_path, directory_sandbox, input={"user_key": "employeeId"})
+    progress = RunProgress()
+    run = asyncio.create_task(run_import([source], settings, progress=progress))
+    for _ in range(2_000):  # until the resolving phase has started (bounded)
+        if RESOLVING in progress.phases or run.done():
+            break
+        await asyncio.sleep(0.005)
+    assert RESOLVING in progress.phases
+
+    os.kill(os.getpid(), signal.SIGINT)
+    result = await asyncio.wait_for(run, timeout=10)
+
+    assert result.exit_code == ExitCode.INTERRUPTED
+    assert [line["action"] for line in results(result)] == ["not-sent", "not-sent"]
+    assert not (result.report_dir / "orgdata").exists()
