@@ -93,6 +93,10 @@ class JournalRows:
         """People with entries."""
         return len(self._offsets)
 
+    def people(self) -> Iterator[str]:
+        """The object id of each person with entries."""
+        return iter(self._offsets)
+
     def chunks(self) -> Iterator[Mapping[str, Sequence[SkillRow]]]:
         """Whole people at a time, in the order they first appear in the journal."""
         with self.path.open("rb") as handle:

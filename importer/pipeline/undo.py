@@ -153,7 +153,7 @@ async def _revert(
         writer.on_failure(dispatcher.stop)
         if not dry_run:
             # These people's skills are about to change behind the confirmed state's back.
-            await void_confirmed(settings, client, token_provider, people)
+            await void_confirmed(settings, client, token_provider, entries.people())
         try:
             with stop_on_signals(dispatcher.stop):
                 result = await dispatcher.run(entries)
