@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.bench_run import _SELF_MEASURED, LEVELS, _free_port, _get_json, _wait_until_up
+from bench.bench_run import LEVELS, _free_port, _get_json, _wait_until_up
 from importer.sandbox.store import SkillStore
 
 __all__ = ["main"]
@@ -89,7 +89,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         _wait_until_up(port)
         measured = folder / "export-usage.json"
         export_cmd = [
-            *(sys.executable, "-c", _SELF_MEASURED, str(measured), ""),
+            *(sys.executable, "-m", "bench.run_probe", str(measured), "", ""),
             *("export", "--all", "-o", str(output), "-c", str(config)),
             *("--target", f"http://127.0.0.1:{port}", "--quiet"),
         ]
