@@ -64,6 +64,8 @@ class ConnectorWriter:
         ledger: the confirmed hashes of the connection's items.
         fresh: send every person's item whatever the ledger says (``--full``,
             ``run.delta: off``); confirmations are still recorded.
+        file_users: every user value of the file, case-folded (rows invalid or not
+            resolved included): sync never removes the item of a person the file still names.
         dry_run: report ``would-*`` actions, send no write.
         allow_deletes: sync may delete up to this many items whatever the ratio says.
         on_outcome: called once for every row (and every item or skill removed).
@@ -77,6 +79,7 @@ class ConnectorWriter:
         settings: Settings,
         ledger: ConfirmedItems,
         fresh: bool = False,
+        file_users: set[str] | None = None,
         dry_run: bool = False,
         allow_deletes: int | None = None,
         on_outcome: Callable[[RowOutcome], None],
@@ -87,6 +90,7 @@ class ConnectorWriter:
         self._run = settings.run
         self._ledger = ledger
         self._fresh = fresh or settings.run.delta == "off"
+        self._named = file_users or set()
         self._dry_run = dry_run
         self._allow_deletes = allow_deletes
         self._emit = on_outcome
@@ -130,8 +134,13 @@ class ConnectorWriter:
                 for rows in chunk.values()
                 if rows and rows[0].user_id
             }
-            leavers = [item_id for item_id in self._ledger.item_ids() if item_id not in seen]
-            owned = len(seen | set(self._ledger.item_ids()))
+            held = dict(self._ledger.items())
+            leavers = sorted(
+                item_id
+                for item_id, written_as in held.items()
+                if item_id not in seen and written_as.casefold() not in self._named
+            )
+            owned = len(seen | set(held))
             reason = delete_guard(
                 len(leavers), owned, self._run.max_delete_ratio, self._allow_deletes
             )
@@ -232,7 +241,8 @@ class ConnectorWriter:
                 self._record(outcome_for(row, Action.FAILED, error=failure, attempts=attempts))
             return
         self._note_auth(object_id, None)
-        self._ledger.record(item.item_id, Recorded(item.content_hash, item.skills))
+        written_as = rows[0].user if rows else ""
+        self._ledger.record(item.item_id, Recorded(item.content_hash, item.skills, written_as))
         for row, action in row_actions(kept, item, before, dry_run=False):
             self._record(outcome_for(row, action, answer=answer, skill_id=item.item_id))
         if before is not None:

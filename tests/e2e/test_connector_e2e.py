@@ -191,6 +191,20 @@ async def test_sync_removes_a_leavers_item_only_past_the_delete_guard(
     assert [(row["userId"], row["skillId"]) for row in removed] == [(ANN_ID, leaver)]
 
 
+async def test_sync_keeps_the_item_of_a_person_the_file_still_names_in_an_invalid_row(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    await run_setup(connector_settings(sandbox, tmp_path), wait_s=30)
+    both = [(BOB_UPN, "Python", "expert", "", ""), (ONEIL_UPN, "Welding", "expert", "", "")]
+    await import_people(sandbox, tmp_path, both)
+
+    typo = [both[0], (ONEIL_UPN, "Welding", "Guru", "", "")]
+    result = await import_people(sandbox, tmp_path, typo, mode="sync", allow_deletes=5)
+
+    assert ONEIL_ID.replace("-", "") in await items_of(sandbox)
+    assert "deleted" not in {row["action"] for row in results(result)}
+
+
 @pytest.mark.parametrize(
     "faults",
     [
