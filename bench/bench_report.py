@@ -12,6 +12,11 @@ writer's own memory stays flat (timings then include building the inputs).
 ``--csv PATH`` times what ``validate`` does with a real file instead: InputReader, Validator
 and the report, valid rows through ``add_source_row`` (the add figure then includes reading
 and validating).
+
+``--as-run`` feeds the outcomes as ``run`` does: invalid and duplicate rows first (found while
+reading), then the others as ``created``, person by person (each person's rows are spread over
+the file), and has the writer put results.csv back in input order at ``finish``;
+``--as-run --arrival-order`` leaves it in arrival order (what ``run`` did before), for the pair.
 """
 
 from __future__ import annotations
@@ -59,6 +64,31 @@ def make_inputs(rows: int, api: str) -> Iterator[RowOutcome | SourceRow]:
             yield RowOutcome.for_source(source, Action.VALID)
 
 
+_PEOPLE = 50_000
+
+
+def make_run_arrival(rows: int) -> Iterator[RowOutcome]:
+    """What ``run`` reports for ``rows`` input rows of ``_PEOPLE`` people, in arrival order."""
+    numbers = range(2, rows + 2)
+    for number in numbers:
+        if number % 100 < 5:
+            yield _outcome(number, Action.INVALID if number % 100 < 3 else Action.DUPLICATE)
+    for person in range(_PEOPLE):
+        for number in range(2 + person, rows + 2, _PEOPLE):
+            if number % 100 >= 5:
+                yield _outcome(number, Action.CREATED)
+
+
+def _outcome(number: int, action: Action) -> RowOutcome:
+    user = f"user{number % _PEOPLE}@contoso.com"
+    source = SourceRow(_TABLE, number, (user, f"Skill {number % 7}", "4", "IT"))
+    if action is Action.INVALID:
+        return RowOutcome.for_source(
+            source, action, error_type="invalid-enum", error="proficiency 'Guru' is not ..."
+        )
+    return RowOutcome.for_source(source, action)
+
+
 def validated(
     path: Path,
 ) -> tuple[Iterator[RowOutcome | SourceRow], Callable[[], list[RowOutcome]]]:
@@ -81,6 +111,8 @@ def run(
     inputs: Iterable[RowOutcome | SourceRow],
     formats: list[str],
     corrections: Callable[[], list[RowOutcome]] = list,
+    *,
+    input_order: bool = False,
 ) -> tuple[float, float]:
     """Return (add seconds, finish seconds) for one report of ``inputs``."""
     with tempfile.TemporaryDirectory() as folder:
@@ -89,6 +121,8 @@ def run(
         run_id = new_run_id(root, started)
         t0 = time.perf_counter()
         writer = ReportWriter(root, formats, run_id)
+        if input_order:
+            writer.order_by_input([(_TABLE.source, _TABLE.sheet)])
         for item in inputs:
             if isinstance(item, SourceRow):
                 writer.add_source_row(item)
@@ -114,9 +148,15 @@ def main() -> None:
     parser.add_argument("--api", choices=["add", "source"], default="add")
     parser.add_argument("--stream", action="store_true")
     parser.add_argument("--csv", type=Path)
+    parser.add_argument("--as-run", action="store_true")
+    parser.add_argument("--arrival-order", action="store_true")
     args = parser.parse_args()
     formats = [f for f in args.formats.split(",") if f]
-    if args.csv:
+    if args.as_run:
+        args.api, args.stream = "add", True
+        order = not args.arrival_order
+        add_s, finish_s = run(make_run_arrival(args.rows), formats, input_order=order)
+    elif args.csv:
         args.api, args.stream = "source", True
         items, corrections = validated(args.csv)
         add_s, finish_s = run(items, formats, corrections)
@@ -126,6 +166,7 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"rows={args.rows} formats={','.join(formats)} api={args.api} stream={args.stream} "
+        f"as_run={args.as_run} input_order={args.as_run and not args.arrival_order} "
         f"add={add_s:.2f}s finish={finish_s:.2f}s total={add_s + finish_s:.2f}s "
         f"peak_rss={peak_mb:.0f}MB"
     )

@@ -203,7 +203,7 @@ class RunLock:
                 logger.warning(
                     "took over the lock left by a run that ended (%s)", _describe(previous)
                 )
-            _write(fd, self.key)
+            self._write_record(fd)
         except BaseException:
             os.close(fd)
             raise
@@ -218,6 +218,17 @@ class RunLock:
             self._os_lock.unlock(self._fd)
         os.close(self._fd)
         self._fd = None
+
+    def _write_record(self, fd: int) -> None:
+        """Write who holds the lock; a full disk or a failing folder is one line, not a trace."""
+        try:
+            _write(fd, self.key)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ConfigError(
+                f"cannot write the lock file {self.path} ({reason}); nothing was sent. Free "
+                f"some space in {self.path.parent} and run again"
+            ) from None
 
     def _open(self) -> int:
         """Open (or create) the lock file without following a link; refuse anything odd."""

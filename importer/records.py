@@ -12,6 +12,7 @@ safe to share between coroutines.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar, dataclass_transform
@@ -19,6 +20,7 @@ from typing import Any, TypeVar, dataclass_transform
 __all__ = [
     "FIELDS",
     "Action",
+    "ConfirmedWrite",
     "InputSummary",
     "OpKind",
     "Operation",
@@ -245,6 +247,8 @@ class Operation:
         skill_id: Graph's id of the existing skill (update, delete, unchanged).
         row: the input row this operation serves; None for a sync delete.
         changes: for an update, what changes in words (``proficiency: elementary -> expert``).
+        before: the skill as Graph held it when the run planned (update, delete, unchanged);
+            None for a create. The journal records it, so a run can be undone.
     """
 
     kind: OpKind
@@ -254,6 +258,35 @@ class Operation:
     skill_id: str | None = None
     row: SkillRow | None = None
     changes: str = ""
+    before: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmedWrite:
+    """A write Graph confirmed: what the journal (and any other record of writes) keeps.
+
+    Made at the one place a write is known to have been carried out (a 2xx answer, or an
+    ambiguous create found in a later listing), never for a write whose outcome is unknown.
+
+    Attributes:
+        kind: create, update or delete.
+        user: the user the request went to (the object id when the directory gave one).
+        user_as_written: the user as the input wrote it.
+        skill_id: Graph's id of the skill (the new one for a create).
+        display_name: the skill's name.
+        before: the skill as Graph held it before the write (update, delete); None for create.
+        after: the skill as it is after the write (create, update); None for a delete.
+        changed: for an update, the fields the write changed (Graph's names).
+    """
+
+    kind: OpKind
+    user: str
+    user_as_written: str
+    skill_id: str
+    display_name: str
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    changed: tuple[str, ...] = ()
 
 
 @record

@@ -36,6 +36,7 @@ __all__ = [
     "NumericScale",
     "as_number",
     "looks_like_level",
+    "scale_overlaps",
     "split_synonyms",
 ]
 
@@ -171,6 +172,39 @@ def split_synonyms(
     if field == "proficiency" and not exact and not ranges:
         exact = {float(k): v for k, v in DEFAULT_PROFICIENCY_SCALE.items()}
     return words, NumericScale(exact, tuple(ranges))
+
+
+def scale_overlaps(scale: NumericScale) -> list[str]:
+    """The pairs of numeric entries that share numbers but mean different values.
+
+    ``"1-5": elementary`` with ``"4-10": expert`` would read 4 and 5 as whichever entry is
+    looked up first, silently; a number or range inside another one with a different target
+    is as ambiguous. Entries with the same target (compared loosely) may overlap.
+
+    Returns:
+        One phrase per overlapping pair, e.g. ``"1-5" (elementary) and "4-10" (expert) share
+        4-5``, in the order configured.
+    """
+    entries = [(n, n, t) for n, t in scale.exact.items()] + list(scale.ranges)
+    found: list[str] = []
+    for at, (low, high, target) in enumerate(entries):
+        for other_low, other_high, other in entries[at + 1 :]:
+            shared = (max(low, other_low), min(high, other_high))
+            if shared[0] > shared[1] or _loose(target) == _loose(other):
+                continue
+            found.append(
+                f'"{_span(low, high)}" ({target}) and "{_span(other_low, other_high)}" '
+                f"({other}) share {_span(*shared)}"
+            )
+    return found
+
+
+def _span(low: float, high: float) -> str:
+    return _shown(low) if low == high else f"{_shown(low)}-{_shown(high)}"
+
+
+def _loose(text: str) -> str:
+    return _LOOSE_DROP.sub("", text).casefold()
 
 
 _LOOSE_DROP = re.compile(r"[\s_\-]+")

@@ -13,7 +13,17 @@ from typing import Any
 import click
 
 from importer import __version__
-from importer.cli.commands import check, inspect, login, run, sandbox, validate
+from importer.cli.commands import (
+    check,
+    connector,
+    export,
+    inspect,
+    login,
+    run,
+    sandbox,
+    undo,
+    validate,
+)
 from importer.errors import EXIT_CODES, ExitCode, ImporterError
 
 __all__ = ["cli", "main"]
@@ -52,7 +62,7 @@ def cli() -> None:
     """
 
 
-for _command in (validate, run, inspect, sandbox, login, check):
+for _command in (validate, run, inspect, sandbox, login, check, undo, export, connector):
     cli.add_command(_command)
 
 

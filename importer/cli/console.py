@@ -13,9 +13,12 @@ import sys
 from rich.console import Console
 from rich.logging import RichHandler
 
-__all__ = ["STDERR", "setup_logging"]
+__all__ = ["RUN_LOG_ONLY", "STDERR", "setup_logging"]
 
 STDERR = Console(stderr=True)
+
+#: The attribute of a log record meant for run.log, not for the console.
+RUN_LOG_ONLY = "run_log_only"
 
 
 class _JsonFormatter(logging.Formatter):
@@ -30,6 +33,11 @@ class _JsonFormatter(logging.Formatter):
         )
 
 
+def _not_run_log_only(record: logging.LogRecord) -> bool:
+    """False for lines meant for run.log alone (progress while the live line shows it)."""
+    return not getattr(record, RUN_LOG_ONLY, False)
+
+
 def setup_logging(log_format: str, quiet: bool) -> None:
     """Send log lines to stderr: rich on a terminal, plain text or JSON lines otherwise."""
     handler: logging.Handler
@@ -42,6 +50,7 @@ def setup_logging(log_format: str, quiet: bool) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     handler.setLevel(logging.WARNING if quiet else logging.INFO)
+    handler.addFilter(_not_run_log_only)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)

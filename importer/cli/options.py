@@ -39,6 +39,7 @@ _FLAG_SETTINGS = {
     "layout": ("input", "layout"),
     "target": ("target", "graph"),
     "query": ("input", "query"),
+    "library": ("orgdata", "library"),
 }
 
 #: The SOURCE arguments of the commands that read input: file paths or database URLs.

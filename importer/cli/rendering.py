@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from importer.errors import ExitCode
@@ -50,20 +51,30 @@ def render_summary(console: Console, result: RunResult, title: str) -> None:
             table.add_row(action, str(count))
     table.add_row("[dim]blank rows skipped[/dim]", str(result.summary.blank_rows))
     console.print(table)
+    # Piped or redirected: every line whole, never wrapped at 80 columns (one grep, one hit).
+    whole = not console.is_terminal
     http = result.summary.http
     if http:
         console.print(
-            "HTTP: " + ", ".join(f"{key} {value}" for key, value in http.items()), highlight=False
+            "HTTP: " + ", ".join(f"{key} {value}" for key, value in http.items()),
+            highlight=False,
+            soft_wrap=whole,
         )
-    console.print(f"Target: {result.summary.target}", highlight=False)
+    console.print(f"Target: {result.summary.target}", highlight=False, soft_wrap=whole)
     for warning in result.warnings[:10]:
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        console.print(
+            f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=whole
+        )
     if len(result.warnings) > 10:
         console.print(f"[yellow]... and {len(result.warnings) - 10} more warnings in summary.json")
     code = result.exit_code
     style = "green" if code == ExitCode.OK else "yellow" if code == ExitCode.ROWS_FAILED else "red"
-    console.print(f"[{style}]exit {result.exit_code}: {result.reason}[/{style}]", highlight=False)
-    console.print(f"Report: {result.report_dir}", highlight=False)
+    console.print(
+        f"[{style}]exit {result.exit_code}: {escape(result.reason)}[/{style}]",
+        highlight=False,
+        soft_wrap=whole,
+    )
+    console.print(f"Report: {result.report_dir}", highlight=False, soft_wrap=whole)
 
 
 def render_user_skills(console: Console, user: str, skills: list[dict[str, Any]]) -> None:

@@ -3,9 +3,13 @@
 Unknown keys, wrong types and impossible combinations raise ``ConfigError`` naming where the
 value came from (the file, an environment variable or the command line), the key and what is
 allowed (``importer.config.messages``). Relative paths in a config file (``target.sandbox_db``,
-``target.sandbox_directory``, ``report.dir``, ``auth.certificate_path``, ``input.skills_map``)
-are resolved against the folder of that file, so a scheduler can run the job from any working
-directory. Secrets are refused in the file.
+``target.sandbox_directory``, ``report.dir``, ``auth.certificate_path``, ``input.skills_map``,
+``input.query_file``, ``orgdata.library``) are resolved against the folder of that file, so a
+scheduler can run the job from any working directory. Secrets are refused in the file.
+
+``input.query_file`` is read into ``input.query`` here, once: a query given on the command line
+(``--query`` or ``--query-file``) wins over both keys; ``input.query`` and ``input.query_file``
+set together below it are a config error, since neither can be said to win.
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         ("report", "dir"),
         ("auth", "certificate_path"),
         ("input", "skills_map"),
+        ("input", "query_file"),
+        ("orgdata", "library"),
     ):
         part = data.get(section)
         if isinstance(part, dict) and isinstance(part.get(key), str) and part[key]:
@@ -140,7 +146,7 @@ def load_settings(
         origin = str(config_path)
     data["config_path"] = str(config_path or "")
     try:
-        return _build(data, overrides or {}, environ)
+        settings = _build(data, overrides or {}, environ)
     except ValidationError as exc:
         loc = tuple(exc.errors()[0]["loc"])
         variable = _env_mentions(loc, environ)
@@ -149,6 +155,39 @@ def load_settings(
         elif variable:
             origin = f"environment variable {variable}"
         raise ConfigError(describe_validation_error(exc, origin, Settings)) from None
+    return _with_query_file(settings, overrides or {}, environ, origin)
+
+
+def _with_query_file(
+    settings: Settings,
+    overrides: Mapping[str, Any],
+    environ: Mapping[str, str] | None,
+    origin: str,
+) -> Settings:
+    """``settings`` with ``input.query`` read from ``input.query_file``, when that is set.
+
+    Raises:
+        ConfigError: both keys are set, or the file cannot be read (naming the key and file).
+    """
+    path = settings.input.query_file
+    if path is None or _mentions(overrides, ("input", "query")):
+        return settings  # none given, or the command line's query wins
+    variable = _env_mentions(("input", "query_file"), environ)
+    where = f"environment variable {variable}" if variable else origin
+    if settings.input.query.strip():
+        raise ConfigError(
+            f"{where}: input.query and input.query_file are both set; keep one "
+            f"(the query file is {path})."
+        )
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = (exc.strerror or type(exc).__name__) if isinstance(exc, OSError) else "not UTF-8"
+        raise ConfigError(f"{where}: input.query_file {path} cannot be read ({reason}).") from None
+    if not text.strip():
+        raise ConfigError(f"{where}: input.query_file {path} is empty; it must hold a SELECT.")
+    section = settings.input.model_copy(update={"query": text})
+    return settings.model_copy(update={"input": section})
 
 
 def _mentions(values: Mapping[str, Any], loc: tuple[int | str, ...]) -> bool:

@@ -26,6 +26,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from importer.config.masking import mask_text
+
 __all__ = ["describe_validation_error", "mask_credentials", "plain_problem"]
 
 #: Settings whose values are never echoed, whatever the error.
@@ -36,8 +38,9 @@ _SHOWN_CHARS = 60
 
 
 def mask_credentials(text: str) -> str:
-    """Replace the user name and password of every URL in ``text`` with ``***``."""
-    return _USERINFO.sub(r"\g<scheme>***@", text)
+    """Replace the user name and password of every URL in ``text`` with ``***``, and the
+    credentials in their query strings too (``importer.config.masking``)."""
+    return mask_text(_USERINFO.sub(r"\g<scheme>***@", text))
 
 
 def _shown(value: Any) -> str:

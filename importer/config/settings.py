@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -27,6 +28,7 @@ from pydantic_settings import (
 )
 
 from importer.records import header_key
+from importer.vocabulary import scale_overlaps, split_synonyms
 
 __all__ = [
     "NATIONAL_CLOUDS",
@@ -34,6 +36,7 @@ __all__ = [
     "ColumnsSettings",
     "DefaultsSettings",
     "InputSettings",
+    "OrgDataSettings",
     "ReportSettings",
     "RunSettings",
     "Settings",
@@ -151,12 +154,14 @@ class InputSettings(_Section):
     skill_separator: str = Field(default=";", min_length=1)
     #: Database sources: the SELECT that yields the rows.
     query: str = ""
+    #: Database sources: a file holding the SELECT (read into ``query`` when the settings load).
+    query_file: Path | None = None
     #: CSV of from,to pairs renaming source skill names; an empty `to` leaves the row out.
     skills_map: Path | None = None
     #: Conflicting repeats of (user, skill): every row invalid, or keep the first/last/highest.
     duplicates: Literal["error", "first", "last", "highest"] = "error"
 
-    @field_validator("skills_map", mode="before")
+    @field_validator("skills_map", "query_file", mode="before")
     @classmethod
     def _no_map_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
@@ -214,6 +219,18 @@ class ValuesSettings(_Section):
             return {str(k): str(v) for k, v in value.items()}
         return value
 
+    @field_validator("proficiency", "collaborationTags", "allowedAudiences")
+    @classmethod
+    def _no_overlapping_numbers(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # Two entries claiming one number would let the lookup order decide: refuse it.
+        overlaps = scale_overlaps(split_synonyms(str(info.field_name), value)[1])
+        if overlaps:
+            raise ValueError(
+                f"numbers mapped twice: {'; '.join(overlaps)}. Make the ranges meet without "
+                f'sharing a number (such as "1-3" and "4-5")'
+            )
+        return value
+
 
 class DefaultsSettings(_Section):
     """Values applied to a field when its cell is empty."""
@@ -261,6 +278,20 @@ class ConnectorSettings(_Section):
     description: str = "Employees' skills, loaded by skills-import from the HR skills source."
 
 
+class OrgDataSettings(_Section):
+    """The Org data upload files ``target.kind: orgdata-csv`` writes."""
+
+    #: A People Skills library file (the admin center's export, or a CSV with a name column):
+    #: a skill it does not hold is refused per row, with the closest names suggested; names
+    #: are written as the library spells them. Empty: names as the rows spell them.
+    library: Path | None = None
+
+    @field_validator("library", mode="before")
+    @classmethod
+    def _no_library_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+
 class NotifySettings(_Section):
     """When to send a notification at the end of a run (destinations come from the environment).
 
@@ -297,6 +328,7 @@ class Settings(BaseSettings):
     defaults: DefaultsSettings = Field(default_factory=DefaultsSettings)
     run: RunSettings = Field(default_factory=RunSettings)
     connector: ConnectorSettings = Field(default_factory=ConnectorSettings)
+    orgdata: OrgDataSettings = Field(default_factory=OrgDataSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     #: From SKILLS_IMPORT_CLIENT_SECRET only.

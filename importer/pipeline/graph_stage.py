@@ -10,16 +10,22 @@ from __future__ import annotations
 import asyncio
 
 from importer.config import Settings
+from importer.connector import ConnectorWriter
 from importer.graph.client import GraphClient, TokenProvider
+from importer.journal import open_journal
+from importer.journal.backup import RunBackup
+from importer.pipeline.delta import DeltaSetup, WithLeavers, open_delta
 from importer.pipeline.resolving import ResolvedRows, resolve_for_run
-from importer.pipeline.result import GraphWork
+from importer.pipeline.result import GraphWork, StateOptions
 from importer.pipeline.signals import stop_on_signals
 from importer.pipeline.spill import RowSpill, report_not_sent
 from importer.progress import RunProgress
 from importer.records import RowOutcome
 from importer.report.writer import ReportWriter
+from importer.state import DeltaLedger
 from importer.targets import open_graph
 from importer.write.dispatcher import Dispatcher
+from importer.write.groups import UserRows
 
 __all__ = ["dispatch"]
 
@@ -33,22 +39,45 @@ async def dispatch(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress,
+    state: StateOptions | None = None,
 ) -> GraphWork:
-    """Resolve the users, then plan and write; returns what happened and the run's figures."""
+    """Resolve the users, then plan and write; returns what happened and the run's figures.
+
+    ``state``: how the run uses the confirmed state (``run.delta``); None keeps none.
+    """
     async with open_graph(settings, token_provider) as client:
         work = GraphWork()
         resolved = await _resolve_step(settings, client, users, writer, progress, work)
         if resolved is not None:
-            await _write_step(
-                settings,
-                client,
-                resolved,
-                writer,
-                progress,
-                work,
-                dry_run=dry_run,
-                allow_deletes=allow_deletes,
-            )
+            delta = DeltaSetup()
+            if state is not None:
+                delta = await open_delta(
+                    settings,
+                    client,
+                    token_provider,
+                    resolved,
+                    full=state.full,
+                    dry_run=dry_run,
+                    now=state.now,
+                    file_users=state.file_users,
+                )
+                work.state, work.warnings[:0] = delta.figures, delta.warnings
+            try:
+                await _write_step(
+                    settings,
+                    client,
+                    resolved,
+                    writer,
+                    progress,
+                    work,
+                    dry_run=dry_run,
+                    allow_deletes=allow_deletes,
+                    ledger=delta.ledger,
+                )
+            finally:
+                if delta.ledger is not None:
+                    work.state.update(delta.ledger.figures)
+                    delta.ledger.close()
         client.gate.log.finish()
         work.http = client.stats.as_dict()
         work.throttling = client.gate.log.totals()
@@ -73,11 +102,15 @@ async def _resolve_step(
         resolve_for_run(settings, client, users, emit, work.users, progress)
     )
 
-    def interrupt() -> None:
+    def stop() -> None:
         resolving.cancel()
 
+    def interrupt() -> None:
+        progress.interrupt()
+        stop()
+
     # A report that cannot be written stops the sending: nothing goes out unrecorded.
-    writer.on_failure(interrupt)
+    writer.on_failure(stop)
     with stop_on_signals(interrupt):
         await asyncio.wait({resolving})
     writer.on_failure(None)
@@ -102,19 +135,65 @@ async def _write_step(
     *,
     dry_run: bool,
     allow_deletes: int | None,
+    ledger: DeltaLedger | None = None,
 ) -> None:
-    """Plan each chunk against Graph and send the changes; the outcome goes into ``work``."""
-    dispatcher = Dispatcher(
-        client,
-        run=settings.run,
-        dry_run=dry_run,
-        allow_deletes=allow_deletes,
-        on_outcome=writer.add,
-        progress=progress,
-    )
+    """Plan each chunk against Graph and send the changes; the outcome goes into ``work``.
+
+    The writer is chosen by ``target.kind``: profile skills, or a people-data connector's
+    items. Every profile write Graph confirms goes to the report folder's journal as it is
+    confirmed (a dry run writes none), so the run can be undone even if it is killed; with
+    ``run.backup: auto`` the affected people's skills go to ``backup/`` before the writes.
+    """
+    users: UserRows = resolved
+    if ledger is not None and ledger.leavers:
+        users = WithLeavers(resolved, ledger.leavers)
+    journal = None
+    backup = None
+    dispatcher: Dispatcher | ConnectorWriter
+    if settings.target.kind == "connector":
+        dispatcher = ConnectorWriter(
+            client,
+            settings=settings,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            on_outcome=writer.add,
+            progress=progress,
+        )
+    else:
+        journal = None if dry_run else open_journal(settings, writer.path, "run")
+        if not dry_run and settings.run.backup == "auto":
+            backup = RunBackup(writer.path, settings)
+        dispatcher = Dispatcher(
+            client,
+            run=settings.run,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            on_outcome=writer.add,
+            progress=progress,
+            on_confirmed=journal.record if journal is not None else None,
+            before_writes=backup,
+            ledger=ledger,
+        )
     writer.on_failure(dispatcher.stop)
-    with stop_on_signals(dispatcher.stop):
-        result = await dispatcher.run(resolved)
+    try:
+
+        def interrupt() -> None:
+            progress.interrupt()
+            dispatcher.stop()
+
+        with stop_on_signals(interrupt):
+            result = await dispatcher.run(users)
+    finally:
+        if journal is not None:
+            journal.close()
+        if backup is not None:
+            backup.close()
     writer.on_failure(None)
+    if journal is not None and journal.failure:
+        work.warnings.append(journal.failure)
+    if backup is not None and backup.people and not backup.failure:
+        work.warnings.append(
+            f"backup of {backup.people} people's skills before writing: {backup.path}"
+        )
     work.aborted, work.interrupted = result.aborted, result.interrupted
     work.warnings.extend(result.warnings)

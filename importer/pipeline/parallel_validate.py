@@ -246,11 +246,11 @@ def validate_in_two_parts(
         _replay_shared_keys(reader, source, validator, part["index"], writer)
         source.rows = parent_rows + part["rows"]
         source.blank_rows = parent_blank + part["blank"]
+        logger.info("validated %s in two processes (split at line %d)", source.display, split.line)
         validator.merge_beyond(part["beyond"])
         scale_error = validator.scale_error()
         if scale_error is not None:
             raise scale_error
-        logger.info("validated %s in two processes (split at line %d)", source.display, split.line)
         used = validator.skills_map.used | part["map_used"] if validator.skills_map else None
         warning = validator.unused_map_warning(used)
         return [warning] if warning else []

@@ -18,7 +18,13 @@ from importer.graph.client import GraphClient
 from importer.pipeline.spill import report_not_sent
 from importer.progress import RunProgress
 from importer.records import RowOutcome, SkillRow
-from importer.resolve import DirectoryAccessError, Resolution, RowResolver, resolve_users
+from importer.resolve import (
+    DirectoryAccessError,
+    DirectoryUser,
+    Resolution,
+    RowResolver,
+    resolve_users,
+)
 from importer.write.groups import UserRows
 
 __all__ = ["HeldRows", "ResolvedRows", "resolve_for_run"]
@@ -45,10 +51,32 @@ class ResolvedRows:
     rows are reported by the resolver, not by the writer).
     """
 
-    def __init__(self, held: HeldRows, resolver: RowResolver) -> None:
+    def __init__(
+        self,
+        held: HeldRows,
+        resolver: RowResolver,
+        resolution: Resolution | None = None,
+        key: str = "",
+    ) -> None:
         self._held = held
         self._resolver = resolver
+        self._resolution = resolution
+        self._key = key
         self._emitted = 0
+
+    def present_people(self) -> set[str] | None:
+        """The object ids (lower case) of everyone a value of the held rows names, disabled
+        accounts and ambiguous matches included: the people who have not left the file.
+
+        None when some lookups failed: who is absent cannot then be told.
+        """
+        if self._resolution is None or self._resolution.failures:
+            return None
+        present: set[str] = set()
+        for value in _distinct_values(self._held, self._key):
+            _, users = self._resolution.users_for(value)
+            present.update(user.id.casefold() for user in users)
+        return present
 
     @property
     def rows(self) -> int:
@@ -73,6 +101,11 @@ class ResolvedRows:
             self._emitted = max(self._emitted, number + 1)
             if resolved:
                 yield resolved
+
+    def directory_user(self, row: SkillRow) -> DirectoryUser | None:
+        """The one directory user ``row`` resolved to (None for a row that did not resolve)."""
+        users = self._resolver.resolution.users_for(row.user)[1]
+        return users[0] if len(users) == 1 else None
 
 
 def regroup_people(held: HeldRows, resolution: Resolution) -> int:
@@ -116,8 +149,12 @@ async def resolve_for_run(
     emit: Callable[[RowOutcome], None],
     figures: dict[str, Any],
     progress: RunProgress | None = None,
+    *,
+    keep_mail: bool = False,
 ) -> ResolvedRows | str:
     """Resolve every held user; the rows to plan come back as ``ResolvedRows``.
+
+    ``keep_mail``: remember each person's mail (``ResolvedRows.directory_user``).
 
     Returns:
         The resolved rows; or, when the directory cannot be read, the reason to stop (every
@@ -127,7 +164,12 @@ async def resolve_for_run(
     figures["key"] = key
     try:
         resolution = await resolve_users(
-            _distinct_values(held, key), key, client, settings.run, progress=progress
+            _distinct_values(held, key),
+            key,
+            client,
+            settings.run,
+            progress=progress,
+            keep_mail=keep_mail,
         )
     except DirectoryAccessError as exc:
         logger.error("%s", exc)
@@ -136,4 +178,4 @@ async def resolve_for_run(
     figures.update(resolution.figures.as_dict())
     if key != "employeeId":
         regroup_people(held, resolution)
-    return ResolvedRows(held, RowResolver(resolution, settings.run, emit))
+    return ResolvedRows(held, RowResolver(resolution, settings.run, emit), resolution, key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from importer.errors import ExitCode
 from importer.records import Action
 from importer.report.writer import RunSummary
 
-__all__ = ["GraphWork", "RunResult", "exit_for"]
+__all__ = ["GraphWork", "RunResult", "StateOptions", "exit_for"]
 
 
 @dataclass(slots=True)
@@ -45,6 +46,7 @@ class GraphWork:
         http: the client's request figures.
         throttling: the gate's totals.
         users: how the users were resolved (key, strategy, directory requests).
+        state: how the confirmed state was used (people skipped, verified, planned...).
     """
 
     aborted: str = ""
@@ -53,6 +55,23 @@ class GraphWork:
     http: dict[str, int] = field(default_factory=dict)
     throttling: dict[str, Any] = field(default_factory=dict)
     users: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StateOptions:
+    """How a run uses the confirmed state.
+
+    Attributes:
+        now: the run's clock for the state (when Graph confirmed; which night it is).
+        full: ``--full``: list everyone (entries are still confirmed).
+        file_users: users (case-folded) of the file's rows that are not written (invalid,
+            duplicate): such a person has not left the file.
+    """
+
+    now: datetime
+    full: bool = False
+    file_users: set[str] = field(default_factory=set)
 
 
 def exit_for(counts: dict[str, int]) -> tuple[ExitCode, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,8 +19,11 @@ from importer.errors import ExitCode, ImporterError
 from importer.lock import RunLock
 from importer.pipeline.collector import fewer_collections
 from importer.pipeline.logs import run_log
-from importer.pipeline.result import GraphWork, RunResult, exit_for
+from importer.pipeline.orgdata_stage import check_orgdata
+from importer.pipeline.result import GraphWork, RunResult, StateOptions, exit_for
+from importer.pipeline.signals import stopped_by_signals
 from importer.pipeline.spill import RowSpill, report_not_sent
+from importer.pipeline.target_writers import target_writer
 from importer.pipeline.validate import Validated, shape_summary, validate_into
 from importer.progress import RunProgress
 from importer.read.reader import InputReader
@@ -52,6 +55,8 @@ async def run_import(
     dry_run: bool = False,
     allow_deletes: int | None = None,
     progress: RunProgress | None = None,
+    full: bool = False,
+    now: datetime | None = None,
 ) -> RunResult:
     """Read, validate, plan against the target, write, report.
 
@@ -61,6 +66,8 @@ async def run_import(
         dry_run: plan only: report ``would-*`` actions, send no write.
         allow_deletes: sync may delete up to this many skills whatever ``max_delete_ratio`` says.
         progress: live counters the stages update (the CLI shows them); one is made if None.
+        full: list every person, whatever the confirmed state says (``--full``).
+        now: the run's time for the confirmed state (default: now; tests move nights).
 
     Raises:
         InputError, ConfigError, AuthError: before anything is sent (exit ``USAGE``).
@@ -72,7 +79,12 @@ async def run_import(
 
     try:
         return await _run_import(
-            paths, settings, dry_run=dry_run, allow_deletes=allow_deletes, progress=progress
+            paths,
+            settings,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            progress=progress,
+            state=(full, now),
         )
     except ImporterError as exc:
         await notify_error(settings, exc.exit_code, str(exc), _target_label(settings))
@@ -86,6 +98,7 @@ async def _run_import(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress | None,
+    state: tuple[bool, datetime | None],
 ) -> RunResult:
     from importer.graph.auth import make_token_provider, sign_in_first
     from importer.notify import notify_run
@@ -102,7 +115,13 @@ async def _run_import(
             stack.enter_context(RunLock.for_settings(settings))
         reader = InputReader(paths, settings)
         load_skills_map(settings.input.skills_map)  # a broken map stops here, before any folder
-        token_provider = await sign_in_first(make_token_provider(settings))
+        check_orgdata(settings)  # and a library that cannot be used
+        token_provider = (
+            # The Org data target signs in only if it must read the directory (it decides).
+            None
+            if settings.target.kind == "orgdata-csv"
+            else await sign_in_first(make_token_provider(settings))
+        )
         run_id = new_run_id(settings.report.dir, started)
         writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
         stack.enter_context(run_log(writer.path / "run.log"))
@@ -116,6 +135,7 @@ async def _run_import(
             dry_run=dry_run,
             allow_deletes=allow_deletes,
             progress=progress,
+            state=(state[0], state[1] or started),
         )
         # Inside the run log: whether the notification went out is part of the record.
         await notify_run(settings, result.summary, result.report_dir)
@@ -125,7 +145,7 @@ async def _run_import(
 async def _run_stages(
     settings: Settings,
     reader: InputReader,
-    token_provider: TokenProvider,
+    token_provider: TokenProvider | None,
     writer: ReportWriter,
     run_id: str,
     started: datetime,
@@ -133,31 +153,50 @@ async def _run_stages(
     dry_run: bool,
     allow_deletes: int | None,
     progress: RunProgress,
+    state: tuple[bool, datetime],
 ) -> RunResult:
     kept: RowSpill | None = None
     shaper = Shaper(settings)
     try:
-        validated = _read_and_validate(settings, reader, writer, shaper, progress)
-        kept = validated.kept
+        # Sync with the confirmed state: who the file names in rows not written has not left.
+        writer.seen_users = set() if settings.run.mode == "sync" else None
+        with stopped_by_signals() as stopped:
+            validated = _read_and_validate(
+                settings, reader, writer, shaper, progress, stop=stopped.is_set
+            )
+            kept = validated.kept
+            writer.order_by_input([(d.source, d.sheet) for d in shaper.decisions])
+            refusal = None if stopped.is_set() else _refusal(settings, validated, writer)
+        file_users, writer.seen_users = writer.seen_users or set(), None
+        # The flag is final now that the handlers are back. Rows a refusal reported stay so.
+        held_back = refusal is not None and (bool(refusal) or writer.failure is not None)
+        interrupted = stopped.is_set() and not held_back
         warnings = [*reader.warnings, *shaper.warnings, *validated.warnings]
-        work = GraphWork(aborted=_refusal(settings, validated, writer))
-        if not work.aborted and writer.failure is None and validated.kept.rows:
-            from importer.pipeline.graph_stage import dispatch
-
+        if interrupted:
+            progress.interrupt()
+            report_not_sent(kept, writer.add, "interrupted before anything was sent")
+            work = GraphWork(interrupted=True)
+        elif held_back or not kept.rows:
+            work = GraphWork(aborted=refusal or "")
+        else:
             clock = time.monotonic()
             writer.failure_exit = ExitCode.SAFETY_ABORT
-            work = await dispatch(
+            work = await target_writer(settings.target.kind)(
                 settings,
                 token_provider,
-                validated.kept,
+                kept,
                 writer,
                 dry_run=dry_run,
                 allow_deletes=allow_deletes,
                 progress=progress,
+                state=StateOptions(state[1], state[0], file_users),
             )
             logger.info("Graph work finished in %.1f s", time.monotonic() - clock)
         warnings.extend(work.warnings)
-        exit_code, reason = _exit_reason(work, writer.counts)
+        if interrupted:
+            exit_code, reason = ExitCode.INTERRUPTED, _read_interrupted(validated.rows)
+        else:
+            exit_code, reason = _exit_reason(work, writer.counts)
         summary = RunSummary(
             run_id=run_id,
             command="run",
@@ -175,6 +214,7 @@ async def _run_stages(
             warnings=warnings,
             users=work.users,
             layouts=shape_summary(shaper),
+            state=work.state,
         )
         path = writer.finish(summary)
     finally:
@@ -183,7 +223,8 @@ async def _run_stages(
         writer.close()
         from importer.graph.auth import close_token_provider
 
-        await close_token_provider(token_provider)
+        if token_provider is not None:
+            await close_token_provider(token_provider)
     # A report file that could not be written changes the exit code (ReportWriter.finish).
     return RunResult(
         summary.exit_code, summary.reason, path, dict(summary.counts), summary, warnings
@@ -196,11 +237,16 @@ def _read_and_validate(
     writer: ReportWriter,
     shaper: Shaper,
     progress: RunProgress,
+    *,
+    stop: Callable[[], bool],
 ) -> Validated:
-    """The first step: read, shape and validate; the valid rows are held on disk by user."""
+    """The first step: read, shape and validate; the valid rows are held on disk by user.
+
+    Ctrl-C or SIGTERM (``stop``) ends the reading after the row being read.
+    """
     clock = time.monotonic()
     validated = validate_into(
-        reader, settings, writer, keep_valid=True, progress=progress, shaper=shaper
+        reader, settings, writer, keep_valid=True, progress=progress, shaper=shaper, stop=stop
     )
     logger.info(
         "read and validated %d rows for %d users in %.1f s",
@@ -233,6 +279,14 @@ def _refusal(settings: Settings, validated: Validated, writer: ReportWriter) -> 
         f"was sent. Fix the rows in rejects.csv, or raise run.max_invalid_ratio "
         f"(the guard applies from run.min_rows_for_ratio "
         f"{settings.run.min_rows_for_ratio} rows up)"
+    )
+
+
+def _read_interrupted(rows: int) -> str:
+    """The reason of a run interrupted before anything was sent."""
+    return (
+        f"interrupted while reading: the {rows:,} row(s) read so far are in the report "
+        f"(valid ones not-sent); the rest of the input was not read; nothing was sent"
     )
 
 

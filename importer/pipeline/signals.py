@@ -10,6 +10,10 @@ installed only from the main thread (the only one Python lets install them); els
 some tests, the run simply cannot be interrupted by a signal. The previous handlers come back
 when the block ends.
 
+While rows are read and validated the event loop is held, so ``stopped_by_signals`` only sets a
+flag the reading loop looks at between rows; the first signal also gives the previous handlers
+back, so a second Ctrl-C stops at once (without a report) when a read is stuck.
+
 Which signals, per operating system:
 
 - POSIX: SIGINT (Ctrl-C) and SIGTERM (what cron, systemd and Kubernetes send before SIGKILL).
@@ -29,7 +33,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-__all__ = ["interrupt_signals", "stop_on_signals"]
+__all__ = ["interrupt_signals", "stop_on_signals", "stopped_by_signals"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,3 +78,42 @@ def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def stopped_by_signals() -> Iterator[threading.Event]:
+    """A flag set by the first interrupt; the previous handlers come back at once after it.
+
+    For work that holds the event loop (reading and validating): it checks the flag between
+    rows. A second Ctrl-C then acts as Python's default does (``KeyboardInterrupt``), for a
+    read that does not come back.
+    """
+    stopped = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped
+        return
+    previous: dict[int, Any] = {}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        previous.clear()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        logger.warning(
+            "interrupted (signal %d): stopping after the row being read; the report of the "
+            "rows read so far will be written (interrupt again to stop at once, without it)",
+            signum,
+        )
+        stopped.set()
+        restore()
+
+    try:
+        for signum in interrupt_signals():
+            try:
+                previous[signum] = signal.signal(signum, on_signal)
+            except (OSError, ValueError):
+                continue
+        yield stopped
+    finally:
+        restore()

@@ -6,7 +6,7 @@ stage of ``run``, which keeps the valid rows (grouped by user) for the Graph sta
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -40,6 +40,8 @@ class Validated:
     rows: int
     invalid: int
     warnings: list[str]
+    #: Ctrl-C or SIGTERM stopped the reading: ``rows`` were read, the rest of the input was not.
+    interrupted: bool = False
 
 
 def _head(source: CsvSource | DatabaseSource) -> list[SourceRow]:
@@ -99,6 +101,21 @@ def stream_checked(
     return rows
 
 
+def _until(rows: Iterator[SourceRow], stop: Callable[[], bool]) -> Iterator[SourceRow]:
+    """The rows, up to the one read when ``stop`` turned true: the reader reads no further.
+
+    Rows the shaper or the validator still hold are let through, so every row read is reported.
+    """
+    try:
+        for row in rows:
+            yield row
+            if stop():
+                return
+    finally:
+        if isinstance(rows, Generator):
+            rows.close()
+
+
 def validate_into(
     reader: InputReader,
     settings: Settings,
@@ -107,10 +124,12 @@ def validate_into(
     keep_valid: bool,
     progress: RunProgress | None = None,
     shaper: Shaper | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Validated:
     """Shape and validate the rows; invalid and duplicate rows go straight to the report.
 
-    With ``progress`` (``run`` only), the reading phase counts the rows as they go by.
+    With ``progress`` (``run`` only), the reading phase counts the rows as they go by. When
+    ``stop`` (``run`` only) says so between two rows, reading ends there (``interrupted``).
 
     Raises:
         InputError: a table's layout cannot be told or does not fit, or a level column holds
@@ -119,7 +138,8 @@ def validate_into(
     # ``run`` (keep_valid) may see millions of rows: its duplicate index is the compact one.
     validator = Validator(settings, compact=keep_valid)
     shaper = shaper or Shaper(settings)
-    source_rows = shaper.shape(reader.rows())
+    read = reader.rows() if stop is None else _until(reader.rows(), stop)
+    source_rows = shaper.shape(read)
     kept = RowSpill(settings.run.rows_per_chunk)
     rows = 0
     if progress is not None:
@@ -137,8 +157,9 @@ def validate_into(
                     keep(item)
         else:
             rows = stream_checked(validator.check(source_rows), writer)
+        interrupted = stop is not None and stop()
         scale_error = validator.scale_error()
-        if scale_error is not None:
+        if scale_error is not None and not interrupted:  # nothing is sent after an interrupt
             raise scale_error
         late: list[RowOutcome] = []
         for correction in validator.corrections(reader.lookup_cells):
@@ -150,14 +171,20 @@ def validate_into(
                 late.append(correction)
         if late:
             writer.correct(late)
-        if progress is not None:
+        if progress is not None and not interrupted:
             progress.finish(READING)
     except BaseException:
         kept.close()
         raise
     invalid = writer.counts.get(Action.INVALID.value, 0)
     warning = validator.unused_map_warning()
-    return Validated(kept=kept, rows=rows, invalid=invalid, warnings=[warning] if warning else [])
+    return Validated(
+        kept=kept,
+        rows=rows,
+        invalid=invalid,
+        warnings=[warning] if warning else [],
+        interrupted=interrupted,
+    )
 
 
 def validate_files(paths: Sequence[Path | str | RowsInput], settings: Settings) -> RunResult:

@@ -14,6 +14,7 @@ import hashlib
 import io
 import logging
 import sys
+import zipfile
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -41,6 +42,34 @@ _BINARY = (
     "if it is UTF-16 text, save it with a byte-order mark or as UTF-8)"
 )
 
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _workbook_kind(path: Path, head: bytes) -> tuple[str, str] | None:
+    """What workbook a file named like text really is, and its extension; or None.
+
+    Excel's .xlsx / .xlsm / .xlsb are zip archives with an ``xl/`` folder, .ods a zip whose
+    ``mimetype`` says so; .xls (and a password-protected workbook of any kind) is an OLE2
+    compound file. Saving as CSV is often a rename: the reader would otherwise see "NUL bytes".
+    """
+    if head.startswith(_OLE_MAGIC):
+        return "an Excel workbook (Excel 97-2003, or password-protected)", ".xls"
+    if not head.startswith(_ZIP_MAGIC):
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if any(name.startswith("xl/") for name in names):
+                binary = "xl/workbook.bin" in names
+                return "an Excel workbook", ".xlsb" if binary else ".xlsx"
+            if "mimetype" in names and b"spreadsheet" in archive.read("mimetype"):
+                return "an OpenDocument spreadsheet", ".ods"
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return None
+    return None
+
+
 # A cell may legitimately be long (a pasted description); the csv module's 128 KiB default
 # would turn such a file into an error halfway through the run.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -61,6 +90,14 @@ def _scan(path: Path, display: str, encoding: str) -> tuple[str, str, bytes]:
                 digest.update(chunk)
                 if first:
                     head, first = chunk[:_HEAD], False
+                    kind = _workbook_kind(path, head)
+                    if kind is not None:
+                        raise InputError(
+                            f"this is {kind[0]} named {path.suffix}, not text: rename it "
+                            f"{path.with_suffix(kind[1]).name} and run again (or save it "
+                            f"from Excel as CSV UTF-8)",
+                            path=display,
+                        )
                     if encoding == "auto":
                         chosen = _encoding_from_bom(chunk)
                     decoder = codecs.getincrementaldecoder(chosen)("strict")

@@ -10,8 +10,10 @@ Safety:
 - The database is opened read-only where the driver allows it (sqlite in ``mode=ro``,
   PostgreSQL in a read-only transaction) and nothing is ever committed: the connection is
   rolled back and closed after each read.
-- The password is masked (``***``) wherever the URL is shown, and scrubbed from any driver
-  message before it becomes an error: it never reaches a log, a report or a message.
+- Every credential of the URL (its password, query values such as ``password`` or ``token``,
+  an ``odbc_connect`` string's ``PWD``) is masked (``***``) wherever the URL is shown, and
+  scrubbed from any driver message before it becomes an error: it never reaches a log, a
+  report or a message.
 - Everything that can go wrong before the first row (bad URL, missing driver, no server, bad
   SQL, no user or skill column, an empty result) is an ``InputError`` of one line, raised when
   the source is opened, so a broken source fails before anything is sent.
@@ -29,8 +31,8 @@ from decimal import Decimal
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
+from importer.config import masking
 from importer.errors import InputError
 from importer.read.headers import HeaderMatcher
 from importer.read.workbook import cell_text
@@ -87,14 +89,10 @@ def is_database_url(text: str) -> bool:
 
 
 def mask_url(text: str) -> str:
-    """The URL with any password replaced by ``***`` (also for URLs that do not parse)."""
-    from sqlalchemy import exc as sa_exc
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(text).render_as_string(hide_password=True)
-    except (sa_exc.ArgumentError, ValueError):
-        return _PASSWORD_IN_URL.sub(r"\1***@", text)
+    """The URL with every credential replaced by ``***``: the user info's password, query
+    values such as ``password`` or ``token``, an ``odbc_connect`` string's ``PWD`` (also for
+    URLs that do not parse; see ``importer.config.masking``)."""
+    return masking.mask_url(text)
 
 
 def _as_text(chunk: Sequence[Sequence[Any]]) -> list[tuple[str, ...]]:
@@ -146,7 +144,7 @@ class DatabaseSource:
         chunk_rows: int = CHUNK_ROWS,
     ) -> None:
         self.display = mask_url(url)
-        self._secrets = [s for s in _password_of(url) if s]
+        self._secrets = [s for s in (*_password_of(url), *masking.url_secrets(url)) if s]
         if password:
             self._secrets.append(password)
         self._query = query.strip()
@@ -169,9 +167,7 @@ class DatabaseSource:
         self.stopped_at_line = False
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            for form in {secret, quote(secret, safe=""), quote(secret)}:
-                text = text.replace(form, "***")
+        text = masking.scrub(text, self._secrets)
         return _PASSWORD_IN_URL.sub(r"\1***@", text)
 
     def _fail(self, what: str, exc: BaseException) -> InputError:

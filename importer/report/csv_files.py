@@ -29,6 +29,7 @@ __all__ = [
     "CorrectionKey",
     "correction_key",
     "csv_line",
+    "csv_records",
     "has_hidden",
     "neutralise",
     "open_csv",
@@ -185,6 +186,10 @@ def _records(handle: IO[str]) -> Iterator[str]:
             yield line
     if partial:
         yield partial
+
+
+#: The raw text of each record of a report CSV (for rewriting one without parsing every cell).
+csv_records = _records
 
 
 def correction_key(source: str, sheet: str, row: int, column: str, name: str) -> CorrectionKey:

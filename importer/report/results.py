@@ -10,7 +10,8 @@ other files. Nothing here holds outcomes: memory stays bounded for millions of r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from importer.records import Action, RowOutcome, SourceRow, Table
@@ -29,10 +30,13 @@ from importer.report.csv_files import (
 )
 from importer.report.error_types import ErrorTally, ErrorTallyPart
 from importer.report.files import ReportFiles
+from importer.report.input_order import order_results
 from importer.report.rejects import RejectsCsv
 from importer.report.xlsx import ATTENTION_ACTIONS
 
 __all__ = ["ResultsStream"]
+
+logger = logging.getLogger(__name__)
 
 
 _ACTIONS: tuple[Action, ...] = tuple(Action)
@@ -112,6 +116,7 @@ class ResultsStream(ReportFiles):
         # row, so the one byte per row number cannot say), for ``correct``.
         self._produced: dict[CorrectionKey, int] = {}
         self._removed_rejects: set[tuple[str, str, int]] = set()
+        self._input_order: Sequence[tuple[str, str]] | None = None
         #: Rows per error type with an example each (rows in the fast paths have none).
         self.errors = ErrorTally()
 
@@ -334,10 +339,16 @@ class ResultsStream(ReportFiles):
                 self._in_place.discard(key)
             self.errors.replace(outcome)
 
+    def order_by_input(self, tables: Sequence[tuple[str, str]]) -> None:
+        """At ``finish``, put results.csv in input order: ``tables`` (source, sheet) as read."""
+        self._input_order = list(tables)
+
     def finish(self) -> None:
         """Close results.csv and rejects.csv with every correction applied.
 
-        A file that cannot be written is left as far as it got (see ``failure``).
+        A file that cannot be written is left as far as it got (see ``failure``). Asked to
+        (``order_by_input``), results.csv is then put in input order; if that fails (a full
+        disk), it stays complete in the order the outcomes came, and a warning says so.
         """
         self._flush()
         if self._results is not None:
@@ -351,6 +362,15 @@ class ResultsStream(ReportFiles):
                 replace_results_rows(self.results_path, self._corrections)
             except OSError as exc:
                 self.fail("results.csv", exc)
+        if self._input_order is not None and self.failure is None:
+            try:
+                order_results(self.results_path, self._input_order)
+            except OSError as exc:
+                logger.warning(
+                    "results.csv is complete but in the order the outcomes came, not in input "
+                    "order (%s)",
+                    exc.strerror or type(exc).__name__,
+                )
         if self._rejects is not None:
             in_place = [o for key, o in self._corrections.items() if key in self._in_place]
             appended = [o for key, o in self._corrections.items() if key not in self._in_place]

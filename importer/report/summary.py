@@ -72,6 +72,9 @@ class RunSummary:
     layouts: list[dict[str, Any]] = field(default_factory=list)
     throttling: dict[str, Any] = field(default_factory=dict)
     error_types: list[dict[str, Any]] = field(default_factory=list)
+    #: How the confirmed state was used: people skipped by it, verified, planned, leavers,
+    #: and why the run listed everyone when it did; empty when no state was used.
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -147,6 +150,8 @@ def summary_document(
     }
     if summary.users:
         document["users"] = dict(summary.users)
+    if summary.state:
+        document["state"] = dict(summary.state)
     if scope is not None:
         document["xlsx_results"] = {
             "complete": scope.complete,

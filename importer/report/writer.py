@@ -4,7 +4,8 @@ Files, in the order they are finished:
 
 - ``results.csv``: one line per input row (and per skill deleted by sync), streamed as
   outcomes arrive. Always written, whatever ``report.formats`` says: it is the record of the
-  run. Lines are in arrival order (input order for ``validate``; per user for ``run``).
+  run. Lines are in input order: ``validate`` streams them so; ``run``, whose outcomes arrive
+  per person, sorts them at the end (``importer.report.input_order``, bounded memory).
 - ``rejects.csv`` (format ``csv``): invalid and failed rows with their original columns plus
   ``error``, ready to fix and feed back. Always written, header only when nothing failed.
 - ``results.xlsx`` (format ``xlsx``): Summary and Results sheets (see ``importer.report.xlsx``).
@@ -156,6 +157,9 @@ class ReportWriter:
         #: The exit code of a run whose report could not be written completely: a usage error
         #: (nothing sent) by default; ``run`` raises it to a safety stop once it sends.
         self.failure_exit = ExitCode.USAGE
+        #: When a set, the user (case-folded) of every outcome added goes into it (a sync run
+        #: with the confirmed state notes who the file names in rows that are not written).
+        self.seen_users: set[str] | None = None
 
     def __enter__(self) -> ReportWriter:
         return self
@@ -185,6 +189,8 @@ class ReportWriter:
     def add(self, outcome: RowOutcome) -> None:
         """Record one outcome (see ``ResultsStream.add``)."""
         self._stream.add(outcome)
+        if self.seen_users is not None:
+            self.seen_users.add(outcome.user.casefold())
 
     def add_source_row(self, source_row: SourceRow, action: Action = Action.VALID) -> None:
         """Record an outcome without details from its input row (``ResultsStream``)."""
@@ -193,6 +199,13 @@ class ReportWriter:
     def add_valid_rows(self, source_rows: list[SourceRow]) -> None:
         """Record a run of ``valid`` rows (see ``ResultsStream.add_valid_rows``)."""
         self._stream.add_valid_rows(source_rows)
+
+    def order_by_input(self, tables: Sequence[tuple[str, str]]) -> None:
+        """Write results.csv in input order at ``finish``: ``tables`` (source, sheet) as read.
+
+        For ``run``, whose outcomes arrive person by person; ``validate`` streams in order.
+        """
+        self._stream.order_by_input(tables)
 
     def correct(self, outcomes: Iterable[RowOutcome], *, in_place: bool = False) -> None:
         """Replace earlier outcomes of the same rows (see ``ResultsStream.correct``)."""

@@ -170,6 +170,11 @@ class _Reader:
             self.figures.directory_users += self._take(body)
             if self.progress is not None:
                 self.progress.set_done(RESOLVING, self.index.found)
+                self.progress.tell(
+                    RESOLVING,
+                    f"listing the directory: page {self.figures.listing_pages}, "
+                    f"{self.figures.directory_users:,} users read",
+                )
             link = body.get("@odata.nextLink")
             if not isinstance(link, str) or not link:
                 return True
@@ -189,20 +194,27 @@ class _Reader:
             concurrency=self.run.concurrency,
             pacer=pacer,
         ) as batcher:
+            answered = 0
 
             async def one(prop: str, values: Sequence[str]) -> None:
+                nonlocal answered
                 url = lookup_url(prop, values)
                 try:
                     body = await self._retrying(lambda: batcher.submit("GET", url))
                     self._take(body, (prop,))
                     await self._next_pages(body, (prop,))
-                    if self.progress is not None:
-                        self.progress.advance(len(values), phase=RESOLVING)
                 except DirectoryAccessError:
                     raise
                 except GraphError as error:
                     for value in values:
                         self.failures[(prop, value)] = error
+                answered += 1
+                if self.progress is not None:
+                    # A failed lookup is done too: its people are reported, not looked up again.
+                    self.progress.advance(len(values), phase=RESOLVING)
+                    self.progress.tell(
+                        RESOLVING, f"looking users up: {answered} of {len(jobs)} lookups answered"
+                    )
 
             jobs = [
                 (prop, chunk)
@@ -260,7 +272,9 @@ async def read_directory(
         if budget <= 1:
             figures.strategy = "lookups"
         if progress is not None:
+            # Counted again from 0: the lookups ask for every value, found by the listing or not.
             progress.set_done(RESOLVING, 0)
+            progress.tell(RESOLVING, "looking users up")
         await reader.lookups(wanted)
     figures.requests = client.stats.requests - requests
     figures.sub_requests = client.stats.sub_requests - subs

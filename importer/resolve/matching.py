@@ -76,10 +76,13 @@ class MatchIndex:
 
     Args:
         wanted: property -> the match keys wanted for it.
+        keep_mail: keep each match's mail too (the Org data target writes it); off by default,
+            as no other target needs it and it would cost a string per person.
     """
 
-    def __init__(self, wanted: Mapping[str, Iterable[str]]) -> None:
+    def __init__(self, wanted: Mapping[str, Iterable[str]], *, keep_mail: bool = False) -> None:
         self._wanted = {prop: {key: key for key in keys} for prop, keys in wanted.items()}
+        self._keep_mail = keep_mail
         self._found: dict[str, dict[str, DirectoryUser | tuple[DirectoryUser, ...]]] = {}
         self._count = 0
 
@@ -96,7 +99,10 @@ class MatchIndex:
                 continue
             if slim is None:
                 slim = DirectoryUser(
-                    user.id, user.user_principal_name, account_enabled=user.account_enabled
+                    user.id,
+                    user.user_principal_name,
+                    user.mail if self._keep_mail else "",
+                    account_enabled=user.account_enabled,
                 )
             found = self._found.setdefault(prop, {})
             held = found.get(key)

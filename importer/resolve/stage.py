@@ -87,15 +87,19 @@ async def resolve_users(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     progress: RunProgress | None = None,
     strategy: str = "auto",
+    keep_mail: bool = False,
 ) -> Resolution:
     """Look every distinct value up in the directory (``progress``: the resolving phase;
-    ``strategy``: see ``read_directory``).
+    ``strategy``: see ``read_directory``; ``keep_mail``: see ``MatchIndex``).
 
     Raises:
         DirectoryAccessError: the directory answered 401/403 (``SAFETY_ABORT``, nothing written).
     """
     wanted = wanted_values(values, key)
-    index = MatchIndex({prop: [match_key(prop, v) for v in vs] for prop, vs in wanted.items()})
+    index = MatchIndex(
+        {prop: [match_key(prop, v) for v in vs] for prop, vs in wanted.items()},
+        keep_mail=keep_mail,
+    )
     if progress is not None:
         progress.start(RESOLVING, sum(len(vs) for vs in wanted.values()), "users")
     figures, failed = await read_directory(
@@ -261,6 +265,11 @@ class RowResolver:
         self._resolution = resolution
         self._run = run
         self._emit = emit
+
+    @property
+    def resolution(self) -> Resolution:
+        """What the directory said about every value."""
+        return self._resolution
 
     def chunk(
         self, users: Mapping[str, Sequence[SkillRow]], *, emit: bool = True

@@ -52,6 +52,7 @@ def create_app(
         app.router.add_route("*", f"/{version}/{{tail:.*}}", _graph)
     app.router.add_post("/{tenant}/oauth2/v2.0/token", _token)
     add_admin_routes(app, state)
+    app.router.add_get("/_sandbox/external/{connection}/items", _external_items)
 
     async def close_store(_: web.Application) -> None:
         state.close()
@@ -198,6 +199,12 @@ def _drop_connection(request: web.Request) -> web.StreamResponse:
     # aiohttp cannot write this to the aborted transport and drops it quietly; the client sees
     # the connection close without an answer (ServerDisconnectedError / ClientOSError).
     return web.Response(status=500)
+
+
+async def _external_items(request: web.Request) -> web.Response:
+    """Admin view: every item of one external connection (``{"value": [...]}``)."""
+    state = request.app[STATE_KEY]
+    return web.json_response({"value": state.external.items(request.match_info["connection"])})
 
 
 async def _token(request: web.Request) -> web.Response:

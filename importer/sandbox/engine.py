@@ -7,9 +7,13 @@ per HTTP request by the app, not here.
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
+from importer.sandbox.external import route_external
+from importer.sandbox.people_admin import route_people_admin
 from importer.sandbox.skill_api import GraphCall, route_call
 from importer.sandbox.state import SandboxState
-from importer.sandbox.users_api import answer_users
+from importer.sandbox.users_api import answer_organization, answer_users
 from importer.sandbox.wire import GraphResponse, graph_error
 
 __all__ = ["answer_call", "throttled_response"]
@@ -41,8 +45,7 @@ def answer_call(
             503, "serviceNotAvailable", "The service is temporarily unavailable.", call.ctx
         )
     else:
-        directory = call.raw_segments == ["users"]
-        response = answer_users(state, call) if directory else route_call(state, call)
+        response = _route(state, call)
         if response.wrote:
             state.stats.writes += 1
             if state.dice.hit(state.faults.commit_then_504_rate):
@@ -52,6 +55,20 @@ def answer_call(
                 )
     state.stats.record(call.method, response.status)
     return response
+
+
+def _route(state: SandboxState, call: GraphCall) -> GraphResponse:
+    if call.raw_segments == ["users"]:
+        return answer_users(state, call)
+    if call.raw_segments == ["organization"]:
+        return answer_organization(state, call)
+    head = call.raw_segments[:1]
+    if head in (["external"], ["admin"]):
+        segments = [unquote(raw) for raw in call.raw_segments]
+        if head == ["external"]:
+            return route_external(state, call, segments)
+        return route_people_admin(state, call, segments)
+    return route_call(state, call)
 
 
 def throttled_response(call: GraphCall, retry_after: int) -> GraphResponse:

@@ -11,6 +11,7 @@ from typing import Any
 
 from importer.sandbox.auth import TokenIssuer
 from importer.sandbox.directory import Directory
+from importer.sandbox.external_store import ExternalStore
 from importer.sandbox.faults import FaultConfig, FaultDice, ThrottleGate
 from importer.sandbox.stats import SandboxStats
 from importer.sandbox.store import SkillStore
@@ -29,6 +30,9 @@ class SandboxConfig:
         page_size: List page size; a client's ``$top`` may ask for fewer, never more.
         token_ttl_s: Lifetime of tokens from the token endpoint.
         faults: The fault config; the running sandbox uses this very object.
+        schema_ready_s: How long an external connection's schema stays provisioning.
+        schema_never_ready: Keep every schema provisioning forever (a service that never
+            finishes).
     """
 
     db_path: str = ":memory:"
@@ -37,6 +41,8 @@ class SandboxConfig:
     page_size: int = 100
     token_ttl_s: int = 3600
     faults: FaultConfig = field(default_factory=FaultConfig)
+    schema_ready_s: float = 2.0
+    schema_never_ready: bool = False
 
 
 class SandboxState:
@@ -64,6 +70,8 @@ class SandboxState:
         self.sleep = sleep
         self.directory = Directory.from_sources(config.directory, config.users)
         self.store = SkillStore(config.db_path)
+        #: External connections, schemas, items and profile sources (people-data connectors).
+        self.external = ExternalStore(config.db_path)
         self.tokens = TokenIssuer(config.token_ttl_s, clock)
         self.gate = ThrottleGate(self.faults, clock)
         self.dice = FaultDice(self.faults)
@@ -110,9 +118,11 @@ class SandboxState:
         """Drop all skills, zero the counters and forget throttling windows."""
         self.store.clear()
         self.removed.clear()
+        self.external.clear()
         self.stats.clear()
         self.gate.reset()
 
     def close(self) -> None:
-        """Close the store."""
+        """Close the stores."""
         self.store.close()
+        self.external.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from typing import Any
 
 __all__ = ["SkillStore", "name_key"]
@@ -26,6 +27,7 @@ CREATE TABLE IF NOT EXISTS skills (
 );
 CREATE INDEX IF NOT EXISTS skills_by_user ON skills (user_id, seq);
 CREATE INDEX IF NOT EXISTS skills_by_name ON skills (user_id, name_key);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -46,7 +48,17 @@ class SkillStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        # The database's own id, made once with it: the sandbox's tenant id. A database
+        # deleted and made again is another tenant, so nothing remembered about the old one
+        # (an importer's confirmed state) can be taken for it.
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta (name, value) VALUES ('tenant_id', ?)",
+            (str(uuid.uuid4()),),
+        )
         self._db.commit()
+        (self.tenant_id,) = self._db.execute(
+            "SELECT value FROM meta WHERE name = 'tenant_id'"
+        ).fetchone()
 
     def list_page(
         self, user_id: str, after_seq: int, limit: int

@@ -28,7 +28,7 @@ from importer.sandbox.skill_api import GraphCall
 from importer.sandbox.state import SandboxState
 from importer.sandbox.wire import GraphResponse, graph_error
 
-__all__ = ["MAX_FILTER_VALUES", "MAX_TOP", "answer_users", "parse_filter"]
+__all__ = ["MAX_FILTER_VALUES", "MAX_TOP", "answer_organization", "answer_users", "parse_filter"]
 
 #: Entra ID refuses a filter with more child clauses than this.
 MAX_FILTER_VALUES = 15
@@ -140,6 +140,23 @@ def answer_users(state: SandboxState, call: GraphCall) -> GraphResponse:
         return _list(state, call)
     except UnsupportedQueryError as exc:
         return graph_error(400, "Request_UnsupportedQuery", str(exc), call.ctx)
+
+
+def answer_organization(state: SandboxState, call: GraphCall) -> GraphResponse:
+    """Answer ``GET /organization``: the tenant, whose id is the sandbox database's own id.
+
+    An importer tells tenants apart by this id: a sandbox database deleted and made again
+    answers another one.
+    """
+    if call.method != "GET":
+        return graph_error(
+            405,
+            "Request_BadRequest",
+            f"The requested resource does not support http method '{call.method}'.",
+            call.ctx,
+        )
+    tenant = {"id": state.store.tenant_id, "displayName": "Sandbox"}
+    return GraphResponse(200, {"value": [tenant]})
 
 
 def _list(state: SandboxState, call: GraphCall) -> GraphResponse:

@@ -8,6 +8,9 @@
   names look like lists, which cannot be told apart from a badly filled rows file (refused);
 - a skill-name column otherwise means one skill per row (``rows``);
 - no skill-name column, but columns whose cells are levels, means a skills matrix (``matrix``);
+  a column between two such columns is a skill column too, unless its header names a field or
+  an identity (or is under ``columns.ignore``): a skill whose only filled cells are bad levels
+  ("Guru") must come out as invalid rows, not vanish as "not a skill column";
 - anything else cannot be told: ``InputError`` naming the ``--layout`` to use.
 """
 
@@ -18,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from importer.errors import InputError
-from importer.read.headers import header_key
+from importer.read.headers import BUILTIN_ALIASES, USER_ALIASES, header_key
 from importer.records import SourceRow, Table
 from importer.vocabulary import looks_like_level
 
@@ -37,6 +40,13 @@ HEAD_ROWS = 200
 #: Share of a column's non-blank cells that must be levels for it to be a skill column (a
 #: typo such as "Guru" must not hide a whole column of levels).
 _LEVEL_SHARE = 0.5
+
+# Headers that are never skills: every field's and every identity's built-in names.
+_KNOWN_HEADERS = frozenset(
+    header_key(alias)
+    for aliases in (*BUILTIN_ALIASES.values(), *USER_ALIASES.values())
+    for alias in aliases
+)
 
 _SUFFIX = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$", re.DOTALL)
 _LETTERS = re.compile(r"[A-Za-z]{1,3}")
@@ -114,8 +124,18 @@ def configured_skill_columns(table: Table, entries: Sequence[str]) -> tuple[int,
     return tuple(i for i in dict.fromkeys(found) if i not in taken and table.header[i])
 
 
-def level_columns(table: Table, head: Sequence[SourceRow], values: Mapping[str, str]) -> list[int]:
-    """Columns (not mapped to a field, with a header) whose non-blank cells are mostly levels."""
+def level_columns(
+    table: Table,
+    head: Sequence[SourceRow],
+    values: Mapping[str, str],
+    ignored: Sequence[str] = (),
+) -> list[int]:
+    """Columns (not mapped to a field, with a header) whose non-blank cells are mostly levels,
+    and the columns between them whose header names no field, identity or ignored column.
+
+    Args:
+        ignored: ``columns.ignore``: headers that are never skill columns.
+    """
     taken = set(table.mapping.values())
     found = []
     for index, name in enumerate(table.header):
@@ -125,7 +145,19 @@ def level_columns(table: Table, head: Sequence[SourceRow], values: Mapping[str, 
         levels = sum(1 for cell in cells if looks_like_level(cell, values))
         if cells and levels >= _LEVEL_SHARE * len(cells):
             found.append(index)
-    return found
+    if len(found) < 2:
+        return found
+    never = _KNOWN_HEADERS | {header_key(name) for name in ignored}
+    return [
+        index
+        for index in range(found[0], found[-1] + 1)
+        if index in found
+        or (
+            index not in taken
+            and table.header[index]
+            and header_key(table.header[index]) not in never
+        )
+    ]
 
 
 def decide_layout(
@@ -136,6 +168,7 @@ def decide_layout(
     skill_columns: Sequence[str],
     separator: str,
     values: Mapping[str, str],
+    ignored: Sequence[str] = (),
 ) -> Decision:
     """Decide one table's layout from its header and first rows (see the module docstring).
 
@@ -155,7 +188,7 @@ def decide_layout(
         columns = (
             configured_skill_columns(table, skill_columns)
             if skill_columns
-            else tuple(level_columns(table, head, values))
+            else tuple(level_columns(table, head, values, ignored))
         )
         if not columns:
             raise InputError(
@@ -181,7 +214,7 @@ def decide_layout(
                 **_where(table),
             )
         return Decision("rows", how="auto: one skill name per row, a few cells look like lists")
-    columns = tuple(level_columns(table, head, values))
+    columns = tuple(level_columns(table, head, values, ignored))
     if columns:
         return Decision("matrix", columns, f"auto: {len(columns)} columns hold levels")
     raise InputError(

@@ -129,6 +129,7 @@ class Shaper:
         self._skill_columns = settings.input.skill_columns
         self._separator = settings.input.skill_separator
         self._values = settings.values.proficiency
+        self._ignored = settings.columns.ignore
         self.decisions: list[TableLayout] = []
         self.warnings: list[str] = []
         self._decided: dict[int, Decision] = {}
@@ -149,6 +150,7 @@ class Shaper:
             skill_columns=self._skill_columns,
             separator=self._separator,
             values=self._values,
+            ignored=self._ignored,
         )
         skills = tuple(table.header[i] for i in decision.skill_columns)
         chosen = TableLayout(table.source, table.sheet, decision.layout, decision.how, skills)

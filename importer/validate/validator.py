@@ -34,9 +34,9 @@ from importer.validate.duplicates import (
     DuplicateState,
 )
 from importer.validate.row_model import CELL_ADAPTERS, CellRules, is_plain_name, is_plain_user
+from importer.validate.scale import ScaleState, ScaleWatch
 from importer.validate.schema import PROFICIENCY_LEVELS, quote_value
 from importer.validate.skills_map import load_skills_map
-from importer.vocabulary import as_number
 
 __all__ = ["CellsLookup", "Validator"]
 
@@ -67,8 +67,9 @@ _Problem = tuple[int, tuple[str, str]]
 _KeyCell = tuple[str, tuple[str, str] | None, int]
 _MIX = (0x9E3779B97F4A7C15, 1)
 # Checked optional cells: (values in FIELDS order from proficiency on, problems or None,
-# the values' fingerprint and the table's number, packed as in DuplicateIndex.first).
-_Combo = tuple[tuple[object, ...], list[_Problem] | None, int]
+# the values' fingerprint and the table's number, packed as in DuplicateIndex.first, 1 when
+# the level cell is filled else 0).
+_Combo = tuple[tuple[object, ...], list[_Problem] | None, int, int]
 _Checked = tuple[object, tuple[str, str] | None]
 
 
@@ -86,6 +87,7 @@ class _Layout:
         "combos",
         "getter",
         "headers",
+        "level_column",
         "optional",
         "ref",
         "slots",
@@ -105,6 +107,8 @@ class _Layout:
         self.absent_problems: list[_Problem] = []
         self.getter = itemgetter(indexes[0], indexes[1], *(indexes[p] for p in self.optional))
         self.ref = number << ROW_BITS
+        #: The table whose level cells ``ScaleWatch`` counts (a matrix: the whole sheet).
+        self.level_column = (table.source, table.sheet)
         self.combos: dict[tuple[str, ...], _Combo] = {}
 
 
@@ -137,8 +141,8 @@ class Validator:
         self.skills_map = load_skills_map(settings.input.skills_map)
         # Raw name cells the map renamed (offline validation reports the mapped name).
         self._renamed: set[str] = set()
-        # (source, sheet, column) -> (first row, numbers seen) of levels beyond the scale.
-        self._beyond: dict[tuple[str, str, str], tuple[int, set[str]]] = {}
+        # Level cells per column, and those beyond the numeric scale: a typo or another scale?
+        self._scale = ScaleWatch(self._rules.proficiency.scale.describe())
 
     def _layout(self, table: Table) -> _Layout:
         layout = self._layouts.get(id(table))
@@ -219,7 +223,8 @@ class Validator:
             problems.sort()
         frozen = tuple(values)
         fingerprint = (hash(frozen) & _FINGERPRINT_MASK) << RANK_BITS | _RANK.get(values[0], 0)
-        combo = (frozen, problems, fingerprint << REF_BITS | layout.ref)
+        filled = int(layout.optional[:1] == (2,) and bool(raw[0].strip()))
+        combo = (frozen, problems, fingerprint << REF_BITS | layout.ref, filled)
         if sum(map(len, raw)) <= _CACHED_LENGTH:
             combos[raw] = combo
         return combo
@@ -255,36 +260,46 @@ class Validator:
         remember = self._index.first.setdefault
         repeat = self._index.repeat
         renamed = self._renamed
+        add_levels = self._scale.add_levels
         table: Table | None = None
-        for source in rows:
-            if source.table is not table:
-                table = source.table
-                layout = self._layout(table)
-                getter, combos = layout.getter, layout.combos
-            raw = getter(source.cells)
-            user = users.get(raw[0]) or check_key(0, raw[0])
-            name = names.get(raw[1]) or check_key(1, raw[1])
-            combo = combos.get(raw[2:]) or check_combo(layout, raw[2:])
-            if user[1] is None and name[1] is None and combo[1] is None:
-                key = user[2] ^ name[2]
-                packed = combo[2] | source.row
-                # A key's first valid row is stored and comes back (equal: it holds the row).
-                if (
-                    remember(key, packed) == packed
-                    or (outcome := repeat(source, key, packed, user[0], name[0])) is None
-                ):
-                    if build:
-                        yield SkillRow(source, user[0], name[0], *combo[0])  # type: ignore[arg-type]
-                    elif renamed and raw[1] in renamed:
-                        yield RowOutcome.for_source(
-                            source, Action.VALID, user=user[0], display_name=name[0]
-                        )
+        levels = 0  # filled level cells of the current table, not yet counted
+        counted = ("", "")  # ... and where they are counted
+        try:
+            for source in rows:
+                if source.table is not table:
+                    add_levels(counted, levels)
+                    levels = 0
+                    table = source.table
+                    layout = self._layout(table)
+                    getter, combos = layout.getter, layout.combos
+                    counted = layout.level_column
+                raw = getter(source.cells)
+                user = users.get(raw[0]) or check_key(0, raw[0])
+                name = names.get(raw[1]) or check_key(1, raw[1])
+                combo = combos.get(raw[2:]) or check_combo(layout, raw[2:])
+                levels += combo[3]
+                if user[1] is None and name[1] is None and combo[1] is None:
+                    key = user[2] ^ name[2]
+                    packed = combo[2] | source.row
+                    # A key's first valid row is stored and comes back (equal: it holds the row).
+                    if (
+                        remember(key, packed) == packed
+                        or (outcome := repeat(source, key, packed, user[0], name[0])) is None
+                    ):
+                        if build:
+                            yield SkillRow(source, user[0], name[0], *combo[0])  # type: ignore[arg-type]
+                        elif renamed and raw[1] in renamed:
+                            yield RowOutcome.for_source(
+                                source, Action.VALID, user=user[0], display_name=name[0]
+                            )
+                        else:
+                            yield source
                     else:
-                        yield source
+                        yield outcome
                 else:
-                    yield outcome
-            else:
-                yield self._invalid(source, layout, user, name, combo)
+                    yield self._invalid(source, layout, user, name, combo)
+        finally:
+            add_levels(counted, levels)
 
     def _invalid(
         self, source: SourceRow, layout: _Layout, user: _KeyCell, name: _KeyCell, combo: _Combo
@@ -306,7 +321,12 @@ class Validator:
         ]
         for position, (error_type, _) in problems:
             if error_type == "out-of-scale":
-                self._note_beyond(source, layout.headers[position], source.get(FIELDS[position]))
+                table = source.table
+                self._scale.note(
+                    (table.source, table.sheet, layout.headers[position]),
+                    source.row,
+                    source.get(FIELDS[position]),
+                )
         return RowOutcome.for_source(
             source, Action.INVALID, error_type=problems[0][1][0], error="; ".join(parts)
         )
@@ -332,44 +352,23 @@ class Validator:
             return None
         return self.skills_map.unused_warning(used)
 
-    def _note_beyond(self, source: SourceRow, column: str, value: str) -> None:
-        key = (source.table.source, source.table.sheet, column)
-        seen = self._beyond.setdefault(key, (source.row, set()))[1]
-        if len(seen) < 50:
-            seen.add(value.strip())
+    def beyond_state(self) -> ScaleState:
+        """Level cells and those beyond the scale so far, to merge with another part of the
+        same table."""
+        return self._scale.state()
 
-    def beyond_state(self) -> dict[tuple[str, str, str], tuple[int, set[str]]]:
-        """Levels beyond the scale seen so far, to merge with another part of the same table."""
-        return dict(self._beyond)
-
-    def merge_beyond(self, other: dict[tuple[str, str, str], tuple[int, set[str]]]) -> None:
-        """Add another part's levels beyond the scale (see ``beyond_state``)."""
-        for key, (first, seen) in other.items():
-            mine = self._beyond.get(key)
-            self._beyond[key] = (first, seen) if mine is None else (mine[0], mine[1] | seen)
+    def merge_beyond(self, other: ScaleState) -> None:
+        """Add another part's level counts (see ``beyond_state``)."""
+        self._scale.merge(other)
 
     def scale_error(self) -> InputError | None:
-        """The whole-source error for level columns whose numbers exceed the numeric scale.
+        """The whole-source error for level columns that look like another numeric scale.
 
-        A 1-10 file read against the 1-5 scale would otherwise import 5/10 as expert: a
-        mis-scaled column is an input error for the whole source, never row by row. Call it
-        once the rows are validated, before anything is sent.
+        A 1-10 file read against the 1-5 scale would otherwise import 5/10 as expert; a lone
+        typo stays its row's ``invalid`` (``importer.validate.scale``). Call it once the rows
+        are validated, before anything is sent.
         """
-        if not self._beyond:
-            return None
-        scale = self._rules.proficiency.scale.describe()
-        (source, sheet, _), _ = next(iter(self._beyond.items()))
-        parts = []
-        for (_, _, column), (first, seen) in self._beyond.items():
-            numbers = sorted(seen, key=lambda v: (as_number(v) or 0.0, v))
-            parts.append(f"column '{column}' holds {', '.join(numbers)} (first on row {first})")
-        return InputError(
-            f"levels beyond the numeric scale configured ({scale}): {'; '.join(parts)}. "
-            f"Nothing was sent. If the file uses another scale, define it under "
-            f'values.proficiency (numbers or ranges such as "1-2": elementary)',
-            path=source,
-            sheet=sheet if len({k[:2] for k in self._beyond}) == 1 else "",
-        )
+        return self._scale.error()
 
     def duplicate_state(self) -> DuplicateState:
         """The duplicate index so far, for merging with another part of the same table."""

@@ -31,7 +31,7 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importer.config import RunSettings
 from importer.errors import GraphError, NotSentError
@@ -39,7 +39,8 @@ from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient
 from importer.graph.pacing import AdaptivePacer
 from importer.progress import LISTING, WRITING, RunProgress
-from importer.records import Action, OpKind, RowOutcome, SkillRow
+from importer.records import Action, ConfirmedWrite, OpKind, RowOutcome, SkillRow
+from importer.write.delta import StateHooks
 from importer.write.execute import OperationWriter, WriteContext, as_graph_error
 from importer.write.groups import RowsInMemory, UserRows
 from importer.write.guards import SystemicRefusalGuard, delete_guard
@@ -48,17 +49,29 @@ from importer.write.outcomes import INTERRUPTED, DispatchResult, ProgressState, 
 from importer.write.planner import Planned, UserPlan, deletes_in, plan_user_changes
 from importer.write.reconcile import Reconciler
 
+if TYPE_CHECKING:
+    from importer.state import DeltaLedger
+
 __all__ = [
     "LISTING_BATCHES_PER_SLOT",
     "SETTLE_S",
     "SWEEP_PATIENCE_S",
     "WRITE_BATCHES_PER_SLOT",
+    "BeforeWrites",
     "DispatchResult",
     "Dispatcher",
+    "PlanUser",
     "ProgressState",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Told of a chunk's plans before its first write: (plans, user -> skills listed, chunked).
+#: It returns why the run must not write (the run then stops, exit 3), or None.
+BeforeWrites = Callable[[list[Planned], Callable[[str], list[dict[str, Any]]], bool], "str | None"]
+
+#: Plans one user's operations: (user, their rows, the skills Graph holds) -> the plan.
+PlanUser = Callable[[str, Sequence[SkillRow], Sequence[Mapping[str, Any]]], UserPlan]
 
 #: How long after a user's last create with an unknown outcome a late copy may still land: the
 #: final sweep trusts only listings that started later (never more than ``run.max_retry_wait_s``).
@@ -94,6 +107,14 @@ class Dispatcher:
         progress: the run's live counters (listing and writing phases); one is made if None.
         settle_s: see ``SETTLE_S``.
         patience_s: see ``SWEEP_PATIENCE_S``.
+        on_confirmed: told of every write Graph confirmed (the run's journal).
+        plan: plans one user's operations from their rows and Graph's skills; default the
+            import's ``plan_user_changes`` (``undo`` plans from a journal instead).
+        before_writes: called with each chunk's plans, how to get a planned user's skills as
+            listed for the plan, and whether the run is chunked, just before the chunk's first
+            write (the automatic backup); a reason it returns stops the run (exit 3).
+        ledger: the run's use of the confirmed state (``run.delta``): people it lets the run
+            skip are reported unchanged without a request; None lists everyone.
     """
 
     def __init__(
@@ -108,8 +129,16 @@ class Dispatcher:
         progress: RunProgress | None = None,
         settle_s: float = SETTLE_S,
         patience_s: float = SWEEP_PATIENCE_S,
+        on_confirmed: Callable[[ConfirmedWrite], None] | None = None,
+        plan: PlanUser | None = None,
+        before_writes: BeforeWrites | None = None,
+        ledger: DeltaLedger | None = None,
     ) -> None:
+        self._before_writes = before_writes
+        self._chunked = False
         self._client = client
+        self._on_confirmed = on_confirmed
+        self._plan_user = plan
         self._run = run
         self._dry_run = dry_run
         self._allow_deletes = allow_deletes
@@ -129,6 +158,7 @@ class Dispatcher:
         self.result = DispatchResult()
         self.progress = progress if progress is not None else RunProgress()
         self.progress.throttled = lambda: client.gate.is_closed
+        self._delta = StateHooks(ledger, self._record, self.progress) if ledger else None
 
     # ------------------------------------------------------------------ control
 
@@ -199,8 +229,11 @@ class Dispatcher:
                     stop=self._client.stopping,
                     record=self._record,
                     note_write=functools.partial(self._note_auth, "write"),
+                    on_confirmed=self._confirmed if self._on_confirmed is not None else None,
                 )
             )
+            if self._delta is not None:
+                self._delta.ledger.uncertain = self._reconciler.is_pending
             if self._stop_reason:
                 batcher.stop()
             chunks = source.chunks()
@@ -217,6 +250,7 @@ class Dispatcher:
                 await self._write_all(plans)
             else:
                 assert first is not None
+                self._chunked = True
                 await self._run_chunks(source, itertools.chain((first, second), chunks))
                 if self._dry_run:
                     return self.result
@@ -278,6 +312,8 @@ class Dispatcher:
         """
         assert self._lister is not None
         assert self._reconciler is not None
+        if self._delta is not None:
+            self._delta.release(plans)
         for user, _rows, _plan in plans:
             if not self._reconciler.is_pending(user):
                 self._lister.forget(user)
@@ -306,20 +342,35 @@ class Dispatcher:
             if existing is None:
                 return None
             try:
-                plan = plan_user_changes(
-                    user, rows, existing, mode=self._run.mode, source_tag=self._run.source_tag
-                )
+                if self._plan_user is not None:
+                    plan = self._plan_user(user, rows, existing)
+                else:
+                    plan = plan_user_changes(
+                        user, rows, existing, mode=self._run.mode, source_tag=self._run.source_tag
+                    )
             except Exception as exc:  # a listing no one foresaw: this user fails, not the run
                 self._report_rows(rows, Action.FAILED, as_graph_error(exc), record=record)
                 return None
             self.result.warnings.extend(plan.warnings)
             self.result.owned_skills += plan.owned
+            if record and self._delta is not None:
+                self._delta.planned(user, plan)
             return plan
 
+        if self._delta is not None:
+            users, owned = self._delta.select(users, record=record)
+            self.result.owned_skills += owned
         # Requests go by the object id the resolve stage found (the user as written when
-        # there is none); reports keep the user as written.
-        groups = [(rows[0].user_id or rows[0].user, rows) for rows in users.values() if rows]
-        self._written_as.update((user, rows[0].user) for user, rows in groups)
+        # there is none); reports keep the user as written. A person with no rows is one
+        # who left the file (sync with the confirmed state): their owned skills go.
+        groups = [
+            (rows[0].user_id or rows[0].user if rows else key, rows)
+            for key, rows in users.items()
+            if rows or self._delta is not None
+        ]
+        self._written_as.update(
+            (user, rows[0].user if rows else self._left_as(user)) for user, rows in groups
+        )
         plans = await asyncio.gather(*(plan_one(user, rows) for user, rows in groups))
         return [(user, rows, plan) for (user, rows), plan in zip(groups, plans, strict=True)]
 
@@ -337,6 +388,9 @@ class Dispatcher:
             error = as_graph_error(exc)
             self._note_auth("read", user, error)
             self._report_rows(rows, Action.FAILED, error, record=record, attempts=1)
+            if record and self._delta is not None:
+                warning = self._delta.listing_failed(user, rows, error)
+                self.result.warnings.extend([warning] if warning else [])
             return None
         self._note_auth("read", user, None)
         return skills
@@ -388,6 +442,13 @@ class Dispatcher:
         without a task each (``OperationWriter.start``).
         """
         assert self._writer is not None
+        if self._before_writes is not None and not self._stop_reason:
+            assert self._lister is not None
+            refusal = self._before_writes(plans, self._lister.listed, self._chunked)
+            if refusal:
+                self._abort(refusal)
+        if self._delta is not None:
+            self._delta.before_writes(plans)
         operations = (op for _u, _r, plan in plans if plan is not None for op in plan.operations)
         await self._writer.write_all(operations, self._batches_of(WRITE_BATCHES_PER_SLOT))
 
@@ -425,11 +486,22 @@ class Dispatcher:
         reason = self._stop_reason or "the run was stopping"
         return NotSentError(f"not sent: {reason}", code=code, sent=False)
 
+    def _left_as(self, user: str) -> str:
+        return self._delta.ledger.written_as(user.casefold()) if self._delta else user
+
     def _record(self, outcome: RowOutcome) -> None:
+        if self._delta is not None:
+            self._delta.settled(outcome)
         self.progress.count(outcome.action)
         if not outcome.source and outcome.user in self._written_as:
             outcome = replace(outcome, user=self._written_as[outcome.user])
         self._emit(outcome)
+
+    def _confirmed(self, write: ConfirmedWrite) -> None:
+        assert self._on_confirmed is not None
+        if write.user_as_written == write.user and write.user in self._written_as:
+            write = replace(write, user_as_written=self._written_as[write.user])
+        self._on_confirmed(write)
 
     def _note_auth(self, kind: str, user: str, error: GraphError | None) -> None:
         assert self._refusals is not None

@@ -29,11 +29,11 @@ from importer.graph.client import SubResponse, skills_path
 from importer.graph.retry import with_retries
 from importer.graph.stopping import Sleep, StopSignal
 from importer.graph.wire import HttpStats, describe_unexpected
-from importer.records import Action, Operation, OpKind, RowOutcome
+from importer.records import Action, ConfirmedWrite, Operation, OpKind, RowOutcome
 from importer.write.outcomes import outcome_for
 from importer.write.reconcile import Reconciler, WriteAttempts
 
-__all__ = ["OperationWriter", "WriteContext", "as_graph_error"]
+__all__ = ["OperationWriter", "WriteContext", "as_graph_error", "confirmed_write"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,8 @@ class WriteContext:
             are reported with its ``not_sent()`` error.
         record: reports one row outcome.
         note_write: tells the dispatcher's guards how a write of a user went (None: success).
+        on_confirmed: told of every write Graph confirmed, with the values before and after
+            (the run's journal, and anything else that records what was really written).
     """
 
     batcher: Batcher
@@ -73,6 +75,7 @@ class WriteContext:
     stop: StopSignal
     record: Callable[[RowOutcome], None]
     note_write: Callable[[str, GraphError | None], None]
+    on_confirmed: Callable[[ConfirmedWrite], None] | None = None
 
 
 class OperationWriter:
@@ -253,6 +256,8 @@ class OperationWriter:
         done = {OpKind.CREATE: Action.CREATED, OpKind.UPDATE: Action.UPDATED}.get(
             op.kind, Action.DELETED
         )
+        if self._ctx.on_confirmed is not None:
+            self._ctx.on_confirmed(confirmed_write(op, skill_id, answer))
         sent = attempts.sent if attempts is not None else 1
         outcome = outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=sent)
         self._report(op, outcome, attempts)
@@ -296,6 +301,32 @@ def _held_back(op: Operation, attempts: WriteAttempts, held: NotSentError) -> Ro
         request_id=last.request_id,
     )
     return outcome_for(op, Action.FAILED, error=unanswered, attempts=attempts.sent)
+
+
+def confirmed_write(op: Operation, skill_id: str, answer: SubResponse | None) -> ConfirmedWrite:
+    """What a confirmed write changed: the skill before (from the plan) and after.
+
+    After a create, the skill is Graph's answer when it has one (else the body sent, with the
+    new id); after an update, the skill before with the PATCH body applied.
+    """
+    before = op.before
+    after: dict[str, Any] | None = None
+    if op.kind is OpKind.CREATE:
+        body = answer.body if answer is not None else None
+        after = dict(body) if isinstance(body, dict) and body.get("id") else {**op.body}
+        after["id"] = skill_id
+    elif op.kind is OpKind.UPDATE:
+        after = {**(before or {}), **op.body}
+    return ConfirmedWrite(
+        op.kind,
+        op.user,
+        op.row.user if op.row is not None else op.user,
+        skill_id,
+        op.display_name,
+        None if op.kind is OpKind.CREATE else before,
+        after,
+        tuple(op.body) if op.kind is OpKind.UPDATE else (),
+    )
 
 
 def _url_of(op: Operation) -> str:

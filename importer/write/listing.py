@@ -86,6 +86,11 @@ class SkillLister:
         listing.skills, listing.started = skills, started
         return skills
 
+    def listed(self, user: str) -> list[dict[str, Any]]:
+        """The user's skills as last listed (empty if never listed or forgotten)."""
+        listing = self._listings.get(user)
+        return listing.skills if listing is not None else []
+
     def forget(self, user: str) -> None:
         """Drop the user's last listing (their writes are over)."""
         self._listings.pop(user, None)

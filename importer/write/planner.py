@@ -194,6 +194,7 @@ def _row_operation(
         skill_id=str(oldest.get("id", "")),
         row=row,
         changes=describe_changes(changes, oldest),
+        before=oldest,
     )
 
 
@@ -224,6 +225,7 @@ def _deletes(
                     user,
                     str(skill.get("displayName", "")),
                     skill_id=str(skill.get("id", "")),
+                    before=skill,
                 )
                 yield operation, key in wanted
 

@@ -16,11 +16,18 @@ from importer.config import Settings
 from importer.errors import ExitCode, GraphError
 from importer.graph.auth import close_token_provider, describe_token, make_token_provider
 from importer.graph.client import GraphClient, SubRequest, SubResponse, skills_path
+from importer.orgdata.probe import key_is_email, orgdata_steps
 from importer.records import Action
-from importer.resolve import DIRECTORY_PERMISSION, listing_url
+from importer.resolve import (
+    DIRECTORY_PERMISSION,
+    DirectoryAccessError,
+    listing_url,
+    resolve_users,
+)
 from importer.resolve.odata import LISTING_PAGE_SIZE
 from importer.targets import open_graph, target_label
 from importer.validate.schema import PROFICIENCY_LEVELS
+from importer.validate.user_keys import key_of_value, user_value_problem
 from importer.write.outcomes import PERMISSION_MESSAGE
 
 __all__ = ["CheckReport", "CheckResult", "run_checks"]
@@ -109,6 +116,9 @@ async def run_checks(settings: Settings, user: str, *, probe_enums: bool = False
     report = CheckReport(target=target_label(settings))
     source = settings.config_path or "built-in defaults"
     report.results.append(CheckResult("configuration", True, f"loaded from {source}"))
+    if settings.target.kind == "orgdata-csv" and key_is_email(settings, user):
+        await _orgdata(None, settings, user, report)  # no sign-in: the run needs none either
+        return report
     provider = make_token_provider(settings)
     try:
         token = await provider(False)
@@ -116,10 +126,37 @@ async def run_checks(settings: Settings, user: str, *, probe_enums: bool = False
         report.results.append(CheckResult("sign-in", True, f"signed in as {who}"))
         async with open_graph(settings, provider) as client:
             await _directory(client, report)
-            await _canary(client, settings, user, app_only, report, probe_enums)
+            if settings.target.kind == "connector":
+                await _connector(client, settings, report)
+            elif settings.target.kind == "orgdata-csv":
+                await _orgdata(client, settings, user, report)
+            else:
+                user_id = await _find_user(client, settings, user, report)
+                if user_id is not None:
+                    await _canary(client, settings, user_id, app_only, report, probe_enums)
     finally:
         await close_token_provider(provider)
     return report
+
+
+async def _connector(client: GraphClient, settings: Settings, report: CheckReport) -> None:
+    """``target.kind: connector``: the connection, its schema state, the item permission and
+    the profile source, instead of the profile canary."""
+    from importer.connector.probe import connector_steps
+
+    async def send(method: str, url: str) -> SubResponse:
+        return await client.send(SubRequest("check", method, url))
+
+    for name, ok, detail, advice in await connector_steps(send, settings):
+        report.results.append(CheckResult(name, ok, detail, advice))
+
+
+async def _orgdata(
+    client: GraphClient | None, settings: Settings, user: str, report: CheckReport
+) -> None:
+    """``target.kind: orgdata-csv``: the library and the user's email, instead of the canary."""
+    for name, ok, detail, advice in await orgdata_steps(settings, user, client):
+        report.results.append(CheckResult(name, ok, detail, advice))
 
 
 async def _directory(client: GraphClient, report: CheckReport) -> None:
@@ -139,6 +176,71 @@ async def _directory(client: GraphClient, report: CheckReport) -> None:
     report.results.append(CheckResult(name, False, _failure(answer, error), advice))
 
 
+#: The steps of the canary, in order.
+_CANARY_STEPS = (
+    "read user's skills",
+    "create canary skill",
+    "read canary back",
+    "update canary",
+    "delete canary",
+)
+
+
+async def _find_user(
+    client: GraphClient, settings: Settings, user: str, report: CheckReport
+) -> str | None:
+    """The object id of ``--user``, looked up in the directory as a run looks up its users.
+
+    ``--user`` is written as ``input.user_key`` says (an object id, a UPN, a mail address or an
+    employeeId). None, with the canary steps "not tried", when it names nobody, or several.
+    """
+    name, key, value = "find the user", settings.input.user_key, user.strip()
+    prop = key_of_value(value, key)
+    problem = user_value_problem(value, key) if value else ("", "is empty")
+    detail, advice = "", ""
+    if problem is not None:
+        detail = f"--user {problem[1]}"
+        advice = f"Give --user as input.user_key ({key}) says, or choose another --user-key."
+    else:
+        try:
+            resolution = await resolve_users([value], key, client, settings.run)
+        except DirectoryAccessError:
+            if prop in ("id", "userPrincipalName"):
+                # Graph takes these in the URL itself: the canary can still show what writes do.
+                report.results.append(
+                    CheckResult(name, None, f"not looked up; the canary uses {prop} {value}")
+                )
+                return value
+            detail, advice = f"cannot look up {prop} {value}", DIRECTORY_PERMISSION
+        else:
+            failure = resolution.failure_for(value)
+            _, users = resolution.users_for(value)
+            if failure is not None:
+                detail, advice = str(failure), "See the error; then run check again."
+            elif not users:
+                detail = f"no user has {prop} {value}"
+                advice = "Check the value in Entra ID, or the --user-key it is written as."
+            elif len(users) > 1:
+                names = ", ".join(other.user_principal_name or other.id for other in users)
+                detail = f"{len(users)} users have {prop} {value}: {names}"
+                advice = "A run reports such rows user-ambiguous; pick one of them for check."
+            else:
+                found = users[0]
+                disabled = "" if found.account_enabled else "; the account is disabled"
+                report.results.append(
+                    CheckResult(
+                        name,
+                        True,
+                        f"{prop} {value} is {found.user_principal_name or found.id} "
+                        f"(id {found.id}){disabled}",
+                    )
+                )
+                return found.id
+    report.results.append(CheckResult(name, False, detail, advice))
+    report.results.extend(CheckResult(step, None, "not tried") for step in _CANARY_STEPS)
+    return None
+
+
 async def _canary(
     client: GraphClient,
     settings: Settings,
@@ -147,13 +249,7 @@ async def _canary(
     report: CheckReport,
     probe_enums: bool,
 ) -> None:
-    steps = [
-        "read user's skills",
-        "create canary skill",
-        "read canary back",
-        "update canary",
-        "delete canary",
-    ]
+    steps = _CANARY_STEPS
     answer, error = await _call(client, "GET", skills_path(user))
     if answer is None or answer.status >= 300:
         status = answer.status if answer else (error.status if error else None)

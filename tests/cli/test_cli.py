@@ -244,3 +244,19 @@ def test_the_hr_sample_imports_by_employee_id_then_by_mail_with_nothing_to_write
     assert code == 1
     assert "created" not in out
     assert "unchanged" in out
+
+
+def test_piped_output_keeps_each_warning_on_one_line_markup_and_all(
+    config: Path, tmp_path: Path
+) -> None:
+    column = "Comments [internal] from the HR business partner, kept for the yearly review"
+    path = write_csv(
+        tmp_path / "a-rather-long-file-name-exported-by-the-hr-system.csv",
+        [("adele.vance@contoso.com", "Python", "expert", "Data", "fine")],
+        ("user", "skill", "level", "category", column),
+    )
+    code, out, _err = invoke_cli("validate", "-c", str(config), str(path))
+    assert code == 0
+    [warning] = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert len(warning) > 80  # one line, however long: grep finds all of it
+    assert f"{path.name}: ignoring column 'Comments [internal]" in warning

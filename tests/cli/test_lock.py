@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from importer.config import load_settings
 from importer.errors import ConfigError, LockError
 from importer.lock import RunLock, default_lock_dir, lock_key
 from importer.sandbox import SandboxConfig, start_sandbox
-from tests.conftest import start_import_process, wait_for_writes
+from tests.conftest import invoke_cli, start_import_process, wait_for_writes
 from tests.importing import write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,3 +140,30 @@ async def test_two_runs_with_different_report_folders_against_one_tenant_never_o
         assert await first.wait() == 0
         assert sandbox.stats_view()["duplicates"] == {}
         assert sandbox.stats_view()["skills_total"] == len(rows)
+
+
+def test_a_full_disk_while_the_lock_record_is_written_is_one_line_and_exit_2(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+
+    def disk_full(fd: int, data: bytes) -> int:
+        if data.startswith(b'{"pid"'):  # the lock record, nothing else
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", disk_full)
+    csv_file = write_csv(tmp_path / "skills.csv", [("ann@contoso.com", "Python", "expert", "")])
+
+    code, _out, err = invoke_cli("run", "-c", str(config), str(csv_file))
+
+    assert code == 2
+    [line] = err.strip().splitlines()
+    assert line.startswith("error: cannot write the lock file ")
+    assert "No space left on device" in line
+    assert "nothing was sent" in line
+    assert not (tmp_path / "reports").exists() or not list((tmp_path / "reports").iterdir())
+    # Nothing is left held: the next run takes the lock.
+    monkeypatch.setattr(os, "write", real_write)
+    with RunLock(lock_key(load_settings(config)), default_lock_dir()):
+        pass

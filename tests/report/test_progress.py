@@ -99,3 +99,38 @@ def test_throttling_is_logged_once_then_summarised_once_a_minute(
         "accepts about 150 requests/s",
     ]
     assert log.totals() == {"waits": 40, "waited_s": 40.0, "accepted_rate": 150.0}
+
+
+def test_the_rate_follows_rows_finished_lately_and_a_slow_rate_is_not_shown_as_zero() -> None:
+    clock = FakeClock()
+    progress = RunProgress(clock=clock)
+    progress.start(WRITING, 3000)
+    for _ in range(1000):  # a fast start: 1,000 rows in 10 s
+        progress.count("created")
+    clock.advance(10)
+    progress.line()
+    for second in range(90):  # then retries under 503/504: one row every 3 s
+        clock.advance(1)
+        if second % 3 == 0:
+            progress.count("created")
+        progress.line()  # the display asks every second
+    assert progress.line() == (
+        "writing 1030/3000 rows (0.3/s, about 1.6 h left); rows so far: created 1030"
+    )
+
+
+def test_after_an_interrupt_the_line_shows_what_was_really_written_and_no_time_left() -> None:
+    clock = FakeClock()
+    progress = RunProgress(clock=clock)
+    progress.start(WRITING, 3000)
+    for _ in range(1200):
+        progress.count("created")
+    clock.advance(60)
+    progress.interrupt()
+    for _ in range(3):  # answers for rows already in flight still come in
+        progress.count("created")
+    for _ in range(1797):  # the rest is reported not-sent at once
+        progress.count("not-sent")
+    assert progress.line() == (
+        "writing 1203/3000 rows (interrupted); rows so far: created 1203, not-sent 1797"
+    )

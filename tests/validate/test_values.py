@@ -110,7 +110,7 @@ def test_a_level_column_beyond_the_scale_is_an_error_for_the_whole_source(tmp_pa
     message = str(caught.value)
     assert message.startswith(f"{tmp_path / 'in.csv'}: levels beyond the numeric scale configured")
     assert "(1-5)" in message
-    assert "column 'Skill Level' holds 7, 10 (first on row 4)" in message
+    assert "column 'Skill Level' holds 7, 10 (first on row 4), 3 of 6 levels" in message
     assert "values.proficiency" in message
 
 

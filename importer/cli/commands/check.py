@@ -10,18 +10,23 @@ import click
 from rich.console import Console
 
 from importer.cli.console import setup_logging
-from importer.cli.options import config_option
+from importer.cli.options import config_option, settings_from, user_key_option
 from importer.cli.rendering import render_preflight
-from importer.config import load_settings
 
 __all__ = ["check"]
 
 
 @click.command()
-@click.option("--user", required=True, help="A user (UPN or id) for the canary write.")
+@click.option(
+    "--user",
+    required=True,
+    help="A user for the canary write, written as --user-key says: object id, UPN, mail "
+    "or employeeId (looked up in the directory, as run does).",
+)
+@user_key_option
 @click.option("--probe-enums", is_flag=True, help="Also try every proficiency level.")
 @config_option
-def check(user: str, probe_enums: bool, config_path: Path | None) -> None:
+def check(user: str, user_key: str | None, probe_enums: bool, config_path: Path | None) -> None:
     """Preflight: config, sign-in, permissions, and a canary write/read/delete on --user.
 
     Exits ok when every step passed, rows-invalid-or-failed when the target refuses something
@@ -30,7 +35,7 @@ def check(user: str, probe_enums: bool, config_path: Path | None) -> None:
     from importer.write.preflight import run_checks
 
     setup_logging("text", True)
-    settings = load_settings(config_path)
+    settings = settings_from(config_path, user_key=user_key)
     report = asyncio.run(run_checks(settings, user, probe_enums=probe_enums))
     render_preflight(Console(), report)
     sys.exit(report.exit_code)

@@ -26,11 +26,23 @@ __all__ = ["run"]
     type=int,
     help="sync: allow up to N deletes this run, whatever max_delete_ratio says.",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="List every person against Graph, whatever the confirmed state says (run.delta).",
+)
+@click.option(
+    "--library",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="target.kind orgdata-csv: a People Skills library file; names not in it are refused.",
+)
 @common_options
 def run(
     sources: tuple[str, ...],
     dry_run: bool,
     allow_deletes: int | None,
+    full: bool,
+    library: Path | None,
     config_path: Path | None,
     quiet: bool,
     log_format: str,
@@ -42,10 +54,17 @@ def run(
     read with --query, --query-file or input.query.
     """
     setup_logging(log_format, quiet)
-    settings = settings_from(config_path, **flags)
+    settings = settings_from(config_path, library=library, **flags)
     result = asyncio.run(
         run_with_progress(
-            sources_of(sources), settings, dry_run, allow_deletes, STDERR, quiet, log_format
+            sources_of(sources),
+            settings,
+            dry_run,
+            allow_deletes,
+            STDERR,
+            quiet,
+            log_format,
+            full=full,
         )
     )
     title = "Dry run (nothing written)" if dry_run else "Import"

@@ -1,0 +1,285 @@
+"""The connector target's writer: one externalItem per person, behind the same plan as profiles.
+
+It takes the resolved rows exactly as the profile dispatcher does (validation, mapping,
+duplicates and identity resolution already happened), and shares the batcher, pacer, retry
+policy, refusal guard, delete guard, stop handling and outcome rules. Per person:
+
+- rows that ask for an audience narrower than the organisation (me, family, contacts,
+  groupMembers) are ``skipped``
+  (``audience-not-supported``): connector data is shown to everyone, so they are left out
+  rather than published wider than asked;
+- the item is built (``importer.connector.items``); the same content hash as the last
+  confirmed PUT means nothing is sent and every row is ``unchanged`` (``run.delta: off``
+  sends every person again);
+- otherwise one idempotent PUT, retried on 429/503/504 and lost answers (a PUT repeated is the
+  same item, never a second one); each row is ``created``, ``updated`` or ``unchanged`` by
+  comparing its skill with the last confirmed item, and skills the item no longer holds are
+  reported ``deleted``. ``run.mode: create`` never replaces an existing item.
+
+``sync`` also deletes the items of people who are no longer in the file, under the delete
+guard (checked before anything is written). Only confirmed writes are recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from importer.config import Settings
+from importer.connector.confirmed import ConfirmedItems, ItemLedger, Recorded, ledger_path
+from importer.connector.items import item_id_for, item_path, person_item
+from importer.connector.outcomes import gone_skill, narrower_audience, object_id_of, row_actions
+from importer.connector.probe import connection_problem
+from importer.errors import GraphError, NotSentError
+from importer.graph.batcher import Batcher
+from importer.graph.client import GraphClient, SubRequest, SubResponse
+from importer.graph.pacing import AdaptivePacer
+from importer.graph.retry import with_retries
+from importer.progress import WRITING, RunProgress
+from importer.records import Action, RowOutcome, SkillRow
+from importer.write.execute import as_graph_error
+from importer.write.groups import UserRows
+from importer.write.guards import SystemicRefusalGuard, delete_guard
+from importer.write.outcomes import INTERRUPTED, DispatchResult, outcome_for
+
+__all__ = ["ConnectorWriter"]
+
+logger = logging.getLogger(__name__)
+
+
+class ConnectorWriter:
+    """Writes every person's item; every row gets exactly one outcome.
+
+    Args:
+        client: an open ``GraphClient`` on Graph v1.0.
+        settings: the run's settings (``connector``, ``run``, ``auth.tenant_id``).
+        ledger: the confirmed hashes of the connection's items; None: the connection's
+            ``ItemLedger`` file, opened and closed by ``run``.
+        dry_run: report ``would-*`` actions, send no write.
+        allow_deletes: sync may delete up to this many items whatever the ratio says.
+        on_outcome: called once for every row (and every item or skill removed).
+        progress: the run's live counters.
+    """
+
+    def __init__(
+        self,
+        client: GraphClient,
+        *,
+        settings: Settings,
+        ledger: ConfirmedItems | None = None,
+        dry_run: bool = False,
+        allow_deletes: int | None = None,
+        on_outcome: Callable[[RowOutcome], None],
+        progress: RunProgress | None = None,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._run = settings.run
+        self._given_ledger = ledger
+        self._ledger: ConfirmedItems = ledger if ledger is not None else ItemLedger(":memory:")
+        self._dry_run = dry_run
+        self._allow_deletes = allow_deletes
+        self._emit = on_outcome
+        self._sleep = client.stopping.sleeper(asyncio.sleep)
+        self._batcher: Batcher | None = None
+        self._refusals: SystemicRefusalGuard | None = None
+        self._stop_reason = ""
+        self.result = DispatchResult()
+        self.progress = progress if progress is not None else RunProgress()
+
+    def stop(self, reason: str = "interrupted") -> None:
+        """Stop sending: every wait ends now; rows not sent are reported ``not-sent``."""
+        if not self._stop_reason:
+            self._stop_reason = reason
+            if reason == "interrupted":
+                self.result.interrupted = True
+            logger.warning("stopping: %s", reason)
+        self._client.stop(reason, INTERRUPTED if self.result.interrupted else "")
+        if self._batcher is not None:
+            self._batcher.stop()
+
+    def _abort(self, reason: str) -> None:
+        self.result.aborted = self.result.aborted or reason
+        self.stop(reason)
+
+    async def run(self, users: UserRows) -> DispatchResult:
+        """Write every person's item (and, in sync, remove leavers' items)."""
+        if self._given_ledger is not None:
+            return await self._write(users)
+        ledger = ItemLedger(ledger_path(self._settings))
+        self._ledger = ledger
+        try:
+            return await self._write(users)
+        finally:
+            ledger.close()
+
+    async def _write(self, users: UserRows) -> DispatchResult:
+        self.progress.start(WRITING, users.rows, "rows")
+        self._refusals = SystemicRefusalGuard(
+            users.users, can_refresh_token=self._client.can_refresh_token
+        )
+        problem = await connection_problem(self._send, self._settings)
+        if problem:
+            self.result.aborted = problem
+            self._hold_back(users, problem)
+            return self.result
+        leavers: list[str] = []
+        if self._run.mode == "sync":
+            seen = {
+                item_id_for(rows[0].user_id)
+                for chunk in users.chunks()
+                for rows in chunk.values()
+                if rows and rows[0].user_id
+            }
+            leavers = [item_id for item_id in self._ledger.item_ids() if item_id not in seen]
+            owned = len(seen | set(self._ledger.item_ids()))
+            reason = delete_guard(
+                len(leavers), owned, self._run.max_delete_ratio, self._allow_deletes
+            )
+            if reason:
+                self.result.aborted = reason
+                self._hold_back(users, f"not sent: {reason}")
+                for item_id in leavers:
+                    self._emit(gone_skill(item_id, Action.WOULD_DELETE))
+                return self.result
+        pacer = AdaptivePacer(sleep=self._sleep, max_wait_s=self._run.max_retry_wait_s)
+        async with Batcher(
+            self._client,
+            batch_size=self._run.batch_size,
+            concurrency=self._run.concurrency,
+            pacer=pacer,
+        ) as batcher:
+            self._batcher = batcher
+            if self._stop_reason:
+                batcher.stop()
+            limit = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 2))
+
+            async def one(object_id: str, rows: Sequence[SkillRow]) -> None:
+                async with limit:
+                    await self._person(object_id, rows)
+
+            for chunk in users.chunks():
+                await asyncio.gather(*(one(*group) for group in _groups(chunk)))
+            await asyncio.gather(*(self._remove(item_id) for item_id in leavers))
+        return self.result
+
+    async def _send(self, method: str, url: str, body: dict[str, Any] | None = None) -> SubResponse:
+        """One request, retried on 429/503/504 and lost answers; the final answer returned."""
+
+        async def once() -> SubResponse:
+            if self._batcher is not None:
+                answer = await self._batcher.submit(method, url, body)
+            else:
+                answer = await self._client.send(SubRequest("connector", method, url, body))
+            error = answer.error()
+            if error is not None and error.status in (429, 503, 504):
+                raise error
+            return answer
+
+        return await with_retries(
+            once,
+            self._run.max_attempts,
+            self._run.max_retry_wait_s,
+            sleep=self._sleep,
+            stats=self._client.stats,
+        )
+
+    async def _person(self, object_id: str, rows: Sequence[SkillRow]) -> None:
+        kept: list[SkillRow] = []
+        for row in rows:
+            if narrower_audience(row.allowed_audiences):
+                message = (
+                    f"allowedAudiences {row.allowed_audiences!r}: a people-data connector "
+                    "shows every skill to the whole organisation, so this one is left out"
+                )
+                self._record(
+                    RowOutcome.for_row(
+                        row, Action.SKIPPED, error_type="audience-not-supported", error=message
+                    )
+                )
+            else:
+                kept.append(row)
+        if not kept:
+            return
+        item = person_item(object_id, kept, self._tenant())
+        before = self._ledger.recorded(item.item_id)
+        fresh = self._run.delta == "off"
+        if before is not None and before.content_hash == item.content_hash and not fresh:
+            for row in kept:
+                self._record(outcome_for(row, Action.UNCHANGED, skill_id=item.item_id))
+            return
+        if before is not None and self._run.mode == "create":
+            for row in kept:
+                self._record(outcome_for(row, Action.UNCHANGED, skill_id=item.item_id))
+            return
+        if self._dry_run:
+            for row, action in row_actions(kept, item, before, dry_run=True):
+                self._record(outcome_for(row, action, skill_id=item.item_id))
+            return
+        attempts = 0
+        try:
+            attempts += 1
+            answer = await self._send("PUT", item_path(self._settings, item.item_id), item.body)
+            error = answer.error()
+            if error is not None:
+                raise error
+        except NotSentError as held:
+            for row in kept:
+                self._record(outcome_for(row, Action.NOT_SENT, error=held))
+            return
+        except Exception as exc:
+            failure = as_graph_error(exc)
+            self._note_auth(object_id, failure)
+            for row in kept:
+                self._record(outcome_for(row, Action.FAILED, error=failure, attempts=attempts))
+            return
+        self._note_auth(object_id, None)
+        self._ledger.record(item.item_id, Recorded(item.content_hash, item.skills))
+        for row, action in row_actions(kept, item, before, dry_run=False):
+            self._record(outcome_for(row, action, answer=answer, skill_id=item.item_id))
+        if before is not None:
+            for key in sorted(set(before.skills) - set(item.skills)):
+                self._emit(gone_skill(item.item_id, Action.DELETED, key, object_id=object_id))
+
+    async def _remove(self, item_id: str) -> None:
+        """Delete the item of a person no longer in the file (sync)."""
+        if self._dry_run or self._stop_reason:
+            self._emit(gone_skill(item_id, Action.WOULD_DELETE))
+            return
+        try:
+            answer = await self._send("DELETE", item_path(self._settings, item_id))
+            error = answer.error() if answer.status != 404 else None
+            if error is not None:
+                raise error
+        except Exception as exc:
+            failure = as_graph_error(exc)
+            self._emit(gone_skill(item_id, Action.FAILED, error=failure))
+            return
+        self._ledger.forget(item_id)
+        self._emit(gone_skill(item_id, Action.DELETED, status=answer.status))
+
+    def _tenant(self) -> str:
+        return "" if self._settings.target.is_sandbox else self._settings.auth.tenant_id
+
+    def _hold_back(self, users: UserRows, reason: str) -> None:
+        error = NotSentError(reason, sent=False)
+        for chunk in users.chunks():
+            for rows in chunk.values():
+                for row in rows:
+                    self._record(outcome_for(row, Action.NOT_SENT, error=error))
+
+    def _record(self, outcome: RowOutcome) -> None:
+        self.progress.count(outcome.action)
+        self._emit(outcome)
+
+    def _note_auth(self, user: str, error: GraphError | None) -> None:
+        assert self._refusals is not None
+        reason = self._refusals.note("write", user, error)
+        if reason:
+            self._abort(reason)
+
+
+def _groups(chunk: Mapping[str, Sequence[SkillRow]]) -> list[tuple[str, Sequence[SkillRow]]]:
+    return [(rows[0].user_id or object_id_of(key), rows) for key, rows in chunk.items() if rows]

@@ -1,0 +1,356 @@
+"""The confirmed state: per person, what Graph last confirmed for them, in a small SQLite file.
+
+One file per target, tenant and kind of item (``profile`` skills, ``connector`` items...). Its
+header says which: format version, tenant, target, kind and the config fingerprint. Its rows
+say, per person (an object id, lower case): a digest of what was confirmed written for them,
+when Graph last confirmed it (``verified``, Unix seconds), the person as the file wrote them,
+and how many of their items the tool owns there.
+
+What keeps it honest:
+
+- a person's row is written only after Graph confirmed every operation of theirs in the run
+  (callers buffer ``confirm`` and ``commit`` per batch of confirmed people);
+- before a person's writes go out, their old digest is voided and that committed
+  (``invalidate``), so a run killed mid-write (SIGKILL included) leaves no row claiming a state
+  Graph may not hold: the person is simply listed again next time;
+- the file runs in WAL mode: a commit is atomic, a kill never leaves half a commit, and a dry
+  run may read it while a real run writes.
+
+Anything odd about the file (unreadable, another format version, another tenant, target or
+kind) is reported by ``open_state`` as a problem; the caller then lists everyone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ConfirmedState",
+    "Entry",
+    "Opened",
+    "StateHeader",
+    "open_state",
+    "void_people",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Bumped whenever the file's meaning changes: a file of another version is never trusted.
+FORMAT_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS header (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS people (
+    person TEXT PRIMARY KEY,
+    written_as TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    verified REAL NOT NULL,
+    owned INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+#: People asked for in one query (SQLite allows 32,766 parameters; stay well below).
+_QUERY_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class StateHeader:
+    """What a state file is about; a file whose header differs is not this target's.
+
+    Attributes:
+        target: the endpoint (a Graph cloud URL, or ``sandbox``).
+        tenant: the tenant id (for a sandbox, the id of its database).
+        kind: what is recorded (``target.kind``: profile, connector...).
+        fingerprint: the config's parts that shape the wanted items, name -> short hash.
+    """
+
+    target: str
+    tenant: str
+    kind: str
+    fingerprint: dict[str, str] = field(default_factory=dict)
+
+    def identity(self) -> dict[str, str]:
+        """The header rows that must match for the file to be trusted at all."""
+        return {
+            "format": FORMAT_VERSION,
+            "target": self.target,
+            "tenant": self.tenant,
+            "kind": self.kind,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the state holds for one person.
+
+    Attributes:
+        digest: the digest of what Graph confirmed (see ``importer.state.digest``).
+        verified: when Graph last confirmed it (Unix seconds, UTC).
+        written_as: the person as the input file wrote them (for reports of leavers).
+        owned: how many of the person's items carry the tool's tag, as last confirmed.
+    """
+
+    digest: str
+    verified: float
+    written_as: str
+    owned: int
+
+
+@dataclass(slots=True)
+class Opened:
+    """The result of ``open_state``.
+
+    Attributes:
+        state: the open state (empty when the file was new, reset or unreadable).
+        problem: why the file could not be trusted (a warning for the run), "" when it could.
+        changed: the config parts that changed since the file was written (a full run).
+        new: True when there was no state yet for this target.
+    """
+
+    state: ConfirmedState
+    problem: str = ""
+    changed: list[str] = field(default_factory=list)
+    new: bool = False
+
+
+class ConfirmedState:
+    """An open state file (or an empty one in memory, for a dry run with no file).
+
+    Writes are buffered: ``confirm`` and ``forget`` take effect at the next ``commit``.
+    A read-only state (dry runs) ignores every write.
+    """
+
+    def __init__(self, db: sqlite3.Connection, *, writable: bool, path: Path | None) -> None:
+        self._db = db
+        self.writable = writable
+        self.path = path
+        self._confirmed: dict[str, Entry] = {}
+        self._forgotten: set[str] = set()
+
+    # ------------------------------------------------------------------ reading
+
+    def entries(self, people: Iterable[str]) -> dict[str, Entry]:
+        """The entries of those of ``people`` the state holds (keys as given, lower case)."""
+        found: dict[str, Entry] = {}
+        wanted = list(people)
+        for start in range(0, len(wanted), _QUERY_SIZE):
+            part = wanted[start : start + _QUERY_SIZE]
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(
+                "SELECT person, digest, verified, written_as, owned FROM people "
+                f"WHERE person IN ({marks})",
+                part,
+            )
+            for person, digest, verified, written_as, owned in rows:
+                found[person] = Entry(digest, float(verified), written_as, int(owned))
+        return found
+
+    def people(self) -> Iterator[tuple[str, Entry]]:
+        """Every person the state holds, in no particular order."""
+        rows = self._db.execute("SELECT person, digest, verified, written_as, owned FROM people")
+        for person, digest, verified, written_as, owned in rows.fetchall():
+            yield person, Entry(digest, float(verified), written_as, int(owned))
+
+    def __len__(self) -> int:
+        (count,) = self._db.execute("SELECT count(*) FROM people").fetchone()
+        return int(count)
+
+    # ------------------------------------------------------------------ writing
+
+    def confirm(self, person: str, entry: Entry) -> None:
+        """Record what Graph confirmed for ``person`` (takes effect at ``commit``)."""
+        self._forgotten.discard(person)
+        self._confirmed[person] = entry
+
+    def forget(self, person: str) -> None:
+        """Drop ``person`` (nothing of theirs is held any more; takes effect at ``commit``)."""
+        self._confirmed.pop(person, None)
+        self._forgotten.add(person)
+
+    @property
+    def buffered(self) -> int:
+        """Changes waiting for ``commit``."""
+        return len(self._confirmed) + len(self._forgotten)
+
+    def invalidate(self, people: Iterable[str]) -> None:
+        """Void the digests of ``people`` now, committed, before writes for them go out.
+
+        The people stay known (a sync run still finds them if they leave the file); their
+        digest matches nothing, so each is listed until Graph confirms a new one.
+        """
+        doomed = [(person,) for person in people]
+        if not self.writable or not doomed:
+            return
+        with self._db:
+            self._db.executemany("UPDATE people SET digest = '' WHERE person = ?", doomed)
+
+    def commit(self) -> None:
+        """Write the buffered confirmations and removals in one transaction."""
+        if not self.writable:
+            self._confirmed.clear()
+            self._forgotten.clear()
+            return
+        if not self.buffered:
+            return
+        with self._db:
+            self._db.executemany(
+                "DELETE FROM people WHERE person = ?", [(p,) for p in self._forgotten]
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO people (person, written_as, digest, verified, owned) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (person, e.written_as, e.digest, e.verified, e.owned)
+                    for person, e in self._confirmed.items()
+                ],
+            )
+        self._confirmed.clear()
+        self._forgotten.clear()
+
+    def close(self) -> None:
+        """Commit what is buffered and close the file."""
+        try:
+            self.commit()
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+
+    # ------------------------------------------------------------------ header
+
+    def _header(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT name, value FROM header").fetchall())
+
+    def _write_header(self, header: StateHeader, *, reset: bool) -> None:
+        with self._db:
+            if reset:
+                self._db.execute("DELETE FROM people")
+                self._db.execute("DELETE FROM header")
+            rows = {**header.identity(), "fingerprint": json.dumps(header.fingerprint)}
+            self._db.executemany("INSERT OR REPLACE INTO header VALUES (?, ?)", rows.items())
+
+
+def _connect(path: Path, *, writable: bool) -> sqlite3.Connection:
+    if not writable:
+        return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives the process being killed; only a power cut
+        # may lose the last commits, which can only make the next run list more people.
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _empty() -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:")
+    db.executescript(_SCHEMA)
+    return db
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
+
+
+def _changed(old: str, new: dict[str, str]) -> list[str]:
+    try:
+        before = json.loads(old)
+    except ValueError:
+        before = {}
+    if not isinstance(before, dict):
+        before = {}
+    return sorted(name for name in new.keys() | before.keys() if before.get(name) != new.get(name))
+
+
+def open_state(path: Path, header: StateHeader, *, writable: bool) -> Opened:
+    """Open the state at ``path`` for ``header``'s target, tenant and kind.
+
+    Args:
+        path: the state file (made, with its folder, when missing and ``writable``).
+        header: what this run is about.
+        writable: False for a dry run: the file is only read, never made, changed or reset.
+
+    Returns:
+        The open state and what was wrong with the file, if anything. A file that cannot be
+        trusted (unreadable, another format version, another target, tenant or kind) is
+        started afresh (a dry run reads an empty state instead); a changed config keeps the
+        people (their digests no longer match) and records the new fingerprint.
+    """
+    exists = path.is_file()
+    if not exists and not writable:
+        return Opened(ConfirmedState(_empty(), writable=False, path=None), new=True)
+    if writable:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    db: sqlite3.Connection | None = None
+    try:
+        db = _connect(path, writable=writable)
+        state = ConfirmedState(db, writable=writable, path=path)
+        found = state._header()
+    except sqlite3.Error as exc:
+        if db is not None:
+            db.close()
+        problem = f"the confirmed state {path} cannot be read ({exc})"
+        return _afresh(path, header, problem, writable=writable)
+    if not found:
+        if writable:
+            state._write_header(header, reset=True)
+        return Opened(state, new=True)
+    for name, value in header.identity().items():
+        if found.get(name) != value:
+            state.close()
+            problem = (
+                f"the confirmed state {path} was written for another {name} "
+                f"({found.get(name) or 'none'!r}, this run: {value!r})"
+            )
+            return _afresh(path, header, problem, writable=writable)
+    changed = _changed(found.get("fingerprint", ""), header.fingerprint)
+    if changed and writable:
+        state._write_header(header, reset=False)
+    return Opened(state, changed=changed)
+
+
+def void_people(path: Path, header: StateHeader, people: Iterable[str]) -> int:
+    """Void the entries of ``people`` in an existing state for ``header``'s target, committed.
+
+    For writes made outside a run's own bookkeeping (``undo``): those people are listed
+    again by the next run. A missing, foreign or unreadable file needs nothing (the next run
+    lists everyone anyway). Returns how many entries were voided.
+    """
+    if not path.is_file():
+        return 0
+    try:
+        with contextlib.closing(_connect(path, writable=True)) as db:
+            state = ConfirmedState(db, writable=True, path=path)
+            found = state._header()
+            if any(found.get(name) != value for name, value in header.identity().items()):
+                return 0
+            doomed = [(person,) for person in people]
+            with db:
+                cursor = db.executemany("UPDATE people SET digest = '' WHERE person = ?", doomed)
+            return max(cursor.rowcount, 0)
+    except sqlite3.Error as exc:
+        logger.warning("the confirmed state %s cannot be read (%s)", path, exc)
+        return 0
+
+
+def _afresh(path: Path, header: StateHeader, problem: str, *, writable: bool) -> Opened:
+    logger.warning("%s: this run lists everyone and starts a new state", problem)
+    if not writable:
+        return Opened(ConfirmedState(_empty(), writable=False, path=None), problem=problem)
+    _remove(path)
+    db = _connect(path, writable=True)
+    state = ConfirmedState(db, writable=True, path=path)
+    state._write_header(header, reset=True)
+    return Opened(state, problem=problem)

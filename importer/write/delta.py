@@ -1,0 +1,99 @@
+"""The write stage's side of the confirmed state (``run.delta``): the dispatcher's hooks.
+
+The dispatcher calls these at five points, and nothing else about the state leaks into it:
+
+- ``select``, before a chunk is listed: people the state lets the run skip have their rows
+  reported ``unchanged`` (the ``changes`` column says so) and are not listed at all;
+- ``planned``, once a person's plan is made: how many operations to wait for;
+- ``before_writes``, before a chunk's writes go out: the entries of people about to be
+  written are voided, committed, so a kill mid-write never leaves one claiming the old state;
+- ``settled``, for every outcome: a person is confirmed once each of their operations is;
+- ``listing_failed`` / ``release``: a leaver gone from the directory is forgotten; a person
+  whose listing failed keeps their old entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from importer.errors import GraphError
+from importer.progress import LISTING, RunProgress
+from importer.records import Action, OpKind, RowOutcome, SkillRow
+from importer.state import DeltaLedger
+from importer.write.outcomes import error_type_for
+from importer.write.planner import Planned, UserPlan
+
+__all__ = ["StateHooks"]
+
+
+class StateHooks:
+    """The dispatcher's use of a run's ``DeltaLedger``.
+
+    Args:
+        ledger: the run's ledger.
+        record: reports one outcome (the dispatcher's ``_record``).
+        progress: the run's live counters (people skipped, verified, planned).
+    """
+
+    def __init__(
+        self, ledger: DeltaLedger, record: Callable[[RowOutcome], None], progress: RunProgress
+    ) -> None:
+        self.ledger = ledger
+        self._record = record
+        self._progress = progress
+
+    def select(
+        self, users: Mapping[str, Sequence[SkillRow]], *, record: bool
+    ) -> tuple[dict[str, Sequence[SkillRow]], int]:
+        """The people of a chunk to list, and the owned skills of those skipped (for the
+        sync delete guard, which weighs deletes against every owned skill)."""
+        before = dict(self.ledger.figures)
+        listed, skipped = self.ledger.split(users, count=record)
+        owned = sum(person.entry.owned for person in skipped)
+        if record:
+            for person in skipped:
+                note = person.note()
+                for row in person.rows:
+                    self._record(RowOutcome.for_row(row, Action.UNCHANGED, changes=note))
+            for name, count in self.ledger.figures.items():
+                self._progress.people[name] += count - before.get(name, 0)
+            self._progress.drop(LISTING, len(skipped))
+        return listed, owned
+
+    def planned(self, user: str, plan: UserPlan) -> None:
+        """The person's plan is made: wait for each of its operations."""
+        kinds = [op.kind for op in plan.operations]
+        owned = plan.owned + kinds.count(OpKind.CREATE) - kinds.count(OpKind.DELETE)
+        self.ledger.planned(user.casefold(), len(kinds), max(owned, 0))
+
+    def before_writes(self, plans: Iterable[Planned]) -> None:
+        """Void the entries of the people whose writes are about to go out."""
+        self.ledger.before_writes(
+            user.casefold()
+            for user, _rows, plan in plans
+            if plan is not None and any(op.kind is not OpKind.UNCHANGED for op in plan.operations)
+        )
+
+    def settled(self, outcome: RowOutcome) -> None:
+        """One outcome (before the report renames the user as written)."""
+        self.ledger.settled((outcome.user_id or outcome.user).casefold(), outcome.action)
+
+    def listing_failed(self, user: str, rows: Sequence[SkillRow], error: GraphError) -> str:
+        """A listing failed for good; for a leaver (no rows), a warning for the summary."""
+        if rows:
+            return ""
+        person = user.casefold()
+        written_as = self.ledger.written_as(person)
+        if error_type_for(error) == "user-not-found":
+            self.ledger.gone(person)
+            return ""
+        return (
+            f"{written_as} left the file, but their skills could not be listed ({error}); "
+            "the next run tries again"
+        )
+
+    def release(self, plans: Iterable[Planned]) -> None:
+        """A chunk is done: stop following its people; write what was confirmed."""
+        for user, _rows, _plan in plans:
+            self.ledger.release(user.casefold())
+        self.ledger.commit()
