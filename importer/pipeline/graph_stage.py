@@ -197,3 +197,4 @@ async def _write_step(
         )
     work.aborted, work.interrupted = result.aborted, result.interrupted
     work.warnings.extend(result.warnings)
+    work.sweep = result.sweep

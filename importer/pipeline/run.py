@@ -215,6 +215,7 @@ async def _run_stages(
             users=work.users,
             layouts=shape_summary(shaper),
             state=work.state,
+            sweep=work.sweep,
         )
         path = writer.finish(summary)
     finally:
