@@ -6,7 +6,13 @@ as the profile target: ``items`` builds the documented shapes, ``confirmed`` rem
 confirmed, ``writer`` writes, ``setup`` prepares the connection, ``probe`` checks it.
 """
 
-from importer.connector.confirmed import ConfirmedItems, ItemLedger, Recorded, ledger_path
+from importer.connector.confirmed import (
+    ConfirmedItems,
+    ItemLedger,
+    Recorded,
+    StateItems,
+    open_confirmed_items,
+)
 from importer.connector.items import connection_body, person_item, schema_body
 from importer.connector.writer import ConnectorWriter
 
@@ -15,8 +21,9 @@ __all__ = [
     "ConnectorWriter",
     "ItemLedger",
     "Recorded",
+    "StateItems",
     "connection_body",
-    "ledger_path",
+    "open_confirmed_items",
     "person_item",
     "schema_body",
 ]

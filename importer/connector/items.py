@@ -111,7 +111,8 @@ class PersonItem:
         item_id: see ``item_id_for``.
         body: the externalItem (``acl`` and ``properties``).
         content_hash: SHA-256 of the body: equal hashes mean nothing to send.
-        skills: the skill key of each row -> its fingerprint (for per-row outcomes).
+        skills: each skill's name as written -> its fingerprint (for per-row outcomes; names
+            compare by ``skill_key``).
     """
 
     __slots__ = ("body", "content_hash", "item_id", "skills")
@@ -141,5 +142,5 @@ def person_item(object_id: str, rows: Sequence[SkillRow], tenant_id: str = "") -
         },
     }
     content_hash = hashlib.sha256(_text(body).encode()).hexdigest()
-    fingerprints = {row.skill_key: skill_fingerprint(row) for row in ordered}
+    fingerprints = {row.display_name: skill_fingerprint(row) for row in ordered}
     return PersonItem(item_id_for(object_id), body, content_hash, fingerprints)

@@ -13,10 +13,10 @@ from collections.abc import Iterator, Sequence
 from importer.connector.confirmed import Recorded
 from importer.connector.items import PersonItem, skill_fingerprint
 from importer.errors import GraphError
-from importer.records import Action, RowOutcome, SkillRow
+from importer.records import Action, RowOutcome, SkillRow, skill_key
 from importer.write.outcomes import error_type_for
 
-__all__ = ["gone_skill", "narrower_audience", "object_id_of", "row_actions"]
+__all__ = ["gone_skill", "gone_skills", "narrower_audience", "object_id_of", "row_actions"]
 
 #: Audiences that reach the whole organisation (or more): connector data shows no less.
 _ORGANISATION_WIDE = frozenset({"organization", "federatedOrganizations", "everyone"})
@@ -45,13 +45,24 @@ def row_actions(
     """Each row with what writing ``item`` did (or would do) to its skill."""
     created = Action.WOULD_CREATE if dry_run else Action.CREATED
     updated = Action.WOULD_UPDATE if dry_run else Action.UPDATED
+    known = _by_key(before.skills) if before is not None else {}
     for row in rows:
-        if before is None or row.skill_key not in before.skills:
+        if row.skill_key not in known:
             yield row, created
-        elif before.skills[row.skill_key] != skill_fingerprint(row):
+        elif known[row.skill_key] != skill_fingerprint(row):
             yield row, updated
         else:
             yield row, Action.UNCHANGED
+
+
+def gone_skills(item: PersonItem, before: Recorded) -> list[str]:
+    """The names (as last written) of skills the last confirmed item had and ``item`` lacks."""
+    now = _by_key(item.skills)
+    return sorted(name for name in before.skills if skill_key(name) not in now)
+
+
+def _by_key(skills: dict[str, str]) -> dict[str, str]:
+    return {skill_key(name): fingerprint for name, fingerprint in skills.items()}
 
 
 def gone_skill(

@@ -28,9 +28,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from importer.config import Settings
-from importer.connector.confirmed import ConfirmedItems, ItemLedger, Recorded, ledger_path
+from importer.connector.confirmed import ConfirmedItems, Recorded
 from importer.connector.items import item_id_for, item_path, person_item
-from importer.connector.outcomes import gone_skill, narrower_audience, object_id_of, row_actions
+from importer.connector.outcomes import (
+    gone_skill,
+    gone_skills,
+    narrower_audience,
+    object_id_of,
+    row_actions,
+)
 from importer.connector.probe import connection_problem
 from importer.errors import GraphError, NotSentError
 from importer.graph.batcher import Batcher
@@ -55,8 +61,11 @@ class ConnectorWriter:
     Args:
         client: an open ``GraphClient`` on Graph v1.0.
         settings: the run's settings (``connector``, ``run``, ``auth.tenant_id``).
-        ledger: the confirmed hashes of the connection's items; None: the connection's
-            ``ItemLedger`` file, opened and closed by ``run``.
+        ledger: the confirmed hashes of the connection's items.
+        fresh: send every person's item whatever the ledger says (``--full``,
+            ``run.delta: off``); confirmations are still recorded.
+        file_users: every user value of the file, case-folded (rows invalid or not
+            resolved included): sync never removes the item of a person the file still names.
         dry_run: report ``would-*`` actions, send no write.
         allow_deletes: sync may delete up to this many items whatever the ratio says.
         on_outcome: called once for every row (and every item or skill removed).
@@ -68,7 +77,9 @@ class ConnectorWriter:
         client: GraphClient,
         *,
         settings: Settings,
-        ledger: ConfirmedItems | None = None,
+        ledger: ConfirmedItems,
+        fresh: bool = False,
+        file_users: set[str] | None = None,
         dry_run: bool = False,
         allow_deletes: int | None = None,
         on_outcome: Callable[[RowOutcome], None],
@@ -77,8 +88,9 @@ class ConnectorWriter:
         self._client = client
         self._settings = settings
         self._run = settings.run
-        self._given_ledger = ledger
-        self._ledger: ConfirmedItems = ledger if ledger is not None else ItemLedger(":memory:")
+        self._ledger = ledger
+        self._fresh = fresh or settings.run.delta == "off"
+        self._named = file_users or set()
         self._dry_run = dry_run
         self._allow_deletes = allow_deletes
         self._emit = on_outcome
@@ -105,17 +117,6 @@ class ConnectorWriter:
         self.stop(reason)
 
     async def run(self, users: UserRows) -> DispatchResult:
-        """Write every person's item (and, in sync, remove leavers' items)."""
-        if self._given_ledger is not None:
-            return await self._write(users)
-        ledger = ItemLedger(ledger_path(self._settings))
-        self._ledger = ledger
-        try:
-            return await self._write(users)
-        finally:
-            ledger.close()
-
-    async def _write(self, users: UserRows) -> DispatchResult:
         self.progress.start(WRITING, users.rows, "rows")
         self._refusals = SystemicRefusalGuard(
             users.users, can_refresh_token=self._client.can_refresh_token
@@ -133,8 +134,13 @@ class ConnectorWriter:
                 for rows in chunk.values()
                 if rows and rows[0].user_id
             }
-            leavers = [item_id for item_id in self._ledger.item_ids() if item_id not in seen]
-            owned = len(seen | set(self._ledger.item_ids()))
+            held = dict(self._ledger.items())
+            leavers = sorted(
+                item_id
+                for item_id, written_as in held.items()
+                if item_id not in seen and written_as.casefold() not in self._named
+            )
+            owned = len(seen | set(held))
             reason = delete_guard(
                 len(leavers), owned, self._run.max_delete_ratio, self._allow_deletes
             )
@@ -205,8 +211,7 @@ class ConnectorWriter:
             return
         item = person_item(object_id, kept, self._tenant())
         before = self._ledger.recorded(item.item_id)
-        fresh = self._run.delta == "off"
-        if before is not None and before.content_hash == item.content_hash and not fresh:
+        if before is not None and before.content_hash == item.content_hash and not self._fresh:
             for row in kept:
                 self._record(outcome_for(row, Action.UNCHANGED, skill_id=item.item_id))
             return
@@ -236,12 +241,13 @@ class ConnectorWriter:
                 self._record(outcome_for(row, Action.FAILED, error=failure, attempts=attempts))
             return
         self._note_auth(object_id, None)
-        self._ledger.record(item.item_id, Recorded(item.content_hash, item.skills))
+        written_as = rows[0].user if rows else ""
+        self._ledger.record(item.item_id, Recorded(item.content_hash, item.skills, written_as))
         for row, action in row_actions(kept, item, before, dry_run=False):
             self._record(outcome_for(row, action, answer=answer, skill_id=item.item_id))
         if before is not None:
-            for key in sorted(set(before.skills) - set(item.skills)):
-                self._emit(gone_skill(item.item_id, Action.DELETED, key, object_id=object_id))
+            for name in gone_skills(item, before):
+                self._emit(gone_skill(item.item_id, Action.DELETED, name, object_id=object_id))
 
     async def _remove(self, item_id: str) -> None:
         """Delete the item of a person no longer in the file (sync)."""

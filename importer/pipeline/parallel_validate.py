@@ -45,7 +45,7 @@ from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report.writer import ReportWriter
 from importer.validate.duplicates import REF_BITS, ROW_BITS, DuplicateState
-from importer.validate.validator import Validator
+from importer.validate.validator import Checked, Validator, shown_fields
 
 __all__ = ["MIN_PARALLEL_BYTES", "MIN_PARALLEL_ROWS", "find_split", "validate_in_two_parts"]
 
@@ -61,7 +61,7 @@ _REF_MASK = (1 << REF_BITS) - 1
 _ROW_MASK = (1 << ROW_BITS) - 1
 
 #: Feeds the report from a stream of checked rows; returns how many rows it saw.
-StreamChecked = Callable[[Iterator[SkillRow | SourceRow | RowOutcome], ReportWriter], int]
+StreamChecked = Callable[[Iterator[SkillRow | Checked | RowOutcome], ReportWriter], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,9 +294,11 @@ def _replay_shared_keys(
     keeps = validator.duplicates_policy != "error"
     writer.correct(
         [
-            item if isinstance(item, RowOutcome) else RowOutcome.for_source(item, Action.VALID)
+            item
+            if isinstance(item, RowOutcome)
+            else RowOutcome.for_source(item[0], Action.VALID, **shown_fields(item[1]))
             for item in again
-            if isinstance(item, RowOutcome) or (keeps and isinstance(item, SourceRow))
+            if isinstance(item, RowOutcome) or (keeps and isinstance(item, tuple))
         ],
         in_place=True,
     )

@@ -28,6 +28,7 @@ from importer.report.writer import ReportWriter, RunSummary, check_report_dir, n
 from importer.shape import Shaper
 from importer.shape.detect import HEAD_ROWS
 from importer.validate import Validator, load_skills_map
+from importer.validate.validator import Checked
 
 __all__ = ["Validated", "shape_summary", "stream_checked", "validate_files", "validate_into"]
 
@@ -71,19 +72,18 @@ def shape_summary(shaper: Shaper) -> list[dict[str, Any]]:
     ]
 
 
-def stream_checked(
-    checked: Iterator[SkillRow | SourceRow | RowOutcome], writer: ReportWriter
-) -> int:
+def stream_checked(checked: Iterator[SkillRow | Checked | RowOutcome], writer: ReportWriter) -> int:
     """The hot loop of a million-row `validate`: checked rows into the report, in input order.
 
-    Valid rows (``SourceRow``s from ``Validator.check``) go to the report in runs; every other
-    outcome in between keeps its place. Returns how many rows were seen.
+    Valid rows (``Checked``: the row and its normalised values, from ``Validator.check``) go to
+    the report in runs; every other outcome in between keeps its place. Returns how many rows
+    were seen.
     """
     rows = 0
-    valid: list[SourceRow] = []
+    valid: list[Checked] = []
     keep = valid.append
     for item in checked:
-        if type(item) is SourceRow:
+        if type(item) is tuple:
             keep(item)
             if len(valid) >= 4096:
                 rows += len(valid)

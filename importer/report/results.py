@@ -43,8 +43,16 @@ _ACTIONS: tuple[Action, ...] = tuple(Action)
 # Actions as small integers: list indexes for the counts, bytes in the per-table index.
 _CODES: dict[str, int] = {action.value: code for code, action in enumerate(_ACTIONS, start=1)}
 _TEXT: tuple[str, ...] = ("", *(action.value for action in _ACTIONS))
-# The cells after displayName of a line without values or details, per action code.
-_TAILS: tuple[str, ...] = ("", *(f",,,,,,{action.value},,,,0,,," for action in _ACTIONS))
+# The cells after the values of a line without details, per action code.
+_AFTER: tuple[str, ...] = ("", *(f",{action.value},,,,0,,," for action in _ACTIONS))
+#: A valid row's values as results.csv shows them: proficiency, categories, collaborationTags,
+#: allowedAudiences, webUrl (lists joined by "; ", "" for an empty cell).
+Values = tuple[str, ...]
+_NO_VALUES: Values = ("", "", "", "", "")
+_VALUE_FIELDS = ("proficiency", "categories", "collaboration_tags", "allowed_audiences", "web_url")
+# Formatted value cells remembered (cleared when full): combinations repeat a lot.
+_VALUES_CACHE = 65_536
+_HEAD_COMMAS = 6  # the commas of a line up to its displayName
 _REJECT_CODES = frozenset(_CODES[action] for action in REJECT_ACTIONS)
 _ATTENTION_CODES = frozenset(_CODES[action] for action in ATTENTION_ACTIONS)
 _FLUSH_ROWS = 4096
@@ -82,6 +90,10 @@ def _needs_care(line: str, commas: int, starts: tuple[str, ...] | None = None) -
     return False
 
 
+def _value_fields(values: Values) -> dict[str, str]:
+    return dict(zip(_VALUE_FIELDS, values, strict=False))
+
+
 class ResultsStream(ReportFiles):
     """Streams results.csv (and rejected rows to rejects.csv) as outcomes arrive.
 
@@ -107,7 +119,7 @@ class ResultsStream(ReportFiles):
         self._sheet_cell = ""
         self._prefix = ","
         self._plain_prefix = False
-        self._commas = _COMMAS
+        self._values_text: dict[Values, str] = {}
         self._row_table: Table | None = None
         self._user_index = self._name_index = _ABSENT
         self._corrections: dict[CorrectionKey, RowOutcome] = {}
@@ -160,12 +172,16 @@ class ResultsStream(ReportFiles):
                 rejects.note_header(o.header)
                 self._need_template = False
 
-    def add_source_row(self, source_row: SourceRow, action: Action = Action.VALID) -> None:
+    def add_source_row(
+        self, source_row: SourceRow, action: Action = Action.VALID, values: Values = _NO_VALUES
+    ) -> None:
         """Record an outcome without details straight from its input row.
 
-        Writes the same line as ``add(RowOutcome.for_source(source_row, action))`` without
-        building the outcome. Rejected actions (invalid, failed) go through ``add``; runs of
-        ``valid`` rows are faster through ``add_valid_rows``.
+        Writes the same line as ``add(RowOutcome.for_source(source_row, action, ...))`` with
+        ``values`` (proficiency, categories, collaborationTags, allowedAudiences, webUrl as
+        results.csv shows them) without building the outcome. Rejected actions (invalid,
+        failed) go through ``add``; runs of ``valid`` rows are faster through
+        ``add_valid_rows``.
         """
         table = source_row.table
         if table is not self._row_table:
@@ -174,15 +190,17 @@ class ResultsStream(ReportFiles):
         cells = source_row.cells
         user = cells[self._user_index].strip() if self._user_index < len(cells) else ""
         name = cells[self._name_index].strip() if self._name_index < len(cells) else ""
-        line = f"{self._prefix}{source_row.row},{source_row.column},{user},,{name}{_TAILS[code]}"
-        # Only user and name can need care: the prefix is quoted already, the tail is fixed.
-        # When the prefix itself holds quotes (a file name with a comma), probe the two cells.
-        probe = line if self._plain_prefix else f",{source_row.column},{user},,{name},"
-        commas = self._commas if self._plain_prefix else 5
+        head = f"{self._prefix}{source_row.row},{source_row.column},{user},,{name}"
+        # Only user and name can need care: the prefix is quoted already, the values are
+        # formatted once per combination, the tail is fixed. When the prefix itself holds
+        # quotes (a file name with a comma), probe the two cells.
+        probe = head if self._plain_prefix else f",{source_row.column},{user},,{name}"
+        commas = _HEAD_COMMAS if self._plain_prefix else 4
         if code in _REJECT_CODES or _needs_care(probe, commas, (user, name)):
-            self.add(RowOutcome.for_source(source_row, action))
+            self.add(RowOutcome.for_source(source_row, action, **_value_fields(values)))
             return
-        self._record(code, source_row.row, line)
+        text = self._values_text.get(values) or self._format_values(values)
+        self._record(code, source_row.row, f"{head},{text}{_AFTER[code]}")
         if source_row.column:
             key = correction_key(table.source, table.sheet, source_row.row, source_row.column, name)
             self._produced[key] = code
@@ -190,43 +208,45 @@ class ResultsStream(ReportFiles):
             self._rejects.note_header(table.header)
             self._need_template = False
 
-    def add_valid_rows(self, source_rows: list[SourceRow]) -> None:
-        """Record a run of ``valid`` rows: ``add_source_row`` for each, with less overhead.
+    def add_valid_rows(self, checked: Sequence[tuple[SourceRow, Values]]) -> None:
+        """Record a run of ``valid`` rows, each with its values: ``add_source_row`` for each,
+        with less overhead.
 
         The same lines as ``add_source_row``; the per-table state is looked up once per call
         instead of once per row. Rows that need anything special take the one-row path.
         """
         code = _CODES[Action.VALID.value]
-        tail = _TAILS[code]
+        after = _AFTER[code]
         buffer = self._buffer
         keep_attention = code in self._attention_codes
+        known = self._values_text
         written = 0
         index = 0
-        total = len(source_rows)
+        total = len(checked)
         while index < total:
-            source_row = source_rows[index]
+            source_row, values = checked[index]
             table = source_row.table
             if table is not self._row_table or self._need_template or keep_attention:
-                self.add_source_row(source_row)
+                self.add_source_row(source_row, Action.VALID, values)
                 index += 1
                 continue
             prefix, user_at, name_at = self._prefix, self._user_index, self._name_index
             actions = self._table_actions
             plain = self._plain_prefix
-            commas = self._commas
+            commas = _HEAD_COMMAS
             # A tight loop over the rows of this table.
             while index < total:
-                source_row = source_rows[index]
+                source_row, values = checked[index]
                 if source_row.table is not table:
                     break
                 cells = source_row.cells
                 user = cells[user_at].strip() if user_at < len(cells) else ""
                 name = cells[name_at].strip() if name_at < len(cells) else ""
                 column = source_row.column
-                line = f"{prefix}{source_row.row},{column},{user},,{name}{tail}"
-                probe = line if plain else f",{column},{user},,{name},"
-                if _needs_care(probe, commas if plain else 5, (user, name)):
-                    self.add_source_row(source_row)
+                head = f"{prefix}{source_row.row},{column},{user},,{name}"
+                probe = head if plain else f",{column},{user},,{name}"
+                if _needs_care(probe, commas if plain else 4, (user, name)):
+                    self.add_source_row(source_row, Action.VALID, values)
                     index += 1
                     continue
                 row = source_row.row
@@ -237,7 +257,8 @@ class ResultsStream(ReportFiles):
                     if row >= len(actions):
                         actions.extend(bytes(max(row + 1 - len(actions), len(actions))))
                     actions[row] = code
-                buffer.append(line)
+                text = known.get(values) or self._format_values(values)
+                buffer.append(f"{head},{text}{after}")
                 written += 1
                 index += 1
                 if len(buffer) >= _FLUSH_ROWS:
@@ -245,6 +266,15 @@ class ResultsStream(ReportFiles):
                     written = 0
                     self._flush()
         self._counts[code] += written
+
+    def _format_values(self, values: Values) -> str:
+        """The value cells of a line, as ``result_row`` shows them; remembered per values."""
+        known = self._values_text
+        if len(known) >= _VALUES_CACHE:
+            known.clear()
+        text = csv_line(tuple(shown(value) for value in values)) if any(values) else ",,,,"
+        known[values] = text
+        return text
 
     def attention_lines(self) -> list[str]:
         """The results.csv lines kept for results.xlsx (rows needing attention)."""
@@ -403,7 +433,6 @@ class ResultsStream(ReportFiles):
         self._sheet_cell = shown(sheet)
         self._prefix = csv_line((self._source_cell, self._sheet_cell)) + ","
         self._plain_prefix = self._prefix.count(",") == 2
-        self._commas = _COMMAS
         self._row_table = None
 
     def _enter_table(self, table: Table) -> None:

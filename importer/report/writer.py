@@ -192,13 +192,19 @@ class ReportWriter:
         if self.seen_users is not None:
             self.seen_users.add(outcome.user.casefold())
 
-    def add_source_row(self, source_row: SourceRow, action: Action = Action.VALID) -> None:
-        """Record an outcome without details from its input row (``ResultsStream``)."""
-        self._stream.add_source_row(source_row, action)
+    def add_source_row(
+        self,
+        source_row: SourceRow,
+        action: Action = Action.VALID,
+        values: tuple[str, ...] = ("", "", "", "", ""),
+    ) -> None:
+        """Record an outcome without details from its input row and its normalised values
+        (see ``ResultsStream.add_source_row``)."""
+        self._stream.add_source_row(source_row, action, values)
 
-    def add_valid_rows(self, source_rows: list[SourceRow]) -> None:
-        """Record a run of ``valid`` rows (see ``ResultsStream.add_valid_rows``)."""
-        self._stream.add_valid_rows(source_rows)
+    def add_valid_rows(self, checked: Sequence[tuple[SourceRow, tuple[str, ...]]]) -> None:
+        """Record a run of ``valid`` rows with their values (``ResultsStream.add_valid_rows``)."""
+        self._stream.add_valid_rows(checked)
 
     def order_by_input(self, tables: Sequence[tuple[str, str]]) -> None:
         """Write results.csv in input order at ``finish``: ``tables`` (source, sheet) as read.

@@ -15,10 +15,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+import orjson
 
 from importer.sandbox.auth import Principal
 from importer.sandbox.engine import answer_call
@@ -98,7 +99,7 @@ def run_batch(
 
 def _parse_envelope(raw_body: bytes) -> list[dict[str, Any]]:
     try:
-        envelope = json.loads(raw_body)
+        envelope = orjson.loads(raw_body)
     except ValueError as exc:
         raise _BadBatchError("Invalid batch payload: the body is not valid JSON.") from exc
     requests = envelope.get("requests") if isinstance(envelope, dict) else None

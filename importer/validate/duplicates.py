@@ -25,6 +25,7 @@ from typing import NamedTuple, Protocol
 
 from importer.records import Action, RowOutcome, SourceRow, Table
 from importer.validate.compact import CompactMap, NameTable, RepeatLog
+from importer.vocabulary import PROFICIENCY_LEVELS
 
 __all__ = [
     "CONFLICTING_DUPLICATE",
@@ -52,6 +53,16 @@ _REF_MASK = (1 << REF_BITS) - 1
 _ROW_MASK = (1 << ROW_BITS) - 1
 #: The error type of every row of a (user, skill) that appears with different values.
 CONFLICTING_DUPLICATE = "conflicting-duplicate"
+
+
+_SHOWN_FIELDS = ("proficiency", "categories", "collaboration_tags", "allowed_audiences", "web_url")
+_NO_LEVEL = "(none)"
+
+
+def _level(packed: int) -> str:
+    """The level of the row a packed value describes (its rank), for messages."""
+    rank = (packed >> REF_BITS) & _RANK_MASK
+    return PROFICIENCY_LEVELS[rank - 1] if 0 < rank <= len(PROFICIENCY_LEVELS) else _NO_LEVEL
 
 
 def conflict_message(user: str, name: str, where: str) -> str:
@@ -137,16 +148,25 @@ class DuplicateIndex:
         return len(self._tables) - 1
 
     def repeat(
-        self, source: SourceRow, key: int, packed: int, user: str, name: str
+        self,
+        source: SourceRow,
+        key: int,
+        packed: int,
+        user: str,
+        name: str,
+        shown: tuple[str, ...] = (),
     ) -> RowOutcome | None:
         """The outcome of a valid row whose key was seen before (``packed`` as in ``first``).
+
+        ``shown``: the row's normalised values as report cells (proficiency, categories,
+        collaborationTags, allowedAudiences, webUrl): a ``duplicate`` shows what it drops.
 
         Returns:
             None when the row is kept (it takes over under ``last`` or ``highest``): the
             caller yields it as valid. Otherwise a ``duplicate`` or ``invalid`` outcome.
         """
         if self.policy != "error":
-            return self._keep_one(source, key, packed, user, name)
+            return self._keep_one(source, key, packed, user, name, shown)
         seen = self.first[key]
         ref = packed & _REF_MASK
         if key in self._conflicts or seen >> REF_BITS != packed >> REF_BITS:
@@ -158,10 +178,11 @@ class DuplicateIndex:
             user=user,
             display_name=name,
             error=f"same as {self._where(seen & _REF_MASK, here=ref)}",
+            **dict(zip(_SHOWN_FIELDS, shown, strict=False)),
         )
 
     def _keep_one(
-        self, source: SourceRow, key: int, packed: int, user: str, name: str
+        self, source: SourceRow, key: int, packed: int, user: str, name: str, shown: tuple[str, ...]
     ) -> RowOutcome | None:
         # A packed value is never 0: its row number is not.
         kept = self._disputed.get(key, 0)
@@ -191,14 +212,22 @@ class DuplicateIndex:
             Action.DUPLICATE,
             user=user,
             display_name=name,
-            error=self._kept_message(same, kept_ref, packed & _REF_MASK),
+            error=self._kept_message(packed, kept),
+            **dict(zip(_SHOWN_FIELDS, shown, strict=False)),
         )
 
-    def _kept_message(self, same: bool, kept_ref: int, ref: int) -> str:
-        where = self._where(kept_ref, here=ref)
-        if same:
+    def _kept_message(self, packed: int, kept: int) -> str:
+        """Why the row ``packed`` is a duplicate of the kept row ``kept``, and what it drops."""
+        where = self._where(kept & _REF_MASK, here=packed & _REF_MASK)
+        if packed >> REF_BITS == kept >> REF_BITS:
             return f"same as {where}"
-        return f"conflicts with {where}, which is kept (input.duplicates: {self.policy})"
+        dropped, chosen = _level(packed), _level(kept)
+        levels = (
+            f"its level {dropped} is dropped in favour of {chosen}"
+            if dropped != chosen
+            else f"same level ({chosen}), its other values are dropped"
+        )
+        return f"conflicts with {where}, which is kept (input.duplicates: {self.policy}): {levels}"
 
     def _conflicting(self, source: SourceRow, key: int, first_ref: int, ref: int) -> RowOutcome:
         conflicts = self._conflicts.setdefault(key, [])
@@ -268,9 +297,16 @@ class DuplicateIndex:
                 )
 
     def _correction(
-        self, ref: int, user: str, name: str, action: Action, error: str, error_type: str = ""
+        self,
+        ref: int,
+        user: str,
+        name: str,
+        action: Action,
+        error: str,
+        error_type: str = "",
+        proficiency: str = "",
     ) -> RowOutcome:
-        """The corrected outcome of the row ``ref`` points at."""
+        """The corrected outcome of the row ``ref`` points at (with its level, when known)."""
         table = self._tables[ref >> ROW_BITS]
         return RowOutcome(
             source=table.source,
@@ -283,6 +319,7 @@ class DuplicateIndex:
             error_type=error_type,
             error=error,
             header=table.header,
+            proficiency=proficiency,
         )
 
     def _superseded(self) -> Iterator[RowOutcome]:
@@ -295,6 +332,7 @@ class DuplicateIndex:
                 ref = packed & _REF_MASK
                 if ref == kept_ref or named == kept_ref:
                     continue
-                same = packed >> REF_BITS == kept >> REF_BITS
-                message = self._kept_message(same, kept_ref, ref)
-                yield self._correction(ref, user, name, Action.DUPLICATE, message)
+                message = self._kept_message(packed, kept)
+                level = _level(packed)
+                shown = "" if level == _NO_LEVEL else level
+                yield self._correction(ref, user, name, Action.DUPLICATE, message, "", shown)

@@ -38,7 +38,7 @@ from importer.validate.scale import ScaleState, ScaleWatch
 from importer.validate.schema import PROFICIENCY_LEVELS, quote_value
 from importer.validate.skills_map import load_skills_map
 
-__all__ = ["CellsLookup", "Validator"]
+__all__ = ["CellsLookup", "Checked", "Shown", "Validator", "shown_fields"]
 
 #: Finds the original cells of rows by (source, sheet, row); see ``Validator.finish``.
 CellsLookup = Callable[
@@ -61,6 +61,10 @@ _MAPPED_OUT = "mapped-out"
 
 
 _Problem = tuple[int, tuple[str, str]]
+#: The normalised values of a valid row as results.csv shows them (proficiency, categories,
+#: collaborationTags, allowedAudiences, webUrl; lists joined by "; ", "" for an empty cell):
+#: what ``Validator.check`` gives with each valid row, so ``validate`` can report them.
+Shown = tuple[str, str, str, str, str]
 # A checked key cell: (value, (error_type, message) or None, hash of the case-folded value).
 # A row's key is the xor of its user's and its skill name's hashes; the user's is mixed by a
 # multiplier so that ("x", "y") and ("y", "x") differ.
@@ -68,9 +72,31 @@ _KeyCell = tuple[str, tuple[str, str] | None, int]
 _MIX = (0x9E3779B97F4A7C15, 1)
 # Checked optional cells: (values in FIELDS order from proficiency on, problems or None,
 # the values' fingerprint and the table's number, packed as in DuplicateIndex.first, 1 when
-# the level cell is filled else 0).
-_Combo = tuple[tuple[object, ...], list[_Problem] | None, int, int]
+# the level cell is filled else 0, the values as report cells: ``Shown``).
+_Combo = tuple[tuple[object, ...], list[_Problem] | None, int, int, Shown]
+#: A valid row as ``Validator.check`` yields it without building a ``SkillRow``.
+Checked = tuple[SourceRow, Shown]
 _Checked = tuple[object, tuple[str, str] | None]
+
+
+def _shown(values: tuple[object, ...]) -> Shown:
+    """The values of a combination as results.csv shows them (as ``RowOutcome.for_row``)."""
+    level, categories, tags, audiences, url = values
+    return (
+        str(level or ""),
+        "; ".join(categories) if isinstance(categories, tuple) else "",
+        "; ".join(tags) if isinstance(tags, tuple) else "",
+        str(audiences or ""),
+        str(url or ""),
+    )
+
+
+def shown_fields(shown: Shown) -> dict[str, str]:
+    """``Shown`` values as ``RowOutcome`` keyword arguments."""
+    return dict(zip(_SHOWN_FIELDS, shown, strict=True))
+
+
+_SHOWN_FIELDS = ("proficiency", "categories", "collaboration_tags", "allowed_audiences", "web_url")
 
 
 class _Layout:
@@ -224,7 +250,7 @@ class Validator:
         frozen = tuple(values)
         fingerprint = (hash(frozen) & _FINGERPRINT_MASK) << RANK_BITS | _RANK.get(values[0], 0)
         filled = int(layout.optional[:1] == (2,) and bool(raw[0].strip()))
-        combo = (frozen, problems, fingerprint << REF_BITS | layout.ref, filled)
+        combo = (frozen, problems, fingerprint << REF_BITS | layout.ref, filled, _shown(frozen))
         if sum(map(len, raw)) <= _CACHED_LENGTH:
             combos[raw] = combo
         return combo
@@ -240,14 +266,17 @@ class Validator:
 
     def check(
         self, rows: Iterable[SourceRow], *, build: bool = False
-    ) -> Iterator[SkillRow | SourceRow | RowOutcome]:
+    ) -> Iterator[SkillRow | Checked | RowOutcome]:
         """Validate rows as they stream by; ``build=False`` skips building ``SkillRow``s.
 
-        Offline validation only needs to know that a row is valid: it gets the ``SourceRow``
-        itself back, which saves a million objects on a million-row file.
+        Offline validation only reports a valid row: it gets the ``SourceRow`` itself back
+        with its normalised values as report cells (``Checked``; the cells are shared by
+        every row with the same optional cells), which saves a million objects on a
+        million-row file.
 
         Yields:
-            For each input row, in order, exactly one item: a ``SkillRow`` (valid so far), or
+            For each input row, in order, exactly one item: a ``SkillRow`` or ``Checked``
+            (valid so far), or
             a ``RowOutcome`` with action ``invalid`` (``error_type`` and an ``error`` that
             names each problem's column) or ``duplicate`` (an identical repeat; ``error``
             names the first row, it is a note, not an error).
@@ -284,16 +313,21 @@ class Validator:
                     # A key's first valid row is stored and comes back (equal: it holds the row).
                     if (
                         remember(key, packed) == packed
-                        or (outcome := repeat(source, key, packed, user[0], name[0])) is None
+                        or (outcome := repeat(source, key, packed, user[0], name[0], combo[4]))
+                        is None
                     ):
                         if build:
                             yield SkillRow(source, user[0], name[0], *combo[0])  # type: ignore[arg-type]
                         elif renamed and raw[1] in renamed:
                             yield RowOutcome.for_source(
-                                source, Action.VALID, user=user[0], display_name=name[0]
+                                source,
+                                Action.VALID,
+                                user=user[0],
+                                display_name=name[0],
+                                **shown_fields(combo[4]),
                             )
                         else:
-                            yield source
+                            yield source, combo[4]
                     else:
                         yield outcome
                 else:

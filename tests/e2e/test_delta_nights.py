@@ -21,6 +21,7 @@ import pytest
 
 from importer.config import load_settings
 from importer.pipeline import RunResult, run_import
+from importer.progress import RunProgress
 from importer.sandbox import FIXED_TOKEN, RunningSandbox
 from importer.state import is_due
 from tests.conftest import (
@@ -53,10 +54,13 @@ async def run_night(
     *,
     full: bool = False,
     dry_run: bool = False,
+    progress: RunProgress | None = None,
     **run: Any,
 ) -> RunResult:
     settings = settings_for(sandbox, tmp_path, **run)
-    return await run_import([path], settings, now=night(number), full=full, dry_run=dry_run)
+    return await run_import(
+        [path], settings, now=night(number), full=full, dry_run=dry_run, progress=progress
+    )
 
 
 def listings(sandbox: RunningSandbox) -> int:
@@ -146,7 +150,10 @@ async def test_a_changed_person_is_planned_and_the_rest_skipped(
     await run_night(running_sandbox, tmp_path, write_csv(tmp_path / "s.csv", ROWS), 1)
     changed = [(u, n, "elementary" if u == ZOE_UPN else lvl, c) for u, n, lvl, c in ROWS]
 
-    result = await run_night(running_sandbox, tmp_path, write_csv(tmp_path / "t.csv", changed), 2)
+    progress = RunProgress()
+    result = await run_night(
+        running_sandbox, tmp_path, write_csv(tmp_path / "t.csv", changed), 2, progress=progress
+    )
 
     assert levels(await skills_of(running_sandbox, ZOE_UPN)) == {
         "Python": "elementary",
@@ -154,7 +161,13 @@ async def test_a_changed_person_is_planned_and_the_rest_skipped(
     }
     lines = results(result)
     assert sorted(line["action"] for line in lines if line["user"] == ZOE_UPN) == ["updated"] * 2
-    assert summary(result)["state"]["planned"] == 1
+    figures = summary(result)["state"]
+    assert figures["planned"] == 1
+    # The progress counts the same people as summary.json.
+    shown = progress.line()
+    assert f"{figures['skipped']} skipped by the state" in shown
+    assert "1 planned" in shown
+    assert (f"{figures['verified']} verified" in shown) == bool(figures["verified"])
     skipped = [line for line in lines if state_of(line) == "skipped"]
     assert skipped, "nobody was skipped"
     assert {line["action"] for line in skipped} == {"unchanged"}

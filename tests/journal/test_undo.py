@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from importer.pipeline import RunResult
 from importer.pipeline.undo import undo_run
@@ -56,8 +57,10 @@ async def import_rows(
     return await import_file(sandbox, tmp_path, write_csv(tmp_path / name, rows), **run)
 
 
-async def undo(sandbox: RunningSandbox, tmp_path: Path, folder: Path, **kw: Any) -> RunResult:
-    return await undo_run(folder, settings_for(sandbox, tmp_path), **kw)
+async def undo(
+    sandbox: RunningSandbox, tmp_path: Path, folder: Path, *, dry_run: bool = False, **run: Any
+) -> RunResult:
+    return await undo_run(folder, settings_for(sandbox, tmp_path, **run), dry_run=dry_run)
 
 
 async def patch_skill(sandbox: RunningSandbox, user: str, name: str, body: dict[str, Any]) -> None:
@@ -102,8 +105,9 @@ async def test_the_journal_holds_every_confirmed_write_with_the_values_before(
     assert crochet["skillId"] == crochet["after"]["id"]
 
 
+@pytest.mark.parametrize("rows_per_chunk", [20_000, 1])
 async def test_undo_of_a_wrong_sync_run_restores_the_state_before_it(
-    running_sandbox: RunningSandbox, tmp_path: Path
+    running_sandbox: RunningSandbox, tmp_path: Path, rows_per_chunk: int
 ) -> None:
     await import_rows(running_sandbox, tmp_path, "first.csv", FIRST)
     after_first = await state(running_sandbox)
@@ -113,7 +117,7 @@ async def test_undo_of_a_wrong_sync_run_restores_the_state_before_it(
     after_wrong = await state(running_sandbox)
     assert after_wrong != after_first
 
-    undone = await undo(running_sandbox, tmp_path, wrong.report_dir)
+    undone = await undo(running_sandbox, tmp_path, wrong.report_dir, rows_per_chunk=rows_per_chunk)
 
     assert undone.exit_code == 0, undone.reason
     assert await state(running_sandbox) == after_first
@@ -122,7 +126,7 @@ async def test_undo_of_a_wrong_sync_run_restores_the_state_before_it(
     recreated = [row for row in results(undone) if row["action"] == "created"]
     assert all(row["skillId"] for row in recreated)  # the new ids are in the undo's report
 
-    again = await undo(running_sandbox, tmp_path, undone.report_dir)  # undo of the undo
+    again = await undo(running_sandbox, tmp_path, undone.report_dir, rows_per_chunk=rows_per_chunk)
 
     assert again.exit_code == 0, again.reason
     assert await state(running_sandbox) == after_wrong

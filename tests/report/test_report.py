@@ -344,6 +344,11 @@ def test_an_unknown_format_is_refused(tmp_path: Path) -> None:
         ReportWriter(tmp_path, ["csv", "pdf"], "run")
 
 
+# Values as validation gives them: a list with a comma, a formula-like link, an escape.
+VALUES = ("expert", "Data, BI; Cloud", "ableToMentor", "organization", "=https://x/\u202e")
+VALUE_FIELDS = ("proficiency", "categories", "collaboration_tags", "allowed_audiences", "web_url")
+
+
 @pytest.mark.parametrize(
     "cells",
     [
@@ -359,8 +364,14 @@ def test_add_source_row_writes_the_same_line_as_adding_the_outcome(
 ) -> None:
     table = make_table("=odd name.csv")
     fast, slow = new_writer(tmp_path / "fast"), new_writer(tmp_path / "slow")
-    fast.add_source_row(SourceRow(table, 7, cells))
-    slow.add(RowOutcome.for_source(SourceRow(table, 7, cells), Action.VALID))
+    fast.add_source_row(SourceRow(table, 7, cells), Action.VALID, VALUES)
+    slow.add(
+        RowOutcome.for_source(
+            SourceRow(table, 7, cells),
+            Action.VALID,
+            **dict(zip(VALUE_FIELDS, VALUES, strict=True)),
+        )
+    )
     fast_folder = fast.finish(make_summary(fast.path.name))
     slow_folder = slow.finish(make_summary(slow.path.name))
 
@@ -434,8 +445,14 @@ def test_add_source_row_from_a_file_whose_name_needs_quoting_writes_csv_exactly(
     table = make_table('HR "exports", 2026.csv', "Sheet, 1")
     fast, slow = new_writer(tmp_path / "fast"), new_writer(tmp_path / "slow")
     for row, cells in enumerate([("ann@contoso.com", "Go"), ("bob@contoso.com", "C, C++")], 2):
-        fast.add_source_row(SourceRow(table, row, cells))
-        slow.add(RowOutcome.for_source(SourceRow(table, row, cells), Action.VALID))
+        fast.add_source_row(SourceRow(table, row, cells), Action.VALID, VALUES)
+        slow.add(
+            RowOutcome.for_source(
+                SourceRow(table, row, cells),
+                Action.VALID,
+                **dict(zip(VALUE_FIELDS, VALUES, strict=True)),
+            )
+        )
     fast_folder = fast.finish(make_summary(fast.path.name))
     slow_folder = slow.finish(make_summary(slow.path.name))
 

@@ -82,7 +82,19 @@ def test_mapped_names_are_one_skill_for_duplicate_detection(tmp_path: Path) -> N
         ("3", "valid"),
         ("4", "duplicate"),
     ]
-    assert lines[0]["error"] == "conflicts with row 3, which is kept (input.duplicates: highest)"
+    # Each duplicate shows the level it drops, and says in favour of which.
+    assert lines[0]["error"] == (
+        "conflicts with row 3, which is kept (input.duplicates: highest): its level "
+        "limitedWorking is dropped in favour of advancedProfessional"
+    )
+    assert [x["proficiency"] for x in lines] == [
+        "limitedWorking",
+        "advancedProfessional",
+        "generalProfessional",
+    ]
+    assert lines[2]["error"].endswith(
+        "its level generalProfessional is dropped in favour of advancedProfessional"
+    )
 
 
 @pytest.mark.parametrize(
