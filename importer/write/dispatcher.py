@@ -225,7 +225,7 @@ class Dispatcher:
                 self._delta.ledger.uncertain = self._reconciler.is_pending
             if self._stop_reason:
                 batcher.stop()
-            chunks = source.chunks()
+            chunks = self._selected(source.chunks(), record=True)
             first = next(chunks, None)
             second = next(chunks, None) if first is not None else None
             if second is None:
@@ -246,12 +246,34 @@ class Dispatcher:
             await self._sweep()
         return self.result
 
+    def _selected(
+        self, chunks: Iterator[Mapping[str, Sequence[SkillRow]]], *, record: bool
+    ) -> Iterator[Mapping[str, Sequence[SkillRow]]]:
+        """With the confirmed state, the people of each chunk to list (those skipped are
+        reported as the chunks go by), gathered over chunks up to ``rows_per_chunk`` rows, so a
+        quiet night lists in chunks as full as a full night's. Without a state, the chunks."""
+        if self._delta is None:
+            yield from chunks
+            return
+        gathered: dict[str, Sequence[SkillRow]] = {}
+        size = 0
+        for chunk in chunks:
+            listed, owned = self._delta.select(chunk, record=record)
+            self.result.owned_skills += owned
+            gathered.update(listed)
+            size += sum(max(len(rows), 1) for rows in listed.values())
+            if size >= self._run.rows_per_chunk:
+                yield gathered
+                gathered, size = {}, 0
+        if gathered:
+            yield gathered
+
     async def _run_chunks(
         self, source: UserRows, chunks: Iterator[Mapping[str, Sequence[SkillRow]]]
     ) -> None:
         if self._run.mode == "sync" and not self._dry_run:
             deletes = 0
-            for chunk in source.chunks():
+            for chunk in self._selected(source.chunks(), record=False):
                 counted = await self._plan_all(chunk, record=False)
                 deletes += deletes_in(counted)
                 self._release(counted)
@@ -343,9 +365,6 @@ class Dispatcher:
                 self._delta.planned(user, plan)
             return plan
 
-        if self._delta is not None:
-            users, owned = self._delta.select(users, record=record)
-            self.result.owned_skills += owned
         # Requests go by the object id the resolve stage found (the user as written when
         # there is none); reports keep the user as written. A person with no rows is one
         # who left the file (sync with the confirmed state): their owned skills go.

@@ -122,7 +122,12 @@ class OperationWriter:
         """
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        if op.kind is OpKind.UNCHANGED or self._ctx.stop.is_set:
+        if op.kind is OpKind.UNCHANGED:
+            # Nothing to send: reported at once, without a task (most rows of a quiet night).
+            self._unchanged(op)
+            done.set_result(None)
+            return done
+        if self._ctx.stop.is_set:
             loop.create_task(self.execute(op)).add_done_callback(lambda _: done.set_result(None))
             return done
         try:
@@ -147,6 +152,10 @@ class OperationWriter:
         sent.add_done_callback(answered)
         return done
 
+    def _unchanged(self, op: Operation) -> None:
+        self._ctx.reconciler.note_reported(op.user, op.skill_id or "")
+        self._ctx.record(outcome_for(op, Action.UNCHANGED, skill_id=op.skill_id or ""))
+
     async def execute(
         self, op: Operation, *, first: asyncio.Future[SubResponse] | None = None
     ) -> None:
@@ -156,8 +165,7 @@ class OperationWriter:
         """
         reconciler = self._ctx.reconciler
         if op.kind is OpKind.UNCHANGED:
-            reconciler.note_reported(op.user, op.skill_id or "")
-            self._ctx.record(outcome_for(op, Action.UNCHANGED, skill_id=op.skill_id or ""))
+            self._unchanged(op)
             return
         if first is None and self._ctx.stop.is_set:
             # A delete the run stopped before is listed as what it would have done, so the
