@@ -29,13 +29,15 @@ from typing import Any
 
 from importer.config import Settings
 from importer.connector.confirmed import ConfirmedItems, Recorded
-from importer.connector.items import item_id_for, item_path, person_item
+from importer.connector.items import MAX_ITEM_BYTES, item_id_for, item_path, person_item
 from importer.connector.outcomes import (
+    delete_reason,
     gone_skill,
     gone_skills,
     narrower_audience,
     object_id_of,
     row_actions,
+    too_large,
 )
 from importer.connector.probe import connection_problem
 from importer.errors import GraphError, NotSentError
@@ -47,7 +49,7 @@ from importer.progress import WRITING, RunProgress
 from importer.records import Action, RowOutcome, SkillRow
 from importer.write.execute import as_graph_error
 from importer.write.groups import UserRows
-from importer.write.guards import SystemicRefusalGuard, delete_guard
+from importer.write.guards import SystemicRefusalGuard
 from importer.write.outcomes import INTERRUPTED, DispatchResult, outcome_for
 
 __all__ = ["ConnectorWriter"]
@@ -141,11 +143,12 @@ class ConnectorWriter:
                 if item_id not in seen and written_as.casefold() not in self._named
             )
             owned = len(seen | set(held))
-            reason = delete_guard(
+            reason = delete_reason(
                 len(leavers), owned, self._run.max_delete_ratio, self._allow_deletes
             )
             if reason:
                 self.result.aborted = reason
+            if reason and not self._dry_run:
                 self._hold_back(users, f"not sent: {reason}")
                 for item_id in leavers:
                     self._emit(gone_skill(item_id, Action.WOULD_DELETE))
@@ -210,6 +213,10 @@ class ConnectorWriter:
         if not kept:
             return
         item = person_item(object_id, kept, self._tenant())
+        if item.size > MAX_ITEM_BYTES:
+            for row in kept:
+                self._record(too_large(row, item.size, MAX_ITEM_BYTES))
+            return
         before = self._ledger.recorded(item.item_id)
         if before is not None and before.content_hash == item.content_hash and not self._fresh:
             for row in kept:
