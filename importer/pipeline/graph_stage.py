@@ -220,6 +220,7 @@ async def _write_step(
         )
     work.aborted, work.interrupted = result.aborted, result.interrupted
     work.warnings.extend(result.warnings)
+    work.sweep = result.sweep
 
 
 def _named(users: RowSpill, state: StateOptions | None) -> set[str]:
