@@ -141,6 +141,13 @@ class RunProgress:
             current.first_step = self.clock()
         current.done = done
 
+    def people_line(self) -> str:
+        """The confirmed state's verdicts so far (``people: 9,800 skipped by the state, ...``),
+        or "" when the run keeps no state."""
+        counts = dict(self.people)
+        parts = [f"{n:,} {_PEOPLE.get(name, name)}" for name, n in counts.items() if n]
+        return "people: " + ", ".join(parts) if parts else ""
+
     def drop(self, phase: str, steps: int) -> None:
         """Take ``steps`` out of a phase's total (people the state lets the run skip)."""
         current = self.phases.get(phase)
@@ -230,11 +237,9 @@ class RunProgress:
         done = [f"{name} {n}" for name, n in sorted(actions.items()) if n]
         if done:
             text += "; rows so far: " + ", ".join(done)
-        people = dict(self.people)
+        people = self.people_line()
         if people:
-            text += "; people: " + ", ".join(
-                f"{n} {_PEOPLE.get(name, name)}" for name, n in people.items() if n
-            )
+            text += f"; {people}"
         rate = self.accepted_rate()
         if rate is not None:
             text += f"; Graph accepts about {rate:,.0f} requests/s"

@@ -39,6 +39,9 @@ class Recorded:
 
     content_hash: str
     skills: dict[str, str]
+    #: The person as the file wrote them (a leaver's report line; sync keeps anyone the file
+    #: still names).
+    written_as: str = ""
 
 
 class ConfirmedItems(Protocol):
@@ -56,8 +59,9 @@ class ConfirmedItems(Protocol):
         """Graph confirmed the item is gone."""
         ...  # pragma: no cover - protocol
 
-    def item_ids(self) -> Iterator[str]:
-        """Every item with confirmed content (sync looks for people no longer in the file)."""
+    def items(self) -> Iterator[tuple[str, str]]:
+        """Every item with confirmed content and its person as written (sync looks for people
+        no longer in the file)."""
         ...  # pragma: no cover - protocol
 
 
@@ -78,13 +82,14 @@ class StateItems:
             return None
         try:
             found = json.loads(entry.digest)
-            return Recorded(str(found["hash"]), dict(found["skills"]))
+            return Recorded(str(found["hash"]), dict(found["skills"]), entry.written_as)
         except (ValueError, KeyError, TypeError):
             return None  # written by something else: send the item again
 
     def record(self, item_id: str, recorded: Recorded) -> None:
         digest = json.dumps({"hash": recorded.content_hash, "skills": recorded.skills})
-        self._state.confirm(item_id, Entry(digest, self._now, item_id, len(recorded.skills)))
+        entry = Entry(digest, self._now, recorded.written_as, len(recorded.skills))
+        self._state.confirm(item_id, entry)
         if self._state.buffered >= _COMMIT_EVERY:
             self._state.commit()
 
@@ -92,10 +97,10 @@ class StateItems:
         self._state.forget(item_id)
         self._state.commit()
 
-    def item_ids(self) -> Iterator[str]:
+    def items(self) -> Iterator[tuple[str, str]]:
         self._state.commit()
-        for person, _entry in self._state.people():
-            yield person
+        for person, entry in self._state.people():
+            yield person, entry.written_as
 
     def close(self) -> None:
         """Commit what is buffered and close the file."""
@@ -117,8 +122,9 @@ class ItemLedger:
     def forget(self, item_id: str) -> None:
         self._items.pop(item_id, None)
 
-    def item_ids(self) -> Iterator[str]:
-        yield from sorted(self._items)
+    def items(self) -> Iterator[tuple[str, str]]:
+        for item_id in sorted(self._items):
+            yield item_id, self._items[item_id].written_as
 
     def close(self) -> None:
         """Nothing to close."""

@@ -124,7 +124,11 @@ def read_header(folder: Path, settings: Settings) -> JournalHeader:
         with path.open("rb") as handle:
             first = handle.readline()
     except FileNotFoundError:
-        raise _unusable(folder, f"no {JOURNAL_NAME} (the run wrote nothing, or is older)") from None
+        raise _unusable(
+            folder,
+            f"no {JOURNAL_NAME} here: only a run that wrote to Graph keeps one "
+            f"(not a dry run, not validate)",
+        ) from None
     except OSError as exc:
         raise _unusable(path, f"cannot be read ({exc.strerror})") from None
     try:

@@ -83,6 +83,7 @@ async def dispatch(
                     ledger=delta.ledger,
                     items=items,
                     full=state is None or state.full,
+                    named=_named(users, state) if items is not None else set(),
                 )
             finally:
                 if delta.ledger is not None:
@@ -150,11 +151,12 @@ async def _write_step(
     ledger: DeltaLedger | None = None,
     items: ConfirmedItems | None = None,
     full: bool = False,
+    named: set[str] | None = None,
 ) -> None:
     """Plan each chunk against Graph and send the changes; the outcome goes into ``work``.
 
     ``items``: the connector's confirmed items (``target.kind: connector``); ``full``: send
-    every person's item whatever they say.
+    every person's item whatever they say; ``named``: every user value of the file.
 
     The writer is chosen by ``target.kind``: profile skills, or a people-data connector's
     items. Every profile write Graph confirms goes to the report folder's journal as it is
@@ -174,6 +176,7 @@ async def _write_step(
             settings=settings,
             ledger=items,
             fresh=full,
+            file_users=named,
             dry_run=dry_run,
             allow_deletes=allow_deletes,
             on_outcome=writer.add,
@@ -217,3 +220,10 @@ async def _write_step(
         )
     work.aborted, work.interrupted = result.aborted, result.interrupted
     work.warnings.extend(result.warnings)
+    work.sweep = result.sweep
+
+
+def _named(users: RowSpill, state: StateOptions | None) -> set[str]:
+    """Every user value of the file, case-folded: valid rows' (resolved or not) and the others'."""
+    named = {value.casefold() for value in users.user_values()}
+    return named | (state.file_users if state is not None else set())

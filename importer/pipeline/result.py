@@ -54,6 +54,7 @@ class GraphWork:
         throttling: the gate's totals.
         users: how the users were resolved (key, strategy, directory requests).
         state: how the confirmed state was used (people skipped, verified, planned...).
+        sweep: what the final duplicate sweep did (empty when it had nothing to check).
     """
 
     aborted: str = ""
@@ -63,6 +64,7 @@ class GraphWork:
     throttling: dict[str, Any] = field(default_factory=dict)
     users: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
+    sweep: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -250,6 +250,7 @@ def _summary(
         users=work.users,
         layouts=shape_summary(shaper),
         state=work.state,
+        sweep=work.sweep,
     )
 
 

@@ -49,10 +49,13 @@ async def undo_run(
         dry_run: report what would be sent (``would-*``), send nothing.
         progress: live counters for the CLI.
 
+    At the end a notification goes out if ``notify.when`` asks for one, as after ``run``.
+
     Raises:
         InputError: no journal, or one written to another tenant, target or kind (exit 2).
     """
     from importer.graph.auth import close_token_provider, make_token_provider, sign_in_first
+    from importer.notify import notify_run
     from importer.targets import check_target, target_label
 
     check_target(settings)
@@ -104,6 +107,8 @@ async def undo_run(
         finally:
             writer.close()
             await close_token_provider(token_provider)
+        # Inside the run log, as for `run`: whether the notification went out is on record.
+        await notify_run(settings, summary, path)
     return RunResult(
         summary.exit_code, summary.reason, path, dict(summary.counts), summary, work.warnings
     )

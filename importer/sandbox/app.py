@@ -149,6 +149,8 @@ async def _graph(request: web.Request) -> web.StreamResponse:
         )
         response = answer_call(state, call, arrival, request.transport)
     state.store.commit()
+    if response.held_until:
+        await asyncio.gather(*response.held_until)  # creates that commit late answer then
     return await _send(request, response)
 
 

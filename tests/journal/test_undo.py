@@ -16,27 +16,31 @@ from importer.sandbox import FIXED_TOKEN, RunningSandbox
 from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN
 from tests.importing import import_file, results, settings_for, skills_of, write_csv
 
+HEADER = ("user", "skill", "level", "category", "tags", "audience", "url")
+WIKI = "https://wiki.contoso.com/go"
+
 FIRST = [
-    (BOB_UPN, "Python", "expert", "Professional"),
-    (BOB_UPN, "Go", "3", "Professional"),
-    (GUEST_UPN, "Python", "advancedProfessional", ""),
-    (ONEIL_UPN, "Knitting", "beginner", "Hobby"),
-    (ZOE_UPN, "SQL", "elementary", "Professional"),
+    (BOB_UPN, "Python", "expert", "Professional", "", "", ""),
+    (BOB_UPN, "Go", "3", "Professional", "askMeAbout", "contacts", WIKI),
+    (GUEST_UPN, "Python", "advancedProfessional", "", "", "", ""),
+    (ONEIL_UPN, "Knitting", "beginner", "Hobby", "", "", ""),
+    (ZOE_UPN, "SQL", "elementary", "Professional", "", "", ""),
 ]
 
-#: Last month's file by mistake: levels shifted, Go and Knitting gone, a new skill.
+#: Last month's file by mistake: levels shifted, Go and Knitting gone, a new skill, and
+#: the guest's Python given other categories, tags, audience and link.
 WRONG = [
-    (BOB_UPN, "Python", "elementary", "Professional"),
-    (GUEST_UPN, "Python", "expert", "Old"),
-    (ONEIL_UPN, "Crochet", "expert", "Hobby"),
-    (ZOE_UPN, "SQL", "elementary", "Professional"),
+    (BOB_UPN, "Python", "elementary", "Professional", "", "", ""),
+    (GUEST_UPN, "Python", "expert", "Old", "ableToMentor", "contacts", f"{WIKI}/old"),
+    (ONEIL_UPN, "Crochet", "expert", "Hobby", "", "", ""),
+    (ZOE_UPN, "SQL", "elementary", "Professional", "", "", ""),
 ]
 
 PEOPLE = (BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN)
 
 
 async def state(sandbox: RunningSandbox) -> dict[str, set[tuple[Any, ...]]]:
-    """Every person's skills by value (ids aside)."""
+    """Every person's skills by every value a run writes (ids aside)."""
     held: dict[str, set[tuple[Any, ...]]] = {}
     for person in PEOPLE:
         held[person] = {
@@ -44,6 +48,9 @@ async def state(sandbox: RunningSandbox) -> dict[str, set[tuple[Any, ...]]]:
                 skill["displayName"],
                 skill.get("proficiency"),
                 tuple(sorted(skill.get("categories") or [])),
+                tuple(sorted(skill.get("collaborationTags") or [])),
+                skill.get("allowedAudiences"),
+                skill.get("webUrl"),
                 (skill.get("source") or {}).get("type"),
             )
             for skill in await skills_of(sandbox, person)
@@ -54,7 +61,7 @@ async def state(sandbox: RunningSandbox) -> dict[str, set[tuple[Any, ...]]]:
 async def import_rows(
     sandbox: RunningSandbox, tmp_path: Path, name: str, rows: Sequence[Sequence[str]], **run: Any
 ) -> RunResult:
-    return await import_file(sandbox, tmp_path, write_csv(tmp_path / name, rows), **run)
+    return await import_file(sandbox, tmp_path, write_csv(tmp_path / name, rows, HEADER), **run)
 
 
 async def undo(
@@ -95,6 +102,15 @@ async def test_the_journal_holds_every_confirmed_write_with_the_values_before(
     assert python["changed"] == ["proficiency"]
     assert python["before"]["proficiency"] == "expert"
     assert python["after"]["proficiency"] == "elementary"
+    guest = by_name[(GUEST_UPN, "Python")]
+    assert set(guest["changed"]) == {
+        "proficiency",
+        "categories",
+        "collaborationTags",
+        "allowedAudiences",
+        "webUrl",
+    }
+    assert guest["before"]["webUrl"] is None
     go = by_name[(BOB_UPN, "Go")]
     assert go["action"] == "delete"
     assert go["before"]["proficiency"] == "generalProfessional"
@@ -179,3 +195,19 @@ async def test_a_dry_run_undo_says_what_it_would_do_and_sends_nothing(
         "would-update",
     ]
     assert not (dry.report_dir / "journal.jsonl").exists()
+
+
+async def test_undo_puts_levels_back_by_name_when_graph_answers_them_as_numbers(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    running_sandbox.faults.enums_as_numbers = True
+    await import_rows(running_sandbox, tmp_path, "first.csv", FIRST)
+    after_first = await state(running_sandbox)
+    wrong = await import_rows(
+        running_sandbox, tmp_path, "wrong.csv", WRONG, mode="sync", max_delete_ratio=1.0
+    )
+
+    undone = await undo(running_sandbox, tmp_path, wrong.report_dir)
+
+    assert undone.exit_code == 0, undone.reason
+    assert await state(running_sandbox) == after_first
