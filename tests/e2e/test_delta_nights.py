@@ -32,6 +32,7 @@ from tests.conftest import (
     ONEIL_UPN,
     ZOE_ID,
     ZOE_UPN,
+    invoke_cli,
 )
 from tests.importing import results, settings_for, skills_of, write_csv
 
@@ -416,3 +417,16 @@ async def test_a_dry_run_uses_the_state_but_never_writes_it(
     )
     assert any(state_of(line) == "skipped" for line in lines)
     assert people_in_state() == saved
+
+
+def test_the_full_flag_on_the_command_line_lists_everyone(config: Path, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "s.csv", [("adele.vance@contoso.com", "Python", "expert", "")])
+    assert invoke_cli("run", "-c", str(config), str(path))[0] == 0
+
+    code, _, _ = invoke_cli("run", "-c", str(config), "--full", str(path))
+
+    assert code == 0
+    [folder] = sorted((tmp_path / "reports").glob("2*"))[-1:]
+    document = json.loads((folder / "summary.json").read_text())
+    assert document["state"]["full_reason"] == "--full: every person is listed"
+    assert document["state"]["verified"] == 1
