@@ -3,7 +3,8 @@
 Writes each person's skills as one externalItem of a Microsoft 365 Copilot connector for people
 data (Graph v1.0 ``/external/connections``), behind the same read, validate and resolve stages
 as the profile target: ``items`` builds the documented shapes, ``confirmed`` remembers what Graph
-confirmed, ``writer`` writes, ``setup`` prepares the connection, ``probe`` checks it.
+confirmed, ``writer`` writes (``sending``: one retried request, ``outcomes``: what each row
+became), ``setup`` prepares the connection, ``probe`` checks it.
 """
 
 from importer.connector.confirmed import (

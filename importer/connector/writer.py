@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from importer.config import Settings
 from importer.connector.confirmed import ConfirmedItems, Recorded
@@ -40,11 +39,11 @@ from importer.connector.outcomes import (
     too_large,
 )
 from importer.connector.probe import connection_problem
+from importer.connector.sending import RetriedSender, Tries
 from importer.errors import GraphError, NotSentError
 from importer.graph.batcher import Batcher
-from importer.graph.client import GraphClient, SubRequest, SubResponse
+from importer.graph.client import GraphClient
 from importer.graph.pacing import AdaptivePacer
-from importer.graph.retry import with_retries
 from importer.progress import WRITING, RunProgress
 from importer.records import Action, RowOutcome, SkillRow
 from importer.write.execute import as_graph_error
@@ -98,6 +97,7 @@ class ConnectorWriter:
         self._emit = on_outcome
         self._sleep = client.stopping.sleeper(asyncio.sleep)
         self._batcher: Batcher | None = None
+        self._sender = RetriedSender(client, settings.run, self._sleep)
         self._refusals: SystemicRefusalGuard | None = None
         self._stop_reason = ""
         self.result = DispatchResult()
@@ -123,7 +123,7 @@ class ConnectorWriter:
         self._refusals = SystemicRefusalGuard(
             users.users, can_refresh_token=self._client.can_refresh_token
         )
-        problem = await connection_problem(self._send, self._settings)
+        problem = await connection_problem(self._sender.send, self._settings)
         if problem:
             self.result.aborted = problem
             self._hold_back(users, problem)
@@ -161,6 +161,7 @@ class ConnectorWriter:
             pacer=pacer,
         ) as batcher:
             self._batcher = batcher
+            self._sender.batcher = batcher
             if self._stop_reason:
                 batcher.stop()
             limit = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 2))
@@ -173,27 +174,6 @@ class ConnectorWriter:
                 await asyncio.gather(*(one(*group) for group in _groups(chunk)))
             await asyncio.gather(*(self._remove(item_id) for item_id in leavers))
         return self.result
-
-    async def _send(self, method: str, url: str, body: dict[str, Any] | None = None) -> SubResponse:
-        """One request, retried on 429/503/504 and lost answers; the final answer returned."""
-
-        async def once() -> SubResponse:
-            if self._batcher is not None:
-                answer = await self._batcher.submit(method, url, body)
-            else:
-                answer = await self._client.send(SubRequest("connector", method, url, body))
-            error = answer.error()
-            if error is not None and error.status in (429, 503, 504):
-                raise error
-            return answer
-
-        return await with_retries(
-            once,
-            self._run.max_attempts,
-            self._run.max_retry_wait_s,
-            sleep=self._sleep,
-            stats=self._client.stats,
-        )
 
     async def _person(self, object_id: str, rows: Sequence[SkillRow]) -> None:
         kept: list[SkillRow] = []
@@ -230,28 +210,35 @@ class ConnectorWriter:
             for row, action in row_actions(kept, item, before, dry_run=True):
                 self._record(outcome_for(row, action, skill_id=item.item_id))
             return
-        attempts = 0
+        tries = Tries()
         try:
-            attempts += 1
-            answer = await self._send("PUT", item_path(self._settings, item.item_id), item.body)
+            url = item_path(self._settings, item.item_id)
+            answer = await self._sender.send("PUT", url, item.body, tries)
             error = answer.error()
             if error is not None:
                 raise error
         except NotSentError as held:
+            # Held back by a stop: what Graph last answered, if an attempt left, else not sent.
             for row in kept:
-                self._record(outcome_for(row, Action.NOT_SENT, error=held))
+                if tries.last is not None:
+                    failed = outcome_for(row, Action.FAILED, error=tries.last, attempts=tries.sent)
+                    self._record(failed)
+                else:
+                    self._record(outcome_for(row, Action.NOT_SENT, error=held))
             return
         except Exception as exc:
             failure = as_graph_error(exc)
             self._note_auth(object_id, failure)
             for row in kept:
-                self._record(outcome_for(row, Action.FAILED, error=failure, attempts=attempts))
+                self._record(outcome_for(row, Action.FAILED, error=failure, attempts=tries.sent))
             return
         self._note_auth(object_id, None)
         written_as = rows[0].user if rows else ""
         self._ledger.record(item.item_id, Recorded(item.content_hash, item.skills, written_as))
         for row, action in row_actions(kept, item, before, dry_run=False):
-            self._record(outcome_for(row, action, answer=answer, skill_id=item.item_id))
+            self._record(
+                outcome_for(row, action, answer=answer, skill_id=item.item_id, attempts=tries.sent)
+            )
         if before is not None:
             for name in gone_skills(item, before):
                 self._emit(gone_skill(item.item_id, Action.DELETED, name, object_id=object_id))
@@ -262,7 +249,7 @@ class ConnectorWriter:
             self._emit(gone_skill(item_id, Action.WOULD_DELETE))
             return
         try:
-            answer = await self._send("DELETE", item_path(self._settings, item_id))
+            answer = await self._sender.send("DELETE", item_path(self._settings, item_id))
             error = answer.error() if answer.status != 404 else None
             if error is not None:
                 raise error

@@ -70,6 +70,15 @@ def _items(value: object) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list | tuple) else []
 
 
+def _as_sent(name: str, value: Any) -> Any:
+    """A value put back as Graph takes it: levels and audiences by name, never as numbers."""
+    if name == "proficiency" and value is not None:
+        return parse_proficiency(value)
+    if name == "allowedAudiences" and value not in (None, ""):
+        return parse_audiences(value)
+    return value
+
+
 def _name(entry: Mapping[str, Any]) -> str:
     return str(entry.get("displayName", ""))
 
@@ -170,7 +179,7 @@ class UndoPlanner:
                 f"{row.user}: {_name(entry)!r}: {', '.join(kept)} edited since the run, kept; "
                 f"{', '.join(still)} put back"
             )
-        body = {f: before.get(f) for f in still}
+        body = {f: _as_sent(f, before.get(f)) for f in still}
         held[skill_id] = {**now, **body}
         restored = _again(row, entry, held[skill_id])
         return Operation(
@@ -194,7 +203,9 @@ class UndoPlanner:
                 row, f"{row.user} holds a skill {name!r} again: not created a second time"
             )
             return None
-        body = {f: before[f] for f in WRITTEN_FIELDS if before.get(f) not in (None, "", [])}
+        body = {
+            f: _as_sent(f, before[f]) for f in WRITTEN_FIELDS if before.get(f) not in (None, "", [])
+        }
         body["displayName"] = name
         if isinstance(before.get("source"), Mapping):
             body["source"] = dict(before["source"])

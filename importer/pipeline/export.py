@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from importer.config import Settings
-from importer.errors import ConfigError, ExitCode, InputError
+from importer.errors import ConfigError, DirectoryAccessError, ExitCode, GraphError, InputError
 from importer.pipeline.signals import stop_on_signals
 from importer.progress import LISTING, RunProgress
 from importer.read.headers import USER_ALIASES
@@ -218,6 +218,7 @@ async def _directory(
     """Every user of the directory, a page at a time: (object id, userPrincipalName)."""
     from importer.graph.retry import with_retries
     from importer.graph.wire import SubRequest
+    from importer.resolve.directory import DIRECTORY_PERMISSION
 
     run = settings.run
     url: str | None = None
@@ -238,7 +239,17 @@ async def _directory(
                 raise InputError("the directory's answer has no 'value' array; nothing exported")
             return answer.body
 
-        body = await with_retries(once, run.max_attempts, run.max_retry_wait_s, stats=client.stats)
+        try:
+            body = await with_retries(
+                once, run.max_attempts, run.max_retry_wait_s, stats=client.stats
+            )
+        except GraphError as error:
+            if error.status in (401, 403):
+                raise DirectoryAccessError(
+                    f"the directory cannot be read ({error}); nothing was exported. "
+                    f"{DIRECTORY_PERMISSION}"
+                ) from None
+            raise
         page = [
             (str(item["id"]), str(item.get("userPrincipalName") or ""))
             for item in body["value"]

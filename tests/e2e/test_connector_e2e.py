@@ -251,6 +251,7 @@ async def test_faults_leave_exactly_one_item_per_person(
         assert sorted(items) == sorted(person.replace("-", "") for person in people)
         assert all(len(item["properties"]["skills"]) == 3 for item in items.values())
         assert {row["action"] for row in results(result)} == {"created"}
+        assert max(int(row["attempts"]) for row in results(result)) >= 2  # retried, reported
         hit = box.stats.throttled + box.stats.requests_by_method_status["PUT 503"]
         hit += box.stats.requests_by_method_status["PUT 504"]
         assert hit > 0

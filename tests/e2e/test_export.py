@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from importer.errors import DirectoryAccessError
 from importer.pipeline.export import export_skills
 from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
 from tests.conftest import (
@@ -162,3 +163,17 @@ async def test_sigterm_stops_an_export_with_exit_130_and_leaves_no_file(tmp_path
         assert await process.wait() == 130
     assert not output.exists()
     assert not output.with_name("everyone.csv.partial").exists()
+
+
+async def test_a_directory_that_refuses_to_be_read_stops_the_export_with_exit_3(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    running_sandbox.faults.deny_directory_reads = True
+    output = tmp_path / "skills.csv"
+
+    with pytest.raises(DirectoryAccessError) as refused:
+        await export_skills(settings_for(running_sandbox, tmp_path), output)
+
+    assert refused.value.exit_code == 3
+    assert "User.Read.All" in str(refused.value)
+    assert not output.exists()

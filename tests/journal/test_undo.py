@@ -195,3 +195,19 @@ async def test_a_dry_run_undo_says_what_it_would_do_and_sends_nothing(
         "would-update",
     ]
     assert not (dry.report_dir / "journal.jsonl").exists()
+
+
+async def test_undo_puts_levels_back_by_name_when_graph_answers_them_as_numbers(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    running_sandbox.faults.enums_as_numbers = True
+    await import_rows(running_sandbox, tmp_path, "first.csv", FIRST)
+    after_first = await state(running_sandbox)
+    wrong = await import_rows(
+        running_sandbox, tmp_path, "wrong.csv", WRONG, mode="sync", max_delete_ratio=1.0
+    )
+
+    undone = await undo(running_sandbox, tmp_path, wrong.report_dir)
+
+    assert undone.exit_code == 0, undone.reason
+    assert await state(running_sandbox) == after_first
