@@ -41,9 +41,9 @@ _NIGHT = (
     "from pathlib import Path\n"
     "from importer.config import load_settings\n"
     "from importer.pipeline import run_import\n"
-    "config, url, source, now, concurrency = sys.argv[1:6]\n"
+    "config, url, source, now, concurrency, delta = sys.argv[1:7]\n"
     "settings = load_settings(Path(config), {'target': {'graph': url},"
-    " 'run': {'concurrency': int(concurrency)}})\n"
+    " 'run': {'concurrency': int(concurrency), 'delta': delta}})\n"
     "result = asyncio.run(run_import([Path(source)], settings,"
     " now=datetime.fromisoformat(now)))\n"
     "sys.exit(int(result.exit_code))\n"
@@ -80,13 +80,15 @@ def write_inputs(folder: Path, users: int, skills: int, changed_every: int) -> t
     return directory, first, second
 
 
-def _night(folder: Path, url: str, source: Path, now: datetime, concurrency: int) -> dict[str, Any]:
+def _night(
+    folder: Path, url: str, source: Path, now: datetime, concurrency: int, delta: str = "auto"
+) -> dict[str, Any]:
     env = {**os.environ, "XDG_STATE_HOME": str(folder / "state-home")}
     before = set((folder / "reports").glob("*/summary.json"))
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", _NIGHT, str(folder / "config.yaml"), url, str(source),
-         now.isoformat(), str(concurrency)],
+         now.isoformat(), str(concurrency), delta],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     seconds = time.perf_counter() - started
@@ -137,6 +139,12 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         two = _night(folder, url, second, night_1 + timedelta(days=1), args.concurrency)
         wrong = _check_changed(url, args.users, changed_every)
         stats = _get_json(f"{url}/_sandbox/stats")
+        before = {}
+        if args.before:
+            # The code before the state: night 2's file again, every person listed.
+            before = _night(
+                folder, url, second, night_1 + timedelta(days=1), args.concurrency, "off"
+            )
     finally:
         server.terminate()
         server.wait(10)
@@ -153,6 +161,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "sub_requests_ratio": round(two["sub_requests"] / one["sub_requests"], 4),
         "wall_time_factor": round(one["seconds"] / two["seconds"], 1),
         "changed_people_wrong_in_sandbox": wrong,
+        "night_2_listing_everyone": before,
         "duplicates_in_sandbox": len(stats["duplicates"]),
     }
 
@@ -165,6 +174,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--changed-percent", type=float, default=1.0)
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="then run night 2's file again with run.delta off (every person listed, as before)",
+    )
     print(json.dumps(run_benchmark(parser.parse_args(argv)), indent=2))
 
 

@@ -89,6 +89,8 @@ async def dispatch(
                 if delta.ledger is not None:
                     work.state.update(delta.ledger.figures)
                     delta.ledger.close()
+                    if delta.ledger.failure:
+                        work.warnings.append(delta.ledger.failure)
                 if items is not None:
                     items.close()
         client.gate.log.finish()
