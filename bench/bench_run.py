@@ -73,26 +73,39 @@ def write_inputs(
     return directory, skills
 
 
-#: Runs the importer exactly as its console script does, then records the process's own peak
-#: RSS and CPU time (children excluded) in the file named by the first argument.
-_SELF_MEASURED = (
-    "import atexit, json, resource, sys\n"
-    "out = sys.argv.pop(1)\n"
-    "def _record():\n"
-    "    use = resource.getrusage(resource.RUSAGE_SELF)\n"
-    "    with open(out, 'w') as f:\n"
-    "        json.dump({'maxrss_kib': use.ru_maxrss, 'cpu_s': use.ru_utime + use.ru_stime}, f)\n"
-    "atexit.register(_record)\n"
-    "from importer.cli import main\n"
-    "sys.argv[0] = 'skills-import'\n"
-    "profile = sys.argv.pop(1)\n"
-    "if profile:\n"
-    "    import cProfile\n"
-    "    profiler = cProfile.Profile()\n"
-    "    atexit.register(profiler.dump_stats, profile)\n"
-    "    profiler.enable()\n"
-    "main()\n"
-)
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def slot_figures(trace: dict[str, Any], concurrency: int) -> dict[str, Any]:
+    """What the ``$batch`` timeline says: when the first exchange left, how busy the slots were.
+
+    ``slots_busy_pct``: the share of ``concurrency`` x (first start .. last end) during which an
+    exchange was in flight. ``round_trip_ms``: the 10th, 50th and 90th percentile of one
+    exchange, from the batcher taking it to its answers being handed out.
+    """
+    sends = sorted(trace["sends"])
+    if not sends:
+        return {}
+    first, last = sends[0][0], max(end for _s, end, _n in sends)
+    busy = sum(end - begin for begin, end, _n in sends)
+    trips = sorted(end - begin for begin, end, _n in sends)
+    return {
+        "first_batch_after_s": round(first - trace["started"], 2),
+        "batch_phase_s": round(last - first, 2),
+        "after_last_batch_s": None,  # filled in by the caller (needs the process's end)
+        "slots_busy_pct": round(100 * busy / (concurrency * (last - first)), 1),
+        "round_trip_ms_p10_p50_p90": [
+            round(1000 * trips[int(len(trips) * q)], 1) for q in (0.1, 0.5, 0.9)
+        ],
+        "sub_requests_per_exchange": round(sum(n for _b, _e, n in sends) / len(sends), 2),
+        "last_batch_end": last,
+    }
 
 
 def _get_json(url: str) -> Any:
@@ -138,12 +151,14 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     try:
         _wait_until_up(port)
         measured = folder / "importer-usage.json"
+        trace = folder / "batches.json"
         run_cmd = [
             sys.executable,
-            "-c",
-            _SELF_MEASURED,
+            "-m",
+            "bench.run_probe",
             str(measured),
             str(args.profile or ""),
+            str(trace) if args.trace else "",
             "run",
             str(skills),
             "-c",
@@ -166,10 +181,12 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             if time.perf_counter() - started >= 5 * (len(samples) + 1):
                 now = _get_json(f"http://127.0.0.1:{port}/_sandbox/stats")
                 samples.append(now["graph_requests"] - now["throttled"])
+        ended = time.monotonic()
         stderr = importer.stderr.read() if importer.stderr else ""
         done = subprocess.CompletedProcess(run_cmd, importer.returncode, "", stderr)
         seconds = time.perf_counter() - started
         stats = _get_json(f"http://127.0.0.1:{port}/_sandbox/stats")
+        sandbox_cpu_s = _cpu_seconds(server.pid)
     finally:
         server.terminate()
         server.wait(10)
@@ -178,6 +195,11 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     summaries = sorted((folder / "reports").glob("*/summary.json"))
     summary = json.loads(summaries[-1].read_text()) if summaries else {}
     counts = summary.get("counts", {})
+    slots: dict[str, Any] = {}
+    if args.trace and trace.exists():
+        slots = slot_figures(json.loads(trace.read_text()), args.concurrency)
+        if slots:
+            slots["after_last_batch_s"] = round(ended - slots.pop("last_batch_end"), 2)
     return {
         "rows": args.rows,
         "users": args.users,
@@ -202,6 +224,8 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "importer_peak_rss_mib": round(usage.get("maxrss_kib", 0) / 1024, 1),
         "importer_cpu_s": round(usage.get("cpu_s", 0.0), 2),
         "importer_cpu_us_per_row": round(1e6 * usage.get("cpu_s", 0.0) / args.rows, 1),
+        "sandbox_cpu_s": round(sandbox_cpu_s, 2),
+        **slots,
         "peak_rss_mib_max_child": round(peak_kib / 1024, 1),
         "stderr_tail": done.stderr[-500:] if done.returncode not in (0, 1) else "",
     }
@@ -218,6 +242,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shuffle", action="store_true", help="rows in random order")
     parser.add_argument(
         "--profile", type=Path, help="write the importer's cProfile statistics to this file"
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="time every $batch exchange: first request, slot occupancy, round trips",
     )
     print(json.dumps(run_benchmark(parser.parse_args(argv)), indent=2))
 

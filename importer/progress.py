@@ -20,6 +20,7 @@ whoever owns the Graph client.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -117,6 +118,7 @@ class RunProgress:
     accepted_rate: Callable[[], float | None] = _no_rate
     clock: Callable[[], float] = time.monotonic
     interrupted: bool = False
+    _sampling: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     people: Counter[str] = field(default_factory=Counter)
 
     def start(self, phase: str, total: int | None = None, unit: str = "rows") -> None:
@@ -138,6 +140,13 @@ class RunProgress:
         if current.first_step is None:
             current.first_step = self.clock()
         current.done = done
+
+    def people_line(self) -> str:
+        """The confirmed state's verdicts so far (``people: 9,800 skipped by the state, ...``),
+        or "" when the run keeps no state."""
+        counts = dict(self.people)
+        parts = [f"{n:,} {_PEOPLE.get(name, name)}" for name, n in counts.items() if n]
+        return "people: " + ", ".join(parts) if parts else ""
 
     def drop(self, phase: str, steps: int) -> None:
         """Take ``steps`` out of a phase's total (people the state lets the run skip)."""
@@ -178,13 +187,15 @@ class RunProgress:
         """
         if phase.first_step is None:
             return 0.0
-        now, done = self.clock(), phase.done
-        samples = phase.samples
-        if not samples or now - samples[-1][0] >= _SAMPLE_EVERY_S:
-            samples.append((now, done))
-        while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
-            samples.popleft()
-        since, then = samples[0]
+        # The live display and the run.log line ask from two threads.
+        with self._sampling:
+            now, done = self.clock(), phase.done
+            samples = phase.samples
+            if not samples or now - samples[-1][0] >= _SAMPLE_EVERY_S:
+                samples.append((now, done))
+            while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
+                samples.popleft()
+            since, then = samples[0]
         if now - since < RATE_WINDOW_S:
             since, then = phase.first_step, 0
         elapsed = now - since
@@ -226,11 +237,9 @@ class RunProgress:
         done = [f"{name} {n}" for name, n in sorted(actions.items()) if n]
         if done:
             text += "; rows so far: " + ", ".join(done)
-        people = dict(self.people)
+        people = self.people_line()
         if people:
-            text += "; people: " + ", ".join(
-                f"{n} {_PEOPLE.get(name, name)}" for name, n in people.items() if n
-            )
+            text += f"; {people}"
         rate = self.accepted_rate()
         if rate is not None:
             text += f"; Graph accepts about {rate:,.0f} requests/s"

@@ -77,6 +77,9 @@ def _render(progress: RunProgress) -> Table:
         notes.append(Text(f"Graph accepts ~{rate:,.0f} requests/s", style="dim"))
     if progress.throttled():
         notes.append(Text("throttled: waiting as Graph asked", style="yellow"))
+    people = progress.people_line()
+    if people:
+        notes.append(Text(people, style="dim"))
     if notes:
         grid.add_row(Text(""), *notes)
     return grid

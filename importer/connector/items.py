@@ -31,6 +31,7 @@ from importer.records import SkillRow
 
 __all__ = [
     "ACCOUNT_PROPERTY",
+    "MAX_ITEM_BYTES",
     "SKILLS_PROPERTY",
     "PersonItem",
     "connection_body",
@@ -41,6 +42,9 @@ __all__ = [
     "schema_body",
     "skill_fingerprint",
 ]
+
+#: The largest item Graph accepts (the request body of one PUT).
+MAX_ITEM_BYTES = 4 * 1024 * 1024
 
 ACCOUNT_PROPERTY = "accountInformation"
 SKILLS_PROPERTY = "skills"
@@ -111,18 +115,26 @@ class PersonItem:
         item_id: see ``item_id_for``.
         body: the externalItem (``acl`` and ``properties``).
         content_hash: SHA-256 of the body: equal hashes mean nothing to send.
-        skills: the skill key of each row -> its fingerprint (for per-row outcomes).
+        size: the body's size in bytes (an item may not exceed ``MAX_ITEM_BYTES``).
+        skills: each skill's name as written -> its fingerprint (for per-row outcomes; names
+            compare by ``skill_key``).
     """
 
-    __slots__ = ("body", "content_hash", "item_id", "skills")
+    __slots__ = ("body", "content_hash", "item_id", "size", "skills")
 
     def __init__(
-        self, item_id: str, body: dict[str, Any], content_hash: str, skills: dict[str, str]
+        self,
+        item_id: str,
+        body: dict[str, Any],
+        content_hash: str,
+        skills: dict[str, str],
+        size: int,
     ) -> None:
         self.item_id = item_id
         self.body = body
         self.content_hash = content_hash
         self.skills = skills
+        self.size = size
 
 
 def person_item(object_id: str, rows: Sequence[SkillRow], tenant_id: str = "") -> PersonItem:
@@ -140,6 +152,7 @@ def person_item(object_id: str, rows: Sequence[SkillRow], tenant_id: str = "") -
             SKILLS_PROPERTY: skills,
         },
     }
-    content_hash = hashlib.sha256(_text(body).encode()).hexdigest()
-    fingerprints = {row.skill_key: skill_fingerprint(row) for row in ordered}
-    return PersonItem(item_id_for(object_id), body, content_hash, fingerprints)
+    encoded = _text(body).encode()
+    content_hash = hashlib.sha256(encoded).hexdigest()
+    fingerprints = {row.display_name: skill_fingerprint(row) for row in ordered}
+    return PersonItem(item_id_for(object_id), body, content_hash, fingerprints, len(encoded))

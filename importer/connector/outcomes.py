@@ -11,12 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from importer.connector.confirmed import Recorded
-from importer.connector.items import PersonItem, skill_fingerprint
+from importer.connector.items import MAX_ITEM_BYTES, PersonItem, skill_fingerprint
 from importer.errors import GraphError
-from importer.records import Action, RowOutcome, SkillRow
+from importer.records import Action, RowOutcome, SkillRow, skill_key
+from importer.write.guards import delete_guard
 from importer.write.outcomes import error_type_for
 
-__all__ = ["gone_skill", "narrower_audience", "object_id_of", "row_actions"]
+__all__ = [
+    "delete_reason",
+    "gone_skill",
+    "gone_skills",
+    "narrower_audience",
+    "object_id_of",
+    "row_actions",
+    "too_large",
+]
 
 #: Audiences that reach the whole organisation (or more): connector data shows no less.
 _ORGANISATION_WIDE = frozenset({"organization", "federatedOrganizations", "everyone"})
@@ -45,13 +54,24 @@ def row_actions(
     """Each row with what writing ``item`` did (or would do) to its skill."""
     created = Action.WOULD_CREATE if dry_run else Action.CREATED
     updated = Action.WOULD_UPDATE if dry_run else Action.UPDATED
+    known = _by_key(before.skills) if before is not None else {}
     for row in rows:
-        if before is None or row.skill_key not in before.skills:
+        if row.skill_key not in known:
             yield row, created
-        elif before.skills[row.skill_key] != skill_fingerprint(row):
+        elif known[row.skill_key] != skill_fingerprint(row):
             yield row, updated
         else:
             yield row, Action.UNCHANGED
+
+
+def gone_skills(item: PersonItem, before: Recorded) -> list[str]:
+    """The names (as last written) of skills the last confirmed item had and ``item`` lacks."""
+    now = _by_key(item.skills)
+    return sorted(name for name in before.skills if skill_key(name) not in now)
+
+
+def _by_key(skills: dict[str, str]) -> dict[str, str]:
+    return {skill_key(name): fingerprint for name, fingerprint in skills.items()}
 
 
 def gone_skill(
@@ -81,3 +101,23 @@ def gone_skill(
         error=str(error) if error is not None else "",
         request_id=error.request_id if error is not None else "",
     )
+
+
+def delete_reason(leavers: int, owned: int, max_ratio: float, allow: int | None) -> str:
+    """The shared delete guard's verdict ("" to go on), said of people's items, not skills."""
+    if not delete_guard(leavers, owned, max_ratio, allow):
+        return ""
+    return (
+        f"sync would delete the items of {leavers} of the {owned} people this tool wrote "
+        f"({leavers / max(1, owned):.0%} > max_delete_ratio {max_ratio:.0%}); nothing was "
+        f"written. Check the file, or allow it for this run with --allow-deletes {leavers}"
+    )
+
+
+def too_large(row: SkillRow, size: int, limit: int = MAX_ITEM_BYTES) -> RowOutcome:
+    """A row of a person whose item Graph would refuse for its size (nothing is sent)."""
+    message = (
+        f"the person's item would be {size:,} bytes, more than the {limit:,} Graph "
+        "accepts for one item: split or shorten their skills"
+    )
+    return RowOutcome.for_row(row, Action.FAILED, error_type="item-too-large", error=message)

@@ -66,15 +66,22 @@ async def set_up_connector(
 
     Raises:
         SetupError: a step was refused, or the schema was not ready within ``wait_s``.
+
+    Each step done, and each poll of the schema, is told to ``progress`` as it happens.
     """
     report = SetupReport()
+
+    def done(step: str) -> None:
+        report.steps.append(step)
+        progress(f"ok: {step}")
+
     name = settings.connector.connection_id
     path = connection_path(settings)
     answer = await _call(client, "GET", path)
     if answer.status == 404:
         created = await _call(client, "POST", "/external/connections", connection_body(settings))
         _require(created, f"create the connection '{name}'", ok=(201, 409))
-        report.steps.append(f"created the connection '{name}' (contentCategory people)")
+        done(f"created the connection '{name}' (contentCategory people)")
     else:
         _require(answer, f"read the connection '{name}'")
         category = answer.body.get("contentCategory") if isinstance(answer.body, dict) else None
@@ -83,30 +90,30 @@ async def set_up_connector(
                 f"the connection '{name}' exists with contentCategory {category!r}, not people: "
                 "choose another connector.connection_id"
             )
-        report.steps.append(f"the connection '{name}' exists")
+        done(f"the connection '{name}' exists")
     schema = await _call(client, "GET", f"{path}/schema")
     operation = ""
     if schema.status == 200 and _same_schema(schema.body, schema_body()):
-        report.steps.append("the schema is registered")
+        done("the schema is registered")
     else:
         if schema.status != 404:
             _require(schema, "read the schema")
         patched = await _call(client, "PATCH", f"{path}/schema", schema_body())
         _require(patched, "register the schema", ok=(200, 202))
         operation = patched.headers.get("Location", "")
-        report.steps.append("registered the schema (personAccount, personSkills)")
+        done("registered the schema (personAccount, personSkills)")
     waited = await _wait_until_ready(client, path, operation, wait_s, progress, sleep, clock)
-    report.steps.append(f"the schema is ready (waited {waited:.0f} s)")
+    done(f"the schema is ready (waited {waited:.0f} s)")
     source_path = f"/admin/people/profileSources(sourceId='{name}')"
     source = await _call(client, "GET", source_path)
     if source.status == 404:
         body = {"sourceId": name, "displayName": settings.connector.name, "kind": "skills-import"}
         created = await _call(client, "POST", "/admin/people/profileSources", body)
         _require(created, "register the connection as a profile source", ok=(201, 409))
-        report.steps.append(f"registered '{name}' as a profile source")
+        done(f"registered '{name}' as a profile source")
     else:
         _require(source, "read the profile source")
-        report.steps.append(f"'{name}' is registered as a profile source")
+        done(f"'{name}' is registered as a profile source")
     report.admin_steps = _admin_steps(settings)
     return report
 

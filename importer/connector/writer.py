@@ -25,23 +25,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from importer.config import Settings
-from importer.connector.confirmed import ConfirmedItems, ItemLedger, Recorded, ledger_path
-from importer.connector.items import item_id_for, item_path, person_item
-from importer.connector.outcomes import gone_skill, narrower_audience, object_id_of, row_actions
+from importer.connector.confirmed import ConfirmedItems, Recorded
+from importer.connector.items import MAX_ITEM_BYTES, item_id_for, item_path, person_item
+from importer.connector.outcomes import (
+    delete_reason,
+    gone_skill,
+    gone_skills,
+    narrower_audience,
+    object_id_of,
+    row_actions,
+    too_large,
+)
 from importer.connector.probe import connection_problem
+from importer.connector.sending import RetriedSender, Tries
 from importer.errors import GraphError, NotSentError
 from importer.graph.batcher import Batcher
-from importer.graph.client import GraphClient, SubRequest, SubResponse
+from importer.graph.client import GraphClient
 from importer.graph.pacing import AdaptivePacer
-from importer.graph.retry import with_retries
 from importer.progress import WRITING, RunProgress
 from importer.records import Action, RowOutcome, SkillRow
 from importer.write.execute import as_graph_error
 from importer.write.groups import UserRows
-from importer.write.guards import SystemicRefusalGuard, delete_guard
+from importer.write.guards import SystemicRefusalGuard
 from importer.write.outcomes import INTERRUPTED, DispatchResult, outcome_for
 
 __all__ = ["ConnectorWriter"]
@@ -55,8 +62,11 @@ class ConnectorWriter:
     Args:
         client: an open ``GraphClient`` on Graph v1.0.
         settings: the run's settings (``connector``, ``run``, ``auth.tenant_id``).
-        ledger: the confirmed hashes of the connection's items; None: the connection's
-            ``ItemLedger`` file, opened and closed by ``run``.
+        ledger: the confirmed hashes of the connection's items.
+        fresh: send every person's item whatever the ledger says (``--full``,
+            ``run.delta: off``); confirmations are still recorded.
+        file_users: every user value of the file, case-folded (rows invalid or not
+            resolved included): sync never removes the item of a person the file still names.
         dry_run: report ``would-*`` actions, send no write.
         allow_deletes: sync may delete up to this many items whatever the ratio says.
         on_outcome: called once for every row (and every item or skill removed).
@@ -68,7 +78,9 @@ class ConnectorWriter:
         client: GraphClient,
         *,
         settings: Settings,
-        ledger: ConfirmedItems | None = None,
+        ledger: ConfirmedItems,
+        fresh: bool = False,
+        file_users: set[str] | None = None,
         dry_run: bool = False,
         allow_deletes: int | None = None,
         on_outcome: Callable[[RowOutcome], None],
@@ -77,13 +89,15 @@ class ConnectorWriter:
         self._client = client
         self._settings = settings
         self._run = settings.run
-        self._given_ledger = ledger
-        self._ledger: ConfirmedItems = ledger if ledger is not None else ItemLedger(":memory:")
+        self._ledger = ledger
+        self._fresh = fresh or settings.run.delta == "off"
+        self._named = file_users or set()
         self._dry_run = dry_run
         self._allow_deletes = allow_deletes
         self._emit = on_outcome
         self._sleep = client.stopping.sleeper(asyncio.sleep)
         self._batcher: Batcher | None = None
+        self._sender = RetriedSender(client, settings.run, self._sleep)
         self._refusals: SystemicRefusalGuard | None = None
         self._stop_reason = ""
         self.result = DispatchResult()
@@ -105,22 +119,13 @@ class ConnectorWriter:
         self.stop(reason)
 
     async def run(self, users: UserRows) -> DispatchResult:
-        """Write every person's item (and, in sync, remove leavers' items)."""
-        if self._given_ledger is not None:
-            return await self._write(users)
-        ledger = ItemLedger(ledger_path(self._settings))
-        self._ledger = ledger
-        try:
-            return await self._write(users)
-        finally:
-            ledger.close()
-
-    async def _write(self, users: UserRows) -> DispatchResult:
+        """Write every person's item (and, in sync, remove leavers' items); every row gets
+        exactly one outcome."""
         self.progress.start(WRITING, users.rows, "rows")
         self._refusals = SystemicRefusalGuard(
             users.users, can_refresh_token=self._client.can_refresh_token
         )
-        problem = await connection_problem(self._send, self._settings)
+        problem = await connection_problem(self._sender.send, self._settings)
         if problem:
             self.result.aborted = problem
             self._hold_back(users, problem)
@@ -133,13 +138,19 @@ class ConnectorWriter:
                 for rows in chunk.values()
                 if rows and rows[0].user_id
             }
-            leavers = [item_id for item_id in self._ledger.item_ids() if item_id not in seen]
-            owned = len(seen | set(self._ledger.item_ids()))
-            reason = delete_guard(
+            held = dict(self._ledger.items())
+            leavers = sorted(
+                item_id
+                for item_id, written_as in held.items()
+                if item_id not in seen and written_as.casefold() not in self._named
+            )
+            owned = len(seen | set(held))
+            reason = delete_reason(
                 len(leavers), owned, self._run.max_delete_ratio, self._allow_deletes
             )
             if reason:
                 self.result.aborted = reason
+            if reason and not self._dry_run:
                 self._hold_back(users, f"not sent: {reason}")
                 for item_id in leavers:
                     self._emit(gone_skill(item_id, Action.WOULD_DELETE))
@@ -152,6 +163,7 @@ class ConnectorWriter:
             pacer=pacer,
         ) as batcher:
             self._batcher = batcher
+            self._sender.batcher = batcher
             if self._stop_reason:
                 batcher.stop()
             limit = asyncio.Semaphore(max(1, self._run.concurrency * self._run.batch_size * 2))
@@ -164,27 +176,6 @@ class ConnectorWriter:
                 await asyncio.gather(*(one(*group) for group in _groups(chunk)))
             await asyncio.gather(*(self._remove(item_id) for item_id in leavers))
         return self.result
-
-    async def _send(self, method: str, url: str, body: dict[str, Any] | None = None) -> SubResponse:
-        """One request, retried on 429/503/504 and lost answers; the final answer returned."""
-
-        async def once() -> SubResponse:
-            if self._batcher is not None:
-                answer = await self._batcher.submit(method, url, body)
-            else:
-                answer = await self._client.send(SubRequest("connector", method, url, body))
-            error = answer.error()
-            if error is not None and error.status in (429, 503, 504):
-                raise error
-            return answer
-
-        return await with_retries(
-            once,
-            self._run.max_attempts,
-            self._run.max_retry_wait_s,
-            sleep=self._sleep,
-            stats=self._client.stats,
-        )
 
     async def _person(self, object_id: str, rows: Sequence[SkillRow]) -> None:
         kept: list[SkillRow] = []
@@ -204,9 +195,12 @@ class ConnectorWriter:
         if not kept:
             return
         item = person_item(object_id, kept, self._tenant())
+        if item.size > MAX_ITEM_BYTES:
+            for row in kept:
+                self._record(too_large(row, item.size, MAX_ITEM_BYTES))
+            return
         before = self._ledger.recorded(item.item_id)
-        fresh = self._run.delta == "off"
-        if before is not None and before.content_hash == item.content_hash and not fresh:
+        if before is not None and before.content_hash == item.content_hash and not self._fresh:
             for row in kept:
                 self._record(outcome_for(row, Action.UNCHANGED, skill_id=item.item_id))
             return
@@ -218,30 +212,38 @@ class ConnectorWriter:
             for row, action in row_actions(kept, item, before, dry_run=True):
                 self._record(outcome_for(row, action, skill_id=item.item_id))
             return
-        attempts = 0
+        tries = Tries()
         try:
-            attempts += 1
-            answer = await self._send("PUT", item_path(self._settings, item.item_id), item.body)
+            url = item_path(self._settings, item.item_id)
+            answer = await self._sender.send("PUT", url, item.body, tries)
             error = answer.error()
             if error is not None:
                 raise error
         except NotSentError as held:
+            # Held back by a stop: what Graph last answered, if an attempt left, else not sent.
             for row in kept:
-                self._record(outcome_for(row, Action.NOT_SENT, error=held))
+                if tries.last is not None:
+                    failed = outcome_for(row, Action.FAILED, error=tries.last, attempts=tries.sent)
+                    self._record(failed)
+                else:
+                    self._record(outcome_for(row, Action.NOT_SENT, error=held))
             return
         except Exception as exc:
             failure = as_graph_error(exc)
             self._note_auth(object_id, failure)
             for row in kept:
-                self._record(outcome_for(row, Action.FAILED, error=failure, attempts=attempts))
+                self._record(outcome_for(row, Action.FAILED, error=failure, attempts=tries.sent))
             return
         self._note_auth(object_id, None)
-        self._ledger.record(item.item_id, Recorded(item.content_hash, item.skills))
+        written_as = rows[0].user if rows else ""
+        self._ledger.record(item.item_id, Recorded(item.content_hash, item.skills, written_as))
         for row, action in row_actions(kept, item, before, dry_run=False):
-            self._record(outcome_for(row, action, answer=answer, skill_id=item.item_id))
+            self._record(
+                outcome_for(row, action, answer=answer, skill_id=item.item_id, attempts=tries.sent)
+            )
         if before is not None:
-            for key in sorted(set(before.skills) - set(item.skills)):
-                self._emit(gone_skill(item.item_id, Action.DELETED, key, object_id=object_id))
+            for name in gone_skills(item, before):
+                self._emit(gone_skill(item.item_id, Action.DELETED, name, object_id=object_id))
 
     async def _remove(self, item_id: str) -> None:
         """Delete the item of a person no longer in the file (sync)."""
@@ -249,7 +251,7 @@ class ConnectorWriter:
             self._emit(gone_skill(item_id, Action.WOULD_DELETE))
             return
         try:
-            answer = await self._send("DELETE", item_path(self._settings, item_id))
+            answer = await self._sender.send("DELETE", item_path(self._settings, item_id))
             error = answer.error() if answer.status != 404 else None
             if error is not None:
                 raise error

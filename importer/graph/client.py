@@ -288,9 +288,9 @@ class GraphClient:
             # be long but carries no secret; an unknown exception is named by type only.
             text = str(exc).splitlines()[0] if isinstance(exc, ImporterError) else ""
             text = text or f"sign-in failed ({type(exc).__name__})"
-            # Without a token nothing more can be sent: the rest of the run is not sent.
+            # Without a token nothing more can be sent (this request did not leave either).
             self.stop(text)
-            raise PermanentGraphError(text, code=SIGN_IN_FAILED) from None
+            raise PermanentGraphError(text, code=SIGN_IN_FAILED, sent=False) from None
 
     async def _fresh_token(self, stale: str) -> str:
         # Many requests may hit 401 at once: only the first refreshes, the others reuse it.

@@ -3,7 +3,8 @@
 Every writing run (``run``, ``undo``) keeps ``journal.jsonl`` in its report folder: one line
 per write Graph confirmed, with the skill before and after (``format``), appended and flushed
 as each answer comes (``writer``). ``undo`` reads it back, newest write first, and decides
-what to send to put each skill back (``undo_plan``).
+what to send to put each skill back (``undo_rows``, ``undo_plan``); ``backup`` writes the
+automatic backup before a run's writes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from importer.journal.format import (
     JournalHeader,
     entry_of,
     header_for,
-    read_entries,
     read_header,
     target_identity,
 )
@@ -31,7 +31,6 @@ __all__ = [
     "entry_of",
     "header_for",
     "open_journal",
-    "read_entries",
     "read_header",
     "target_identity",
 ]

@@ -3,8 +3,9 @@
 A run backs up when it is a ``sync`` run, or when it would update or delete more than
 ``run.backup_threshold`` skills. The people backed up are those the run updates or deletes a
 skill of (a create loses nothing); all their skills, as the planner listed them, go to
-``backup/skills.csv`` in the report folder, in ``export``'s columns, before the chunk's first
-write. The listings are the ones the plan was made from, so the backup costs no request.
+``backup/skills.csv`` in the report folder, in ``export``'s columns (the user column as the
+input wrote the person, named for ``input.user_key``), before the chunk's first write. The
+listings are the ones the plan was made from, so the backup costs no request.
 
 A run large enough to be planned a chunk at a time (``run.rows_per_chunk``) cannot count its
 updates before its first write without listing everyone twice, so with ``auto`` every chunk
@@ -32,6 +33,15 @@ BACKUP_FILE = Path("backup") / "skills.csv"
 
 _LOSSY = (OpKind.UPDATE, OpKind.DELETE)
 
+#: The backup's user column, per ``input.user_key``: a name ``run`` reads under that key.
+_USER_COLUMN = {
+    "auto": "user",
+    "id": "userId",
+    "userPrincipalName": "userPrincipalName",
+    "mail": "mail",
+    "employeeId": "employeeId",
+}
+
 
 class RunBackup:
     """Backs up a run's affected people before its writes (a dispatcher ``before_writes``).
@@ -51,6 +61,7 @@ class RunBackup:
         self.failure = ""
         self._run = settings.run
         self._separator = settings.input.list_separator
+        self._user_key = settings.input.user_key
         self._file: ExportFile | None = None
 
     def __call__(
@@ -76,7 +87,9 @@ class RunBackup:
         try:
             if self._file is None:
                 self.path.parent.mkdir(exist_ok=True)
-                self._file = ExportFile(self.path, in_place=True)
+                self._file = ExportFile(
+                    self.path, in_place=True, user_column=_USER_COLUMN[self._user_key]
+                )
             for user, rows, _plan in affected:
                 written_as = rows[0].user if rows else user
                 for skill in listed(user):

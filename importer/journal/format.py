@@ -17,7 +17,6 @@ changed) or ``delete`` (``after`` null). ``tenant`` and ``target`` name what was
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ __all__ = [
     "JournalHeader",
     "entry_of",
     "header_for",
-    "read_entries",
     "read_header",
     "target_identity",
 ]
@@ -126,7 +124,11 @@ def read_header(folder: Path, settings: Settings) -> JournalHeader:
         with path.open("rb") as handle:
             first = handle.readline()
     except FileNotFoundError:
-        raise _unusable(folder, f"no {JOURNAL_NAME} (the run wrote nothing, or is older)") from None
+        raise _unusable(
+            folder,
+            f"no {JOURNAL_NAME} here: only a run that wrote to Graph keeps one "
+            f"(not a dry run, not validate)",
+        ) from None
     except OSError as exc:
         raise _unusable(path, f"cannot be read ({exc.strerror})") from None
     try:
@@ -152,20 +154,3 @@ def read_header(folder: Path, settings: Settings) -> JournalHeader:
             f"not to this configuration's {target} (tenant {tenant}, {kind})",
         )
     return header
-
-
-def read_entries(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    """Each confirmed write of a journal with its line number (the header is line 1).
-
-    A last line cut short by a killed process is left out: its write was never confirmed
-    to the journal.
-    """
-    with path.open("rb") as handle:
-        handle.readline()
-        for number, line in enumerate(handle, start=2):
-            try:
-                entry = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(entry, dict) and entry.get("action") in ("create", "update", "delete"):
-                yield number, entry

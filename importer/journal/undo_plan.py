@@ -19,16 +19,16 @@ per journal entry, and the planned ``Operation``s go through the same writer as 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow, SourceRow, Table
+from importer.journal.undo_rows import entry_of_row, row_for
+from importer.records import Action, Operation, OpKind, RowOutcome, SkillRow
 from importer.records import skill_key as name_key
 from importer.validate.schema import parse_audiences, parse_proficiency
 from importer.write.changes import describe_changes
 from importer.write.planner import UserPlan, is_owned
 
-__all__ = ["CHANGED_SINCE", "WRITTEN_FIELDS", "UndoPlanner", "entry_rows", "same_value"]
+__all__ = ["CHANGED_SINCE", "WRITTEN_FIELDS", "UndoPlanner", "same_value"]
 
 #: The error type of an entry left alone because the skill was changed after the run.
 CHANGED_SINCE = "changed-since"
@@ -42,8 +42,6 @@ WRITTEN_FIELDS = (
     "allowedAudiences",
     "webUrl",
 )
-
-_JOURNAL_COLUMNS = ("action", "user", "skillId", "displayName")
 
 
 def same_value(name: str, left: Any, right: Any) -> bool:
@@ -72,47 +70,29 @@ def _items(value: object) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list | tuple) else []
 
 
-def _row_for(
-    path: Path, line: int, entry: Mapping[str, Any], values: Mapping[str, Any]
-) -> SkillRow:
-    """The undo's "input row" for one journal entry, holding the values it restores."""
-    table = Table(source=str(path), sheet="", header=_JOURNAL_COLUMNS, mapping={})
-    user = str(entry.get("userAsWritten") or entry.get("user", ""))
-    cells = (str(entry.get("action", "")), user, str(entry.get("skillId", "")), _name(entry))
-    categories = values.get("categories")
-    tags = values.get("collaborationTags")
-    return SkillRow(
-        SourceRow(table, line, cells),
-        user,
-        str(values.get("displayName") or _name(entry)),
-        parse_proficiency(values.get("proficiency")) or None,
-        tuple(_items(categories)) if categories is not None else None,
-        tuple(_items(tags)) if tags is not None else None,
-        str(values["allowedAudiences"]) if values.get("allowedAudiences") else None,
-        str(values["webUrl"]) if values.get("webUrl") else None,
-        str(entry.get("user", "")),
-    )
+def _as_sent(name: str, value: Any) -> Any:
+    """A value put back as Graph takes it: levels and audiences by name, never as numbers."""
+    if name == "proficiency" and value is not None:
+        return parse_proficiency(value)
+    if name == "allowedAudiences" and value not in (None, ""):
+        return parse_audiences(value)
+    return value
 
 
 def _name(entry: Mapping[str, Any]) -> str:
     return str(entry.get("displayName", ""))
 
 
-def entry_rows(path: Path, entries: Sequence[tuple[int, Mapping[str, Any]]]) -> list[SkillRow]:
-    """One undo row per journal entry (line number, entry), with the values written then."""
-    rows = []
-    for line, entry in entries:
-        values = entry.get("after") or entry.get("before") or {}
-        rows.append(_row_for(path, line, entry, values))
-    return rows
+def _again(row: SkillRow, entry: Mapping[str, Any], values: Mapping[str, Any]) -> SkillRow:
+    """The entry's row holding other values (the skill as it is now, or as put back)."""
+    source = row.source
+    return row_for(source.table, source.row, source.cells[-1], entry, values)
 
 
 class UndoPlanner:
     """Plans the undo of one person's journal entries (a ``Dispatcher`` ``plan`` function).
 
     Args:
-        path: the journal (rows name it as their source).
-        entries: journal line number -> entry, for the lines this undo reverts.
         source_tag: the tag the undone run wrote (``source.type``).
         skip: reports an entry left alone (``skipped`` ``changed-since``).
         warn: notes a field kept because it changed since the run.
@@ -120,15 +100,11 @@ class UndoPlanner:
 
     def __init__(
         self,
-        path: Path,
-        entries: Mapping[int, Mapping[str, Any]],
         *,
         source_tag: str,
         skip: Callable[[RowOutcome], None],
         warn: Callable[[str], None],
     ) -> None:
-        self._path = path
-        self._entries = entries
         self._source_tag = source_tag
         self._skip = skip
         self._warn = warn
@@ -140,7 +116,7 @@ class UndoPlanner:
         held: dict[str, Mapping[str, Any]] = {str(s.get("id", "")): s for s in existing}
         plan = UserPlan()
         for row in sorted(rows, key=lambda r: r.source.row, reverse=True):
-            entry = self._entries[row.source.row]
+            entry = entry_of_row(row)
             action = entry.get("action")
             if action == "create":
                 op = self._undo_create(user, row, entry, held)
@@ -177,7 +153,7 @@ class UndoPlanner:
             return None
         del held[skill_id]
         name = str(now.get("displayName", _name(entry)))
-        row = _row_for(self._path, row.source.row, entry, now)
+        row = _again(row, entry, now)
         return Operation(OpKind.DELETE, user, name, skill_id=skill_id, row=row, before=now)
 
     def _undo_update(
@@ -203,9 +179,9 @@ class UndoPlanner:
                 f"{row.user}: {_name(entry)!r}: {', '.join(kept)} edited since the run, kept; "
                 f"{', '.join(still)} put back"
             )
-        body = {f: before.get(f) for f in still}
+        body = {f: _as_sent(f, before.get(f)) for f in still}
         held[skill_id] = {**now, **body}
-        restored = _row_for(self._path, row.source.row, entry, held[skill_id])
+        restored = _again(row, entry, held[skill_id])
         return Operation(
             OpKind.UPDATE,
             user,
@@ -227,7 +203,9 @@ class UndoPlanner:
                 row, f"{row.user} holds a skill {name!r} again: not created a second time"
             )
             return None
-        body = {f: before[f] for f in WRITTEN_FIELDS if before.get(f) not in (None, "", [])}
+        body = {
+            f: _as_sent(f, before[f]) for f in WRITTEN_FIELDS if before.get(f) not in (None, "", [])
+        }
         body["displayName"] = name
         if isinstance(before.get("source"), Mapping):
             body["source"] = dict(before["source"])

@@ -9,6 +9,7 @@ config, or a state file that cannot be trusted (the last one is a warning).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -151,7 +152,17 @@ async def open_delta(
     parts = config_fingerprint(settings)
     header = StateHeader(state_target(settings), tenant, kind, parts)
     path = state_path(header.target, tenant, kind)
-    opened = open_state(path, header, writable=not dry_run)
+    try:
+        opened = open_state(path, header, writable=not dry_run)
+    except (OSError, sqlite3.Error) as exc:
+        warning = (
+            f"the confirmed state {path} cannot be opened ({exc}), so none is kept: every "
+            "person is listed"
+        )
+        logger.warning("%s", warning)
+        setup.warnings.append(warning)
+        setup.figures = {"delta": "off", "full_reason": warning}
+        return setup
     if opened.problem:
         setup.warnings.append(f"{opened.problem}: every person is listed")
     reason = _full_reason(settings, full, opened.changed, opened.new)

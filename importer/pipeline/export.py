@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from importer.config import Settings
-from importer.errors import ConfigError, ExitCode, InputError
+from importer.errors import ConfigError, DirectoryAccessError, ExitCode, GraphError, InputError
+from importer.pipeline.signals import stop_on_signals
 from importer.progress import LISTING, RunProgress
 from importer.read.headers import USER_ALIASES
 from importer.records import header_key
@@ -44,7 +45,8 @@ class ExportResult:
     """What the export did, for the CLI.
 
     Attributes:
-        exit_code, reason: as for ``run``: 1 when some people could not be listed or found.
+        exit_code, reason: as for ``run``: 1 when some people could not be listed or found,
+            130 when Ctrl-C or SIGTERM stopped it (no file is left behind).
         path: the file written.
         people: people whose skills were listed.
         skills: rows written.
@@ -112,7 +114,17 @@ async def export_skills(
             raise ConfigError(f"-o {output}: cannot be written ({exc.strerror})") from None
         with target:
             async with open_graph(settings, token_provider) as client:
-                await _export(settings, client, values, target, progress, result)
+                work = asyncio.ensure_future(
+                    _export(settings, client, values, target, progress, result)
+                )
+                with stop_on_signals(functools.partial(_cancel, work)):
+                    await asyncio.wait({work})
+            if work.cancelled():
+                target.abandon()
+                result.exit_code = ExitCode.INTERRUPTED
+                result.reason = f"interrupted: {output} was not written"
+                return result
+            work.result()
             target.done()
     finally:
         await close_token_provider(token_provider)
@@ -123,6 +135,10 @@ async def export_skills(
     else:
         result.reason = f"{result.skills} skill(s) of {result.people} person(s) exported"
     return result
+
+
+def _cancel(work: asyncio.Future[None]) -> None:
+    work.cancel()
 
 
 async def _export(
@@ -202,6 +218,7 @@ async def _directory(
     """Every user of the directory, a page at a time: (object id, userPrincipalName)."""
     from importer.graph.retry import with_retries
     from importer.graph.wire import SubRequest
+    from importer.resolve.directory import DIRECTORY_PERMISSION
 
     run = settings.run
     url: str | None = None
@@ -222,7 +239,17 @@ async def _directory(
                 raise InputError("the directory's answer has no 'value' array; nothing exported")
             return answer.body
 
-        body = await with_retries(once, run.max_attempts, run.max_retry_wait_s, stats=client.stats)
+        try:
+            body = await with_retries(
+                once, run.max_attempts, run.max_retry_wait_s, stats=client.stats
+            )
+        except GraphError as error:
+            if error.status in (401, 403):
+                raise DirectoryAccessError(
+                    f"the directory cannot be read ({error}); nothing was exported. "
+                    f"{DIRECTORY_PERMISSION}"
+                ) from None
+            raise
         page = [
             (str(item["id"]), str(item.get("userPrincipalName") or ""))
             for item in body["value"]

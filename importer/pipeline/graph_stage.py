@@ -8,9 +8,10 @@ so that ``validate`` never loads aiohttp.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from importer.config import Settings
-from importer.connector import ConnectorWriter
+from importer.connector import ConfirmedItems, ConnectorWriter, open_confirmed_items
 from importer.graph.client import GraphClient, TokenProvider
 from importer.journal import open_journal
 from importer.journal.backup import RunBackup
@@ -62,6 +63,13 @@ async def dispatch(
                     file_users=state.file_users,
                 )
                 work.state, work.warnings[:0] = delta.figures, delta.warnings
+            items = None
+            if settings.target.kind == "connector":
+                now = state.now.timestamp() if state is not None else time.time()
+                items, notes = await open_confirmed_items(
+                    settings, client, token_provider, dry_run=dry_run, now=now
+                )
+                work.warnings.extend(notes)
             try:
                 await _write_step(
                     settings,
@@ -73,11 +81,18 @@ async def dispatch(
                     dry_run=dry_run,
                     allow_deletes=allow_deletes,
                     ledger=delta.ledger,
+                    items=items,
+                    full=state is None or state.full,
+                    named=_named(users, state) if items is not None else set(),
                 )
             finally:
                 if delta.ledger is not None:
                     work.state.update(delta.ledger.figures)
                     delta.ledger.close()
+                    if delta.ledger.failure:
+                        work.warnings.append(delta.ledger.failure)
+                if items is not None:
+                    items.close()
         client.gate.log.finish()
         work.http = client.stats.as_dict()
         work.throttling = client.gate.log.totals()
@@ -136,8 +151,14 @@ async def _write_step(
     dry_run: bool,
     allow_deletes: int | None,
     ledger: DeltaLedger | None = None,
+    items: ConfirmedItems | None = None,
+    full: bool = False,
+    named: set[str] | None = None,
 ) -> None:
     """Plan each chunk against Graph and send the changes; the outcome goes into ``work``.
+
+    ``items``: the connector's confirmed items (``target.kind: connector``); ``full``: send
+    every person's item whatever they say; ``named``: every user value of the file.
 
     The writer is chosen by ``target.kind``: profile skills, or a people-data connector's
     items. Every profile write Graph confirms goes to the report folder's journal as it is
@@ -151,9 +172,13 @@ async def _write_step(
     backup = None
     dispatcher: Dispatcher | ConnectorWriter
     if settings.target.kind == "connector":
+        assert items is not None
         dispatcher = ConnectorWriter(
             client,
             settings=settings,
+            ledger=items,
+            fresh=full,
+            file_users=named,
             dry_run=dry_run,
             allow_deletes=allow_deletes,
             on_outcome=writer.add,
@@ -197,3 +222,10 @@ async def _write_step(
         )
     work.aborted, work.interrupted = result.aborted, result.interrupted
     work.warnings.extend(result.warnings)
+    work.sweep = result.sweep
+
+
+def _named(users: RowSpill, state: StateOptions | None) -> set[str]:
+    """Every user value of the file, case-folded: valid rows' (resolved or not) and the others'."""
+    named = {value.casefold() for value in users.user_values()}
+    return named | (state.file_users if state is not None else set())

@@ -11,7 +11,14 @@ from importer.errors import ExitCode
 from importer.records import Action
 from importer.report.writer import RunSummary
 
-__all__ = ["GraphWork", "RunResult", "StateOptions", "exit_for"]
+__all__ = [
+    "GraphWork",
+    "RunResult",
+    "StateOptions",
+    "exit_for",
+    "exit_reason",
+    "read_interrupted_reason",
+]
 
 
 @dataclass(slots=True)
@@ -47,6 +54,7 @@ class GraphWork:
         throttling: the gate's totals.
         users: how the users were resolved (key, strategy, directory requests).
         state: how the confirmed state was used (people skipped, verified, planned...).
+        sweep: what the final duplicate sweep did (empty when it had nothing to check).
     """
 
     aborted: str = ""
@@ -56,6 +64,7 @@ class GraphWork:
     throttling: dict[str, Any] = field(default_factory=dict)
     users: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
+    sweep: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +89,20 @@ def exit_for(counts: dict[str, int]) -> tuple[ExitCode, str]:
     if bad:
         return ExitCode.ROWS_FAILED, f"{bad} row(s) invalid or failed: see rejects.csv"
     return ExitCode.OK, "every row accounted for, none invalid or failed"
+
+
+def exit_reason(work: GraphWork, counts: dict[str, int]) -> tuple[ExitCode, str]:
+    """The exit code and its one-line reason: a safety abort, an interrupt, or the row counts."""
+    if work.aborted:
+        return ExitCode.SAFETY_ABORT, work.aborted
+    if work.interrupted:
+        return ExitCode.INTERRUPTED, "interrupted: rows not written are reported not-sent"
+    return exit_for(counts)
+
+
+def read_interrupted_reason(rows: int) -> str:
+    """The reason of a run interrupted while reading, before anything was sent."""
+    return (
+        f"interrupted while reading: the {rows:,} row(s) read so far are in the report "
+        f"(valid ones not-sent); the rest of the input was not read; nothing was sent"
+    )

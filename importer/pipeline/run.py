@@ -20,7 +20,14 @@ from importer.lock import RunLock
 from importer.pipeline.collector import fewer_collections
 from importer.pipeline.logs import run_log
 from importer.pipeline.orgdata_stage import check_orgdata
-from importer.pipeline.result import GraphWork, RunResult, StateOptions, exit_for
+from importer.pipeline.refusal import refuse_to_send
+from importer.pipeline.result import (
+    GraphWork,
+    RunResult,
+    StateOptions,
+    exit_reason,
+    read_interrupted_reason,
+)
 from importer.pipeline.signals import stopped_by_signals
 from importer.pipeline.spill import RowSpill, report_not_sent
 from importer.pipeline.target_writers import target_writer
@@ -166,7 +173,7 @@ async def _run_stages(
             )
             kept = validated.kept
             writer.order_by_input([(d.source, d.sheet) for d in shaper.decisions])
-            refusal = None if stopped.is_set() else _refusal(settings, validated, writer)
+            refusal = None if stopped.is_set() else refuse_to_send(settings, validated, writer)
         file_users, writer.seen_users = writer.seen_users or set(), None
         # The flag is final now that the handlers are back. Rows a refusal reported stay so.
         held_back = refusal is not None and (bool(refusal) or writer.failure is not None)
@@ -193,28 +200,12 @@ async def _run_stages(
             )
             logger.info("Graph work finished in %.1f s", time.monotonic() - clock)
         warnings.extend(work.warnings)
-        if interrupted:
-            exit_code, reason = ExitCode.INTERRUPTED, _read_interrupted(validated.rows)
-        else:
-            exit_code, reason = _exit_reason(work, writer.counts)
-        summary = RunSummary(
-            run_id=run_id,
-            command="run",
-            started=started,
-            finished=datetime.now(UTC),
-            target=_target_label(settings),
-            mode=settings.run.mode,
-            dry_run=dry_run,
-            inputs=reader.summaries(),
-            blank_rows=reader.blank_rows,
-            http=work.http,
-            throttling=work.throttling,
-            exit_code=exit_code,
-            reason=reason,
-            warnings=warnings,
-            users=work.users,
-            layouts=shape_summary(shaper),
-            state=work.state,
+        summary = _summary(settings, reader, shaper, work, run_id, started, dry_run=dry_run)
+        summary.warnings = warnings
+        summary.exit_code, summary.reason = (
+            (ExitCode.INTERRUPTED, read_interrupted_reason(validated.rows))
+            if interrupted
+            else exit_reason(work, writer.counts)
         )
         path = writer.finish(summary)
     finally:
@@ -228,6 +219,38 @@ async def _run_stages(
     # A report file that could not be written changes the exit code (ReportWriter.finish).
     return RunResult(
         summary.exit_code, summary.reason, path, dict(summary.counts), summary, warnings
+    )
+
+
+def _summary(
+    settings: Settings,
+    reader: InputReader,
+    shaper: Shaper,
+    work: GraphWork,
+    run_id: str,
+    started: datetime,
+    *,
+    dry_run: bool,
+) -> RunSummary:
+    """What summary.json says about the run; the caller sets its exit code, reason, warnings."""
+    return RunSummary(
+        run_id=run_id,
+        command="run",
+        started=started,
+        finished=datetime.now(UTC),
+        target=_target_label(settings),
+        mode=settings.run.mode,
+        dry_run=dry_run,
+        inputs=reader.summaries(),
+        blank_rows=reader.blank_rows,
+        http=work.http,
+        throttling=work.throttling,
+        exit_code=ExitCode.OK,
+        reason="",
+        users=work.users,
+        layouts=shape_summary(shaper),
+        state=work.state,
+        sweep=work.sweep,
     )
 
 
@@ -255,45 +278,3 @@ def _read_and_validate(
         time.monotonic() - clock,
     )
     return validated
-
-
-def _refusal(settings: Settings, validated: Validated, writer: ReportWriter) -> str:
-    """Why nothing may be sent ("" when the rows may go to Graph).
-
-    A report folder that cannot be written, or too many invalid rows, holds every valid row
-    back: each is reported ``not-sent``. The report folder case is not a safety abort but a
-    usage error (the writer's own failure exit says so), hence the empty reason.
-    """
-    if writer.failure is not None:
-        report_not_sent(validated.kept, writer.add, "the report folder cannot be written")
-        return ""
-    ratio = validated.invalid / validated.rows if validated.rows else 0.0
-    # A handful of rows (a fed-back rejects.csv) is judged row by row, not as a share.
-    guarded = validated.rows >= settings.run.min_rows_for_ratio
-    if not guarded or ratio <= settings.run.max_invalid_ratio:
-        return ""
-    report_not_sent(validated.kept, writer.add, "too many invalid rows")
-    return (
-        f"{validated.invalid} of {validated.rows} rows ({ratio:.1%}) are invalid, "
-        f"more than max_invalid_ratio {settings.run.max_invalid_ratio:.0%}: nothing "
-        f"was sent. Fix the rows in rejects.csv, or raise run.max_invalid_ratio "
-        f"(the guard applies from run.min_rows_for_ratio "
-        f"{settings.run.min_rows_for_ratio} rows up)"
-    )
-
-
-def _read_interrupted(rows: int) -> str:
-    """The reason of a run interrupted before anything was sent."""
-    return (
-        f"interrupted while reading: the {rows:,} row(s) read so far are in the report "
-        f"(valid ones not-sent); the rest of the input was not read; nothing was sent"
-    )
-
-
-def _exit_reason(work: GraphWork, counts: dict[str, int]) -> tuple[ExitCode, str]:
-    """The exit code and its one-line reason: a safety abort, an interrupt, or the row counts."""
-    if work.aborted:
-        return ExitCode.SAFETY_ABORT, work.aborted
-    if work.interrupted:
-        return ExitCode.INTERRUPTED, "interrupted: rows not written are reported not-sent"
-    return exit_for(counts)

@@ -13,18 +13,19 @@ import contextlib
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from importer.config import Settings
 from importer.errors import ExitCode
-from importer.journal import JOURNAL_NAME, open_journal, read_entries, read_header
-from importer.journal.undo_plan import UndoPlanner, entry_rows
+from importer.journal import JOURNAL_NAME, open_journal, read_header
+from importer.journal.undo_plan import UndoPlanner
+from importer.journal.undo_rows import JournalRows
 from importer.lock import RunLock
 from importer.pipeline.logs import run_log
 from importer.pipeline.result import GraphWork, RunResult, exit_for
 from importer.pipeline.signals import stop_on_signals
 from importer.progress import RunProgress
-from importer.records import InputSummary, RowOutcome, SkillRow
+from importer.records import InputSummary, RowOutcome
 from importer.report.writer import ReportWriter, RunSummary, check_report_dir, new_run_id
 
 if TYPE_CHECKING:
@@ -48,10 +49,13 @@ async def undo_run(
         dry_run: report what would be sent (``would-*``), send nothing.
         progress: live counters for the CLI.
 
+    At the end a notification goes out if ``notify.when`` asks for one, as after ``run``.
+
     Raises:
         InputError: no journal, or one written to another tenant, target or kind (exit 2).
     """
     from importer.graph.auth import close_token_provider, make_token_provider, sign_in_first
+    from importer.notify import notify_run
     from importer.targets import check_target, target_label
 
     check_target(settings)
@@ -70,7 +74,7 @@ async def undo_run(
     with contextlib.ExitStack() as stack:
         if not dry_run:
             stack.enter_context(RunLock.for_settings(settings))
-        entries = dict(read_entries(journal_path))
+        entries = JournalRows(journal_path, settings.run.rows_per_chunk)
         token_provider = await sign_in_first(make_token_provider(settings))
         run_id = new_run_id(settings.report.dir, started)
         writer = ReportWriter(settings.report.dir, settings.report.formats, run_id)
@@ -81,7 +85,7 @@ async def undo_run(
             )
             exit_code, reason = _exit_reason(work, writer.counts)
             inputs = [
-                InputSummary(str(journal_path), _sha256(journal_path), len(entries), 0),
+                InputSummary(str(journal_path), _sha256(journal_path), entries.rows, 0),
             ]
             summary = RunSummary(
                 run_id=run_id,
@@ -103,6 +107,8 @@ async def undo_run(
         finally:
             writer.close()
             await close_token_provider(token_provider)
+        # Inside the run log, as for `run`: whether the notification went out is on record.
+        await notify_run(settings, summary, path)
     return RunResult(
         summary.exit_code, summary.reason, path, dict(summary.counts), summary, work.warnings
     )
@@ -113,7 +119,7 @@ async def _revert(
     token_provider: TokenProvider,
     folder: Path,
     undone_run: str,
-    entries: dict[int, Any],
+    entries: JournalRows,
     writer: ReportWriter,
     progress: RunProgress,
     dry_run: bool,
@@ -123,20 +129,14 @@ async def _revert(
     from importer.write.dispatcher import Dispatcher
 
     work = GraphWork()
-    if not entries:
+    if not entries.rows:
         return work
-    journal_path = folder / JOURNAL_NAME
-    people: dict[str, list[SkillRow]] = {}
-    for row in entry_rows(journal_path, sorted(entries.items())):
-        people.setdefault(row.user_id, []).append(row)
 
     def emit(outcome: RowOutcome) -> None:
         progress.count(outcome.action)
         writer.add(outcome)
 
     planner = UndoPlanner(
-        journal_path,
-        entries,
         source_tag=settings.run.source_tag,
         skip=emit,
         warn=work.warnings.append,
@@ -149,7 +149,7 @@ async def _revert(
             client,
             run=settings.run,
             dry_run=dry_run,
-            allow_deletes=len(entries),
+            allow_deletes=entries.rows,
             on_outcome=writer.add,
             progress=progress,
             on_confirmed=journal.record if journal is not None else None,
@@ -158,10 +158,10 @@ async def _revert(
         writer.on_failure(dispatcher.stop)
         if not dry_run:
             # These people's skills are about to change behind the confirmed state's back.
-            await void_confirmed(settings, client, token_provider, people)
+            await void_confirmed(settings, client, token_provider, entries.people())
         try:
             with stop_on_signals(dispatcher.stop):
-                result = await dispatcher.run(people)
+                result = await dispatcher.run(entries)
         finally:
             writer.on_failure(None)
             if journal is not None:

@@ -77,12 +77,14 @@ class ExportFile:
 
     ``in_place``: write ``path`` itself (a CSV), for a file that must be usable even if the
     process dies before ``done`` (a run's backup, flushed before its writes).
+    ``user_column``: the first column's name (a backup names it after ``input.user_key``, so
+    that ``run`` with the same configuration finds it).
 
     Raises:
         OSError: the temporary file cannot be created.
     """
 
-    def __init__(self, path: Path, *, in_place: bool = False) -> None:
+    def __init__(self, path: Path, *, in_place: bool = False, user_column: str = "user") -> None:
         self.path = path
         self.rows = 0
         self._partial = path if in_place else path.with_name(path.name + ".partial")
@@ -94,11 +96,11 @@ class ExportFile:
 
             self._workbook = Workbook(write_only=True)
             self._sheet = self._workbook.create_sheet("Skills")
-            self._sheet.append(list(EXPORT_COLUMNS))
+            self._sheet.append([user_column, *EXPORT_COLUMNS[1:]])
         else:
             self._csv = open_csv(self._partial, "w")
             self._writerow = csv.writer(self._csv).writerow
-            self._writerow(EXPORT_COLUMNS)
+            self._writerow([user_column, *EXPORT_COLUMNS[1:]])
 
     def add(self, cells: list[str]) -> None:
         """Write one row."""

@@ -75,6 +75,9 @@ class RunSummary:
     #: How the confirmed state was used: people skipped by it, verified, planned, leavers,
     #: and why the run listed everyone when it did; empty when no state was used.
     state: dict[str, Any] = field(default_factory=dict)
+    #: What the final duplicate sweep did: people checked, extra copies removed, people it
+    #: could not check, and the 404s its deletes got; empty when it had nothing to check.
+    sweep: dict[str, int] = field(default_factory=dict)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -152,6 +155,8 @@ def summary_document(
         document["users"] = dict(summary.users)
     if summary.state:
         document["state"] = dict(summary.state)
+    if summary.sweep:
+        document["sweep"] = dict(summary.sweep)
     if scope is not None:
         document["xlsx_results"] = {
             "complete": scope.complete,

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from aiohttp import BasicAuth, web
 
 from importer.sandbox.admin import add_admin_routes
@@ -148,6 +149,8 @@ async def _graph(request: web.Request) -> web.StreamResponse:
         )
         response = answer_call(state, call, arrival, request.transport)
     state.store.commit()
+    if response.held_until:
+        await asyncio.gather(*response.held_until)  # creates that commit late answer then
     return await _send(request, response)
 
 
@@ -176,7 +179,13 @@ async def _send(request: web.Request, answer: GraphResponse) -> web.StreamRespon
             status=answer.status, headers=answer.headers, text=answer.body, content_type="text/html"
         )
     else:
-        response = web.json_response(answer.body, status=answer.status, headers=answer.headers)
+        response = web.Response(
+            status=answer.status,
+            headers=answer.headers,
+            body=orjson.dumps(answer.body),
+            content_type="application/json",
+            charset="utf-8",
+        )
     if answer.retry_after is None:
         return response
     # The Retry-After window starts when the client can know of it: once the answer is sent.

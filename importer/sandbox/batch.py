@@ -14,10 +14,12 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+import orjson
 
 from importer.sandbox.auth import Principal
 from importer.sandbox.engine import answer_call
@@ -58,6 +60,9 @@ def run_batch(
 ) -> GraphResponse:
     """Run one ``$batch`` envelope and answer it (the caller commits and applies latency).
 
+    Items that commit late (``late_commit_answer: with-commit``) hold the whole answer: it
+    carries their futures in ``held_until``, as Graph answers a batch once every item is done.
+
     Returns:
         200 with ``{"responses": [...]}`` (``retry_after`` set to the longest item wait, if any
         item was throttled), or 400 with a Graph error body for a malformed envelope.
@@ -70,12 +75,14 @@ def run_batch(
     statuses: dict[str, int] = {}
     answers: list[dict[str, Any]] = []
     longest_wait: int | None = None
+    held: list[asyncio.Future[None]] = []
     for item in items:
         item_ctx = new_context(_header(item.get("headers"), "client-request-id") or None)
         item_ctx.client_request_id = item_ctx.client_request_id or ctx.client_request_id
         method = str(item["method"]).upper()
         response = _answer_item(state, item, method, statuses, envelope, item_ctx)
         statuses[item["id"].casefold()] = response.status
+        held.extend(response.held_until)
         if response.retry_after is not None:
             longest_wait = max(longest_wait or 0, response.retry_after)
         answers.append(_render_item(item["id"], response, item_ctx))
@@ -83,14 +90,16 @@ def run_batch(
     state.dice.rng.shuffle(order)
     if len(order) > 1 and order == sorted(order):
         order = order[1:] + order[:1]
-    outcome = GraphResponse(200, {"responses": [answers[index] for index in order]})
+    outcome = GraphResponse(
+        200, {"responses": [answers[index] for index in order]}, held_until=held
+    )
     outcome.retry_after = longest_wait
     return outcome
 
 
 def _parse_envelope(raw_body: bytes) -> list[dict[str, Any]]:
     try:
-        envelope = json.loads(raw_body)
+        envelope = orjson.loads(raw_body)
     except ValueError as exc:
         raise _BadBatchError("Invalid batch payload: the body is not valid JSON.") from exc
     requests = envelope.get("requests") if isinstance(envelope, dict) else None

@@ -49,9 +49,15 @@ class FaultConfig:
         deep_json_depth: ``$batch`` answers are this deeply nested JSON arrays instead of the
             real answer, the items having been carried out (0 = off).
         spoil_limit: How many answers the four faults above spoil (0 = every one).
-        late_commit_rate: Fraction of creates answered 504 at once and stored only
-            ``late_commit_ms`` later.
+        late_commit_rate: Fraction of creates stored only ``late_commit_ms`` after they
+            arrived.
         late_commit_ms: See ``late_commit_rate``.
+        late_commit_jitter_ms: The delay of each late commit varies uniformly by up to this
+            much either way (never below zero).
+        late_commit_answer: When a late create is answered: ``at-once`` (504 at once, the
+            create landing later) or ``with-commit`` (201 only once it is stored; a client
+            whose timeout is shorter has given up by then, and a ``$batch`` is answered when
+            its last late create is stored).
         listing_lag_ms: Listings leave out skills created less than this long ago.
         redirect_to: Every Graph request is answered ``307`` to this URL ("" = off).
         expire_tokens_after_writes: Once this many writes are stored, every bearer token,
@@ -79,6 +85,8 @@ class FaultConfig:
     spoil_limit: int = 0
     late_commit_rate: float = 0
     late_commit_ms: float = 0
+    late_commit_jitter_ms: float = 0
+    late_commit_answer: str = "at-once"
     listing_lag_ms: float = 0
     redirect_to: str = ""
     expire_tokens_after_writes: int = 0
@@ -88,6 +96,7 @@ class FaultConfig:
 
 _RATES = ("error_503_rate", "commit_then_504_rate", "reset_rate", "late_commit_rate")
 _LISTING_ANSWERS = ("", "not-json", "no-value")
+_LATE_COMMIT_ANSWERS = ("at-once", "with-commit")
 
 
 def update_faults(faults: FaultConfig, changes: Mapping[str, Any]) -> None:
@@ -114,6 +123,10 @@ def update_faults(faults: FaultConfig, changes: Mapping[str, Any]) -> None:
                 raise ValueError(f"{key} must be a string")
             if key == "listing_answer" and value not in _LISTING_ANSWERS:
                 raise ValueError(f"listing_answer must be one of {', '.join(_LISTING_ANSWERS)}")
+            if key == "late_commit_answer" and value not in _LATE_COMMIT_ANSWERS:
+                raise ValueError(
+                    f"late_commit_answer must be one of {', '.join(_LATE_COMMIT_ANSWERS)}"
+                )
         elif known[key].type == "int":
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{key} must be a whole number >= 0")
@@ -153,6 +166,14 @@ class FaultDice:
         """The delay to add to one Graph request, in seconds."""
         base = self._faults.latency_ms
         jitter = self._faults.jitter_ms
+        if jitter > 0:
+            base += self.rng.uniform(-jitter, jitter)
+        return max(0.0, base) / 1000
+
+    def late_commit_s(self) -> float:
+        """How long one late create waits before it is stored, in seconds."""
+        base = self._faults.late_commit_ms
+        jitter = self._faults.late_commit_jitter_ms
         if jitter > 0:
             base += self.rng.uniform(-jitter, jitter)
         return max(0.0, base) / 1000

@@ -8,7 +8,7 @@ their fault is off:
 - ``spoil_batch_answer``: a ``$batch`` answer nested deeper than JSON parsers recurse;
 - ``spoil_listing`` / ``lagging``: listings that are not JSON, have no ``value`` array, carry a
   given ``@odata.nextLink``, or leave out what was written a moment ago;
-- ``commit_late``: a create answered 504 at once and stored only later.
+- ``commit_late``: a create stored only later, answered 504 at once or only once stored.
 
 ``spoil_limit`` bounds how many answers the spoiling faults touch (counted in
 ``stats.spoiled``), so a test can show that a retry gets through.
@@ -97,24 +97,36 @@ def lagging(state: SandboxState, skills: list[dict[str, Any]]) -> list[dict[str,
     return [skill for skill in skills if born.get(skill["id"], cutoff) <= cutoff]
 
 
-def commit_late(state: SandboxState, user_id: str, skill: dict[str, Any]) -> bool:
-    """Maybe take a just-stored create back and store it again ``late_commit_ms`` later.
+def commit_late(
+    state: SandboxState, user_id: str, skill: dict[str, Any]
+) -> asyncio.Future[None] | None:
+    """Maybe take a just-stored create back and store it again a ``late_commit_ms`` later.
 
     Returns:
-        True when the create was deferred (the caller answers 504).
+        None when the create stays as it is; else a future done once it is stored (the
+        caller answers 504 at once, or holds its 201 until then: ``late_commit_answer``).
     """
     faults = state.faults
     if not state.dice.hit(faults.late_commit_rate):
-        return False
+        return None
     state.store.delete(user_id, skill["id"])
+    state.created_at.pop(skill["id"], None)
+    loop = asyncio.get_running_loop()
+    stored: asyncio.Future[None] = loop.create_future()
 
     def land() -> None:
         try:
             state.store.insert(user_id, skill)
             state.store.commit()
         except sqlite3.ProgrammingError:
-            return  # the sandbox was closed meanwhile
-        state.created_at[skill["id"]] = state.clock()
+            pass  # the sandbox was closed meanwhile
+        else:
+            state.created_at[skill["id"]] = state.clock()
+        state.stats.late_commits_pending -= 1
+        state.notify_watchers()
+        if not stored.done():
+            stored.set_result(None)
 
-    asyncio.get_running_loop().call_later(faults.late_commit_ms / 1000, land)
-    return True
+    state.stats.late_commits_pending += 1
+    loop.call_later(state.dice.late_commit_s(), land)
+    return stored

@@ -190,12 +190,14 @@ def _create(state: SandboxState, call: GraphCall, user_id: str) -> GraphResponse
     skill.update(fields)
     state.store.insert(user_id, skill)
     state.created_at[skill["id"]] = state.clock()
-    if commit_late(state, user_id, skill):
+    stored = commit_late(state, user_id, skill)
+    if stored is not None and state.faults.late_commit_answer == "at-once":
         response = graph_error(504, "UnknownError", "The gateway timed out.", call.ctx)
         response.wrote = True
         return response
     rendered = render_skill(skill, enums_as_numbers=state.faults.enums_as_numbers)
-    return GraphResponse(201, rendered, wrote=True)
+    held = [stored] if stored is not None else []
+    return GraphResponse(201, rendered, wrote=True, held_until=held)
 
 
 def _update(state: SandboxState, call: GraphCall, user_id: str, skill_id: str) -> GraphResponse:
@@ -213,7 +215,13 @@ def _update(state: SandboxState, call: GraphCall, user_id: str, skill_id: str) -
 
 def _delete(state: SandboxState, call: GraphCall, user_id: str, skill_id: str) -> GraphResponse:
     if not state.store.delete(user_id, skill_id):
+        # Tell a repeated delete from a wrong id: the first is harmless, the second a bug.
+        if (user_id, skill_id) in state.removed:
+            state.stats.deletes_of_removed += 1
+        else:
+            state.stats.deletes_of_unknown += 1
         return _skill_not_found(call)
+    state.removed.add((user_id, skill_id))
     return GraphResponse(204, wrote=True)
 
 

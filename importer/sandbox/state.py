@@ -78,6 +78,9 @@ class SandboxState:
         self.stats = SandboxStats()
         #: When each skill was stored (clock seconds), for the listing-lag fault.
         self.created_at: dict[str, float] = {}
+        #: (user id, skill id) of every skill a DELETE removed, to tell a repeated delete's 404
+        #: from a wrong id's.
+        self.removed: set[tuple[str, str]] = set()
         #: (condition, future) pairs of ``RunningSandbox.wait_until``, checked after each request.
         self.watchers: list[tuple[Callable[[SandboxStats], bool], asyncio.Future[None]]] = []
         #: Cleared by ``RunningSandbox.hold``: Graph requests wait at the door until it is set.
@@ -114,6 +117,7 @@ class SandboxState:
     def reset(self) -> None:
         """Drop all skills, zero the counters and forget throttling windows."""
         self.store.clear()
+        self.removed.clear()
         self.external.clear()
         self.stats.clear()
         self.gate.reset()

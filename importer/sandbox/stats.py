@@ -26,7 +26,11 @@ class SandboxStats:
         resets: Connections dropped on purpose.
         directory_reads: ``GET /users`` requests (listing pages and lookups), answered or refused.
         in_flight: HTTP requests being handled right now (not zeroed by ``clear``).
+        late_commits_pending: Creates waiting to be stored by the late-commit fault (not
+            zeroed by ``clear``).
         spoiled: Answers spoiled by the hostile-answer faults (see ``FaultConfig.spoil_limit``).
+        deletes_of_removed: DELETEs answered 404 because a DELETE had already removed the skill.
+        deletes_of_unknown: DELETEs answered 404 for a skill id the user never had (a wrong id).
     """
 
     requests_by_method_status: Counter[str] = field(default_factory=Counter)
@@ -38,7 +42,10 @@ class SandboxStats:
     resets: int = 0
     directory_reads: int = 0
     in_flight: int = 0
+    late_commits_pending: int = 0
     spoiled: int = 0
+    deletes_of_removed: int = 0
+    deletes_of_unknown: int = 0
 
     def record(self, method: str, status: int) -> None:
         """Count one answered Graph request."""
@@ -56,6 +63,7 @@ class SandboxStats:
         self.graph_requests = self.batches = self.throttled = 0
         self.premature_requests = self.writes = self.resets = 0
         self.directory_reads = self.spoiled = 0
+        self.deletes_of_removed = self.deletes_of_unknown = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The counters as JSON-ready data."""
@@ -69,4 +77,7 @@ class SandboxStats:
             "resets": self.resets,
             "directory_reads": self.directory_reads,
             "spoiled": self.spoiled,
+            "late_commits_pending": self.late_commits_pending,
+            "deletes_of_removed": self.deletes_of_removed,
+            "deletes_of_unknown": self.deletes_of_unknown,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +50,7 @@ class GraphResponse:
         headers: Extra headers (``Retry-After``...).
         retry_after: Seconds the client was told to wait (429 only).
         wrote: True when the request changed stored state.
+        held_until: Answer only once all of these are done (creates that commit late).
     """
 
     status: int
@@ -56,6 +58,7 @@ class GraphResponse:
     headers: dict[str, str] = field(default_factory=dict)
     retry_after: int | None = None
     wrote: bool = False
+    held_until: list[asyncio.Future[None]] = field(default_factory=list)
 
 
 def graph_error(

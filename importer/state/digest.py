@@ -63,8 +63,13 @@ def config_fingerprint(settings: Settings) -> dict[str, str]:
         ),
         "run.mode": settings.run.mode,
         "run.source_tag": _short(settings.run.source_tag),
+        # Any sandbox is told apart by its database's id (the header's tenant), not its port.
         "target": _short(
-            [settings.target.graph, settings.target.kind, settings.target.api_version]
+            [
+                "sandbox" if settings.target.is_sandbox else settings.target.graph,
+                settings.target.kind,
+                settings.target.api_version,
+            ]
         ),
     }
 

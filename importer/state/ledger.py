@@ -231,6 +231,11 @@ class DeltaLedger:
         """Write what was confirmed so far (the end of a chunk, the end of the run)."""
         self._state.commit()
 
+    @property
+    def failure(self) -> str:
+        """Why the state file could not be written during the run ("" when it could)."""
+        return self._state.failure
+
     def close(self) -> None:
         """Commit and close the state file."""
         self._pending.clear()

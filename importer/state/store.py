@@ -133,6 +133,8 @@ class ConfirmedState:
         self.path = path
         self._confirmed: dict[str, Entry] = {}
         self._forgotten: set[str] = set()
+        #: Why the file could not be written, when it could not ("" while all is well).
+        self.failure = ""
 
     # ------------------------------------------------------------------ reading
 
@@ -140,16 +142,22 @@ class ConfirmedState:
         """The entries of those of ``people`` the state holds (keys as given, lower case)."""
         found: dict[str, Entry] = {}
         wanted = list(people)
-        for start in range(0, len(wanted), _QUERY_SIZE):
-            part = wanted[start : start + _QUERY_SIZE]
-            marks = ",".join("?" * len(part))
-            rows = self._db.execute(
-                "SELECT person, digest, verified, written_as, owned FROM people "
-                f"WHERE person IN ({marks})",
-                part,
-            )
-            for person, digest, verified, written_as, owned in rows:
-                found[person] = Entry(digest, float(verified), written_as, int(owned))
+        if self.failure:
+            return found
+        try:
+            for start in range(0, len(wanted), _QUERY_SIZE):
+                part = wanted[start : start + _QUERY_SIZE]
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(
+                    "SELECT person, digest, verified, written_as, owned FROM people "
+                    f"WHERE person IN ({marks})",
+                    part,
+                )
+                for person, digest, verified, written_as, owned in rows:
+                    found[person] = Entry(digest, float(verified), written_as, int(owned))
+        except sqlite3.Error as exc:
+            self._give_up(exc)  # nobody is skipped on the word of a file that fails
+            return {}
         return found
 
     def people(self) -> Iterator[tuple[str, Entry]]:
@@ -188,8 +196,11 @@ class ConfirmedState:
         doomed = [(person,) for person in people]
         if not self.writable or not doomed:
             return
-        with self._db:
-            self._db.executemany("UPDATE people SET digest = '' WHERE person = ?", doomed)
+        try:
+            with self._db:
+                self._db.executemany("UPDATE people SET digest = '' WHERE person = ?", doomed)
+        except sqlite3.Error as exc:
+            self._give_up(exc)
 
     def commit(self) -> None:
         """Write the buffered confirmations and removals in one transaction."""
@@ -199,20 +210,38 @@ class ConfirmedState:
             return
         if not self.buffered:
             return
-        with self._db:
-            self._db.executemany(
-                "DELETE FROM people WHERE person = ?", [(p,) for p in self._forgotten]
-            )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO people (person, written_as, digest, verified, owned) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [
-                    (person, e.written_as, e.digest, e.verified, e.owned)
-                    for person, e in self._confirmed.items()
-                ],
-            )
+        try:
+            with self._db:
+                self._db.executemany(
+                    "DELETE FROM people WHERE person = ?", [(p,) for p in self._forgotten]
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO people (person, written_as, digest, verified, owned) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (person, e.written_as, e.digest, e.verified, e.owned)
+                        for person, e in self._confirmed.items()
+                    ],
+                )
+        except sqlite3.Error as exc:
+            self._give_up(exc)
         self._confirmed.clear()
         self._forgotten.clear()
+
+    def _give_up(self, exc: sqlite3.Error) -> None:
+        """The file cannot be written (disk full...): remove it, so that no entry it still
+        holds can outlive what this run changes; the next run lists everyone."""
+        self.writable = False
+        self.failure = (
+            f"the confirmed state {self.path} could not be written ({exc}); it was removed, "
+            "so the next run lists everyone"
+        )
+        logger.warning("%s", self.failure)
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                _remove(self.path)
 
     def close(self) -> None:
         """Commit what is buffered and close the file."""

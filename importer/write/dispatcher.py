@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LISTING_BATCHES_PER_SLOT",
     "SETTLE_S",
+    "SWEEP_PATIENCE_S",
     "WRITE_BATCHES_PER_SLOT",
     "BeforeWrites",
     "DispatchResult",
@@ -72,9 +73,15 @@ BeforeWrites = Callable[[list[Planned], Callable[[str], list[dict[str, Any]]], b
 #: Plans one user's operations: (user, their rows, the skills Graph holds) -> the plan.
 PlanUser = Callable[[str, Sequence[SkillRow], Sequence[Mapping[str, Any]]], UserPlan]
 
-#: How long the final sweep waits at most for late commits and lagging listings (never more
-#: than ``run.max_retry_wait_s``).
+#: How long after a user's last create with an unknown outcome a late copy may still land: the
+#: final sweep trusts only listings that started later (never more than ``run.max_retry_wait_s``).
 SETTLE_S = 10.0
+
+#: How long after that the final sweep keeps trying to get a listing it can trust, through
+#: timeouts and retries, before it reports the user unverified (never more than
+#: ``run.max_retry_wait_s``): several timed-out listings with the retry policy's backoff fit in
+#: it, and a Graph that stays unreachable ends the run with those rows flagged, not hanging.
+SWEEP_PATIENCE_S = 120.0
 
 #: Listings in progress at once, in full batches per HTTP slot: one batch on the wire and one
 #: queued behind it keep every slot busy without holding every user's listing in memory.
@@ -98,7 +105,8 @@ class Dispatcher:
         on_outcome: called once for every row (and every sync delete).
         sleep: injectable for tests.
         progress: the run's live counters (listing and writing phases); one is made if None.
-        settle_s: the final sweep's longest wait (default ``SETTLE_S``).
+        settle_s: see ``SETTLE_S``.
+        patience_s: see ``SWEEP_PATIENCE_S``.
         on_confirmed: told of every write Graph confirmed (the run's journal).
         plan: plans one user's operations from their rows and Graph's skills; default the
             import's ``plan_user_changes`` (``undo`` plans from a journal instead).
@@ -120,6 +128,7 @@ class Dispatcher:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         progress: RunProgress | None = None,
         settle_s: float = SETTLE_S,
+        patience_s: float = SWEEP_PATIENCE_S,
         on_confirmed: Callable[[ConfirmedWrite], None] | None = None,
         plan: PlanUser | None = None,
         before_writes: BeforeWrites | None = None,
@@ -137,6 +146,7 @@ class Dispatcher:
         # Every wait of the run ends at once when it stops.
         self._sleep = client.stopping.sleeper(sleep)
         self._settle_s = min(settle_s, run.max_retry_wait_s)
+        self._patience_s = min(patience_s, run.max_retry_wait_s)
         self._lister: SkillLister | None = None
         self._reconciler: Reconciler | None = None
         self._writer: OperationWriter | None = None
@@ -206,6 +216,7 @@ class Dispatcher:
                 self._lister,
                 source_tag=self._run.source_tag,
                 settle_s=self._settle_s,
+                patience_s=self._patience_s,
                 sleep=self._sleep,
             )
             self._writer = OperationWriter(
@@ -225,7 +236,7 @@ class Dispatcher:
                 self._delta.ledger.uncertain = self._reconciler.is_pending
             if self._stop_reason:
                 batcher.stop()
-            chunks = source.chunks()
+            chunks = self._selected(source.chunks(), record=True)
             first = next(chunks, None)
             second = next(chunks, None) if first is not None else None
             if second is None:
@@ -243,15 +254,40 @@ class Dispatcher:
                 await self._run_chunks(source, itertools.chain((first, second), chunks))
                 if self._dry_run:
                     return self.result
-            await self._sweep()
+            try:
+                await self._sweep()
+            finally:
+                self._release_held()  # every row gets its outcome, whatever ended the sweep
         return self.result
+
+    def _selected(
+        self, chunks: Iterator[Mapping[str, Sequence[SkillRow]]], *, record: bool
+    ) -> Iterator[Mapping[str, Sequence[SkillRow]]]:
+        """With the confirmed state, the people of each chunk to list (those skipped are
+        reported as the chunks go by), gathered over chunks up to ``rows_per_chunk`` rows, so a
+        quiet night lists in chunks as full as a full night's. Without a state, the chunks."""
+        if self._delta is None:
+            yield from chunks
+            return
+        gathered: dict[str, Sequence[SkillRow]] = {}
+        size = 0
+        for chunk in chunks:
+            listed, owned = self._delta.select(chunk, record=record)
+            self.result.owned_skills += owned
+            gathered.update(listed)
+            size += sum(max(len(rows), 1) for rows in listed.values())
+            if size >= self._run.rows_per_chunk:
+                yield gathered
+                gathered, size = {}, 0
+        if gathered:
+            yield gathered
 
     async def _run_chunks(
         self, source: UserRows, chunks: Iterator[Mapping[str, Sequence[SkillRow]]]
     ) -> None:
         if self._run.mode == "sync" and not self._dry_run:
             deletes = 0
-            for chunk in source.chunks():
+            for chunk in self._selected(source.chunks(), record=False):
                 counted = await self._plan_all(chunk, record=False)
                 deletes += deletes_in(counted)
                 self._release(counted)
@@ -343,9 +379,6 @@ class Dispatcher:
                 self._delta.planned(user, plan)
             return plan
 
-        if self._delta is not None:
-            users, owned = self._delta.select(users, record=record)
-            self.result.owned_skills += owned
         # Requests go by the object id the resolve stage found (the user as written when
         # there is none); reports keep the user as written. A person with no rows is one
         # who left the file (sync with the confirmed state): their owned skills go.
@@ -439,12 +472,27 @@ class Dispatcher:
         await self._writer.write_all(operations, self._batches_of(WRITE_BATCHES_PER_SLOT))
 
     async def _sweep(self) -> None:
-        """After the writes, remove extra copies left by creates whose outcome was unknown."""
+        """After the writes, remove extra copies left by creates whose outcome was unknown,
+        then report those rows as the sweep found them (``importer.write.sweep``)."""
         assert self._reconciler is not None
-        if self._stop_reason or not self._reconciler.pending:
+        if not self._reconciler.pending:
             return
-        swept = await self._reconciler.sweep()
+        if self._stop_reason:
+            self._release_held()
+            return
+        swept = await self._reconciler.sweep(lambda user: self._written_as.get(user, user))
         self.result.warnings.extend(swept.warnings)
+        self.result.sweep = swept.figures.as_dict()
+        for outcome in swept.outcomes:
+            self._record(outcome)
+
+    def _release_held(self) -> None:
+        """Rows whose create may have left copies, when the run ends before the sweep."""
+        if self._reconciler is None or not self._reconciler.pending:
+            return
+        reason = "the run stopped before the final check"
+        for outcome in self._reconciler.release_unchecked(reason):
+            self._record(outcome)
 
     # ------------------------------------------------------------------ bookkeeping
 

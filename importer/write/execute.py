@@ -3,10 +3,12 @@
 The dispatcher decides *what* to write and when to stop; this module writes one operation and
 turns whatever happens into exactly one outcome:
 
-- success: ``created`` / ``updated`` / ``deleted`` with the skill id Graph gave;
+- success: ``created`` / ``updated`` / ``deleted`` with the skill id Graph gave (a create that
+  Graph may have carried out more than once is reported after the final sweep);
 - a refusal or an exhausted retry budget: ``failed`` with the error type of the last answer;
-- held back because the run is stopping: ``not-sent`` if nothing ever left, else the last
-  answer Graph actually gave (the report says what really happened, not what was planned);
+- held back because the run is stopping: ``not-sent`` if Graph never acted on it (nothing left,
+  or every answer was a 429/503 and the retry was waiting), ``no-answer`` if an attempt left
+  without a clear answer (it may have been carried out);
 - an unforeseen exception: ``failed`` ``internal-error``; it never escapes to end the run.
 
 Retries follow ``importer.graph.retry``; ambiguous creates follow ``importer.write.reconcile``.
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from importer.config import RunSettings
-from importer.errors import GraphError, NotSentError, UnexpectedSendError
+from importer.errors import GraphError, NoAnswerError, NotSentError, UnexpectedSendError
 from importer.graph.batcher import Batcher
 from importer.graph.client import SubResponse, skills_path
 from importer.graph.retry import with_retries
@@ -122,7 +124,12 @@ class OperationWriter:
         """
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        if op.kind is OpKind.UNCHANGED or self._ctx.stop.is_set:
+        if op.kind is OpKind.UNCHANGED:
+            # Nothing to send: reported at once, without a task (most rows of a quiet night).
+            self._unchanged(op)
+            done.set_result(None)
+            return done
+        if self._ctx.stop.is_set:
             loop.create_task(self.execute(op)).add_done_callback(lambda _: done.set_result(None))
             return done
         try:
@@ -136,7 +143,7 @@ class OperationWriter:
                 if not future.cancelled() and future.exception() is None:
                     answer = future.result()
                     if answer.status < 300:
-                        self._succeeded(op, answer, sent=1)
+                        self._succeeded(op, answer, None)
                         done.set_result(None)
                         return
             except Exception:  # noqa: S110 - the task below reports whatever this was
@@ -147,6 +154,10 @@ class OperationWriter:
         sent.add_done_callback(answered)
         return done
 
+    def _unchanged(self, op: Operation) -> None:
+        self._ctx.reconciler.note_reported(op.user, op.skill_id or "")
+        self._ctx.record(outcome_for(op, Action.UNCHANGED, skill_id=op.skill_id or ""))
+
     async def execute(
         self, op: Operation, *, first: asyncio.Future[SubResponse] | None = None
     ) -> None:
@@ -156,8 +167,7 @@ class OperationWriter:
         """
         reconciler = self._ctx.reconciler
         if op.kind is OpKind.UNCHANGED:
-            reconciler.note_reported(op.user, op.skill_id or "")
-            self._ctx.record(outcome_for(op, Action.UNCHANGED, skill_id=op.skill_id or ""))
+            self._unchanged(op)
             return
         if first is None and self._ctx.stop.is_set:
             # A delete the run stopped before is listed as what it would have done, so the
@@ -174,7 +184,7 @@ class OperationWriter:
             if attempts.ambiguous and op.kind is OpKind.CREATE:
                 skill_id = await reconciler.landed(op, attempts)
                 if skill_id is not None:
-                    self._confirmed(op, skill_id, None, attempts.sent)
+                    self._confirmed(op, skill_id, None, attempts)
                     return
             sent, first = first, None
             await self._attempt(op, attempts, sent)
@@ -189,16 +199,12 @@ class OperationWriter:
                 retry_on=lambda error: reconciler.worth_retrying(op, attempts, error),
             )
         except NotSentError as held:
-            # Held back by a stop. If Graph already answered an earlier attempt, the report
-            # says what it answered; only a write that never left is "not sent".
-            last = attempts.last_error
-            if last is not None:
-                self._ctx.record(outcome_for(op, Action.FAILED, error=last, attempts=attempts.sent))
-            else:
-                self._ctx.record(outcome_for(op, Action.NOT_SENT, error=held))
+            self._report(op, _held_back(op, attempts, held), attempts)
         except Exception as exc:
             failure = as_graph_error(exc)
-            self._ctx.record(outcome_for(op, Action.FAILED, error=failure, attempts=attempts.sent))
+            self._report(
+                op, outcome_for(op, Action.FAILED, error=failure, attempts=attempts.sent), attempts
+            )
 
     async def _attempt(
         self,
@@ -224,19 +230,25 @@ class OperationWriter:
         attempts.sent += 1
         gone = op.kind is OpKind.DELETE and answer.status == 404 and attempts.ambiguous
         if answer.status < 300 or gone:
-            self._succeeded(op, answer, attempts.sent)
+            self._succeeded(op, answer, attempts)
             return
         refused = answer.error()
         assert refused is not None
         self._note_failure(op, refused, attempts)
         raise refused
 
-    def _succeeded(self, op: Operation, answer: SubResponse, sent: int) -> None:
+    def _succeeded(
+        self, op: Operation, answer: SubResponse, attempts: WriteAttempts | None
+    ) -> None:
         self._ctx.note_write(op.user, None)
-        self._confirmed(op, op.skill_id or _id_of(answer.body), answer, sent)
+        self._confirmed(op, op.skill_id or _id_of(answer.body), answer, attempts)
 
     def _confirmed(
-        self, op: Operation, skill_id: str, answer: SubResponse | None, sent: int
+        self,
+        op: Operation,
+        skill_id: str,
+        answer: SubResponse | None,
+        attempts: WriteAttempts | None,
     ) -> None:
         """The one place a write Graph confirmed is reported.
 
@@ -245,7 +257,7 @@ class OperationWriter:
             skill_id: the skill written (for a create, the id Graph gave).
             answer: Graph's answer; None for a create found in a listing after its own answer
                 was lost (a 404 to a retried delete counts as that delete's answer).
-            sent: requests that left for this write.
+            attempts: what the write went through (None: confirmed at the first attempt).
         """
         if op.kind is not OpKind.DELETE:
             self._ctx.reconciler.note_reported(op.user, skill_id)
@@ -254,11 +266,49 @@ class OperationWriter:
         )
         if self._ctx.on_confirmed is not None:
             self._ctx.on_confirmed(confirmed_write(op, skill_id, answer))
-        self._ctx.record(outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=sent))
+        sent = attempts.sent if attempts is not None else 1
+        outcome = outcome_for(op, done, answer=answer, skill_id=skill_id, attempts=sent)
+        self._report(op, outcome, attempts)
+
+    def _report(self, op: Operation, outcome: RowOutcome, attempts: WriteAttempts | None) -> None:
+        """Record the row's outcome; that of a create Graph may have carried out more than
+        once waits for the final sweep (``importer.write.sweep``)."""
+        reconciler = self._ctx.reconciler
+        if attempts is not None and reconciler.holds(op, attempts):
+            reconciler.hold(op, attempts, outcome)
+        else:
+            self._ctx.record(outcome)
 
     def _note_failure(self, op: Operation, error: GraphError, attempts: WriteAttempts) -> None:
         self._ctx.note_write(op.user, error)
         self._ctx.reconciler.note_failure(op, error, attempts)
+
+
+def _held_back(op: Operation, attempts: WriteAttempts, held: NotSentError) -> RowOutcome:
+    """The outcome of a write whose next attempt the run's stop held back.
+
+    Never sent: ``not-sent``. Sent, but every answer said Graph did not act (a 429, a 503, a
+    refusal) and the retry was waiting: ``not-sent`` too, naming the last answer. An attempt
+    left without a clear answer (a timeout, a 504, another 5xx): ``no-answer``, as it may have
+    been carried out; the next run checks.
+    """
+    last = attempts.last_error
+    if last is None:
+        return outcome_for(op, Action.NOT_SENT, error=held)
+    if not attempts.unanswered:
+        again = NotSentError(
+            f"{held.message}; its retry was waiting (Graph last answered {last})",
+            code=held.code,
+            sent=False,
+        )
+        return outcome_for(op, Action.NOT_SENT, error=again, attempts=attempts.sent)
+    unanswered = NoAnswerError(
+        f"sent, but the run stopped before Graph gave a clear answer (last: {last}); the next "
+        "run checks whether it was carried out",
+        status=last.status,
+        request_id=last.request_id,
+    )
+    return outcome_for(op, Action.FAILED, error=unanswered, attempts=attempts.sent)
 
 
 def confirmed_write(op: Operation, skill_id: str, answer: SubResponse | None) -> ConfirmedWrite:

@@ -1,8 +1,9 @@
 """Listing a user's skills for the dispatcher (shared by reconciliations), and removing copies.
 
-``remove_extra_copies`` is what the final sweep (``importer.write.reconcile``) deletes with: the
-last line of defence against a create that Graph carried out after the client gave up on it.
-Retries follow the one policy of ``importer.graph.retry``.
+``delete_copy`` is what the final sweep (``importer.write.sweep``) deletes with: the last line
+of defence against a create that Graph carried out after the client gave up on it. Listings and
+deletes travel in the run's ``$batch``es (its throttling gate, pacer and timeout) and retry under
+the one policy of ``importer.graph.retry``, like every other request.
 """
 
 from __future__ import annotations
@@ -14,13 +15,18 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from importer.errors import GraphError
 from importer.graph.batcher import Batcher
-from importer.graph.client import GraphClient, SubResponse, skills_path
+from importer.graph.client import GraphClient, skills_path
 from importer.graph.retry import with_retries
 from importer.records import skill_key
-from importer.write.planner import is_owned
 
-__all__ = ["SkillLister", "find_skill"]
+__all__ = ["GONE", "REMOVED", "REMOVED_UNANSWERED", "SkillLister", "find_skill"]
+
+#: How a delete of an extra copy went (``SkillLister.delete_copy``).
+REMOVED = "removed"
+REMOVED_UNANSWERED = "removed-unanswered"
+GONE = "gone"
 
 logger = logging.getLogger(__name__)
 
@@ -101,45 +107,39 @@ class SkillLister:
                 return listing.skills
             return await self.list_skills(user)
 
-    async def remove_extra_copies(
-        self,
-        user: str,
-        skills: list[dict[str, Any]],
-        names: set[str],
-        keep_ids: set[str],
-        source_tag: str,
-    ) -> int:
-        """Delete extra copies this tool made of ``names`` among ``skills``; return how many.
+    async def delete_copy(self, user: str, skill_id: str) -> str:
+        """Delete one extra copy, under the run's retry policy; say how it went.
 
-        Only skills carrying ``source_tag`` are ever deleted, and of each name one copy stays:
-        one the report names (``keep_ids``), else the oldest.
+        Returns:
+            ``REMOVED`` (Graph confirmed it), ``REMOVED_UNANSWERED`` (a 404 to a retry: an
+            earlier attempt that got no clear answer had removed it) or ``GONE`` (a 404 to the
+            first attempt: someone else removed it after the listing).
+
+        Raises:
+            GraphError: the delete failed for good.
         """
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for skill in skills:
-            key = skill_key(str(skill.get("displayName", "")))
-            if key in names:
-                groups.setdefault(key, []).append(skill)
-        deleted = 0
-        for copies in groups.values():
-            if len(copies) < 2:
-                continue
-            keep = next((c for c in copies if str(c.get("id")) in keep_ids), copies[0])
-            for extra in copies:
-                if extra is keep or not is_owned(extra, source_tag):
-                    continue
-                await self._delete(skills_path(user, str(extra.get("id", ""))))
-                deleted += 1
-        return deleted
+        path = skills_path(user, skill_id)
+        unanswered = False  # an attempt left and Graph may have acted without saying so
 
-    async def _delete(self, path: str) -> SubResponse:
-        async def once() -> SubResponse:
-            answer = await self._batcher.submit("DELETE", path)
+        async def once() -> str:
+            nonlocal unanswered
+            try:
+                answer = await self._batcher.submit("DELETE", path)
+            except GraphError as failed:
+                unanswered = unanswered or _may_have_acted(failed)
+                raise
             if answer.status == 404:
-                return answer  # already gone (a retried delete, or a stale listing): done
-            if (error := answer.error()) is not None:
-                raise error
-            return answer
+                return REMOVED_UNANSWERED if unanswered else GONE
+            if (refused := answer.error()) is not None:
+                unanswered = unanswered or _may_have_acted(refused)
+                raise refused
+            return REMOVED
 
         return await with_retries(
             once, self._max_attempts, self._max_wait_s, sleep=self._sleep, stats=self._client.stats
         )
+
+
+def _may_have_acted(error: GraphError) -> bool:
+    # Sent, and no answer or a 5xx: Graph may have carried it out (as for ambiguous creates).
+    return error.sent and (error.status is None or error.status >= 500)

@@ -30,6 +30,7 @@ __all__ = [
     "INTERRUPTED",
     "PERMISSION_MESSAGE",
     "SIGN_IN_ADVICE",
+    "UNVERIFIED_DUPLICATES",
     "DispatchResult",
     "ProgressState",
     "error_type_for",
@@ -39,8 +40,12 @@ __all__ = [
 #: The code a ``NotSentError`` carries when Ctrl-C or SIGTERM held the request back.
 INTERRUPTED = "Interrupted"
 
+#: The code of a row whose create may have left extra copies the final sweep could not check.
+UNVERIFIED_DUPLICATES = "UnverifiedDuplicates"
+
 #: Error types of failures the importer found itself, by the code it gave them.
 _OWN_CODES = {
+    UNVERIFIED_DUPLICATES: "unverified-duplicates",
     NEXT_LINK_REFUSED: "next-link-refused",
     REDIRECT_REFUSED: "redirect-refused",
     SIGN_IN_FAILED: "sign-in-failed",
@@ -65,12 +70,14 @@ class DispatchResult:
         interrupted: True when ``stop()`` was called from outside (Ctrl-C, SIGTERM).
         warnings: things the planner noticed, for the run log and summary.
         owned_skills: skills carrying the source tag among the listed users (sync guard).
+        sweep: what the final sweep did (``SweepFigures``), empty when it had nothing to do.
     """
 
     aborted: str = ""
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
     owned_skills: int = 0
+    sweep: dict[str, int] = field(default_factory=dict)
 
 
 PERMISSION_MESSAGE = (
@@ -120,6 +127,8 @@ def _message(error: GraphError, user: str) -> str:
         return f"Graph refused the write ({error}). {PERMISSION_MESSAGE}"
     if kind == "unauthorized":
         return f"Graph refused the access token ({error}). {SIGN_IN_ADVICE}"
+    if kind == "unverified-duplicates":
+        return error.message
     if kind == "throttled":
         return f"still throttled after the allowed attempts or wait ({error})"
     return str(error)

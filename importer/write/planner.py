@@ -8,6 +8,7 @@ alone, so a rerun of the same file plans nothing but ``unchanged``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -83,8 +84,27 @@ def _settable(row: SkillRow) -> dict[str, Any]:
 
 
 def _audience_set(value: object) -> frozenset[str]:
+    if isinstance(value, str):
+        return _audience_text_set(value)
     parsed = parse_audiences(value)
     return frozenset(part.strip() for part in parsed.split(",")) if parsed else frozenset()
+
+
+@functools.lru_cache(maxsize=256)
+def _audience_text_set(value: str) -> frozenset[str]:
+    # A handful of distinct values, compared for every row of every listed person.
+    parsed = parse_audiences(value)
+    return frozenset(part.strip() for part in parsed.split(",")) if parsed else frozenset()
+
+
+@functools.lru_cache(maxsize=256)
+def _proficiency_of_text(value: str) -> str | None:
+    return parse_proficiency(value)
+
+
+def _proficiency(value: object) -> str | None:
+    """Graph's level as a name (it may answer a number); cached for the few texts there are."""
+    return _proficiency_of_text(value) if isinstance(value, str) else parse_proficiency(value)
 
 
 def _as_list(value: object) -> list[str]:
@@ -100,7 +120,7 @@ def _changes(row: SkillRow, existing: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in wanted.items():
         current = existing.get(name)
         if name == "proficiency":
-            same = parse_proficiency(current) == value
+            same = _proficiency(current) == value
         elif name == "allowedAudiences":
             same = _audience_set(current) == _audience_set(value)
         elif name in ("categories", "collaborationTags"):

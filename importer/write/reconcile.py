@@ -7,23 +7,19 @@ have been carried out. Such a create is never re-posted blindly:
    failure; one is shared by all of that user's reconciliations) and, if the skill is there,
    the row is reported ``created`` with that skill's id;
 2. otherwise the create is retried, even after a 500, which the retry policy alone would not do;
-3. after all writes, ``sweep`` lists each such user again and deletes extra copies of those
-   skills that carry the run's source tag, keeping the copy the report names. Graph may commit a
-   create late, and its listings may lag behind its writes, so the sweep waits (bounded by
-   ``settle_s``) until the listing shows every skill the report says was written and until
-   ``settle_s`` has passed since the user's last ambiguous answer, then checks once more.
-   Skills people entered themselves carry no tag and are never touched.
+3. the row's outcome is held back until, after all writes, the final sweep
+   (``importer.write.sweep``) has listed the user again and removed the extra copies Graph
+   made of it. A user the sweep cannot check has those rows reported ``failed``
+   ``unverified-duplicates`` (exit 1), never "accounted for".
 
 The state per write is a ``WriteAttempts``; the state per run lives in one ``Reconciler``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from importer.errors import (
     GraphError,
@@ -33,16 +29,13 @@ from importer.errors import (
     UnexpectedSendError,
 )
 from importer.graph.stopping import Sleep
-from importer.graph.wire import describe_unexpected
-from importer.records import Operation, OpKind, skill_key
+from importer.records import Action, Operation, OpKind, RowOutcome, skill_key
 from importer.write.listing import SkillLister, find_skill
+from importer.write.sweep import DuplicateSweep, PendingUser, SweepResult, unchecked
 
 __all__ = ["Reconciler", "SweepResult", "WriteAttempts", "is_ambiguous"]
 
 logger = logging.getLogger(__name__)
-
-#: Polling step while the sweep waits for a listing to catch up.
-_POLL_S = 0.5
 
 #: Never tried again within the run: it is stopping, or something unforeseen happened.
 _FINAL = (NotSentError, NoAnswerError, UnexpectedSendError)
@@ -51,10 +44,12 @@ _FINAL = (NotSentError, NoAnswerError, UnexpectedSendError)
 class WriteAttempts:
     """What one write has been through so far."""
 
-    __slots__ = ("ambiguous", "failed_at", "last_error", "sent")
+    __slots__ = ("ambiguous", "failed_at", "last_error", "sent", "unanswered", "unclear")
 
     def __init__(self) -> None:
         self.sent = 0  # requests that left (a NotSentError is not one)
+        self.unclear = 0  # of those, the ones Graph may have carried out without saying so
+        self.unanswered = 0  # of those, the ones with no answer at all or a 5xx but 503
         self.ambiguous = False  # Graph may have carried out a failed attempt
         self.failed_at = 0.0  # when the last failure was seen (the reconciler's clock)
         self.last_error: GraphError | None = None  # what Graph (or the wire) last said
@@ -67,21 +62,14 @@ def is_ambiguous(error: GraphError) -> bool:
     return error.status is None or error.status >= 500
 
 
-@dataclass(slots=True)
-class SweepResult:
-    """What the final sweep did: copies removed, and what the admin should read."""
-
-    removed: int = 0
-    warnings: list[str] = field(default_factory=list)
-
-
 class Reconciler:
     """The run's memory of ambiguous creates, and the checks that keep them single.
 
     Args:
         lister: lists users' skills and deletes extra copies.
         source_tag: only skills carrying it are ever deleted.
-        settle_s: how long the sweep waits at most for late commits and lagging listings.
+        settle_s: how long after a user's last ambiguous answer a late copy may still appear.
+        patience_s: how long the sweep keeps trying to read a user's listing after that.
         sleep: the run's (stoppable) sleep.
         clock: monotonic seconds.
     """
@@ -92,19 +80,23 @@ class Reconciler:
         *,
         source_tag: str,
         settle_s: float,
+        patience_s: float,
         sleep: Sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lister = lister
-        self._source_tag = source_tag
-        self._settle_s = settle_s
-        self._sleep = sleep
         self._clock = clock
-        # Per user: names of ambiguous creates, and when the last one failed.
-        self._ambiguous: dict[str, set[str]] = {}
-        self._last_failure: dict[str, float] = {}
-        # Per user: ids of skills the report names (created, landed, updated, unchanged).
+        # Per user: the ambiguous creates the sweep must check, and the ids the report names.
+        self._pending: dict[str, PendingUser] = {}
         self._reported: dict[str, set[str]] = {}
+        self._sweep = DuplicateSweep(
+            lister,
+            source_tag=source_tag,
+            settle_s=settle_s,
+            patience_s=patience_s,
+            sleep=sleep,
+            clock=clock,
+        )
 
     # -- during the writes ----------------------------------------------------------------
 
@@ -117,10 +109,15 @@ class Reconciler:
         """Record one failed attempt of ``op``."""
         attempts.failed_at = self._clock()
         attempts.last_error = error
-        attempts.ambiguous = attempts.ambiguous or is_ambiguous(error)
+        if is_ambiguous(error):
+            attempts.unclear += 1
+            attempts.ambiguous = True
+            if error.status != 503:  # "not now": ambiguous to keep creates single, yet answered
+                attempts.unanswered += 1
         if attempts.ambiguous and op.kind is OpKind.CREATE:
-            self._ambiguous.setdefault(op.user, set()).add(skill_key(op.display_name))
-            self._last_failure[op.user] = attempts.failed_at
+            pending = self._pending.setdefault(op.user, PendingUser())
+            pending.names.add(skill_key(op.display_name))
+            pending.last_failure = attempts.failed_at
 
     @staticmethod
     def worth_retrying(op: Operation, attempts: WriteAttempts, error: BaseException) -> bool:
@@ -150,72 +147,42 @@ class Reconciler:
         logger.info("create of %r for %s had landed; not re-posted", op.display_name, op.user)
         return skill_id
 
+    def holds(self, op: Operation, attempts: WriteAttempts) -> bool:
+        """True when ``op``'s outcome must wait for the sweep (a create that may have landed
+        more than once)."""
+        return op.kind is OpKind.CREATE and attempts.ambiguous
+
+    def hold(self, op: Operation, attempts: WriteAttempts, outcome: RowOutcome) -> None:
+        """Keep the outcome of an ambiguous create until the sweep has checked its user."""
+        pending = self._pending.setdefault(op.user, PendingUser())
+        key = skill_key(op.display_name)
+        pending.names.add(key)
+        answered_201 = outcome.action is Action.CREATED and outcome.status is not None
+        pending.copies[key] += attempts.unclear + (1 if answered_201 else 0)
+        pending.held.append((op, outcome))
+
     # -- after the writes -----------------------------------------------------------------
 
     @property
     def pending(self) -> bool:
         """True when some user had an ambiguous create (the sweep has work)."""
-        return bool(self._ambiguous)
+        return bool(self._pending)
 
     def is_pending(self, user: str) -> bool:
         """True when the sweep will have to look at this user."""
-        return user in self._ambiguous
+        return user in self._pending
 
     def forget(self, user: str) -> None:
         """Drop what is known of a user the sweep will not look at (all writes done)."""
         self._reported.pop(user, None)
 
-    async def sweep(self) -> SweepResult:
-        """Remove extra copies left by ambiguous creates, once listings have caught up.
+    async def sweep(self, name_of: Callable[[str], str]) -> SweepResult:
+        """Check every pending user for extra copies (see ``importer.write.sweep``); the held
+        outcomes come back in the result, as the check found them."""
+        pending, self._pending = self._pending, {}
+        return await self._sweep.run(pending, self._reported, name_of)
 
-        Users are swept concurrently (their requests share the run's batches), so the wait
-        for late commits is paid once, not once per user.
-        """
-        result = SweepResult()
-        users = list(self._ambiguous.items())
-        outcomes = await asyncio.gather(
-            *(self._sweep_user(user, names) for user, names in users), return_exceptions=True
-        )
-        for (user, _names), outcome in zip(users, outcomes, strict=True):
-            if isinstance(outcome, NotSentError):
-                continue  # the run is stopping: the next run's plan removes any duplicate
-            if isinstance(outcome, GraphError):
-                result.warnings.append(f"{user}: could not check for duplicates ({outcome})")
-                continue
-            if isinstance(outcome, Exception):
-                where = describe_unexpected(outcome)
-                result.warnings.append(f"{user}: could not check for duplicates ({where})")
-                continue
-            if isinstance(outcome, BaseException):
-                raise outcome
-            removed, caught_up = outcome
-            if removed:
-                message = f"{user}: removed {removed} duplicate(s) left by a timed-out create"
-                logger.warning(message)
-                result.warnings.append(message)
-                result.removed += removed
-            if not caught_up:
-                result.warnings.append(
-                    f"{user}: Graph's listing did not show every skill just written within "
-                    f"{self._settle_s:g} s; if a duplicate appears, the next run removes it"
-                )
-        return result
-
-    async def _sweep_user(self, user: str, names: set[str]) -> tuple[int, bool]:
-        deadline = self._clock() + self._settle_s
-        settled_at = self._last_failure.get(user, 0.0) + self._settle_s
-        expected = self._reported.get(user, set())
-        removed = 0
-        while True:
-            skills = await self._lister.list_skills(user)
-            removed += await self._lister.remove_extra_copies(
-                user, skills, names, expected, self._source_tag
-            )
-            listed = {str(skill.get("id", "")) for skill in skills}
-            caught_up = expected <= listed
-            now = self._clock()
-            if caught_up and now >= settled_at:
-                return removed, True
-            if now >= deadline:
-                return removed, caught_up
-            await self._sleep(min(_POLL_S, deadline - now))
+    def release_unchecked(self, reason: str) -> list[RowOutcome]:
+        """The held outcomes of a run that ends without a sweep (it is stopping)."""
+        pending, self._pending = self._pending, {}
+        return [outcome for user in pending.values() for outcome in unchecked(user, reason)]

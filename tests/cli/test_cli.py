@@ -11,6 +11,7 @@ from importer.cli import main
 from importer.config import load_settings
 from importer.errors import EXIT_CODES
 from importer.lock import RunLock
+from importer.sandbox import SandboxConfig
 from tests.conftest import invoke_cli
 from tests.importing import write_csv
 
@@ -176,6 +177,38 @@ def test_sandbox_show_without_a_database_is_one_line_exit_2(config: Path) -> Non
     code, _, err = invoke_cli("sandbox", "-c", str(config), "--show", ADELE)
     assert code == 2
     assert "no sandbox database" in err
+
+
+def test_sandbox_serves_creates_that_commit_late_as_the_flags_say(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importer.sandbox
+
+    served: list[SandboxConfig] = []
+    monkeypatch.setattr(importer.sandbox, "serve_forever", lambda cfg, **_: served.append(cfg))
+
+    code, _, err = invoke_cli(
+        "sandbox",
+        "-c",
+        str(config),
+        "--late-commit-rate",
+        "1",
+        "--late-commit-ms",
+        "2200",
+        "--late-commit-jitter-ms",
+        "1000",
+        "--late-commit-answer",
+        "with-commit",
+    )
+
+    assert code == 0, err
+    faults = served[0].faults
+    assert (faults.late_commit_rate, faults.late_commit_ms, faults.late_commit_jitter_ms) == (
+        1,
+        2200,
+        1000,
+    )
+    assert faults.late_commit_answer == "with-commit"
 
 
 def test_a_missing_sandbox_directory_is_exit_2_naming_the_key(tmp_path: Path) -> None:

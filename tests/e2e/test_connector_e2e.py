@@ -143,10 +143,27 @@ async def test_a_rerun_sends_no_write_and_a_changed_person_one_put(
     assert {row["action"] for row in results(rerun) if row["errorType"] == ""} == {"unchanged"}
     assert rerun.exit_code == ExitCode.OK
     assert puts(sandbox) == before_change + 1
+    before_full = puts(sandbox)
+    await import_people(sandbox, tmp_path, changed, delta="off")
+    assert puts(sandbox) == before_full + 2  # run.delta off: every person's item again
     actions = {(row["user"], row["displayName"]): row["action"] for row in results(third)}
     assert actions[(BOB_UPN, "SQL")] == "updated"
     assert actions[(BOB_UPN, "Python")] == "unchanged"
     assert actions[(ONEIL_UPN, "Welding")] == "unchanged"
+
+
+async def test_a_skill_left_out_of_the_file_leaves_the_item_and_is_reported_deleted(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    await run_setup(connector_settings(sandbox, tmp_path), wait_s=30)
+    await import_people(sandbox, tmp_path, PEOPLE[:2])
+
+    result = await import_people(sandbox, tmp_path, PEOPLE[:1])
+
+    item = (await items_of(sandbox))[BOB_ID.replace("-", "")]
+    assert [json.loads(text)["displayName"] for text in item["properties"]["skills"]] == ["Python"]
+    lines = [(row["displayName"], row["action"], row["userId"]) for row in results(result)]
+    assert lines == [("Python", "unchanged", BOB_ID), ("SQL", "deleted", BOB_ID)]
 
 
 async def test_sync_removes_a_leavers_item_only_past_the_delete_guard(
@@ -163,15 +180,50 @@ async def test_sync_removes_a_leavers_item_only_past_the_delete_guard(
 
     guarded = await import_people(sandbox, tmp_path, three[:2], mode="sync")
     still_there = set(await items_of(sandbox))
+    settings = connector_settings(sandbox, tmp_path, mode="sync")
+    dry = await run_import([write_people(tmp_path, three[:2])], settings, dry_run=True)
     allowed = await import_people(sandbox, tmp_path, three[:2], mode="sync", allow_deletes=1)
 
     assert guarded.exit_code == ExitCode.SAFETY_ABORT
     assert "max_delete_ratio" in guarded.reason
     assert leaver in still_there
+    assert dry.exit_code == ExitCode.SAFETY_ABORT
+    assert {row["action"] for row in results(dry)} == {"unchanged", "would-delete"}
     assert allowed.exit_code == ExitCode.OK
     assert set(await items_of(sandbox)) == {BOB_ID.replace("-", ""), ONEIL_ID.replace("-", "")}
     removed = [row for row in results(allowed) if row["action"] == "deleted"]
     assert [(row["userId"], row["skillId"]) for row in removed] == [(ANN_ID, leaver)]
+
+
+async def test_an_item_larger_than_graph_takes_fails_its_rows_and_sends_nothing(
+    sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await run_setup(connector_settings(sandbox, tmp_path), wait_s=30)
+    monkeypatch.setattr("importer.connector.writer.MAX_ITEM_BYTES", 400)  # Graph's is 4 MB
+    rows = [(BOB_UPN, f"Skill number {n}", "expert", "", "") for n in range(8)]
+    rows.append((ONEIL_UPN, "Welding", "expert", "", ""))
+
+    result = await import_people(sandbox, tmp_path, rows)
+
+    outcomes = results(result)
+    bob = [row for row in outcomes if row["user"] == BOB_UPN]
+    assert {(row["action"], row["errorType"]) for row in bob} == {("failed", "item-too-large")}
+    assert "more than the 400 Graph accepts" in bob[0]["error"]
+    assert set(await items_of(sandbox)) == {ONEIL_ID.replace("-", "")}
+
+
+async def test_sync_keeps_the_item_of_a_person_the_file_still_names_in_an_invalid_row(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    await run_setup(connector_settings(sandbox, tmp_path), wait_s=30)
+    both = [(BOB_UPN, "Python", "expert", "", ""), (ONEIL_UPN, "Welding", "expert", "", "")]
+    await import_people(sandbox, tmp_path, both)
+
+    typo = [both[0], (ONEIL_UPN, "Welding", "Guru", "", "")]
+    result = await import_people(sandbox, tmp_path, typo, mode="sync", allow_deletes=5)
+
+    assert ONEIL_ID.replace("-", "") in await items_of(sandbox)
+    assert "deleted" not in {row["action"] for row in results(result)}
 
 
 @pytest.mark.parametrize(
@@ -199,6 +251,7 @@ async def test_faults_leave_exactly_one_item_per_person(
         assert sorted(items) == sorted(person.replace("-", "") for person in people)
         assert all(len(item["properties"]["skills"]) == 3 for item in items.values())
         assert {row["action"] for row in results(result)} == {"created"}
+        assert max(int(row["attempts"]) for row in results(result)) >= 2  # retried, reported
         hit = box.stats.throttled + box.stats.requests_by_method_status["PUT 503"]
         hit += box.stats.requests_by_method_status["PUT 504"]
         assert hit > 0
@@ -213,8 +266,8 @@ async def test_setup_waits_for_a_provisioning_schema(tmp_path: Path) -> None:
             connector_settings(box, tmp_path), wait_s=60, progress=lines.append
         )
 
-    assert lines
-    assert lines[0].startswith("schema provisioning: 0 s of at most 60 s")
+    assert "ok: registered the schema (personAccount, personSkills)" in lines
+    assert "schema provisioning: 0 s of at most 60 s" in lines
     assert any(step.startswith("the schema is ready (waited") for step in report.steps)
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from importer.config import load_settings
 from importer.pipeline import RunResult, run_import
+from importer.progress import RunProgress
 from importer.sandbox import FIXED_TOKEN, RunningSandbox
 from importer.state import is_due
 from tests.conftest import (
@@ -31,6 +32,7 @@ from tests.conftest import (
     ONEIL_UPN,
     ZOE_ID,
     ZOE_UPN,
+    invoke_cli,
 )
 from tests.importing import results, settings_for, skills_of, write_csv
 
@@ -53,10 +55,13 @@ async def run_night(
     *,
     full: bool = False,
     dry_run: bool = False,
+    progress: RunProgress | None = None,
     **run: Any,
 ) -> RunResult:
     settings = settings_for(sandbox, tmp_path, **run)
-    return await run_import([path], settings, now=night(number), full=full, dry_run=dry_run)
+    return await run_import(
+        [path], settings, now=night(number), full=full, dry_run=dry_run, progress=progress
+    )
 
 
 def listings(sandbox: RunningSandbox) -> int:
@@ -146,7 +151,10 @@ async def test_a_changed_person_is_planned_and_the_rest_skipped(
     await run_night(running_sandbox, tmp_path, write_csv(tmp_path / "s.csv", ROWS), 1)
     changed = [(u, n, "elementary" if u == ZOE_UPN else lvl, c) for u, n, lvl, c in ROWS]
 
-    result = await run_night(running_sandbox, tmp_path, write_csv(tmp_path / "t.csv", changed), 2)
+    progress = RunProgress()
+    result = await run_night(
+        running_sandbox, tmp_path, write_csv(tmp_path / "t.csv", changed), 2, progress=progress
+    )
 
     assert levels(await skills_of(running_sandbox, ZOE_UPN)) == {
         "Python": "elementary",
@@ -154,7 +162,13 @@ async def test_a_changed_person_is_planned_and_the_rest_skipped(
     }
     lines = results(result)
     assert sorted(line["action"] for line in lines if line["user"] == ZOE_UPN) == ["updated"] * 2
-    assert summary(result)["state"]["planned"] == 1
+    figures = summary(result)["state"]
+    assert figures["planned"] == 1
+    # The progress counts the same people as summary.json.
+    shown = progress.line()
+    assert f"{figures['skipped']} skipped by the state" in shown
+    assert "1 planned" in shown
+    assert (f"{figures['verified']} verified" in shown) == bool(figures["verified"])
     skipped = [line for line in lines if state_of(line) == "skipped"]
     assert skipped, "nobody was skipped"
     assert {line["action"] for line in skipped} == {"unchanged"}
@@ -403,3 +417,16 @@ async def test_a_dry_run_uses_the_state_but_never_writes_it(
     )
     assert any(state_of(line) == "skipped" for line in lines)
     assert people_in_state() == saved
+
+
+def test_the_full_flag_on_the_command_line_lists_everyone(config: Path, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "s.csv", [("adele.vance@contoso.com", "Python", "expert", "")])
+    assert invoke_cli("run", "-c", str(config), str(path))[0] == 0
+
+    code, _, _ = invoke_cli("run", "-c", str(config), "--full", str(path))
+
+    assert code == 0
+    [folder] = sorted((tmp_path / "reports").glob("2*"))[-1:]
+    document = json.loads((folder / "summary.json").read_text())
+    assert document["state"]["full_reason"] == "--full: every person is listed"
+    assert document["state"]["verified"] == 1

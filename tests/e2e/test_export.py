@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import signal
+import sys
 from pathlib import Path
 
 import pytest
 
+from importer.errors import DirectoryAccessError
 from importer.pipeline.export import export_skills
-from importer.sandbox import RunningSandbox
-from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN, invoke_cli
+from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
+from tests.conftest import (
+    BOB_UPN,
+    GUEST_UPN,
+    ONEIL_UPN,
+    ROOT,
+    SANDBOX_WAIT_S,
+    ZOE_UPN,
+    invoke_cli,
+)
 from tests.importing import import_file, post_skill, results, settings_for, skills_of, write_csv
 
 ROWS = [
@@ -103,3 +115,65 @@ def test_export_needs_users_or_all_exit_2(tmp_path: Path) -> None:
     code, _, err = invoke_cli("export", "-o", str(tmp_path / "x.csv"))
     assert code == 2
     assert "--users FILE or --all" in err
+
+
+async def test_export_under_503s_and_throttling_still_writes_every_skill_once(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    await filled(running_sandbox, tmp_path)
+    faults = running_sandbox.faults
+    faults.seed = 5
+    faults.error_503_rate = 0.2
+    faults.throttle_rps = 20
+    output = tmp_path / "skills.csv"
+
+    exported = await export_skills(settings_for(running_sandbox, tmp_path), output)
+
+    assert exported.exit_code == 0, exported.warnings
+    rows = read_export(output)
+    assert len(rows) == len(ROWS) + 1
+    assert len({(r["user"], r["skillId"]) for r in rows}) == len(rows)
+    answered = running_sandbox.stats.requests_by_method_status
+    assert sum(n for key, n in answered.items() if key.endswith(" 503")) > 0
+    assert running_sandbox.stats.throttled > 0
+
+
+@pytest.mark.slow
+async def test_sigterm_stops_an_export_with_exit_130_and_leaves_no_file(tmp_path: Path) -> None:
+    people = [(f"00000000-0000-4000-8000-{n:012d}", f"user{n:04d}@contoso.com") for n in range(400)]
+    config = SandboxConfig(users=people)
+    config.faults.latency_ms = 40
+    output = tmp_path / "everyone.csv"
+    async with await start_sandbox(config) as sandbox:
+        settings = tmp_path / "config.yaml"
+        settings.write_text(f"target:\n  graph: {sandbox.base_url}\n", encoding="utf-8")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "importer", "export", "--all", "-o", str(output), "-c", str(settings)),
+            *("--quiet", "--target", sandbox.base_url),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with asyncio.timeout(SANDBOX_WAIT_S):
+                await sandbox.wait_until(lambda s: s.graph_requests >= 40)
+        finally:
+            process.send_signal(signal.SIGTERM)
+        assert await process.wait() == 130
+    assert not output.exists()
+    assert not output.with_name("everyone.csv.partial").exists()
+
+
+async def test_a_directory_that_refuses_to_be_read_stops_the_export_with_exit_3(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    running_sandbox.faults.deny_directory_reads = True
+    output = tmp_path / "skills.csv"
+
+    with pytest.raises(DirectoryAccessError) as refused:
+        await export_skills(settings_for(running_sandbox, tmp_path), output)
+
+    assert refused.value.exit_code == 3
+    assert "User.Read.All" in str(refused.value)
+    assert not output.exists()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from importer.sandbox import RunningSandbox
+from importer.pipeline import run_import
+from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
 from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN
-from tests.importing import import_file
+from tests.importing import import_file, settings_for, skills_of, write_csv
 from tests.journal.test_undo import FIRST, WRONG, import_rows, state
 
 
@@ -89,3 +90,29 @@ async def test_a_chunked_run_backs_up_every_chunk_it_changes(
 
     people = {r["user"] for r in backup_rows(result.report_dir)}
     assert people == {BOB_UPN, GUEST_UPN}
+
+
+async def test_a_backup_of_a_run_by_employee_id_feeds_back_with_the_same_configuration(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "directory.csv"
+    directory.write_text(
+        "id,userPrincipalName,employeeId\n"
+        "0b0c3f3a-1c52-4c1e-9a55-7d0c5a2d0042,kim@contoso.com,00042\n",
+        encoding="utf-8",
+    )
+    async with await start_sandbox(SandboxConfig(directory=directory)) as sandbox:
+        header = ("employee id", "skill", "level")
+        first = write_csv(tmp_path / "first.csv", [("00042", "Go", "expert")], header)
+        wrong = write_csv(tmp_path / "wrong.csv", [("00042", "Go", "elementary")], header)
+        settings = settings_for(sandbox, tmp_path, backup_threshold=0)
+        settings = settings.model_copy(
+            update={"input": settings.input.model_copy(update={"user_key": "employeeId"})}
+        )
+        await run_import([first], settings)
+        result = await run_import([wrong], settings)
+
+        restored = await run_import([result.report_dir / "backup" / "skills.csv"], settings)
+
+        assert restored.exit_code == 0, restored.reason
+        assert [s["proficiency"] for s in await skills_of(sandbox, "kim@contoso.com")] == ["expert"]

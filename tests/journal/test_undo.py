@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from importer.pipeline import RunResult
 from importer.pipeline.undo import undo_run
@@ -15,27 +16,31 @@ from importer.sandbox import FIXED_TOKEN, RunningSandbox
 from tests.conftest import BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN
 from tests.importing import import_file, results, settings_for, skills_of, write_csv
 
+HEADER = ("user", "skill", "level", "category", "tags", "audience", "url")
+WIKI = "https://wiki.contoso.com/go"
+
 FIRST = [
-    (BOB_UPN, "Python", "expert", "Professional"),
-    (BOB_UPN, "Go", "3", "Professional"),
-    (GUEST_UPN, "Python", "advancedProfessional", ""),
-    (ONEIL_UPN, "Knitting", "beginner", "Hobby"),
-    (ZOE_UPN, "SQL", "elementary", "Professional"),
+    (BOB_UPN, "Python", "expert", "Professional", "", "", ""),
+    (BOB_UPN, "Go", "3", "Professional", "askMeAbout", "contacts", WIKI),
+    (GUEST_UPN, "Python", "advancedProfessional", "", "", "", ""),
+    (ONEIL_UPN, "Knitting", "beginner", "Hobby", "", "", ""),
+    (ZOE_UPN, "SQL", "elementary", "Professional", "", "", ""),
 ]
 
-#: Last month's file by mistake: levels shifted, Go and Knitting gone, a new skill.
+#: Last month's file by mistake: levels shifted, Go and Knitting gone, a new skill, and
+#: the guest's Python given other categories, tags, audience and link.
 WRONG = [
-    (BOB_UPN, "Python", "elementary", "Professional"),
-    (GUEST_UPN, "Python", "expert", "Old"),
-    (ONEIL_UPN, "Crochet", "expert", "Hobby"),
-    (ZOE_UPN, "SQL", "elementary", "Professional"),
+    (BOB_UPN, "Python", "elementary", "Professional", "", "", ""),
+    (GUEST_UPN, "Python", "expert", "Old", "ableToMentor", "contacts", f"{WIKI}/old"),
+    (ONEIL_UPN, "Crochet", "expert", "Hobby", "", "", ""),
+    (ZOE_UPN, "SQL", "elementary", "Professional", "", "", ""),
 ]
 
 PEOPLE = (BOB_UPN, GUEST_UPN, ONEIL_UPN, ZOE_UPN)
 
 
 async def state(sandbox: RunningSandbox) -> dict[str, set[tuple[Any, ...]]]:
-    """Every person's skills by value (ids aside)."""
+    """Every person's skills by every value a run writes (ids aside)."""
     held: dict[str, set[tuple[Any, ...]]] = {}
     for person in PEOPLE:
         held[person] = {
@@ -43,6 +48,9 @@ async def state(sandbox: RunningSandbox) -> dict[str, set[tuple[Any, ...]]]:
                 skill["displayName"],
                 skill.get("proficiency"),
                 tuple(sorted(skill.get("categories") or [])),
+                tuple(sorted(skill.get("collaborationTags") or [])),
+                skill.get("allowedAudiences"),
+                skill.get("webUrl"),
                 (skill.get("source") or {}).get("type"),
             )
             for skill in await skills_of(sandbox, person)
@@ -53,11 +61,13 @@ async def state(sandbox: RunningSandbox) -> dict[str, set[tuple[Any, ...]]]:
 async def import_rows(
     sandbox: RunningSandbox, tmp_path: Path, name: str, rows: Sequence[Sequence[str]], **run: Any
 ) -> RunResult:
-    return await import_file(sandbox, tmp_path, write_csv(tmp_path / name, rows), **run)
+    return await import_file(sandbox, tmp_path, write_csv(tmp_path / name, rows, HEADER), **run)
 
 
-async def undo(sandbox: RunningSandbox, tmp_path: Path, folder: Path, **kw: Any) -> RunResult:
-    return await undo_run(folder, settings_for(sandbox, tmp_path), **kw)
+async def undo(
+    sandbox: RunningSandbox, tmp_path: Path, folder: Path, *, dry_run: bool = False, **run: Any
+) -> RunResult:
+    return await undo_run(folder, settings_for(sandbox, tmp_path, **run), dry_run=dry_run)
 
 
 async def patch_skill(sandbox: RunningSandbox, user: str, name: str, body: dict[str, Any]) -> None:
@@ -92,6 +102,15 @@ async def test_the_journal_holds_every_confirmed_write_with_the_values_before(
     assert python["changed"] == ["proficiency"]
     assert python["before"]["proficiency"] == "expert"
     assert python["after"]["proficiency"] == "elementary"
+    guest = by_name[(GUEST_UPN, "Python")]
+    assert set(guest["changed"]) == {
+        "proficiency",
+        "categories",
+        "collaborationTags",
+        "allowedAudiences",
+        "webUrl",
+    }
+    assert guest["before"]["webUrl"] is None
     go = by_name[(BOB_UPN, "Go")]
     assert go["action"] == "delete"
     assert go["before"]["proficiency"] == "generalProfessional"
@@ -102,8 +121,9 @@ async def test_the_journal_holds_every_confirmed_write_with_the_values_before(
     assert crochet["skillId"] == crochet["after"]["id"]
 
 
+@pytest.mark.parametrize("rows_per_chunk", [20_000, 1])
 async def test_undo_of_a_wrong_sync_run_restores_the_state_before_it(
-    running_sandbox: RunningSandbox, tmp_path: Path
+    running_sandbox: RunningSandbox, tmp_path: Path, rows_per_chunk: int
 ) -> None:
     await import_rows(running_sandbox, tmp_path, "first.csv", FIRST)
     after_first = await state(running_sandbox)
@@ -113,7 +133,7 @@ async def test_undo_of_a_wrong_sync_run_restores_the_state_before_it(
     after_wrong = await state(running_sandbox)
     assert after_wrong != after_first
 
-    undone = await undo(running_sandbox, tmp_path, wrong.report_dir)
+    undone = await undo(running_sandbox, tmp_path, wrong.report_dir, rows_per_chunk=rows_per_chunk)
 
     assert undone.exit_code == 0, undone.reason
     assert await state(running_sandbox) == after_first
@@ -122,7 +142,7 @@ async def test_undo_of_a_wrong_sync_run_restores_the_state_before_it(
     recreated = [row for row in results(undone) if row["action"] == "created"]
     assert all(row["skillId"] for row in recreated)  # the new ids are in the undo's report
 
-    again = await undo(running_sandbox, tmp_path, undone.report_dir)  # undo of the undo
+    again = await undo(running_sandbox, tmp_path, undone.report_dir, rows_per_chunk=rows_per_chunk)
 
     assert again.exit_code == 0, again.reason
     assert await state(running_sandbox) == after_wrong
@@ -175,3 +195,19 @@ async def test_a_dry_run_undo_says_what_it_would_do_and_sends_nothing(
         "would-update",
     ]
     assert not (dry.report_dir / "journal.jsonl").exists()
+
+
+async def test_undo_puts_levels_back_by_name_when_graph_answers_them_as_numbers(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    running_sandbox.faults.enums_as_numbers = True
+    await import_rows(running_sandbox, tmp_path, "first.csv", FIRST)
+    after_first = await state(running_sandbox)
+    wrong = await import_rows(
+        running_sandbox, tmp_path, "wrong.csv", WRONG, mode="sync", max_delete_ratio=1.0
+    )
+
+    undone = await undo(running_sandbox, tmp_path, wrong.report_dir)
+
+    assert undone.exit_code == 0, undone.reason
+    assert await state(running_sandbox) == after_first

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from importer.config import Settings
 from importer.notify import should_notify
 from importer.pipeline.run import run_import
+from importer.pipeline.undo import undo_run
 from importer.sandbox import RunningSandbox
 from tests.conftest import BOB_UPN
 from tests.importing import settings_for, write_csv
@@ -128,3 +129,21 @@ async def test_a_notification_that_cannot_be_sent_is_logged_and_changes_no_exit_
 )
 def test_notify_when_decides_from_the_exit_code(when: str, exit_code: int, sent: bool) -> None:
     assert should_notify(when, exit_code) is sent
+
+
+async def test_an_undo_notifies_like_a_run(
+    running_sandbox: RunningSandbox, tmp_path: Path, catcher: tuple[Catcher, str]
+) -> None:
+    caught, url = catcher
+    path = write_csv(tmp_path / "s.csv", [(BOB_UPN, "Go", "4", "")])
+    settings = _settings(
+        running_sandbox, tmp_path, {"SKILLS_IMPORT_NOTIFY_URLS": url}, when="always"
+    )
+    first = await run_import([path], settings)
+
+    undone = await undo_run(first.report_dir, settings)
+
+    assert undone.exit_code == 0
+    assert len(caught.received) == 2
+    assert "Rows: deleted 1" in caught.received[1]["message"]
+    assert f"Report: {undone.report_dir}" in caught.received[1]["message"]

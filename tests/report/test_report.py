@@ -435,7 +435,7 @@ def test_the_public_interface_the_pipeline_codes_against_stays_put() -> None:
     assert list(RunSummary.__dataclass_fields__) == [
         "run_id", "command", "started", "finished", "target", "mode", "dry_run", "inputs",
         "blank_rows", "http", "exit_code", "reason", "warnings", "counts", "users",
-        "layouts", "throttling", "error_types", "state",
+        "layouts", "throttling", "error_types", "state", "sweep",
     ]  # fmt: skip
 
 

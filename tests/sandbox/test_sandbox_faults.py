@@ -1,4 +1,5 @@
-"""Injected faults: throttling with Retry-After, 503, commit-then-504, resets, numeric enums."""
+"""Injected faults: throttling with Retry-After, 503, commit-then-504, late commits, resets, numeric
+enums."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from importer.sandbox import FaultConfig, SandboxConfig
+from importer.sandbox import FaultConfig, RunningSandbox, SandboxConfig
+from importer.sandbox.faults import FaultDice
 from tests.conftest import (
     AUTH,
     BOB_UPN,
@@ -17,6 +19,7 @@ from tests.conftest import (
     SandboxClientFactory,
     SleepRecorder,
 )
+from tests.importing import skills_of
 
 SKILLS = f"/beta/users/{BOB_UPN}/profile/skills"
 
@@ -271,3 +274,102 @@ async def test_admin_dump_lists_one_users_skills_and_404s_unknown_users(
 
     assert [skill["displayName"] for skill in (await known.json())["value"]] == ["Python"]
     assert unknown.status == 404
+
+
+# --- creates that commit late ------------------------------------------------------------------
+
+
+def test_late_commits_vary_within_the_jitter() -> None:
+    dice = FaultDice(FaultConfig(late_commit_ms=2200, late_commit_jitter_ms=1000, seed=3))
+
+    delays = [dice.late_commit_s() for _ in range(200)]
+
+    assert all(1.2 <= delay <= 3.2 for delay in delays)
+    assert max(delays) - min(delays) > 1.5  # spread over the range, not one fixed delay
+
+
+async def test_a_create_committed_after_the_clients_timeout_lands_once_it_gave_up(
+    running_sandbox: RunningSandbox,
+) -> None:
+    running_sandbox.faults.late_commit_rate = 1
+    running_sandbox.faults.late_commit_ms = 400
+    running_sandbox.faults.late_commit_answer = "with-commit"
+    url = f"{running_sandbox.base_url}{SKILLS}"
+
+    async with aiohttp.ClientSession(headers=AUTH) as session:
+        with pytest.raises(TimeoutError):
+            async with session.post(
+                url, json={"displayName": "Python"}, timeout=aiohttp.ClientTimeout(total=0.1)
+            ):
+                pass
+        async with session.get(url) as listed:
+            assert (await listed.json())["value"] == []  # not stored yet
+        await running_sandbox.wait_until(lambda stats: stats.late_commits_pending == 0)
+        async with session.get(url) as listed:
+            assert [s["displayName"] for s in (await listed.json())["value"]] == ["Python"]
+
+
+async def test_a_batch_is_answered_only_once_its_late_creates_are_stored(
+    running_sandbox: RunningSandbox,
+) -> None:
+    running_sandbox.faults.late_commit_rate = 1
+    running_sandbox.faults.late_commit_ms = 200
+    running_sandbox.faults.late_commit_jitter_ms = 100
+    running_sandbox.faults.late_commit_answer = "with-commit"
+    envelope = {
+        "requests": [
+            {
+                "id": str(n),
+                "method": "POST",
+                "url": f"/users/{BOB_UPN}/profile/skills",
+                "headers": {"Content-Type": "application/json"},
+                "body": {"displayName": name},
+            }
+            for n, name in enumerate(["Python", "Go"], start=1)
+        ]
+    }
+
+    async with (
+        aiohttp.ClientSession(headers=AUTH) as session,
+        session.post(f"{running_sandbox.base_url}/beta/$batch", json=envelope) as answer,
+    ):
+        statuses = [item["status"] for item in (await answer.json())["responses"]]
+        held = await skills_of(running_sandbox, BOB_UPN)
+
+    assert statuses == [201, 201]
+    assert sorted(skill["displayName"] for skill in held) == ["Go", "Python"]
+
+
+async def test_late_commits_answered_at_once_are_504(
+    make_sandbox_client: SandboxClientFactory,
+) -> None:
+    client = await sandbox_with(make_sandbox_client, late_commit_rate=1, late_commit_ms=50)
+
+    response = await client.post(SKILLS, json={"displayName": "Python"}, headers=AUTH)
+
+    assert response.status == 504
+    assert (await stats_of(client))["late_commits_pending"] == 1
+
+
+async def test_an_unknown_late_commit_answer_is_refused(
+    make_sandbox_client: SandboxClientFactory,
+) -> None:
+    client = await sandbox_with(make_sandbox_client)
+
+    response = await client.put("/_sandbox/faults", json={"late_commit_answer": "never"})
+
+    assert response.status == 400
+    assert "late_commit_answer" in (await response.json())["error"]
+
+
+async def test_a_delete_of_a_removed_skill_is_told_from_a_wrong_id(
+    make_sandbox_client: SandboxClientFactory,
+) -> None:
+    client = await sandbox_with(make_sandbox_client)
+    created = await (await client.post(SKILLS, json={"displayName": "Go"}, headers=AUTH)).json()
+
+    for skill_id in (created["id"], created["id"], "no-such-skill"):
+        await client.delete(f"{SKILLS}/{skill_id}", headers=AUTH)
+
+    stats = await stats_of(client)
+    assert (stats["deletes_of_removed"], stats["deletes_of_unknown"]) == (1, 1)

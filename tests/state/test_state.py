@@ -96,3 +96,19 @@ def test_a_state_for_another_kind_is_never_read_as_this_one(tmp_path: Path) -> N
     assert "another kind" in opened.problem
     assert opened.state.entries(["bob"]) == {}
     opened.state.close()
+
+
+def test_a_state_that_fails_mid_run_is_removed_and_vouches_for_nobody(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    opened = open_state(path, StateHeader("sandbox", "t1", "profile"), writable=True)
+    state = opened.state
+    state.confirm("bob", Entry("d", 1.0, "bob", 1))
+    state.commit()
+    state._db.close()  # as if the disk failed under it
+
+    state.invalidate(["bob"])
+
+    assert "could not be written" in state.failure
+    assert not path.exists()
+    assert state.entries(["bob"]) == {}
+    state.close()

@@ -12,7 +12,8 @@ from importer.graph.batcher import Batcher
 from importer.graph.client import GraphClient
 from importer.graph.pacing import AdaptivePacer
 from importer.sandbox import FIXED_TOKEN, RunningSandbox
-from importer.write.listing import SkillLister
+from importer.write.listing import GONE, REMOVED, REMOVED_UNANSWERED, SkillLister
+from importer.write.sweep import extra_copies
 from tests.conftest import BOB_UPN
 from tests.importing import fixed_token, post_skill, skills_of
 
@@ -47,11 +48,10 @@ async def test_the_sweep_keeps_the_reported_copy_and_never_touches_user_entered_
 
     async with _lister(running_sandbox) as lister:
         skills = await lister.list_skills(BOB_UPN)
-        removed = await lister.remove_extra_copies(
-            BOB_UPN, skills, {"python"}, {reported}, "skills-import"
-        )
+        extras = extra_copies(skills, {"python"}, {reported}, "skills-import")
+        answers = [await lister.delete_copy(BOB_UPN, str(extra["id"])) for extra in extras]
 
-    assert removed == 1
+    assert answers == [REMOVED]
     left = {skill["id"] for skill in await skills_of(running_sandbox, BOB_UPN)}
     assert reported in left
     assert by_hand in left
@@ -60,7 +60,7 @@ async def test_the_sweep_keeps_the_reported_copy_and_never_touches_user_entered_
     assert len(left) == 4
 
 
-async def test_a_copy_already_gone_when_the_sweep_deletes_it_is_not_an_error(
+async def test_a_copy_already_gone_when_the_sweep_deletes_it_is_told_apart(
     running_sandbox: RunningSandbox,
 ) -> None:
     owned = {"source": {"type": "skills-import"}}
@@ -76,9 +76,25 @@ async def test_a_copy_already_gone_when_the_sweep_deletes_it_is_not_an_error(
         ):
             pass  # someone else removed it meanwhile: the stale listing still shows it
 
-        removed = await lister.remove_extra_copies(
-            BOB_UPN, stale, {"python"}, {kept}, "skills-import"
-        )
+        extras = extra_copies(stale, {"python"}, {kept}, "skills-import")
+        answers = [await lister.delete_copy(BOB_UPN, str(extra["id"])) for extra in extras]
 
-    assert removed == 1
+    assert answers == [GONE]  # a 404 at the first attempt: removed by someone else
     assert [skill["id"] for skill in await skills_of(running_sandbox, BOB_UPN)] == [kept]
+    assert running_sandbox.stats.deletes_of_unknown == 0  # never a wrong id
+
+
+async def test_a_404_to_a_retried_delete_is_its_own_unanswered_attempt(
+    running_sandbox: RunningSandbox,
+) -> None:
+    owned = {"source": {"type": "skills-import"}}
+    extra = await post_skill(running_sandbox, BOB_UPN, {"displayName": "Python", **owned})
+    running_sandbox.faults.commit_then_504_rate = 1  # carried out, then answered 504
+
+    async with _lister(running_sandbox) as lister:
+        answer = await lister.delete_copy(BOB_UPN, extra)
+
+    assert answer == REMOVED_UNANSWERED
+    assert await skills_of(running_sandbox, BOB_UPN) == []
+    stats = running_sandbox.stats
+    assert (stats.deletes_of_removed, stats.deletes_of_unknown) == (1, 0)

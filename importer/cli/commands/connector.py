@@ -51,8 +51,6 @@ def setup(wait_s: float, config_path: Path | None) -> None:
     report = asyncio.run(
         run_setup(settings, wait_s=wait_s, progress=lambda line: console.print(f"  {line}"))
     )
-    for step in report.steps:
-        console.print(f"  [green]ok[/green] {step}")
     console.print("The connection is ready for `skills-import run` with target.kind: connector.")
     console.print("Still to do by an admin:")
     for number, step in enumerate(report.admin_steps, start=1):

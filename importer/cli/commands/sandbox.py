@@ -44,6 +44,26 @@ __all__ = ["sandbox"]
     help="Share of writes stored, then answered 504.",
 )
 @click.option("--reset-rate", type=float, default=0, help="Share of connections dropped.")
+@click.option(
+    "--late-commit-rate",
+    type=float,
+    default=0,
+    help="Share of creates stored only --late-commit-ms after they arrive.",
+)
+@click.option("--late-commit-ms", type=float, default=0, help="How late those creates are stored.")
+@click.option(
+    "--late-commit-jitter-ms",
+    type=float,
+    default=0,
+    help="Each late commit varies by up to this much either way.",
+)
+@click.option(
+    "--late-commit-answer",
+    type=click.Choice(["at-once", "with-commit"]),
+    default="at-once",
+    show_default=True,
+    help="504 at once, or 201 only once stored (after a shorter client timeout has expired).",
+)
 @click.option("--enums-as-numbers", is_flag=True, help='Answer "proficiency":"4" like Graph has.')
 @click.option("--show", "show_user", help="Print one user's skills as a table and exit.")
 @config_option
@@ -57,6 +77,10 @@ def sandbox(
     error_503_rate: float,
     commit_then_504_rate: float,
     reset_rate: float,
+    late_commit_rate: float,
+    late_commit_ms: float,
+    late_commit_jitter_ms: float,
+    late_commit_answer: str,
     enums_as_numbers: bool,
     show_user: str | None,
     config_path: Path | None,
@@ -88,6 +112,10 @@ def sandbox(
         error_503_rate=error_503_rate,
         commit_then_504_rate=commit_then_504_rate,
         reset_rate=reset_rate,
+        late_commit_rate=late_commit_rate,
+        late_commit_ms=late_commit_ms,
+        late_commit_jitter_ms=late_commit_jitter_ms,
+        late_commit_answer=late_commit_answer,
         enums_as_numbers=enums_as_numbers,
     )
 
