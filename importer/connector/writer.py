@@ -119,6 +119,8 @@ class ConnectorWriter:
         self.stop(reason)
 
     async def run(self, users: UserRows) -> DispatchResult:
+        """Write every person's item (and, in sync, remove leavers' items); every row gets
+        exactly one outcome."""
         self.progress.start(WRITING, users.rows, "rows")
         self._refusals = SystemicRefusalGuard(
             users.users, can_refresh_token=self._client.can_refresh_token
