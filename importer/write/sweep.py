@@ -201,6 +201,12 @@ class DuplicateSweep:
         batches, so the wait for late commits is paid once, not once per user)."""
         result = SweepResult()
         users = list(pending.items())
+        logger.info(
+            "checking %d people for extra copies left by creates whose outcome was unknown "
+            "(up to %g s after the last of them)",
+            len(users),
+            self._settle_s + self._patience_s,
+        )
         looks = await asyncio.gather(
             *(self._check(user, p, reported.get(user, set()), result.figures) for user, p in users)
         )

@@ -104,3 +104,4 @@ async def test_the_next_run_in_any_mode_removes_the_copies_a_run_could_not_check
     assert [s["displayName"] for s in await skills_of(running_sandbox, BOB_UPN)] == ["Python"]
     actions = Counter(line["action"] for line in results(second))
     assert actions == {"unchanged": 1, "deleted": 1}  # the row, and the extra copy removed
+    assert _summary(second)["state"]["skipped"] == 0  # the confirmed state did not skip Bob
