@@ -45,7 +45,8 @@ from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report.writer import ReportWriter
 from importer.validate.duplicates import REF_BITS, ROW_BITS, DuplicateState
-from importer.validate.validator import Checked, Validator, shown_fields
+from importer.validate.shown import Checked, shown_fields
+from importer.validate.validator import Validator
 
 __all__ = ["MIN_PARALLEL_BYTES", "MIN_PARALLEL_ROWS", "find_split", "validate_in_two_parts"]
 

@@ -28,7 +28,7 @@ from importer.report.writer import ReportWriter, RunSummary, check_report_dir, n
 from importer.shape import Shaper
 from importer.shape.detect import HEAD_ROWS
 from importer.validate import Validator, load_skills_map
-from importer.validate.validator import Checked
+from importer.validate.shown import Checked
 
 __all__ = ["Validated", "shape_summary", "stream_checked", "validate_files", "validate_into"]
 
