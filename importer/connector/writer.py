@@ -192,14 +192,14 @@ class ConnectorWriter:
                 )
             else:
                 kept.append(row)
-        if not kept:
-            return
         item = person_item(object_id, kept, self._tenant())
         if item.size > MAX_ITEM_BYTES:
             for row in kept:
                 self._record(too_large(row, item.size, MAX_ITEM_BYTES))
             return
         before = self._ledger.recorded(item.item_id)
+        if not kept and before is None:
+            return  # nothing to show and nothing shown: no empty item is made
         if before is not None and before.content_hash == item.content_hash and not self._fresh:
             for row in kept:
                 self._record(outcome_for(row, Action.UNCHANGED, skill_id=item.item_id))

@@ -16,8 +16,7 @@ What keeps it honest:
 - the file runs in WAL mode: a commit is atomic, a kill never leaves half a commit, and a dry
   run may read it while a real run writes.
 
-Anything odd about the file (unreadable, another format version, another tenant, target or
-kind) is reported by ``open_state`` as a problem; the caller then lists everyone.
+Opening a file, and what to do with one that cannot be trusted, is ``importer.state.opening``.
 """
 
 from __future__ import annotations
@@ -34,10 +33,10 @@ __all__ = [
     "FORMAT_VERSION",
     "ConfirmedState",
     "Entry",
-    "Opened",
     "StateHeader",
-    "open_state",
-    "void_people",
+    "connect",
+    "empty_db",
+    "remove_files",
 ]
 
 logger = logging.getLogger(__name__)
@@ -101,23 +100,6 @@ class Entry:
     verified: float
     written_as: str
     owned: int
-
-
-@dataclass(slots=True)
-class Opened:
-    """The result of ``open_state``.
-
-    Attributes:
-        state: the open state (empty when the file was new, reset or unreadable).
-        problem: why the file could not be trusted (a warning for the run), "" when it could.
-        changed: the config parts that changed since the file was written (a full run).
-        new: True when there was no state yet for this target.
-    """
-
-    state: ConfirmedState
-    problem: str = ""
-    changed: list[str] = field(default_factory=list)
-    new: bool = False
 
 
 class ConfirmedState:
@@ -241,7 +223,7 @@ class ConfirmedState:
             self._db.close()
         if self.path is not None:
             with contextlib.suppress(OSError):
-                _remove(self.path)
+                remove_files(self.path)
 
     def close(self) -> None:
         """Commit what is buffered and close the file."""
@@ -253,10 +235,12 @@ class ConfirmedState:
 
     # ------------------------------------------------------------------ header
 
-    def _header(self) -> dict[str, str]:
+    def header(self) -> dict[str, str]:
+        """The header rows as stored (name -> value)."""
         return dict(self._db.execute("SELECT name, value FROM header").fetchall())
 
-    def _write_header(self, header: StateHeader, *, reset: bool) -> None:
+    def write_header(self, header: StateHeader, *, reset: bool) -> None:
+        """Record ``header``; ``reset`` also drops every person (a file started afresh)."""
         with self._db:
             if reset:
                 self._db.execute("DELETE FROM people")
@@ -265,7 +249,8 @@ class ConfirmedState:
             self._db.executemany("INSERT OR REPLACE INTO header VALUES (?, ?)", rows.items())
 
 
-def _connect(path: Path, *, writable: bool) -> sqlite3.Connection:
+def connect(path: Path, *, writable: bool) -> sqlite3.Connection:
+    """Open a state file: read-only, or for writing in WAL mode with the schema made."""
     if not writable:
         return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
     db = sqlite3.connect(path)
@@ -281,105 +266,15 @@ def _connect(path: Path, *, writable: bool) -> sqlite3.Connection:
     return db
 
 
-def _empty() -> sqlite3.Connection:
+def empty_db() -> sqlite3.Connection:
+    """An empty state in memory (a dry run with no usable file)."""
     db = sqlite3.connect(":memory:")
     db.executescript(_SCHEMA)
     return db
 
 
-def _remove(path: Path) -> None:
+def remove_files(path: Path) -> None:
+    """Delete a state file and its WAL companions."""
     for suffix in ("", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             Path(f"{path}{suffix}").unlink()
-
-
-def _changed(old: str, new: dict[str, str]) -> list[str]:
-    try:
-        before = json.loads(old)
-    except ValueError:
-        before = {}
-    if not isinstance(before, dict):
-        before = {}
-    return sorted(name for name in new.keys() | before.keys() if before.get(name) != new.get(name))
-
-
-def open_state(path: Path, header: StateHeader, *, writable: bool) -> Opened:
-    """Open the state at ``path`` for ``header``'s target, tenant and kind.
-
-    Args:
-        path: the state file (made, with its folder, when missing and ``writable``).
-        header: what this run is about.
-        writable: False for a dry run: the file is only read, never made, changed or reset.
-
-    Returns:
-        The open state and what was wrong with the file, if anything. A file that cannot be
-        trusted (unreadable, another format version, another target, tenant or kind) is
-        started afresh (a dry run reads an empty state instead); a changed config keeps the
-        people (their digests no longer match) and records the new fingerprint.
-    """
-    exists = path.is_file()
-    if not exists and not writable:
-        return Opened(ConfirmedState(_empty(), writable=False, path=None), new=True)
-    if writable:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    db: sqlite3.Connection | None = None
-    try:
-        db = _connect(path, writable=writable)
-        state = ConfirmedState(db, writable=writable, path=path)
-        found = state._header()
-    except sqlite3.Error as exc:
-        if db is not None:
-            db.close()
-        problem = f"the confirmed state {path} cannot be read ({exc})"
-        return _afresh(path, header, problem, writable=writable)
-    if not found:
-        if writable:
-            state._write_header(header, reset=True)
-        return Opened(state, new=True)
-    for name, value in header.identity().items():
-        if found.get(name) != value:
-            state.close()
-            problem = (
-                f"the confirmed state {path} was written for another {name} "
-                f"({found.get(name) or 'none'!r}, this run: {value!r})"
-            )
-            return _afresh(path, header, problem, writable=writable)
-    changed = _changed(found.get("fingerprint", ""), header.fingerprint)
-    if changed and writable:
-        state._write_header(header, reset=False)
-    return Opened(state, changed=changed)
-
-
-def void_people(path: Path, header: StateHeader, people: Iterable[str]) -> int:
-    """Void the entries of ``people`` in an existing state for ``header``'s target, committed.
-
-    For writes made outside a run's own bookkeeping (``undo``): those people are listed
-    again by the next run. A missing, foreign or unreadable file needs nothing (the next run
-    lists everyone anyway). Returns how many entries were voided.
-    """
-    if not path.is_file():
-        return 0
-    try:
-        with contextlib.closing(_connect(path, writable=True)) as db:
-            state = ConfirmedState(db, writable=True, path=path)
-            found = state._header()
-            if any(found.get(name) != value for name, value in header.identity().items()):
-                return 0
-            doomed = [(person,) for person in people]
-            with db:
-                cursor = db.executemany("UPDATE people SET digest = '' WHERE person = ?", doomed)
-            return max(cursor.rowcount, 0)
-    except sqlite3.Error as exc:
-        logger.warning("the confirmed state %s cannot be read (%s)", path, exc)
-        return 0
-
-
-def _afresh(path: Path, header: StateHeader, problem: str, *, writable: bool) -> Opened:
-    logger.warning("%s: this run lists everyone and starts a new state", problem)
-    if not writable:
-        return Opened(ConfirmedState(_empty(), writable=False, path=None), problem=problem)
-    _remove(path)
-    db = _connect(path, writable=True)
-    state = ConfirmedState(db, writable=True, path=path)
-    state._write_header(header, reset=True)
-    return Opened(state, problem=problem)

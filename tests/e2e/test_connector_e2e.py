@@ -166,6 +166,19 @@ async def test_a_skill_left_out_of_the_file_leaves_the_item_and_is_reported_dele
     assert lines == [("Python", "unchanged", BOB_ID), ("SQL", "deleted", BOB_ID)]
 
 
+async def test_a_person_left_with_private_skills_only_keeps_an_item_without_skills(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    await run_setup(connector_settings(sandbox, tmp_path), wait_s=30)
+    await import_people(sandbox, tmp_path, PEOPLE[:1])
+
+    result = await import_people(sandbox, tmp_path, [(BOB_UPN, "Python", "expert", "", "me")])
+
+    item = (await items_of(sandbox))[BOB_ID.replace("-", "")]
+    assert item["properties"]["skills"] == []
+    assert [row["action"] for row in results(result)] == ["skipped", "deleted"]
+
+
 async def test_sync_removes_a_leavers_item_only_past_the_delete_guard(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
