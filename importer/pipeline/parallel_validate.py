@@ -39,13 +39,15 @@ from typing import Any
 
 from importer.config import Settings
 from importer.errors import InputError
+from importer.pipeline.signals import rows_until_stopped
 from importer.read.csv_file import CsvSource
 from importer.read.database import DatabaseSource
 from importer.read.reader import InputReader
 from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report.writer import ReportWriter
 from importer.validate.duplicates import REF_BITS, ROW_BITS, DuplicateState
-from importer.validate.validator import Checked, Validator, shown_fields
+from importer.validate.shown import Checked, shown_fields
+from importer.validate.validator import Validator
 
 __all__ = ["MIN_PARALLEL_BYTES", "MIN_PARALLEL_ROWS", "find_split", "validate_in_two_parts"]
 
@@ -189,8 +191,12 @@ def validate_in_two_parts(
     settings: Settings,
     writer: ReportWriter,
     stream_checked: StreamChecked,
+    stop: Callable[[], bool] | None = None,
 ) -> list[str]:
     """Validate ``source`` in two processes into ``writer`` (see the module docstring).
+
+    When ``stop`` turns true (Ctrl-C, SIGTERM) this process stops reading after the row being
+    read, the second process is ended, and the report holds the rows this process read.
 
     Returns:
         Warnings for the user (skills map entries that matched nothing in either part).
@@ -208,7 +214,16 @@ def validate_in_two_parts(
     table = source.table
     try:
         validator = Validator(settings)
-        rows = stream_checked(validator.check(source.iter_rows(stop_line=split.line)), writer)
+        first_half = source.iter_rows(stop_line=split.line)
+        if stop is not None:
+            first_half = rows_until_stopped(first_half, stop)
+        rows = stream_checked(validator.check(first_half), writer)
+        if stop is not None and stop():
+            child.kill()
+            child.join()
+            writer.correct(validator.finish(reader.lookup_cells))
+            logger.info("%s: interrupted after %d rows of the first half", source.display, rows)
+            return []
         if not source.stopped_at_line:
             # The split line lay inside a quoted cell (a stray quote fooled the count), so the
             # child read from the middle of a record. This process read on to the end of the

@@ -100,8 +100,13 @@ def exit_reason(work: GraphWork, counts: dict[str, int]) -> tuple[ExitCode, str]
     return exit_for(counts)
 
 
-def read_interrupted_reason(rows: int) -> str:
-    """The reason of a run interrupted while reading, before anything was sent."""
+def read_interrupted_reason(rows: int, *, validating: bool = False) -> str:
+    """The reason of a run (or ``validate``) interrupted while reading, before anything was sent."""
+    if validating:
+        return (
+            f"interrupted while reading: the {rows:,} row(s) read so far are in the report; "
+            f"the rest of the input was not read"
+        )
     return (
         f"interrupted while reading: the {rows:,} row(s) read so far are in the report "
         f"(valid ones not-sent); the rest of the input was not read; nothing was sent"

@@ -29,13 +29,15 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["interrupt_signals", "stop_on_signals", "stopped_by_signals"]
+__all__ = ["interrupt_signals", "rows_until_stopped", "stop_on_signals", "stopped_by_signals"]
 
 logger = logging.getLogger(__name__)
+
+_Row = TypeVar("_Row")
 
 
 def interrupt_signals() -> list[int]:
@@ -117,3 +119,18 @@ def stopped_by_signals() -> Iterator[threading.Event]:
         yield stopped
     finally:
         restore()
+
+
+def rows_until_stopped(rows: Iterator[_Row], stop: Callable[[], bool]) -> Iterator[_Row]:
+    """The rows, up to the one read when ``stop`` turned true: the reader reads no further.
+
+    Rows the shaper or the validator still hold are let through, so every row read is reported.
+    """
+    try:
+        for row in rows:
+            yield row
+            if stop():
+                return
+    finally:
+        if isinstance(rows, Generator):
+            rows.close()

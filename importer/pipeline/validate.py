@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from importer.config import Settings
+from importer.errors import ExitCode
 from importer.pipeline.collector import fewer_collections
 from importer.pipeline.parallel_validate import find_split, validate_in_two_parts
-from importer.pipeline.result import RunResult, exit_for
+from importer.pipeline.result import RunResult, exit_for, read_interrupted_reason
+from importer.pipeline.signals import rows_until_stopped, stopped_by_signals
 from importer.pipeline.spill import RowSpill
 from importer.progress import READING, RunProgress
 from importer.read.csv_file import CsvSource
@@ -28,7 +30,7 @@ from importer.report.writer import ReportWriter, RunSummary, check_report_dir, n
 from importer.shape import Shaper
 from importer.shape.detect import HEAD_ROWS
 from importer.validate import Validator, load_skills_map
-from importer.validate.validator import Checked
+from importer.validate.shown import Checked
 
 __all__ = ["Validated", "shape_summary", "stream_checked", "validate_files", "validate_into"]
 
@@ -101,21 +103,6 @@ def stream_checked(checked: Iterator[SkillRow | Checked | RowOutcome], writer: R
     return rows
 
 
-def _until(rows: Iterator[SourceRow], stop: Callable[[], bool]) -> Iterator[SourceRow]:
-    """The rows, up to the one read when ``stop`` turned true: the reader reads no further.
-
-    Rows the shaper or the validator still hold are let through, so every row read is reported.
-    """
-    try:
-        for row in rows:
-            yield row
-            if stop():
-                return
-    finally:
-        if isinstance(rows, Generator):
-            rows.close()
-
-
 def validate_into(
     reader: InputReader,
     settings: Settings,
@@ -138,7 +125,7 @@ def validate_into(
     # ``run`` (keep_valid) may see millions of rows: its duplicate index is the compact one.
     validator = Validator(settings, compact=keep_valid)
     shaper = shaper or Shaper(settings)
-    read = reader.rows() if stop is None else _until(reader.rows(), stop)
+    read = reader.rows() if stop is None else rows_until_stopped(reader.rows(), stop)
     source_rows = shaper.shape(read)
     kept = RowSpill(settings.run.rows_per_chunk)
     rows = 0
@@ -211,15 +198,22 @@ def _validate_files(paths: Sequence[Path | str | RowsInput], settings: Settings)
                 if shaper.decide(csv_source.table, _head(csv_source)).layout == "rows"
                 else None
             )
-        if csv_source is not None and split is not None:
-            warnings = validate_in_two_parts(
-                reader, csv_source, split, settings, writer, stream_checked
-            )
+        # Ctrl-C or SIGTERM ends the reading after the row being read; the rows read so far
+        # are reported, as a run does.
+        with stopped_by_signals() as stopped:
+            if csv_source is not None and split is not None:
+                warnings = validate_in_two_parts(
+                    reader, csv_source, split, settings, writer, stream_checked, stopped.is_set
+                )
+            else:
+                warnings = validate_into(
+                    reader, settings, writer, keep_valid=False, shaper=shaper, stop=stopped.is_set
+                ).warnings
+        if stopped.is_set():
+            exit_code = ExitCode.INTERRUPTED
+            reason = read_interrupted_reason(sum(writer.counts.values()), validating=True)
         else:
-            warnings = validate_into(
-                reader, settings, writer, keep_valid=False, shaper=shaper
-            ).warnings
-        exit_code, reason = exit_for(writer.counts)
+            exit_code, reason = exit_for(writer.counts)
         summary = RunSummary(
             run_id=run_id,
             command="validate",

@@ -272,7 +272,10 @@ class ResultsStream(ReportFiles):
         known = self._values_text
         if len(known) >= _VALUES_CACHE:
             known.clear()
-        text = csv_line(tuple(shown(value) for value in values)) if any(values) else ",,,,"
+        text = ",".join(values)
+        # Plain values (nearly all) are their own cells; the rest go through csv_line.
+        if text.count(",") != len(values) - 1 or _needs_care(text, len(values) - 1, values):
+            text = csv_line(tuple(shown(value) for value in values))
         known[values] = text
         return text
 

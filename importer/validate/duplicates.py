@@ -25,6 +25,7 @@ from typing import NamedTuple, Protocol
 
 from importer.records import Action, RowOutcome, SourceRow, Table
 from importer.validate.compact import CompactMap, NameTable, RepeatLog
+from importer.validate.shown import shown_fields
 from importer.vocabulary import PROFICIENCY_LEVELS
 
 __all__ = [
@@ -55,7 +56,6 @@ _ROW_MASK = (1 << ROW_BITS) - 1
 CONFLICTING_DUPLICATE = "conflicting-duplicate"
 
 
-_SHOWN_FIELDS = ("proficiency", "categories", "collaboration_tags", "allowed_audiences", "web_url")
 _NO_LEVEL = "(none)"
 
 
@@ -178,7 +178,7 @@ class DuplicateIndex:
             user=user,
             display_name=name,
             error=f"same as {self._where(seen & _REF_MASK, here=ref)}",
-            **dict(zip(_SHOWN_FIELDS, shown, strict=False)),
+            **shown_fields(shown),
         )
 
     def _keep_one(
@@ -213,7 +213,7 @@ class DuplicateIndex:
             user=user,
             display_name=name,
             error=self._kept_message(packed, kept),
-            **dict(zip(_SHOWN_FIELDS, shown, strict=False)),
+            **shown_fields(shown),
         )
 
     def _kept_message(self, packed: int, kept: int) -> str:

@@ -36,9 +36,10 @@ from importer.validate.duplicates import (
 from importer.validate.row_model import CELL_ADAPTERS, CellRules, is_plain_name, is_plain_user
 from importer.validate.scale import ScaleState, ScaleWatch
 from importer.validate.schema import PROFICIENCY_LEVELS, quote_value
+from importer.validate.shown import Checked, Shown, shown_fields, shown_values
 from importer.validate.skills_map import load_skills_map
 
-__all__ = ["CellsLookup", "Checked", "Shown", "Validator", "shown_fields"]
+__all__ = ["CellsLookup", "Validator"]
 
 #: Finds the original cells of rows by (source, sheet, row); see ``Validator.finish``.
 CellsLookup = Callable[
@@ -61,10 +62,6 @@ _MAPPED_OUT = "mapped-out"
 
 
 _Problem = tuple[int, tuple[str, str]]
-#: The normalised values of a valid row as results.csv shows them (proficiency, categories,
-#: collaborationTags, allowedAudiences, webUrl; lists joined by "; ", "" for an empty cell):
-#: what ``Validator.check`` gives with each valid row, so ``validate`` can report them.
-Shown = tuple[str, str, str, str, str]
 # A checked key cell: (value, (error_type, message) or None, hash of the case-folded value).
 # A row's key is the xor of its user's and its skill name's hashes; the user's is mixed by a
 # multiplier so that ("x", "y") and ("y", "x") differ.
@@ -74,29 +71,7 @@ _MIX = (0x9E3779B97F4A7C15, 1)
 # the values' fingerprint and the table's number, packed as in DuplicateIndex.first, 1 when
 # the level cell is filled else 0, the values as report cells: ``Shown``).
 _Combo = tuple[tuple[object, ...], list[_Problem] | None, int, int, Shown]
-#: A valid row as ``Validator.check`` yields it without building a ``SkillRow``.
-Checked = tuple[SourceRow, Shown]
 _Checked = tuple[object, tuple[str, str] | None]
-
-
-def _shown(values: tuple[object, ...]) -> Shown:
-    """The values of a combination as results.csv shows them (as ``RowOutcome.for_row``)."""
-    level, categories, tags, audiences, url = values
-    return (
-        str(level or ""),
-        "; ".join(categories) if isinstance(categories, tuple) else "",
-        "; ".join(tags) if isinstance(tags, tuple) else "",
-        str(audiences or ""),
-        str(url or ""),
-    )
-
-
-def shown_fields(shown: Shown) -> dict[str, str]:
-    """``Shown`` values as ``RowOutcome`` keyword arguments."""
-    return dict(zip(_SHOWN_FIELDS, shown, strict=True))
-
-
-_SHOWN_FIELDS = ("proficiency", "categories", "collaboration_tags", "allowed_audiences", "web_url")
 
 
 class _Layout:
@@ -250,7 +225,13 @@ class Validator:
         frozen = tuple(values)
         fingerprint = (hash(frozen) & _FINGERPRINT_MASK) << RANK_BITS | _RANK.get(values[0], 0)
         filled = int(layout.optional[:1] == (2,) and bool(raw[0].strip()))
-        combo = (frozen, problems, fingerprint << REF_BITS | layout.ref, filled, _shown(frozen))
+        combo = (
+            frozen,
+            problems,
+            fingerprint << REF_BITS | layout.ref,
+            filled,
+            shown_values(frozen),
+        )
         if sum(map(len, raw)) <= _CACHED_LENGTH:
             combos[raw] = combo
         return combo

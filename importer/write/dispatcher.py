@@ -490,8 +490,12 @@ class Dispatcher:
         """Rows whose create may have left copies, when the run ends before the sweep."""
         if self._reconciler is None or not self._reconciler.pending:
             return
-        reason = "the run stopped before the final check"
-        for outcome in self._reconciler.release_unchecked(reason):
+        left = self._reconciler.release_unchecked(
+            "the run stopped before the final check", lambda user: self._written_as.get(user, user)
+        )
+        self.result.warnings.extend(left.warnings)
+        self.result.sweep = left.figures.as_dict()
+        for outcome in left.outcomes:
             self._record(outcome)
 
     # ------------------------------------------------------------------ bookkeeping

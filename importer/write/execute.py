@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from importer.config import RunSettings
-from importer.errors import GraphError, NoAnswerError, NotSentError, UnexpectedSendError
+from importer.errors import GraphError, NotSentError, UnexpectedSendError
 from importer.graph.batcher import Batcher
 from importer.graph.client import SubResponse, skills_path
 from importer.graph.retry import with_retries
 from importer.graph.stopping import Sleep, StopSignal
 from importer.graph.wire import HttpStats, describe_unexpected
 from importer.records import Action, ConfirmedWrite, Operation, OpKind, RowOutcome
-from importer.write.outcomes import outcome_for
+from importer.write.outcomes import held_back_outcome, outcome_for
 from importer.write.reconcile import Reconciler, WriteAttempts
 
 __all__ = ["OperationWriter", "WriteContext", "as_graph_error", "confirmed_write"]
@@ -199,7 +199,17 @@ class OperationWriter:
                 retry_on=lambda error: reconciler.worth_retrying(op, attempts, error),
             )
         except NotSentError as held:
-            self._report(op, _held_back(op, attempts, held), attempts)
+            self._report(
+                op,
+                held_back_outcome(
+                    op,
+                    held,
+                    attempts.last_error,
+                    unanswered=attempts.unanswered,
+                    sent=attempts.sent,
+                ),
+                attempts,
+            )
         except Exception as exc:
             failure = as_graph_error(exc)
             self._report(
@@ -282,33 +292,6 @@ class OperationWriter:
     def _note_failure(self, op: Operation, error: GraphError, attempts: WriteAttempts) -> None:
         self._ctx.note_write(op.user, error)
         self._ctx.reconciler.note_failure(op, error, attempts)
-
-
-def _held_back(op: Operation, attempts: WriteAttempts, held: NotSentError) -> RowOutcome:
-    """The outcome of a write whose next attempt the run's stop held back.
-
-    Never sent: ``not-sent``. Sent, but every answer said Graph did not act (a 429, a 503, a
-    refusal) and the retry was waiting: ``not-sent`` too, naming the last answer. An attempt
-    left without a clear answer (a timeout, a 504, another 5xx): ``no-answer``, as it may have
-    been carried out; the next run checks.
-    """
-    last = attempts.last_error
-    if last is None:
-        return outcome_for(op, Action.NOT_SENT, error=held)
-    if not attempts.unanswered:
-        again = NotSentError(
-            f"{held.message}; its retry was waiting (Graph last answered {last})",
-            code=held.code,
-            sent=False,
-        )
-        return outcome_for(op, Action.NOT_SENT, error=again, attempts=attempts.sent)
-    unanswered = NoAnswerError(
-        f"sent, but the run stopped before Graph gave a clear answer (last: {last}); the next "
-        "run checks whether it was carried out",
-        status=last.status,
-        request_id=last.request_id,
-    )
-    return outcome_for(op, Action.FAILED, error=unanswered, attempts=attempts.sent)
 
 
 def confirmed_write(op: Operation, skill_id: str, answer: SubResponse | None) -> ConfirmedWrite:

@@ -34,6 +34,7 @@ __all__ = [
     "DispatchResult",
     "ProgressState",
     "error_type_for",
+    "held_back_outcome",
     "outcome_for",
 ]
 
@@ -184,3 +185,38 @@ def outcome_for(
         )
     # The user column keeps the user as written; requests may have gone by object id.
     return RowOutcome.for_row(row, action, display_name=item.display_name, **details)
+
+
+def held_back_outcome(
+    op: Operation, held: NotSentError, last: GraphError | None, *, unanswered: int, sent: int
+) -> RowOutcome:
+    """The outcome of a write whose next attempt the run's stop held back.
+
+    Never sent: ``not-sent``. Sent, but every answer said Graph did not act (a 429, a 503, a
+    refusal) and the retry was waiting: ``not-sent`` too, naming the last answer. An attempt
+    left without a clear answer (a timeout, a 504, another 5xx): ``no-answer``, as it may have
+    been carried out; the next run checks.
+
+    Args:
+        op: the write.
+        held: the error the stop held its next attempt back with.
+        last: what Graph (or the wire) last said, None if nothing left.
+        unanswered: attempts that left without a clear answer.
+        sent: attempts that left.
+    """
+    if last is None:
+        return outcome_for(op, Action.NOT_SENT, error=held)
+    if not unanswered:
+        again = NotSentError(
+            f"{held.message}; its retry was waiting (Graph last answered {last})",
+            code=held.code,
+            sent=False,
+        )
+        return outcome_for(op, Action.NOT_SENT, error=again, attempts=sent)
+    unclear = NoAnswerError(
+        f"sent, but the run stopped before Graph gave a clear answer (last: {last}); the next "
+        "run checks whether it was carried out",
+        status=last.status,
+        request_id=last.request_id,
+    )
+    return outcome_for(op, Action.FAILED, error=unclear, attempts=sent)

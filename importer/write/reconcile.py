@@ -182,7 +182,16 @@ class Reconciler:
         pending, self._pending = self._pending, {}
         return await self._sweep.run(pending, self._reported, name_of)
 
-    def release_unchecked(self, reason: str) -> list[RowOutcome]:
-        """The held outcomes of a run that ends without a sweep (it is stopping)."""
+    def release_unchecked(self, reason: str, name_of: Callable[[str], str]) -> SweepResult:
+        """The held outcomes of a run that ends without a sweep (it is stopping): every
+        pending user unverified, for ``reason``."""
         pending, self._pending = self._pending, {}
-        return [outcome for user in pending.values() for outcome in unchecked(user, reason)]
+        result = SweepResult()
+        for user, held in pending.items():
+            result.outcomes.extend(unchecked(held, reason))
+            result.warnings.append(
+                f"{name_of(user)}: not checked for duplicate skills ({reason}); the next run "
+                "removes any extra copy"
+            )
+        result.figures.unverified = result.figures.people = len(pending)
+        return result

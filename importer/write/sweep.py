@@ -55,6 +55,9 @@ logger = logging.getLogger(__name__)
 #: light for Graph, and a late copy is seen within a second of landing.
 SWEEP_POLL_S = 1.0
 
+#: Answers to a listing that no amount of looking again will change within the run.
+_NEVER_HEALS = frozenset({401, 403, 404})
+
 
 @dataclass(slots=True)
 class PendingUser:
@@ -255,6 +258,8 @@ class DuplicateSweep:
                 return look
             except GraphError as error:
                 look.problem = f"Graph did not answer the check: {error}"
+                if error.status in _NEVER_HEALS:
+                    return look
             except Exception as exc:  # never let one user's check end the run
                 look.problem = f"unexpected {describe_unexpected(exc)}"
                 return look

@@ -33,6 +33,7 @@ def _summary(result: RunResult) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # about a minute alone; the timeouts make it slower on a busy machine
 async def test_late_commits_and_slow_listings_leave_no_duplicate_or_name_every_person(
     tmp_path: Path,
 ) -> None:

@@ -17,6 +17,7 @@ from importer.config import Settings, load_settings
 from importer.errors import ConfigError, InputError
 from importer.records import RowOutcome, SkillRow
 from importer.validate import Validator
+from tests.conftest import invoke_cli
 from tests.data.inputs import read_rows, write_text
 from tests.importing import write_csv
 
@@ -158,3 +159,20 @@ def test_two_processes_leave_a_lone_typo_to_its_row(tmp_path: Path) -> None:
     answer = _validate_in_two_processes(tmp_path, {900: "9"})
 
     assert answer == {"exit": 1, "counts": {**answer["counts"], "valid": 999, "invalid": 1}}
+
+
+def test_the_cli_refuses_overlapping_ranges_with_exit_2_before_reading(
+    config: Path, tmp_path: Path
+) -> None:
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + 'values:\n  proficiency: {"1-5": elementary, "4-10": expert}\n',
+        encoding="utf-8",
+    )
+    source = write_text(tmp_path / "in.csv", "user,skill,level\nann@contoso.com,Python,4\n")
+
+    code, _, err = invoke_cli("validate", "-c", str(config), str(source))
+
+    assert code == 2
+    assert '"1-5" (elementary) and "4-10" (expert) share 4-5' in err
+    assert not (tmp_path / "reports").exists()

@@ -254,7 +254,32 @@ async def test_a_run_that_stops_before_the_sweep_flags_the_rows_it_could_not_che
     reconciler = _reconciler(lister, settle_s=1)
     _hold_created(reconciler, "some-id")
 
-    [row] = reconciler.release_unchecked("the run stopped before the final check")
+    left = reconciler.release_unchecked("the run stopped before the final check", _as_written)
 
+    [row] = left.outcomes
     assert (row.action, row.error_type) == (Action.FAILED, "unverified-duplicates")
     assert "the run stopped before the final check" in row.error
+    assert left.figures.unverified == 1
+    assert [BOB_UPN in warning for warning in left.warnings] == [True]
+
+
+async def test_a_user_gone_from_the_directory_is_reported_at_once_not_looked_at_for_minutes(
+    running_sandbox: RunningSandbox, lister: SkillLister
+) -> None:
+    gone = Operation(OpKind.CREATE, "nobody@contoso.com", "Go", body={"displayName": "Go"})
+    waits: list[float] = []
+
+    async def recorded(seconds: float) -> None:
+        waits.append(seconds)
+
+    reconciler = _reconciler(lister, settle_s=0, patience_s=600, sleep=recorded)
+    attempts = WriteAttempts()
+    reconciler.note_failure(gone, TransientGraphError("no answer within 1 s"), attempts)
+    reconciler.hold(gone, attempts, outcome_for(gone, Action.CREATED, skill_id="x", attempts=2))
+
+    swept = await reconciler.sweep(_as_written)
+
+    [row] = swept.outcomes
+    assert (row.action, row.error_type) == (Action.FAILED, "unverified-duplicates")
+    assert "HTTP 404" in row.error
+    assert waits == []
