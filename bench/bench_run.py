@@ -11,7 +11,11 @@ run's summary.json are reported.
 
 ``--shuffle`` puts the rows in random order (by default they come sorted by skill, so every
 person's rows are spread over the whole file). The importer's own peak RSS and CPU time (user +
-system, its process alone, not the sandbox's) are measured inside it at exit.
+system, its process alone, not the sandbox's) are measured inside it at exit, the sandbox's
+CPU time from ``/proc`` before it is stopped. ``--trace`` times every ``$batch`` exchange of
+the importer: when the first left (``first_batch_after_s``), how busy the HTTP slots were
+between the first and the last (``slots_busy_pct``), the round trips, and the time from the
+last answer to the process's exit (``after_last_batch_s``): where the slots sit idle.
 
 Targets (the project's; listed in BENCHMARKS.md): 50,000 rows for 10,000 users at 50 ms
 latency: >= 1,500 rows/s. Throttled at 200 requests/s: >= 90% of that request rate
