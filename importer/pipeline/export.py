@@ -6,7 +6,9 @@ Their skills are listed through the run's ``Batcher`` (first pages in ``$batch``
 retry, throttling and pacing), a page of people at a time, and written as they come: memory
 holds one page of people and their skills, whatever the size of the tenant.
 
-Export reads only: it takes no run lock and writes no report folder, only the file asked for.
+Export reads only and writes no report folder, only the file asked for. It takes the run lock of
+the target and tenant all the same: an export taken while a run writes would mix the states before
+and after that run, which is no backup at all (exit 4, as for a second run).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from importer.config import Settings
 from importer.errors import ConfigError, DirectoryAccessError, ExitCode, GraphError, InputError
+from importer.lock import RunLock
 from importer.pipeline.signals import stop_on_signals
 from importer.progress import LISTING, RunProgress
 from importer.read.headers import USER_ALIASES
@@ -97,13 +100,25 @@ async def export_skills(
         ConfigError: ``output`` is neither ``.csv`` nor ``.xlsx``, or cannot be written.
         InputError: the users file cannot be read.
     """
-    from importer.graph.auth import close_token_provider, make_token_provider, sign_in_first
-    from importer.targets import check_target, open_graph
+    from importer.targets import check_target
 
     if output.suffix.lower() not in EXPORT_SUFFIXES:
         raise ConfigError(f"-o {output}: write a .csv or .xlsx file")
     check_target(settings)
     values = read_user_values(users_file) if users_file is not None else None
+    with RunLock.for_settings(settings):
+        return await _export_locked(settings, output, values, progress)
+
+
+async def _export_locked(
+    settings: Settings,
+    output: Path,
+    values: Sequence[str] | None,
+    progress: RunProgress | None,
+) -> ExportResult:
+    from importer.graph.auth import close_token_provider, make_token_provider, sign_in_first
+    from importer.targets import open_graph
+
     progress = progress if progress is not None else RunProgress()
     result = ExportResult(ExitCode.OK, "", output)
     token_provider = await sign_in_first(make_token_provider(settings))

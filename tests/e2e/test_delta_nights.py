@@ -22,7 +22,7 @@ import pytest
 from importer.config import load_settings
 from importer.pipeline import RunResult, run_import
 from importer.progress import RunProgress
-from importer.sandbox import FIXED_TOKEN, RunningSandbox
+from importer.sandbox import FIXED_TOKEN, RunningSandbox, SandboxConfig, start_sandbox
 from importer.state import is_due
 from tests.conftest import (
     BOB_ID,
@@ -430,3 +430,23 @@ def test_the_full_flag_on_the_command_line_lists_everyone(config: Path, tmp_path
     document = json.loads((folder / "summary.json").read_text())
     assert document["state"]["full_reason"] == "--full: every person is listed"
     assert document["state"]["verified"] == 1
+
+
+async def test_a_leaver_whose_account_is_gone_is_forgotten_quietly(tmp_path: Path) -> None:
+    db = str(tmp_path / "graph.sqlite")
+    everyone = [row for row in ROWS if row[0] in (BOB_UPN, ZOE_UPN)]
+    both = SandboxConfig(db_path=db, users=[(BOB_ID, BOB_UPN), (ZOE_ID, ZOE_UPN)])
+    async with await start_sandbox(both) as sandbox:
+        await run_night(sandbox, tmp_path, write_csv(tmp_path / "a.csv", everyone), 1, mode="sync")
+    staying = [row for row in ROWS if row[0] == BOB_UPN]
+    # Zoe's account was deleted from the directory: Graph answers 404 for her profile.
+    async with await start_sandbox(SandboxConfig(db_path=db, users=[(BOB_ID, BOB_UPN)])) as sandbox:
+        result = await run_night(
+            sandbox, tmp_path, write_csv(tmp_path / "b.csv", staying), 2, mode="sync"
+        )
+
+    assert result.exit_code == 0, result.reason
+    assert {line["action"] for line in results(result)} == {"unchanged"}
+    assert summary(result)["state"]["leavers"] == 1
+    assert ZOE_ID not in {row[0] for row in people_in_state()}
+    assert summary(result)["warnings"] == []

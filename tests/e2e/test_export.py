@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from importer.errors import DirectoryAccessError
+from importer.errors import DirectoryAccessError, LockError
+from importer.lock import RunLock
 from importer.pipeline.export import export_skills
 from importer.sandbox import RunningSandbox, SandboxConfig, start_sandbox
 from tests.conftest import (
@@ -176,4 +177,15 @@ async def test_a_directory_that_refuses_to_be_read_stops_the_export_with_exit_3(
 
     assert refused.value.exit_code == 3
     assert "User.Read.All" in str(refused.value)
+    assert not output.exists()
+
+
+async def test_an_export_while_a_run_holds_the_lock_is_exit_4_and_writes_nothing(
+    running_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    settings = settings_for(running_sandbox, tmp_path)
+    output = tmp_path / "skills.csv"
+    with RunLock.for_settings(settings), pytest.raises(LockError) as refused:
+        await export_skills(settings, output)
+    assert refused.value.exit_code == 4
     assert not output.exists()
