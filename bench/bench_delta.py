@@ -12,7 +12,7 @@ pages and the tenant check included) and sub-requests (each ``$batch`` item and 
 request), from each night's summary.json. After night 2 every changed person's skills are read
 back from the sandbox and compared with the file.
 
-Targets (issue 20): night 2 sends <= 3% of night 1's requests and takes >= 15x less wall time.
+Targets: night 2 sends <= 3% of night 1's requests and takes >= 15x less wall time.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def _summary(result: RunResult) -> dict[str, Any]:
 async def test_late_commits_and_slow_listings_leave_no_duplicate_or_name_every_person(
     tmp_path: Path,
 ) -> None:
-    # Issue 23's night, a third of the time scale: every create is stored 0.36-0.96 s after it
+    # A slow-commit night, a third of the time scale: every create is stored 0.36-0.96 s after it
     # arrives and answered only then, the client gives up after 0.3 s, and every request takes
     # 0.21-0.39 s, so listings and deletes time out too.
     faults = FaultConfig(
