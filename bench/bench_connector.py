@@ -15,41 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.bench_run import write_inputs
+from bench.bench_run import _free_port, _get_json, _wait_until_up, write_inputs
 
 __all__ = ["main"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
-        return json.loads(response.read())
-
-
-def _wait_until_up(port: int, deadline_s: float = 20) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        try:
-            _get_json(f"http://127.0.0.1:{port}/_sandbox/stats")
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("the sandbox did not start")
 
 
 def _timed_run(command: list[str]) -> tuple[float, int, str]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +246,30 @@ async def start_import_process(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def interrupted_cli(
+    *args: str,
+    ready: Callable[[], Awaitable[None]],
+    signum: int = signal.SIGTERM,
+) -> int:
+    """Run ``python -m importer ARGS`` as a real process, send ``signum`` once ``ready``
+    returns, and return the exit code (the process is killed if it outlives the wait)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "importer",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with asyncio.timeout(SANDBOX_WAIT_S):
+            await ready()
+            process.send_signal(signum)
+            return await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

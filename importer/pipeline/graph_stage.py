@@ -33,7 +33,7 @@ __all__ = ["dispatch"]
 
 async def dispatch(
     settings: Settings,
-    token_provider: TokenProvider,
+    token_provider: TokenProvider | None,
     users: RowSpill,
     writer: ReportWriter,
     *,
@@ -44,8 +44,10 @@ async def dispatch(
 ) -> GraphWork:
     """Resolve the users, then plan and write; returns what happened and the run's figures.
 
+    ``token_provider``: the run signed in before reading (every Graph target needs one).
     ``state``: how the run uses the confirmed state (``run.delta``); None keeps none.
     """
+    assert token_provider is not None
     async with open_graph(settings, token_provider) as client:
         work = GraphWork()
         resolved = await _resolve_step(settings, client, users, writer, progress, work)

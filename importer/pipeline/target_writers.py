@@ -47,32 +47,6 @@ def target_writer(kind: str) -> TargetWriter:
         from importer.pipeline.orgdata_stage import write_orgdata
 
         return write_orgdata
-    return _to_graph
-
-
-async def _to_graph(
-    settings: Settings,
-    token_provider: TokenProvider | None,
-    users: RowSpill,
-    writer: ReportWriter,
-    *,
-    dry_run: bool,
-    allow_deletes: int | None,
-    progress: RunProgress,
-    state: StateOptions | None = None,
-) -> GraphWork:
-    """The Graph targets: resolve, plan and write through Graph (signed in before reading);
-    ``state``: how the run uses the confirmed state (``run.delta``)."""
     from importer.pipeline.graph_stage import dispatch
 
-    assert token_provider is not None
-    return await dispatch(
-        settings,
-        token_provider,
-        users,
-        writer,
-        dry_run=dry_run,
-        allow_deletes=allow_deletes,
-        progress=progress,
-        state=state,
-    )
+    return dispatch

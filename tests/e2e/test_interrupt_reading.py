@@ -11,14 +11,13 @@ import csv
 import json
 import signal
 import sqlite3
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from importer.sandbox import RunningSandbox
-from tests.conftest import ROOT, SANDBOX_WAIT_S
+from tests.conftest import interrupted_cli
 
 #: Twenty million rows: a query still being read when the test interrupts it.
 ENDLESS_QUERY = (
@@ -41,27 +40,14 @@ async def test_an_interrupt_while_reading_writes_the_report_of_the_rows_read_and
         f"report:\n  dir: {tmp_path / 'reports'}\n"
         f'input:\n  query: "{ENDLESS_QUERY}"\n'
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "importer",
+    code = await interrupted_cli(
         "run",
         "-c",
         str(config),
         f"sqlite:///{database}",
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        ready=lambda: _reading(tmp_path),
+        signum=signum,
     )
-    try:
-        async with asyncio.timeout(SANDBOX_WAIT_S):
-            await _reading(tmp_path)
-            process.send_signal(signum)
-            code = await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
     assert code == 130
     assert running_sandbox.stats.writes == 0

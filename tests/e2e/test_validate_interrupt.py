@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SANDBOX_WAIT_S
+from tests.conftest import ROOT, interrupted_cli
 from tests.e2e.test_interrupt_reading import ENDLESS_QUERY
 from tests.importing import write_csv
 
@@ -41,27 +40,13 @@ async def test_validate_interrupted_while_reading_reports_the_rows_read_and_exit
     config.write_text(
         f'report:\n  dir: {tmp_path / "reports"}\ninput:\n  query: "{ENDLESS_QUERY}"\n'
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "importer",
+    code = await interrupted_cli(
         "validate",
         "-c",
         str(config),
         f"sqlite:///{database}",
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        ready=lambda: _results_growing(tmp_path / "reports"),
     )
-    try:
-        async with asyncio.timeout(SANDBOX_WAIT_S):
-            await _results_growing(tmp_path / "reports")
-            process.send_signal(signal.SIGTERM)
-            code = await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
     assert code == 130
     summary, lines = _report(tmp_path / "reports")
