@@ -15,11 +15,10 @@ by ``inspect``: a weighted ratio that also scores a name found inside a longer o
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from importer.errors import ConfigError
+from importer.read.small_csv import read_small_csv
 from importer.records import header_key, skill_key
 
 __all__ = ["NAME_HEADERS", "SkillsLibrary", "load_library"]
@@ -30,17 +29,6 @@ NAME_HEADERS: tuple[str, ...] = ("nameenus", "name", "skillname", "skill", "disp
 #: Suggestions shown for an unknown name, and how close (0-100) one must be to be shown.
 _SUGGESTIONS = 3
 _CUTOFF = 70.0
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
 
 
 def load_library(path: Path | None) -> SkillsLibrary | None:
@@ -79,20 +67,15 @@ class SkillsLibrary:
             ConfigError: naming the file: unreadable, no name column, or no names at all.
         """
         shown = str(path)
-        try:
-            text = _decode(path.read_bytes())
-        except OSError as exc:
-            raise ConfigError(f"orgdata.library: {shown}: cannot read ({exc.strerror})") from None
-        first_line = text.split("\n", 1)[0]
-        delimiter = max((",", ";", "\t"), key=first_line.count)
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        header = [header_key(cell) for cell in next(reader, [])]
+        reader = read_small_csv(path, "orgdata.library")
+        cells: list[str] = next(reader, [])
+        header = [header_key(cell) for cell in cells]
         column = next((header.index(name) for name in NAME_HEADERS if name in header), None)
         if column is None:
             raise ConfigError(
                 f"orgdata.library: {shown}: no column of skill names; the header needs "
                 f"Name.en_US (as People Skills exports it), name, skill, skill name or "
-                f"displayName (found {', '.join(first_line.strip().split(delimiter)) or 'nothing'})"
+                f"displayName (found {', '.join(cell.strip() for cell in cells) or 'nothing'})"
             )
         names = [
             name for cells in reader if len(cells) > column and (name := cells[column].strip())

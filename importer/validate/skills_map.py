@@ -13,11 +13,10 @@ one skill, and ``input.duplicates`` decides which level is kept.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from importer.errors import ConfigError
+from importer.read.small_csv import read_small_csv
 from importer.validate.row_model import MAX_DISPLAY_NAME
 from importer.validate.schema import find_control_character, quote_value
 
@@ -39,15 +38,6 @@ def load_skills_map(path: Path | None) -> SkillsMap | None:
         ConfigError: as ``SkillsMap.load``.
     """
     return SkillsMap.load(path) if path is not None else None
-
-
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
 
 
 class SkillsMap:
@@ -75,13 +65,7 @@ class SkillsMap:
                 ``to`` that is not a usable skill name, or one ``from`` mapped two ways.
         """
         shown = str(path)
-        try:
-            text = _decode(path.read_bytes())
-        except OSError as exc:
-            raise ConfigError(f"input.skills_map: {shown}: cannot read ({exc.strerror})") from None
-        first_line = text.split("\n", 1)[0]
-        delimiter = max((",", ";", "\t"), key=first_line.count)
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        reader = read_small_csv(path, "input.skills_map")
         header = [cell.strip().casefold() for cell in next(reader, [])]
         if "from" not in header or "to" not in header:
             raise ConfigError(
