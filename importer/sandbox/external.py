@@ -25,7 +25,7 @@ import uuid
 from typing import Any
 
 from importer.sandbox.external_store import ExternalStore
-from importer.sandbox.skill_api import GraphCall
+from importer.sandbox.skill_api import GraphCall, bad_request, method_not_allowed
 from importer.sandbox.state import SandboxState
 from importer.sandbox.wire import GraphResponse, graph_error
 
@@ -78,7 +78,7 @@ def route_external(state: SandboxState, call: GraphCall, segments: list[str]) ->
     """Answer a call under ``/external/connections`` (``segments`` decoded, after the version)."""
     store = state.external
     if segments[:2] != ["external", "connections"]:
-        return _bad(call, f"Resource not found for the segment '{segments[-1]}'.")
+        return bad_request(call, f"Resource not found for the segment '{segments[-1]}'.")
     rest = segments[2:]
     if not rest:
         return _collection(state, call, store)
@@ -88,7 +88,7 @@ def route_external(state: SandboxState, call: GraphCall, segments: list[str]) ->
             return graph_error(
                 404, "itemNotFound", f"The connection '{rest[0]}' was not found.", call.ctx
             )
-        return _not_allowed(call)
+        return method_not_allowed(call)
     cid = connection["id"]
     if len(rest) == 1:
         return _connection(state, call, store, connection)
@@ -98,7 +98,7 @@ def route_external(state: SandboxState, call: GraphCall, segments: list[str]) ->
         return _operation(state, call, store, cid, rest[2])
     if rest[1] == "items" and len(rest) == 3:
         return _item(state, call, store, cid, rest[2])
-    return _bad(call, f"Resource not found for the segment '{rest[-1]}'.")
+    return bad_request(call, f"Resource not found for the segment '{rest[-1]}'.")
 
 
 def schema_is_ready(state: SandboxState, connection_id: str) -> bool | None:
@@ -124,13 +124,13 @@ def _collection(state: SandboxState, call: GraphCall, store: ExternalStore) -> G
     if call.method == "GET":
         return GraphResponse(200, {"value": [_render(state, c) for c in store.connections()]})
     if call.method != "POST":
-        return _not_allowed(call)
+        return method_not_allowed(call)
     body = call.body
     if not isinstance(body, dict):
-        return _bad(call, "A JSON object request body is required.")
+        return bad_request(call, "A JSON object request body is required.")
     problem = _connection_problem(body)
     if problem:
-        return _bad(call, problem)
+        return bad_request(call, problem)
     if store.connection(body["id"]) is not None:
         return graph_error(
             409, "Conflict", f"A connection with the id '{body['id']}' already exists.", call.ctx
@@ -176,7 +176,7 @@ def _connection(
                 connection[key] = call.body[key]
         store.put_connection(connection)
         return GraphResponse(204, wrote=True)
-    return _not_allowed(call)
+    return method_not_allowed(call)
 
 
 def _render(state: SandboxState, connection: dict[str, Any]) -> dict[str, Any]:
@@ -191,11 +191,11 @@ def _schema(state: SandboxState, call: GraphCall, store: ExternalStore, cid: str
             return graph_error(404, "itemNotFound", "The schema was not found.", call.ctx)
         return GraphResponse(200, found[0])
     if call.method != "PATCH":
-        return _not_allowed(call)
+        return method_not_allowed(call)
     connection = store.connection(cid) or {}
     problem = _schema_problem(call.body, people=connection.get("contentCategory") == "people")
     if problem:
-        return _bad(call, problem)
+        return bad_request(call, problem)
     operation_id = str(uuid.uuid4())
     store.put_schema(cid, call.body, operation_id)
     store.ready_at[cid.casefold()] = state.clock() + state.config.schema_ready_s
@@ -250,16 +250,18 @@ def _item(
             return _item_not_found(call, item_id)
         return GraphResponse(204, wrote=True)
     if call.method != "PUT":
-        return _not_allowed(call)
+        return method_not_allowed(call)
     if not _ITEM_ID.match(item_id):
-        return _bad(call, "The item id must be 1 to 128 letters and digits.")
+        return bad_request(call, "The item id must be 1 to 128 letters and digits.")
     if not schema_is_ready(state, cid):
-        return _bad(call, f"The schema of connection '{cid}' is not ready; items wait for it.")
+        return bad_request(
+            call, f"The schema of connection '{cid}' is not ready; items wait for it."
+        )
     found = store.schema(cid)
     assert found is not None
     problem = _item_problem(call.body, found[0])
     if problem:
-        return _bad(call, problem)
+        return bad_request(call, problem)
     item = {"id": item_id, "acl": call.body["acl"], "properties": call.body["properties"]}
     if "content" in call.body:
         item["content"] = call.body["content"]
@@ -301,16 +303,3 @@ def _item_problem(body: Any, schema: dict[str, Any]) -> str:
 
 def _item_not_found(call: GraphCall, item_id: str) -> GraphResponse:
     return graph_error(404, "itemNotFound", f"The item '{item_id}' was not found.", call.ctx)
-
-
-def _bad(call: GraphCall, message: str) -> GraphResponse:
-    return graph_error(400, "BadRequest", message, call.ctx)
-
-
-def _not_allowed(call: GraphCall) -> GraphResponse:
-    return graph_error(
-        405,
-        "Request_BadRequest",
-        f"The requested resource does not support http method '{call.method}'.",
-        call.ctx,
-    )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from importer.sandbox.skill_api import GraphCall
+from importer.sandbox.skill_api import GraphCall, bad_request, method_not_allowed
 from importer.sandbox.state import SandboxState
 from importer.sandbox.wire import GraphResponse, graph_error
 
@@ -28,23 +28,23 @@ def route_people_admin(state: SandboxState, call: GraphCall, segments: list[str]
     """Answer a call under ``/admin/people`` (``segments`` decoded, after the version)."""
     store = state.external
     if segments[:2] != ["admin", "people"] or len(segments) != 3:
-        return _bad(call, f"Resource not found for the segment '{segments[-1]}'.")
+        return bad_request(call, f"Resource not found for the segment '{segments[-1]}'.")
     if segments[2] == "profileSources":
         if call.method == "GET":
             return GraphResponse(200, {"value": store.profile_sources()})
         if call.method != "POST":
-            return _not_allowed(call)
+            return method_not_allowed(call)
         body = call.body
         if not isinstance(body, dict):
-            return _bad(call, "A JSON object request body is required.")
+            return bad_request(call, "A JSON object request body is required.")
         source_id = body.get("sourceId")
         if not isinstance(source_id, str) or not source_id.strip():
-            return _bad(call, "The property 'sourceId' is required.")
+            return bad_request(call, "The property 'sourceId' is required.")
         web_url = body.get("webUrl")
         if web_url is not None and (
             not isinstance(web_url, str) or not web_url.startswith("https://")
         ):
-            return _bad(call, "The property 'webUrl' must be an https URL.")
+            return bad_request(call, "The property 'webUrl' must be an https URL.")
         if store.profile_source(source_id) is not None:
             return graph_error(
                 409, "Conflict", f"A profile source '{source_id}' already exists.", call.ctx
@@ -61,7 +61,7 @@ def route_people_admin(state: SandboxState, call: GraphCall, segments: list[str]
         return GraphResponse(201, source, wrote=True)
     match = _BY_SOURCE_ID.match(segments[2])
     if match is None:
-        return _bad(call, f"Resource not found for the segment '{segments[2]}'.")
+        return bad_request(call, f"Resource not found for the segment '{segments[2]}'.")
     source_id = match.group(1)
     found = store.profile_source(source_id)
     if found is None:
@@ -73,17 +73,4 @@ def route_people_admin(state: SandboxState, call: GraphCall, segments: list[str]
     if call.method == "DELETE":
         store.delete_profile_source(source_id)
         return GraphResponse(204, wrote=True)
-    return _not_allowed(call)
-
-
-def _bad(call: GraphCall, message: str) -> GraphResponse:
-    return graph_error(400, "BadRequest", message, call.ctx)
-
-
-def _not_allowed(call: GraphCall) -> GraphResponse:
-    return graph_error(
-        405,
-        "Request_BadRequest",
-        f"The requested resource does not support http method '{call.method}'.",
-        call.ctx,
-    )
+    return method_not_allowed(call)

@@ -25,7 +25,7 @@ from importer.sandbox.skills import (
 from importer.sandbox.state import SandboxState
 from importer.sandbox.wire import GraphResponse, RequestContext, graph_error, utc_timestamp
 
-__all__ = ["INVALID_JSON", "GraphCall", "route_call"]
+__all__ = ["INVALID_JSON", "GraphCall", "bad_request", "method_not_allowed", "route_call"]
 
 INVALID_JSON: Final = object()
 """Stands for a request body that was not valid JSON."""
@@ -94,12 +94,7 @@ def route_call(state: SandboxState, call: GraphCall) -> GraphResponse:
     skill_id = segments[4] if len(segments) == 5 else None
     allowed = ("GET", "PATCH", "DELETE") if skill_id is not None else ("GET", "POST")
     if call.method not in allowed:
-        return graph_error(
-            405,
-            "Request_BadRequest",
-            f"The requested resource does not support http method '{call.method}'.",
-            call.ctx,
-        )
+        return method_not_allowed(call)
     if call.is_write and call.principal.kind == "application" and state.faults.deny_app_writes:
         return graph_error(
             403,
@@ -270,3 +265,18 @@ def _project(skill: dict[str, Any], select: list[str] | None) -> dict[str, Any]:
     if select is None:
         return skill
     return {"id": skill["id"], **{name: skill.get(name) for name in select}}
+
+
+def bad_request(call: GraphCall, message: str) -> GraphResponse:
+    """Graph's 400 ``BadRequest`` with ``message``."""
+    return graph_error(400, "BadRequest", message, call.ctx)
+
+
+def method_not_allowed(call: GraphCall) -> GraphResponse:
+    """Graph's 405 for a method the resource does not take."""
+    return graph_error(
+        405,
+        "Request_BadRequest",
+        f"The requested resource does not support http method '{call.method}'.",
+        call.ctx,
+    )

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from importer.sandbox.directory import FILTERABLE, DirectoryUser
-from importer.sandbox.skill_api import GraphCall
+from importer.sandbox.skill_api import GraphCall, method_not_allowed
 from importer.sandbox.state import SandboxState
 from importer.sandbox.wire import GraphResponse, graph_error
 
@@ -122,12 +122,7 @@ def _literal(text: str, position: int) -> tuple[str, int]:
 def answer_users(state: SandboxState, call: GraphCall) -> GraphResponse:
     """Answer ``GET /users`` (the caller has checked the path)."""
     if call.method != "GET":
-        return graph_error(
-            405,
-            "Request_BadRequest",
-            f"The requested resource does not support http method '{call.method}'.",
-            call.ctx,
-        )
+        return method_not_allowed(call)
     state.stats.directory_reads += 1
     if state.faults.deny_directory_reads:
         return graph_error(
@@ -149,12 +144,7 @@ def answer_organization(state: SandboxState, call: GraphCall) -> GraphResponse:
     answers another one.
     """
     if call.method != "GET":
-        return graph_error(
-            405,
-            "Request_BadRequest",
-            f"The requested resource does not support http method '{call.method}'.",
-            call.ctx,
-        )
+        return method_not_allowed(call)
     tenant = {"id": state.store.tenant_id, "displayName": "Sandbox"}
     return GraphResponse(200, {"value": [tenant]})
 
