@@ -49,14 +49,15 @@ from importer.records import Action, RowOutcome, SkillRow
 from importer.write.execute import as_graph_error
 from importer.write.groups import UserRows
 from importer.write.guards import SystemicRefusalGuard
-from importer.write.outcomes import INTERRUPTED, DispatchResult, outcome_for
+from importer.write.outcomes import DispatchResult, outcome_for
+from importer.write.stopping import StopSwitch
 
 __all__ = ["ConnectorWriter"]
 
 logger = logging.getLogger(__name__)
 
 
-class ConnectorWriter:
+class ConnectorWriter(StopSwitch):
     """Writes every person's item; every row gets exactly one outcome.
 
     Args:
@@ -102,21 +103,6 @@ class ConnectorWriter:
         self._stop_reason = ""
         self.result = DispatchResult()
         self.progress = progress if progress is not None else RunProgress()
-
-    def stop(self, reason: str = "interrupted") -> None:
-        """Stop sending: every wait ends now; rows not sent are reported ``not-sent``."""
-        if not self._stop_reason:
-            self._stop_reason = reason
-            if reason == "interrupted":
-                self.result.interrupted = True
-            logger.warning("stopping: %s", reason)
-        self._client.stop(reason, INTERRUPTED if self.result.interrupted else "")
-        if self._batcher is not None:
-            self._batcher.stop()
-
-    def _abort(self, reason: str) -> None:
-        self.result.aborted = self.result.aborted or reason
-        self.stop(reason)
 
     async def run(self, users: UserRows) -> DispatchResult:
         """Write every person's item (and, in sync, remove leavers' items); every row gets

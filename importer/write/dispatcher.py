@@ -48,6 +48,7 @@ from importer.write.listing import SkillLister
 from importer.write.outcomes import INTERRUPTED, DispatchResult, ProgressState, outcome_for
 from importer.write.planner import Planned, UserPlan, deletes_in, plan_user_changes
 from importer.write.reconcile import Reconciler
+from importer.write.stopping import StopSwitch
 
 if TYPE_CHECKING:
     from importer.state import DeltaLedger
@@ -92,7 +93,7 @@ LISTING_BATCHES_PER_SLOT = 2
 WRITE_BATCHES_PER_SLOT = 4
 
 
-class Dispatcher:
+class Dispatcher(StopSwitch):
     """Plans and writes the desired skills of every user.
 
     Args:
@@ -159,24 +160,6 @@ class Dispatcher:
         self.progress = progress if progress is not None else RunProgress()
         self.progress.throttled = lambda: client.gate.is_closed
         self._delta = StateHooks(ledger, self._record, self.progress) if ledger else None
-
-    # ------------------------------------------------------------------ control
-
-    def stop(self, reason: str = "interrupted") -> None:
-        """Stop sending: every wait ends now, answers on the wire get a short grace."""
-        if not self._stop_reason:
-            self._stop_reason = reason
-            if reason == "interrupted":
-                self.result.interrupted = True
-            logger.warning("stopping: %s", reason)
-        self._client.stop(self._stop_reason, INTERRUPTED if self.result.interrupted else "")
-        if self._batcher is not None:
-            self._batcher.stop()
-
-    def _abort(self, reason: str) -> None:
-        if not self.result.aborted:
-            self.result.aborted = reason
-        self.stop(reason)
 
     # ------------------------------------------------------------------ entry point
 
