@@ -31,15 +31,19 @@ class StateHooks:
 
     Args:
         ledger: the run's ledger.
-        record: reports one outcome (the dispatcher's ``_record``).
+        record_rows: reports one skipped person's rows, each with the same action and
+            ``changes`` (the dispatcher's ``_record_rows``).
         progress: the run's live counters (people skipped, verified, planned).
     """
 
     def __init__(
-        self, ledger: DeltaLedger, record: Callable[[RowOutcome], None], progress: RunProgress
+        self,
+        ledger: DeltaLedger,
+        record_rows: Callable[[Sequence[SkillRow], Action, str], None],
+        progress: RunProgress,
     ) -> None:
         self.ledger = ledger
-        self._record = record
+        self._record_rows = record_rows
         self._progress = progress
 
     def select(
@@ -52,9 +56,7 @@ class StateHooks:
         owned = sum(person.entry.owned for person in skipped)
         if record:
             for person in skipped:
-                note = person.note()
-                for row in person.rows:
-                    self._record(RowOutcome.for_row(row, Action.UNCHANGED, changes=note))
+                self._record_rows(person.rows, Action.UNCHANGED, person.note())
             for name, count in self.ledger.figures.items():
                 self._progress.people[name] += count - before.get(name, 0)
             self._progress.drop(LISTING, len(skipped))

@@ -116,6 +116,9 @@ class Dispatcher(StopSwitch):
             write (the automatic backup); a reason it returns stops the run (exit 3).
         ledger: the run's use of the confirmed state (``run.delta``): people it lets the run
             skip are reported unchanged without a request; None lists everyone.
+        on_person_rows: reports one skipped person's rows at once, each with the same action
+            and ``changes`` (the report's block path: the same lines as ``on_outcome`` of each
+            row's outcome, without building them); None sends each through ``on_outcome``.
     """
 
     def __init__(
@@ -134,8 +137,10 @@ class Dispatcher(StopSwitch):
         plan: PlanUser | None = None,
         before_writes: BeforeWrites | None = None,
         ledger: DeltaLedger | None = None,
+        on_person_rows: Callable[[Sequence[SkillRow], Action, str], None] | None = None,
     ) -> None:
         self._before_writes = before_writes
+        self._emit_rows = on_person_rows
         self._chunked = False
         self._client = client
         self._on_confirmed = on_confirmed
@@ -159,7 +164,7 @@ class Dispatcher(StopSwitch):
         self.result = DispatchResult()
         self.progress = progress if progress is not None else RunProgress()
         self.progress.throttled = lambda: client.gate.is_closed
-        self._delta = StateHooks(ledger, self._record, self.progress) if ledger else None
+        self._delta = StateHooks(ledger, self._record_rows, self.progress) if ledger else None
 
     # ------------------------------------------------------------------ entry point
 
@@ -502,6 +507,17 @@ class Dispatcher(StopSwitch):
         if not outcome.source and outcome.user in self._written_as:
             outcome = replace(outcome, user=self._written_as[outcome.user])
         self._emit(outcome)
+
+    def _record_rows(self, rows: Sequence[SkillRow], action: Action, changes: str) -> None:
+        """The rows of a person the state skipped: one outcome each, as a block. They need
+        none of ``_record``'s care: the ledger does not follow a skipped person, and rows
+        from the file keep the user as written."""
+        if self._emit_rows is None:
+            for row in rows:
+                self._record(RowOutcome.for_row(row, action, changes=changes))
+            return
+        self.progress.count(action, len(rows))
+        self._emit_rows(rows, action, changes)
 
     def _confirmed(self, write: ConfirmedWrite) -> None:
         assert self._on_confirmed is not None
