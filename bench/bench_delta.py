@@ -7,7 +7,7 @@ rotating re-verification slice of ``run.verify_days`` is listed as on a real sec
 
     .venv/bin/python -m bench.bench_delta --users 100000 --skills 5 --latency-ms 50
 
-Requests are counted twice: HTTP requests the importer sent (a ``$batch`` counts one; directory
+Wall time and CPU time (the importer process: user + system) per night. Requests are counted twice: HTTP requests the importer sent (a ``$batch`` counts one; directory
 pages and the tenant check included) and sub-requests (each ``$batch`` item and each plain
 request), from each night's summary.json. After night 2 every changed person's skills are read
 back from the sandbox and compared with the file.
@@ -28,6 +28,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -107,17 +108,21 @@ def _night(
     env = {**os.environ, "XDG_STATE_HOME": str(folder / "state-home")}
     before = set((folder / "reports").glob("*/summary.json"))
     started = time.perf_counter()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         [sys.executable, "-c", _NIGHT, str(folder / "config.yaml"), url, str(source),
          now.isoformat(), str(concurrency), delta, str(profile or "")],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     seconds = time.perf_counter() - started
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = cpu.ru_utime + cpu.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
     [new] = set((folder / "reports").glob("*/summary.json")) - before
     summary = json.loads(new.read_text())
     return {
         "exit_code": done.returncode,
         "seconds": round(seconds, 1),
+        "cpu_s": round(cpu_s, 1),
         "http_requests": summary["http"]["requests"],
         "sub_requests": summary["http"]["sub_requests"],
         "counts": {k: v for k, v in summary["counts"].items() if v},

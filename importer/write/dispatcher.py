@@ -27,9 +27,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LISTING_BATCHES_PER_SLOT",
+    "SELECT_TURN_PEOPLE",
     "SETTLE_S",
     "SWEEP_PATIENCE_S",
     "WRITE_BATCHES_PER_SLOT",
@@ -87,6 +95,9 @@ SWEEP_PATIENCE_S = 120.0
 #: Listings in progress at once, in full batches per HTTP slot: one batch on the wire and one
 #: queued behind it keep every slot busy without holding every user's listing in memory.
 LISTING_BATCHES_PER_SLOT = 2
+
+#: People the state skips between two turns of the event loop (a few milliseconds of CPU).
+SELECT_TURN_PEOPLE = 100
 
 #: Writes sent ahead of their answers, in full batches per HTTP slot: enough that a slot never
 #: waits for the writer to refill its batch, few enough that a stop leaves little on the wire.
@@ -225,8 +236,8 @@ class Dispatcher(StopSwitch):
             if self._stop_reason:
                 batcher.stop()
             chunks = self._selected(source.chunks(), record=True)
-            first = next(chunks, None)
-            second = next(chunks, None) if first is not None else None
+            first = await anext(chunks, None)
+            second = await anext(chunks, None) if first is not None else None
             if second is None:
                 plans = await self._plan_all(first or {})
                 if self._dry_run:
@@ -239,7 +250,7 @@ class Dispatcher(StopSwitch):
             else:
                 assert first is not None
                 self._chunked = True
-                await self._run_chunks(source, itertools.chain((first, second), chunks))
+                await self._run_chunks(source, _chained((first, second), chunks))
                 if self._dry_run:
                     return self.result
             try:
@@ -248,34 +259,43 @@ class Dispatcher(StopSwitch):
                 self._release_held()  # every row gets its outcome, whatever ended the sweep
         return self.result
 
-    def _selected(
+    async def _selected(
         self, chunks: Iterator[Mapping[str, Sequence[SkillRow]]], *, record: bool
-    ) -> Iterator[Mapping[str, Sequence[SkillRow]]]:
+    ) -> AsyncIterator[Mapping[str, Sequence[SkillRow]]]:
         """With the confirmed state, the people of each chunk to list (those skipped are
         reported as the chunks go by), gathered over chunks up to ``rows_per_chunk`` rows, so a
-        quiet night lists in chunks as full as a full night's. Without a state, the chunks."""
+        quiet night lists in chunks as full as a full night's. Without a state, the chunks.
+
+        Choosing and reporting the skipped people is most of a quiet night's CPU: it hands the
+        event loop a turn every ``SELECT_TURN_PEOPLE`` people and between chunks, so the
+        listings of the chunk being planned keep their HTTP slots busy meanwhile.
+        """
         if self._delta is None:
-            yield from chunks
+            for chunk in chunks:
+                yield chunk
             return
         gathered: dict[str, Sequence[SkillRow]] = {}
         size = 0
         for chunk in chunks:
-            listed, owned = self._delta.select(chunk, record=record)
+            listed, owned = await self._delta.select(
+                chunk, record=record, turn_every=SELECT_TURN_PEOPLE
+            )
             self.result.owned_skills += owned
             gathered.update(listed)
             size += sum(max(len(rows), 1) for rows in listed.values())
             if size >= self._run.rows_per_chunk:
                 yield gathered
                 gathered, size = {}, 0
+            await asyncio.sleep(0)
         if gathered:
             yield gathered
 
     async def _run_chunks(
-        self, source: UserRows, chunks: Iterator[Mapping[str, Sequence[SkillRow]]]
+        self, source: UserRows, chunks: AsyncIterator[Mapping[str, Sequence[SkillRow]]]
     ) -> None:
         if self._run.mode == "sync" and not self._dry_run:
             deletes = 0
-            for chunk in self._selected(source.chunks(), record=False):
+            async for chunk in self._selected(source.chunks(), record=False):
                 counted = await self._plan_all(chunk, record=False)
                 deletes += deletes_in(counted)
                 self._release(counted)
@@ -285,7 +305,7 @@ class Dispatcher(StopSwitch):
         planning: asyncio.Task[list[Planned]] | None = None
         deletes = 0
         try:
-            for chunk in chunks:
+            async for chunk in chunks:
                 if self._stop_reason and self.result.aborted:
                     self._hold_back(chunk)
                     continue
@@ -530,3 +550,14 @@ class Dispatcher(StopSwitch):
         reason = self._refusals.note(kind, user, error)
         if reason:
             self._abort(reason)
+
+
+async def _chained(
+    first: Iterable[Mapping[str, Sequence[SkillRow]]],
+    rest: AsyncIterator[Mapping[str, Sequence[SkillRow]]],
+) -> AsyncIterator[Mapping[str, Sequence[SkillRow]]]:
+    """The chunks already taken, then the rest."""
+    for chunk in first:
+        yield chunk
+    async for chunk in rest:
+        yield chunk
