@@ -22,7 +22,7 @@ __all__ = ["RowsXml", "splice_rows"]
 _SHEET_DATA_END = b"</sheetData>"
 
 #: Deflate level of the final file: 1 is 3-4x faster than zlib's default on this XML and the
-#: file only ~15% bigger (the sheet text is very repetitive).
+#: file only ~18% bigger (the sheet text is very repetitive).
 _COMPRESS_LEVEL = 1
 
 #: Rows are handed to the zip stream in chunks of this many.
