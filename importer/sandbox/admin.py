@@ -7,14 +7,14 @@ loopback by default.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
 
-from importer.sandbox.directory import Directory
+from importer.sandbox.directory import Directory, DirectoryUser
 from importer.sandbox.faults import update_faults
 from importer.sandbox.skills import render_skill
 from importer.sandbox.state import SandboxState
@@ -26,7 +26,9 @@ _PAGE = 1000
 
 
 def add_admin_routes(app: web.Application, state: SandboxState) -> None:
-    """Register ``/_sandbox/{stats,faults,users/{user}/skills,reset}`` on ``app``."""
+    """Register ``/_sandbox/{stats,faults,users/{user}/skills,reset}`` on ``app``, and the
+    directory's ``PUT``/``DELETE /_sandbox/directory/users/{id}`` (a user created, changed or
+    deleted, as an admin would in Entra ID) and ``POST /_sandbox/directory/expire-delta-links``."""
 
     async def stats(_: web.Request) -> web.Response:
         return web.json_response(state.stats_view())
@@ -60,11 +62,70 @@ def add_admin_routes(app: web.Application, state: SandboxState) -> None:
         state.reset()
         return web.json_response(state.stats_view())
 
+    async def put_user(request: web.Request) -> web.Response:
+        object_id = request.match_info["user_id"]
+        try:
+            changes = json.loads(await request.read())
+            if not isinstance(changes, dict):
+                raise ValueError("the body must be a JSON object of user properties")
+            user = _changed_user(state.directory.by_id(object_id), object_id, changes)
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        state.put_user(user)
+        return web.json_response(user.graph_view())
+
+    async def delete_user(request: web.Request) -> web.Response:
+        object_id = request.match_info["user_id"]
+        if not state.remove_user(object_id):
+            return web.json_response({"error": f"unknown user {object_id!r}"}, status=404)
+        return web.json_response({"deleted": object_id})
+
+    async def expire_delta_links(_: web.Request) -> web.Response:
+        state.user_changes.expire_links()
+        return web.json_response({"epoch": state.user_changes.epoch})
+
+    app.router.add_put("/_sandbox/directory/users/{user_id}", put_user)
+    app.router.add_delete("/_sandbox/directory/users/{user_id}", delete_user)
+    app.router.add_post("/_sandbox/directory/expire-delta-links", expire_delta_links)
     app.router.add_get("/_sandbox/stats", stats)
     app.router.add_get("/_sandbox/faults", get_faults)
     app.router.add_put("/_sandbox/faults", put_faults)
     app.router.add_get("/_sandbox/users/{tail:.*}", user_skills)
     app.router.add_post("/_sandbox/reset", reset)
+
+
+_USER_FIELDS = {
+    "userPrincipalName": "user_principal_name",
+    "displayName": "display_name",
+    "mail": "mail",
+    "employeeId": "employee_id",
+    "accountEnabled": "account_enabled",
+}
+
+
+def _changed_user(
+    found: DirectoryUser | None, object_id: str, changes: dict[str, Any]
+) -> DirectoryUser:
+    """``found`` (or a new user with this id) with ``changes`` (Graph property names) applied.
+
+    Raises:
+        ValueError: an unknown property, a value of the wrong type, or a new user without a
+            userPrincipalName.
+    """
+    fields: dict[str, Any] = {}
+    for name, value in changes.items():
+        field_name = _USER_FIELDS.get(name)
+        if field_name is None:
+            raise ValueError(f"unknown user property {name!r}")
+        wanted = bool if name == "accountEnabled" else str
+        if value is not None and not isinstance(value, wanted):
+            raise ValueError(f"{name} must be a {wanted.__name__}")
+        fields[field_name] = value if value is not None else ("" if wanted is str else True)
+    if found is None:
+        if not fields.get("user_principal_name"):
+            raise ValueError("a new user needs a userPrincipalName")
+        return DirectoryUser(id=object_id, **fields)
+    return replace(found, **fields)
 
 
 def list_all_skills(store: SkillStore, user_id: str) -> list[dict[str, Any]]:

@@ -108,6 +108,19 @@ class Directory:
                 found[id(user)] = user
         return sorted(found.values(), key=lambda user: self._position[id(user)])
 
+    def with_user(self, user: DirectoryUser) -> Directory:
+        """A directory where ``user`` replaces the user of the same object id (or UPN), or is
+        added last."""
+        key = user.id.casefold()
+        if self.by_id(user.id) is None:
+            return Directory([*self._users, user])
+        return Directory([user if u.id.casefold() == key else u for u in self._users])
+
+    def without(self, object_id: str) -> Directory:
+        """A directory without the user of this object id."""
+        key = object_id.casefold()
+        return Directory([user for user in self._users if user.id.casefold() != key])
+
     @property
     def users(self) -> Sequence[DirectoryUser]:
         """Every user, in directory order (the order of the CSV)."""

@@ -14,6 +14,7 @@ from importer.sandbox.people_admin import route_people_admin
 from importer.sandbox.skill_api import GraphCall, route_call
 from importer.sandbox.state import SandboxState
 from importer.sandbox.users_api import answer_organization, answer_users
+from importer.sandbox.users_delta import answer_users_delta
 from importer.sandbox.wire import GraphResponse, graph_error
 
 __all__ = ["answer_call", "throttled_response"]
@@ -60,6 +61,8 @@ def answer_call(
 def _route(state: SandboxState, call: GraphCall) -> GraphResponse:
     if call.raw_segments == ["users"]:
         return answer_users(state, call)
+    if call.raw_segments in (["users", "delta"], ["users", "delta()"]):
+        return answer_users_delta(state, call)
     if call.raw_segments == ["organization"]:
         return answer_organization(state, call)
     head = call.raw_segments[:1]

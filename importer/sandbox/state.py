@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from importer.sandbox.auth import TokenIssuer
-from importer.sandbox.directory import Directory
+from importer.sandbox.directory import Directory, DirectoryUser
 from importer.sandbox.external_store import ExternalStore
 from importer.sandbox.faults import FaultConfig, FaultDice, ThrottleGate
 from importer.sandbox.stats import SandboxStats
 from importer.sandbox.store import SkillStore
+from importer.sandbox.user_changes import UserChanges
 
 __all__ = ["SandboxConfig", "SandboxState"]
 
@@ -33,6 +34,7 @@ class SandboxConfig:
         schema_ready_s: How long an external connection's schema stays provisioning.
         schema_never_ready: Keep every schema provisioning forever (a service that never
             finishes).
+        delta_page_size: Users per page of ``GET /users/delta``.
     """
 
     db_path: str = ":memory:"
@@ -43,6 +45,7 @@ class SandboxConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     schema_ready_s: float = 2.0
     schema_never_ready: bool = False
+    delta_page_size: int = 999
 
 
 class SandboxState:
@@ -70,6 +73,9 @@ class SandboxState:
         self.sleep = sleep
         self.directory = Directory.from_sources(config.directory, config.users)
         self.store = SkillStore(config.db_path)
+        #: Every change to a user, numbered, for ``GET /users/delta``.
+        self.user_changes = UserChanges(config.db_path)
+        self.user_changes.sync(self.directory.users)
         #: External connections, schemas, items and profile sources (people-data connectors).
         self.external = ExternalStore(config.db_path)
         self.tokens = TokenIssuer(config.token_ttl_s, clock)
@@ -114,6 +120,24 @@ class SandboxState:
             "skills_total": self.store.count(),
         }
 
+    def put_user(self, user: DirectoryUser) -> None:
+        """Create or replace a directory user (same object id), recorded as a change."""
+        before = {u.id.casefold() for u in self.directory.users}
+        self.directory = self.directory.with_user(user)
+        self.user_changes.put(user)
+        # A user holding the same UPN under another id is replaced, as Entra ID keeps UPNs
+        # unique: that one is gone.
+        for gone in before - {u.id.casefold() for u in self.directory.users}:
+            self.user_changes.remove(gone)
+
+    def remove_user(self, object_id: str) -> bool:
+        """Delete a directory user, recorded as a change; False when there is none."""
+        if self.directory.by_id(object_id) is None:
+            return False
+        self.directory = self.directory.without(object_id)
+        self.user_changes.remove(object_id)
+        return True
+
     def reset(self) -> None:
         """Drop all skills, zero the counters and forget throttling windows."""
         self.store.clear()
@@ -126,3 +150,4 @@ class SandboxState:
         """Close the stores."""
         self.store.close()
         self.external.close()
+        self.user_changes.close()

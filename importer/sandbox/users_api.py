@@ -28,7 +28,15 @@ from importer.sandbox.skill_api import GraphCall, method_not_allowed
 from importer.sandbox.state import SandboxState
 from importer.sandbox.wire import GraphResponse, graph_error
 
-__all__ = ["MAX_FILTER_VALUES", "MAX_TOP", "answer_organization", "answer_users", "parse_filter"]
+__all__ = [
+    "MAX_FILTER_VALUES",
+    "MAX_TOP",
+    "UnsupportedQueryError",
+    "answer_organization",
+    "answer_users",
+    "parse_filter",
+    "select_properties",
+]
 
 #: Entra ID refuses a filter with more child clauses than this.
 MAX_FILTER_VALUES = 15
@@ -154,7 +162,7 @@ def _list(state: SandboxState, call: GraphCall) -> GraphResponse:
     if unknown:
         raise UnsupportedQueryError(f"The query option '{unknown[0]}' is not supported.")
     top = _top(call.query.get("$top"))
-    select = _select(call.query.get("$select"))
+    select = select_properties(call.query.get("$select"))
     filter_text = call.query.get("$filter")
     users: Sequence[DirectoryUser]
     if filter_text is not None:
@@ -188,7 +196,12 @@ def _top(text: str | None) -> int:
     return int(text)
 
 
-def _select(text: str | None) -> tuple[str, ...]:
+def select_properties(text: str | None) -> tuple[str, ...]:
+    """The properties a ``$select`` names (id always first; Graph's default set without one).
+
+    Raises:
+        UnsupportedQueryError: a property users do not have.
+    """
     if text is None:
         return _DEFAULT_SELECT
     names = []
