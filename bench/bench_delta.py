@@ -7,10 +7,11 @@ rotating re-verification slice of ``run.verify_days`` is listed as on a real sec
 
     .venv/bin/python -m bench.bench_delta --users 100000 --skills 5 --latency-ms 50
 
-Wall time and CPU time (the importer process: user + system) per night. Requests are counted twice: HTTP requests the importer sent (a ``$batch`` counts one; directory
-pages and the tenant check included) and sub-requests (each ``$batch`` item and each plain
-request), from each night's summary.json. After night 2 every changed person's skills are read
-back from the sandbox and compared with the file.
+Wall time and CPU time (the importer process: user + system) per night. Requests are counted twice:
+HTTP requests the importer sent (a ``$batch`` counts one; directory pages and the tenant check
+included) and sub-requests (each ``$batch`` item and each plain request), from each night's
+summary.json. After night 2 every changed person's skills are read back from the sandbox and
+compared with the file.
 
 Targets: night 2 sends <= 3% of night 1's requests and takes >= 15x less wall time.
 
