@@ -16,15 +16,17 @@ from importer.graph.client import GraphClient, TokenProvider
 from importer.journal import open_journal
 from importer.journal.backup import RunBackup
 from importer.pipeline.delta import DeltaSetup, WithLeavers, open_delta
-from importer.pipeline.resolving import ResolvedRows, resolve_for_run
+from importer.pipeline.resolving import ResolvedRows, directory_cache, resolve_for_run
 from importer.pipeline.result import GraphWork, StateOptions
 from importer.pipeline.signals import stop_on_signals
 from importer.pipeline.spill import RowSpill, report_not_sent
 from importer.progress import RunProgress
 from importer.records import RowOutcome
 from importer.report.writer import ReportWriter
+from importer.resolve import DirectoryCache
 from importer.state import DeltaLedger
 from importer.targets import open_graph
+from importer.targets.identity import tenant_of
 from importer.write.dispatcher import Dispatcher
 from importer.write.groups import UserRows
 
@@ -50,7 +52,11 @@ async def dispatch(
     assert token_provider is not None
     async with open_graph(settings, token_provider) as client:
         work = GraphWork()
-        resolved = await _resolve_step(settings, client, users, writer, progress, work)
+        tenant, cache = None, None
+        if state is not None:
+            tenant = await tenant_of(settings, client, token_provider)
+            cache = directory_cache(settings, tenant, state.now, full=state.full, dry_run=dry_run)
+        resolved = await _resolve_step(settings, client, users, writer, progress, work, cache)
         if resolved is not None:
             delta = DeltaSetup()
             if state is not None:
@@ -63,6 +69,7 @@ async def dispatch(
                     dry_run=dry_run,
                     now=state.now,
                     file_users=state.file_users,
+                    tenant=tenant,
                 )
                 work.state, work.warnings[:0] = delta.figures, delta.warnings
             items = None
@@ -108,15 +115,18 @@ async def _resolve_step(
     writer: ReportWriter,
     progress: RunProgress,
     work: GraphWork,
+    cache: DirectoryCache | None = None,
 ) -> ResolvedRows | None:
-    """Every user to an object id; None when the run stops here (``work`` then says why)."""
+    """Every user to an object id; None when the run stops here (``work`` then says why).
+
+    ``cache``: the run's directory snapshot (``directory_cache``), None for none."""
 
     def emit(outcome: RowOutcome) -> None:
         progress.count(outcome.action)
         writer.add(outcome)
 
     resolving = asyncio.ensure_future(
-        resolve_for_run(settings, client, users, emit, work.users, progress)
+        resolve_for_run(settings, client, users, emit, work.users, progress, cache=cache)
     )
 
     def stop() -> None:
