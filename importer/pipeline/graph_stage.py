@@ -224,6 +224,7 @@ async def _write_step(
             on_confirmed=journal.record if journal is not None else None,
             before_writes=backup,
             ledger=ledger,
+            on_person_rows=writer.add_person_rows,
         )
     writer.on_failure(dispatcher.stop)
     try:

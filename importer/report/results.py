@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from importer.records import Action, RowOutcome, SourceRow, Table
+from importer.records import Action, RowOutcome, SkillRow, SourceRow, Table
 from importer.report.csv_files import (
     FORMULA_PREFIXES,
     REJECT_ACTIONS,
@@ -57,6 +57,7 @@ _REJECT_CODES = frozenset(_CODES[action] for action in REJECT_ACTIONS)
 _ATTENTION_CODES = frozenset(_CODES[action] for action in ATTENTION_ACTIONS)
 _FLUSH_ROWS = 4096
 _COMMAS = len(RESULT_COLUMNS) - 1
+_TAIL_COMMAS = 8  # the commas of a line from its action on
 _ABSENT = 1 << 30  # a cell index no row reaches: the column is not in the table
 
 
@@ -266,6 +267,57 @@ class ResultsStream(ReportFiles):
                     written = 0
                     self._flush()
         self._counts[code] += written
+
+    def add_person_rows(self, rows: Sequence[SkillRow], action: Action, changes: str) -> None:
+        """Record one person's rows that share an outcome with no detail but ``changes``
+        (the rows the confirmed state lets a run skip, half a million on a quiet night).
+
+        Writes the same lines as ``add(RowOutcome.for_row(row, action, changes=changes))`` for
+        each row, without building the outcomes: the user's cells and the tail of the line
+        are checked once for the person; a row that needs anything special takes ``add``.
+        """
+        if not rows:
+            return
+        code = _CODES[action]
+        user, user_id = rows[0].user, rows[0].user_id
+        tail = f",{_TEXT[code]},{changes},,,0,,,"
+        slow = (
+            code in _REJECT_CODES
+            or code in self._attention_codes
+            or _needs_care(f",{user},{user_id}", 2, (user, user_id))
+            or _needs_care(tail, _TAIL_COMMAS, (changes,))
+        )
+        known = self._values_text
+        for row in rows:
+            source = row.source
+            table = source.table
+            name, column = row.display_name, source.column
+            if (
+                slow
+                or self._need_template
+                or row.user != user
+                or row.user_id != user_id
+                or _needs_care(f",{column},{name}", 2, (column, name))
+            ):
+                self.add(RowOutcome.for_row(row, action, changes=changes))
+                continue
+            if table.source is not self._table_source or table.sheet is not self._table_sheet:
+                self._switch_table(table.source, table.sheet)
+            categories, tags = row.categories, row.collaboration_tags
+            values = (
+                row.proficiency or "",
+                "; ".join(categories) if categories else "",
+                "; ".join(tags) if tags else "",
+                row.allowed_audiences or "",
+                row.web_url or "",
+            )
+            text = known.get(values) or self._format_values(values)
+            number = source.row
+            line = f"{self._prefix}{number or ''},{column},{user},{user_id},{name},{text}{tail}"
+            self._record(code, number, line)
+            if column:
+                key = correction_key(table.source, table.sheet, number, column, name)
+                self._produced[key] = code
 
     def _format_values(self, values: Values) -> str:
         """The value cells of a line, as ``result_row`` shows them; remembered per values."""

@@ -14,6 +14,7 @@ The dispatcher calls these at five points, and nothing else about the state leak
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from importer.errors import GraphError
@@ -31,30 +32,38 @@ class StateHooks:
 
     Args:
         ledger: the run's ledger.
-        record: reports one outcome (the dispatcher's ``_record``).
+        record_rows: reports one skipped person's rows, each with the same action and
+            ``changes`` (the dispatcher's ``_record_rows``).
         progress: the run's live counters (people skipped, verified, planned).
     """
 
     def __init__(
-        self, ledger: DeltaLedger, record: Callable[[RowOutcome], None], progress: RunProgress
+        self,
+        ledger: DeltaLedger,
+        record_rows: Callable[[Sequence[SkillRow], Action, str], None],
+        progress: RunProgress,
     ) -> None:
         self.ledger = ledger
-        self._record = record
+        self._record_rows = record_rows
         self._progress = progress
 
-    def select(
-        self, users: Mapping[str, Sequence[SkillRow]], *, record: bool
+    async def select(
+        self, users: Mapping[str, Sequence[SkillRow]], *, record: bool, turn_every: int = 100
     ) -> tuple[dict[str, Sequence[SkillRow]], int]:
         """The people of a chunk to list, and the owned skills of those skipped (for the
-        sync delete guard, which weighs deletes against every owned skill)."""
+        sync delete guard, which weighs deletes against every owned skill).
+
+        Reporting the skipped people's rows gives the event loop a turn every
+        ``turn_every`` people, so listings already under way are not held back by it.
+        """
         before = dict(self.ledger.figures)
         listed, skipped = self.ledger.split(users, count=record)
         owned = sum(person.entry.owned for person in skipped)
         if record:
-            for person in skipped:
-                note = person.note()
-                for row in person.rows:
-                    self._record(RowOutcome.for_row(row, Action.UNCHANGED, changes=note))
+            for done, person in enumerate(skipped, start=1):
+                self._record_rows(person.rows, Action.UNCHANGED, person.note())
+                if done % turn_every == 0:
+                    await asyncio.sleep(0)
             for name, count in self.ledger.figures.items():
                 self._progress.people[name] += count - before.get(name, 0)
             self._progress.drop(LISTING, len(skipped))

@@ -27,9 +27,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LISTING_BATCHES_PER_SLOT",
+    "SELECT_TURN_PEOPLE",
     "SETTLE_S",
     "SWEEP_PATIENCE_S",
     "WRITE_BATCHES_PER_SLOT",
@@ -88,6 +96,9 @@ SWEEP_PATIENCE_S = 120.0
 #: queued behind it keep every slot busy without holding every user's listing in memory.
 LISTING_BATCHES_PER_SLOT = 2
 
+#: People the state skips between two turns of the event loop (a few milliseconds of CPU).
+SELECT_TURN_PEOPLE = 100
+
 #: Writes sent ahead of their answers, in full batches per HTTP slot: enough that a slot never
 #: waits for the writer to refill its batch, few enough that a stop leaves little on the wire.
 WRITE_BATCHES_PER_SLOT = 4
@@ -116,6 +127,9 @@ class Dispatcher(StopSwitch):
             write (the automatic backup); a reason it returns stops the run (exit 3).
         ledger: the run's use of the confirmed state (``run.delta``): people it lets the run
             skip are reported unchanged without a request; None lists everyone.
+        on_person_rows: reports one skipped person's rows at once, each with the same action
+            and ``changes`` (the report's block path: the same lines as ``on_outcome`` of each
+            row's outcome, without building them); None sends each through ``on_outcome``.
     """
 
     def __init__(
@@ -134,8 +148,10 @@ class Dispatcher(StopSwitch):
         plan: PlanUser | None = None,
         before_writes: BeforeWrites | None = None,
         ledger: DeltaLedger | None = None,
+        on_person_rows: Callable[[Sequence[SkillRow], Action, str], None] | None = None,
     ) -> None:
         self._before_writes = before_writes
+        self._emit_rows = on_person_rows
         self._chunked = False
         self._client = client
         self._on_confirmed = on_confirmed
@@ -159,7 +175,7 @@ class Dispatcher(StopSwitch):
         self.result = DispatchResult()
         self.progress = progress if progress is not None else RunProgress()
         self.progress.throttled = lambda: client.gate.is_closed
-        self._delta = StateHooks(ledger, self._record, self.progress) if ledger else None
+        self._delta = StateHooks(ledger, self._record_rows, self.progress) if ledger else None
 
     # ------------------------------------------------------------------ entry point
 
@@ -220,8 +236,8 @@ class Dispatcher(StopSwitch):
             if self._stop_reason:
                 batcher.stop()
             chunks = self._selected(source.chunks(), record=True)
-            first = next(chunks, None)
-            second = next(chunks, None) if first is not None else None
+            first = await anext(chunks, None)
+            second = await anext(chunks, None) if first is not None else None
             if second is None:
                 plans = await self._plan_all(first or {})
                 if self._dry_run:
@@ -234,7 +250,7 @@ class Dispatcher(StopSwitch):
             else:
                 assert first is not None
                 self._chunked = True
-                await self._run_chunks(source, itertools.chain((first, second), chunks))
+                await self._run_chunks(source, _chained((first, second), chunks))
                 if self._dry_run:
                     return self.result
             try:
@@ -243,34 +259,43 @@ class Dispatcher(StopSwitch):
                 self._release_held()  # every row gets its outcome, whatever ended the sweep
         return self.result
 
-    def _selected(
+    async def _selected(
         self, chunks: Iterator[Mapping[str, Sequence[SkillRow]]], *, record: bool
-    ) -> Iterator[Mapping[str, Sequence[SkillRow]]]:
+    ) -> AsyncIterator[Mapping[str, Sequence[SkillRow]]]:
         """With the confirmed state, the people of each chunk to list (those skipped are
         reported as the chunks go by), gathered over chunks up to ``rows_per_chunk`` rows, so a
-        quiet night lists in chunks as full as a full night's. Without a state, the chunks."""
+        quiet night lists in chunks as full as a full night's. Without a state, the chunks.
+
+        Choosing and reporting the skipped people is most of a quiet night's CPU: it hands the
+        event loop a turn every ``SELECT_TURN_PEOPLE`` people and between chunks, so the
+        listings of the chunk being planned keep their HTTP slots busy meanwhile.
+        """
         if self._delta is None:
-            yield from chunks
+            for chunk in chunks:
+                yield chunk
             return
         gathered: dict[str, Sequence[SkillRow]] = {}
         size = 0
         for chunk in chunks:
-            listed, owned = self._delta.select(chunk, record=record)
+            listed, owned = await self._delta.select(
+                chunk, record=record, turn_every=SELECT_TURN_PEOPLE
+            )
             self.result.owned_skills += owned
             gathered.update(listed)
             size += sum(max(len(rows), 1) for rows in listed.values())
             if size >= self._run.rows_per_chunk:
                 yield gathered
                 gathered, size = {}, 0
+            await asyncio.sleep(0)
         if gathered:
             yield gathered
 
     async def _run_chunks(
-        self, source: UserRows, chunks: Iterator[Mapping[str, Sequence[SkillRow]]]
+        self, source: UserRows, chunks: AsyncIterator[Mapping[str, Sequence[SkillRow]]]
     ) -> None:
         if self._run.mode == "sync" and not self._dry_run:
             deletes = 0
-            for chunk in self._selected(source.chunks(), record=False):
+            async for chunk in self._selected(source.chunks(), record=False):
                 counted = await self._plan_all(chunk, record=False)
                 deletes += deletes_in(counted)
                 self._release(counted)
@@ -280,7 +305,7 @@ class Dispatcher(StopSwitch):
         planning: asyncio.Task[list[Planned]] | None = None
         deletes = 0
         try:
-            for chunk in chunks:
+            async for chunk in chunks:
                 if self._stop_reason and self.result.aborted:
                     self._hold_back(chunk)
                     continue
@@ -503,6 +528,17 @@ class Dispatcher(StopSwitch):
             outcome = replace(outcome, user=self._written_as[outcome.user])
         self._emit(outcome)
 
+    def _record_rows(self, rows: Sequence[SkillRow], action: Action, changes: str) -> None:
+        """The rows of a person the state skipped: one outcome each, as a block. They need
+        none of ``_record``'s care: the ledger does not follow a skipped person, and rows
+        from the file keep the user as written."""
+        if self._emit_rows is None:
+            for row in rows:
+                self._record(RowOutcome.for_row(row, action, changes=changes))
+            return
+        self.progress.count(action, len(rows))
+        self._emit_rows(rows, action, changes)
+
     def _confirmed(self, write: ConfirmedWrite) -> None:
         assert self._on_confirmed is not None
         if write.user_as_written == write.user and write.user in self._written_as:
@@ -514,3 +550,14 @@ class Dispatcher(StopSwitch):
         reason = self._refusals.note(kind, user, error)
         if reason:
             self._abort(reason)
+
+
+async def _chained(
+    first: Iterable[Mapping[str, Sequence[SkillRow]]],
+    rest: AsyncIterator[Mapping[str, Sequence[SkillRow]]],
+) -> AsyncIterator[Mapping[str, Sequence[SkillRow]]]:
+    """The chunks already taken, then the rest."""
+    for chunk in first:
+        yield chunk
+    async for chunk in rest:
+        yield chunk

@@ -242,3 +242,20 @@ def test_summary_sheet_charts_rows_per_action_and_lists_error_types_with_an_exam
         "rows": 3,
         "example": "skills.csv row 3: level 'Guru' on row 3 is not a level",
     }
+
+
+def test_markup_spaces_and_line_ends_in_cells_read_back_exactly_as_in_results_csv(
+    tmp_path: Path,
+) -> None:
+    table = make_table()
+    writer = new_writer(tmp_path, ALL)
+    values = ["R&D <team>", "  indented ", "one\r\ntwo", "a > b & c"]
+    for row, value in enumerate(values, start=2):
+        writer.add(outcome(table, row, ["ann@contoso.com", value, ""], Action.INVALID, error=value))
+    folder = writer.finish(make_summary(writer.path.name))
+
+    csv_lines = read_csv(folder / "results.csv")[1:]
+    rows = sheet_values(folder / "results.xlsx", "Results")[1:]
+    assert [r[6] for r in rows] == [line[6] or None for line in csv_lines]
+    assert [r[18] for r in rows] == [line[18] for line in csv_lines] == values
+    assert [r[12] for r in rows] == ["invalid"] * 4
