@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from importer.records import Action, RowOutcome, SkillRow, SourceRow, Table
 from importer.report.csv_files import (
@@ -121,6 +122,7 @@ class ResultsStream(ReportFiles):
         self._prefix = ","
         self._plain_prefix = False
         self._values_text: dict[Values, str] = {}
+        self._row_cells: dict[tuple[Any, ...], str] = {}
         self._row_table: Table | None = None
         self._user_index = self._name_index = _ABSENT
         self._corrections: dict[CorrectionKey, RowOutcome] = {}
@@ -287,37 +289,64 @@ class ResultsStream(ReportFiles):
             or _needs_care(f",{user},{user_id}", 2, (user, user_id))
             or _needs_care(tail, _TAIL_COMMAS, (changes,))
         )
-        known = self._values_text
+        cells = self._row_cells
         for row in rows:
             source = row.source
             table = source.table
-            name, column = row.display_name, source.column
+            column = source.column
+            key = (
+                column,
+                row.display_name,
+                row.proficiency,
+                row.categories,
+                row.collaboration_tags,
+                row.allowed_audiences,
+                row.web_url,
+            )
+            after = cells.get(key)
+            if after is None:
+                after = self._row_cells_text(key)
             if (
                 slow
+                or not after
                 or self._need_template
                 or row.user != user
                 or row.user_id != user_id
-                or _needs_care(f",{column},{name}", 2, (column, name))
             ):
                 self.add(RowOutcome.for_row(row, action, changes=changes))
                 continue
             if table.source is not self._table_source or table.sheet is not self._table_sheet:
                 self._switch_table(table.source, table.sheet)
-            categories, tags = row.categories, row.collaboration_tags
+            number = source.row
+            self._record(
+                code,
+                number,
+                f"{self._prefix}{number or ''},{column},{user},{user_id},{after}{tail}",
+            )
+            if column:
+                produced = correction_key(
+                    table.source, table.sheet, number, column, row.display_name
+                )
+                self._produced[produced] = code
+
+    def _row_cells_text(self, key: tuple[Any, ...]) -> str:
+        """A row's skill name and value cells as ``add_person_rows`` writes them, or "" when
+        its column or name needs care; remembered per combination (they repeat a lot)."""
+        column, name, proficiency, categories, tags, audiences, web_url = key
+        text = ""
+        if not _needs_care(f",{column},{name}", 2, (column, name)):
             values = (
-                row.proficiency or "",
+                proficiency or "",
                 "; ".join(categories) if categories else "",
                 "; ".join(tags) if tags else "",
-                row.allowed_audiences or "",
-                row.web_url or "",
+                audiences or "",
+                web_url or "",
             )
-            text = known.get(values) or self._format_values(values)
-            number = source.row
-            line = f"{self._prefix}{number or ''},{column},{user},{user_id},{name},{text}{tail}"
-            self._record(code, number, line)
-            if column:
-                key = correction_key(table.source, table.sheet, number, column, name)
-                self._produced[key] = code
+            text = f"{name},{self._values_text.get(values) or self._format_values(values)}"
+        if len(self._row_cells) >= _VALUES_CACHE:
+            self._row_cells.clear()
+        self._row_cells[key] = text
+        return text
 
     def _format_values(self, values: Values) -> str:
         """The value cells of a line, as ``result_row`` shows them; remembered per values."""
