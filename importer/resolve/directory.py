@@ -259,6 +259,8 @@ async def read_directory(
     done = False
     if cache is not None:
         figures.listing_reason = cache.reason
+        if cache.reason:
+            logger.info("%s", cache.reason)
         if cache.use and strategy == "auto":
             caught = await catch_up(cache, client, reader.retrying, index)
             if isinstance(caught, CaughtUp):
