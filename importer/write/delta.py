@@ -15,7 +15,8 @@ The dispatcher calls these at five points, and nothing else about the state leak
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 
 from importer.errors import GraphError
 from importer.progress import LISTING, RunProgress
@@ -24,7 +25,11 @@ from importer.state import DeltaLedger
 from importer.write.outcomes import error_type_for
 from importer.write.planner import Planned, UserPlan
 
-__all__ = ["StateHooks"]
+__all__ = ["SELECT_PEOPLE", "StateHooks"]
+
+#: People chosen (and their skipped rows reported) between two turns of the event loop: a few
+#: milliseconds of CPU.
+SELECT_PEOPLE = 100
 
 
 class StateHooks:
@@ -47,27 +52,58 @@ class StateHooks:
         self._record_rows = record_rows
         self._progress = progress
 
-    async def select(
-        self, users: Mapping[str, Sequence[SkillRow]], *, record: bool, turn_every: int = 100
+    def select(
+        self, users: Mapping[str, Sequence[SkillRow]], *, record: bool
     ) -> tuple[dict[str, Sequence[SkillRow]], int]:
         """The people of a chunk to list, and the owned skills of those skipped (for the
-        sync delete guard, which weighs deletes against every owned skill).
-
-        Reporting the skipped people's rows gives the event loop a turn every
-        ``turn_every`` people, so listings already under way are not held back by it.
-        """
+        sync delete guard, which weighs deletes against every owned skill)."""
         before = dict(self.ledger.figures)
         listed, skipped = self.ledger.split(users, count=record)
         owned = sum(person.entry.owned for person in skipped)
         if record:
-            for done, person in enumerate(skipped, start=1):
+            for person in skipped:
                 self._record_rows(person.rows, Action.UNCHANGED, person.note())
-                if done % turn_every == 0:
-                    await asyncio.sleep(0)
             for name, count in self.ledger.figures.items():
                 self._progress.people[name] += count - before.get(name, 0)
             self._progress.drop(LISTING, len(skipped))
         return listed, owned
+
+    async def listed_chunks(
+        self,
+        chunks: Iterable[Mapping[str, Sequence[SkillRow]]],
+        *,
+        record: bool,
+        rows_per_chunk: int,
+        owned: Callable[[int], None],
+        early: Callable[[Mapping[str, Sequence[SkillRow]]], None] | None = None,
+    ) -> AsyncIterator[dict[str, Sequence[SkillRow]]]:
+        """The people to list, gathered over ``chunks`` up to ``rows_per_chunk`` rows (so a
+        quiet night lists in chunks as full as a full night's); those skipped are reported
+        as the chunks go by, and their owned skills told to ``owned``.
+
+        Choosing and reporting the skipped people is most of a quiet night's CPU, so it goes
+        ``SELECT_PEOPLE`` people at a time, handing the event loop a turn after each: listings
+        under way keep their HTTP slots busy meanwhile. ``early`` is told of the people to
+        list as they are chosen, until the first chunk is complete (so their listings can
+        start before it is).
+        """
+        gathered: dict[str, Sequence[SkillRow]] = {}
+        size = 0
+        for chunk in chunks:
+            people = iter(chunk.items())
+            while part := dict(itertools.islice(people, SELECT_PEOPLE)):
+                listed, skipped_owned = self.select(part, record=record)
+                owned(skipped_owned)
+                if early is not None and listed:
+                    early(listed)
+                gathered.update(listed)
+                size += sum(max(len(rows), 1) for rows in listed.values())
+                if size >= rows_per_chunk:
+                    yield gathered
+                    gathered, size, early = {}, 0, None
+                await asyncio.sleep(0)
+        if gathered:
+            yield gathered
 
     def planned(self, user: str, plan: UserPlan) -> None:
         """The person's plan is made: wait for each of its operations."""

@@ -62,7 +62,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LISTING_BATCHES_PER_SLOT",
-    "SELECT_TURN_PEOPLE",
     "SETTLE_S",
     "SWEEP_PATIENCE_S",
     "WRITE_BATCHES_PER_SLOT",
@@ -95,9 +94,6 @@ SWEEP_PATIENCE_S = 120.0
 #: Listings in progress at once, in full batches per HTTP slot: one batch on the wire and one
 #: queued behind it keep every slot busy without holding every user's listing in memory.
 LISTING_BATCHES_PER_SLOT = 2
-
-#: People the state skips between two turns of the event loop (a few milliseconds of CPU).
-SELECT_TURN_PEOPLE = 100
 
 #: Writes sent ahead of their answers, in full batches per HTTP slot: enough that a slot never
 #: waits for the writer to refill its batch, few enough that a stop leaves little on the wire.
@@ -152,6 +148,11 @@ class Dispatcher(StopSwitch):
     ) -> None:
         self._before_writes = before_writes
         self._emit_rows = on_person_rows
+        # Listings started while the first chunk was chosen: request user -> its listing.
+        self._prefetched: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
+        self._prefetch_limit = asyncio.Semaphore(
+            max(1, run.concurrency * run.batch_size * LISTING_BATCHES_PER_SLOT)
+        )
         self._chunked = False
         self._client = client
         self._on_confirmed = on_confirmed
@@ -235,65 +236,100 @@ class Dispatcher(StopSwitch):
                 self._delta.ledger.uncertain = self._reconciler.is_pending
             if self._stop_reason:
                 batcher.stop()
-            chunks = self._selected(source.chunks(), record=True)
-            first = await anext(chunks, None)
-            second = await anext(chunks, None) if first is not None else None
-            if second is None:
-                plans = await self._plan_all(first or {})
-                if self._dry_run:
-                    # A dry run tells what the real one would do, the guard's verdict included.
-                    self._check_delete_guard(plans)
-                    self._report_dry_run(plans)
-                    return self.result
-                self._check_delete_guard(plans)
-                await self._write_all(plans)
-            else:
-                assert first is not None
-                self._chunked = True
-                await self._run_chunks(source, _chained((first, second), chunks))
-                if self._dry_run:
-                    return self.result
             try:
-                await self._sweep()
+                await self._dispatch(source)
             finally:
-                self._release_held()  # every row gets its outcome, whatever ended the sweep
+                await _cancelled(*self._prefetched.values())  # left by a run that ended early
+                self._prefetched.clear()
         return self.result
+
+    async def _dispatch(self, source: UserRows) -> None:
+        """Plan and write every chunk, then sweep: the body of ``run``."""
+        chunks = self._selected(source.chunks(), record=True)
+        first = await anext(chunks, None)
+        # The first chunk's listings go out while the next chunk is chosen, except in a sync
+        # run, which counts every chunk's deletes before it plans one for real.
+        planning = None
+        if first is not None and self._run.mode != "sync":
+            planning = asyncio.create_task(self._plan_all(first))
+        try:
+            second = await anext(chunks, None) if first is not None else None
+        except BaseException:
+            await _cancelled(planning)
+            raise
+        if second is None:
+            plans = await planning if planning else await self._plan_all(first or {})
+            if self._dry_run:
+                # A dry run tells what the real one would do, the guard's verdict included.
+                self._check_delete_guard(plans)
+                self._report_dry_run(plans)
+                return
+            self._check_delete_guard(plans)
+            await self._write_all(plans)
+        else:
+            assert first is not None
+            self._chunked = True
+            taken = (second,) if planning else (first, second)
+            await self._run_chunks(source, _chained(taken, chunks), planning)
+            if self._dry_run:
+                return
+        try:
+            await self._sweep()
+        finally:
+            self._release_held()  # every row gets its outcome, whatever ended the sweep
 
     async def _selected(
         self, chunks: Iterator[Mapping[str, Sequence[SkillRow]]], *, record: bool
     ) -> AsyncIterator[Mapping[str, Sequence[SkillRow]]]:
-        """With the confirmed state, the people of each chunk to list (those skipped are
-        reported as the chunks go by), gathered over chunks up to ``rows_per_chunk`` rows, so a
-        quiet night lists in chunks as full as a full night's. Without a state, the chunks.
+        """With the confirmed state, the people of each chunk to list (``StateHooks.
+        listed_chunks``: those skipped are reported as the chunks go by). Without, the chunks.
 
-        Choosing and reporting the skipped people is most of a quiet night's CPU: it hands the
-        event loop a turn every ``SELECT_TURN_PEOPLE`` people and between chunks, so the
-        listings of the chunk being planned keep their HTTP slots busy meanwhile.
+        The listings of the first chunk's people start as they are chosen (``_prefetch``),
+        unless a sync run must first count its deletes over every chunk.
         """
         if self._delta is None:
             for chunk in chunks:
                 yield chunk
             return
-        gathered: dict[str, Sequence[SkillRow]] = {}
-        size = 0
-        for chunk in chunks:
-            listed, owned = await self._delta.select(
-                chunk, record=record, turn_every=SELECT_TURN_PEOPLE
-            )
-            self.result.owned_skills += owned
-            gathered.update(listed)
-            size += sum(max(len(rows), 1) for rows in listed.values())
-            if size >= self._run.rows_per_chunk:
-                yield gathered
-                gathered, size = {}, 0
-            await asyncio.sleep(0)
-        if gathered:
-            yield gathered
+
+        def owned(skills: int) -> None:
+            self.result.owned_skills += skills
+
+        early = record and not (self._run.mode == "sync" and not self._dry_run)
+        async for chunk in self._delta.listed_chunks(
+            chunks,
+            record=record,
+            rows_per_chunk=self._run.rows_per_chunk,
+            owned=owned,
+            early=self._prefetch if early else None,
+        ):
+            yield chunk
+
+    def _prefetch(self, users: Mapping[str, Sequence[SkillRow]]) -> None:
+        """Start listing these people's skills now, for the plan of their chunk to come."""
+        assert self._lister is not None
+        lister = self._lister
+        limit = self._prefetch_limit
+
+        async def list_early(user: str) -> list[dict[str, Any]]:
+            async with limit:
+                return await lister.list_skills(user)
+
+        for rows in users.values():
+            if rows:
+                user = rows[0].user_id or rows[0].user
+                self._prefetched[user] = asyncio.create_task(list_early(user))
 
     async def _run_chunks(
-        self, source: UserRows, chunks: AsyncIterator[Mapping[str, Sequence[SkillRow]]]
+        self,
+        source: UserRows,
+        chunks: AsyncIterator[Mapping[str, Sequence[SkillRow]]],
+        planning: asyncio.Task[list[Planned]] | None = None,
     ) -> None:
+        """Plan each chunk while the one before is written. ``planning``: the first chunk's,
+        already under way (not in a sync run, which first counts every chunk's deletes)."""
         if self._run.mode == "sync" and not self._dry_run:
+            assert planning is None
             deletes = 0
             async for chunk in self._selected(source.chunks(), record=False):
                 counted = await self._plan_all(chunk, record=False)
@@ -302,7 +338,6 @@ class Dispatcher(StopSwitch):
             self._guard_deletes(deletes)
             self.result.owned_skills = 0  # counted again as the chunks are planned for real
             self.result.warnings.clear()
-        planning: asyncio.Task[list[Planned]] | None = None
         deletes = 0
         try:
             async for chunk in chunks:
@@ -319,10 +354,7 @@ class Dispatcher(StopSwitch):
                 deletes += await self._use_plans(await planning)
                 planning = None
         finally:
-            if planning is not None:
-                planning.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await planning
+            await _cancelled(planning)
         if self._dry_run and self._run.mode == "sync":
             self._guard_deletes(deletes, dry_run=True)
 
@@ -406,8 +438,9 @@ class Dispatcher(StopSwitch):
     ) -> list[dict[str, Any]] | None:
         """List the user's skills, or report all their rows and return None."""
         assert self._lister is not None
+        early = self._prefetched.pop(user, None)
         try:
-            skills = await self._lister.list_skills(user)
+            skills = await (early if early is not None else self._lister.list_skills(user))
         except NotSentError as exc:
             self._report_rows(rows, Action.NOT_SENT, exc, record=record)
             return None
@@ -561,3 +594,14 @@ async def _chained(
         yield chunk
     async for chunk in rest:
         yield chunk
+
+
+async def _cancelled(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel work that will not be used (a chunk's planning, early listings); wait for it."""
+    for task in tasks:
+        if task is not None and not task.done():
+            task.cancel()
+    for task in tasks:
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
