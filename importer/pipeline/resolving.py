@@ -125,6 +125,8 @@ def directory_cache(
         reason = "--full: the whole directory is listed"
     elif settings.run.delta == "off":
         reason = "run.delta is off: the whole directory is listed"
+    if reason:
+        logger.info("%s", reason)
     return DirectoryCache(
         snapshot_path(target, tenant),
         target,

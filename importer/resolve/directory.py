@@ -260,6 +260,8 @@ async def read_directory(
     if cache is not None:
         figures.listing_reason = cache.reason
         if cache.use and strategy == "auto":
+            if progress is not None:
+                progress.tell(RESOLVING, "reading the directory's changes since the last run")
             caught = await catch_up(cache, client, reader.retrying, index)
             if isinstance(caught, CaughtUp):
                 figures.strategy, figures.delta_pages = "delta", caught.pages

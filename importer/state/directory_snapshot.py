@@ -23,7 +23,6 @@ What keeps it honest:
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -160,7 +159,9 @@ def store_snapshot(
     """Write a whole new snapshot (the users of a complete listing, the link asked for before
     it), replacing any older one at once."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    # One name per snapshot (the run lock lets one run at a time write it): a file left by a
+    # run killed while writing is simply replaced by the next.
+    temporary = path.with_name(f"{path.name}.tmp")
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()
     try:

@@ -237,6 +237,8 @@ async def test_run_delta_off_lists_and_keeps_the_snapshot_fresh(
     off = await night(sandbox, tmp_path, path, 2, delta="off")
     assert directory(off)["strategy"] == "listing"
     assert "run.delta is off" in directory(off)["listing_reason"]
+    log = (off.report_dir / "run.log").read_text(encoding="utf-8")
+    assert "run.delta is off: the whole directory is listed" in log
     auto = await night(sandbox, tmp_path, path, 3)
     assert directory(auto)["strategy"] == "delta"
 
