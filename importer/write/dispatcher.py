@@ -334,7 +334,7 @@ class Dispatcher(StopSwitch):
             async for chunk in self._selected(source.chunks(), record=False):
                 counted = await self._plan_all(chunk, record=False)
                 deletes += deletes_in(counted)
-                self._release(counted)
+                self._release(counted, counted=True)
             self._guard_deletes(deletes)
             self.result.owned_skills = 0  # counted again as the chunks are planned for real
             self.result.warnings.clear()
@@ -366,15 +366,17 @@ class Dispatcher(StopSwitch):
         self._release(plans)
         return deletes_in(plans)
 
-    def _release(self, plans: list[Planned]) -> None:
+    def _release(self, plans: list[Planned], *, counted: bool = False) -> None:
         """Forget what a finished chunk's users needed: listings, reported ids, names as written.
 
         Only users with a create whose outcome was unknown are kept, for the final sweep; so
-        a run's memory grows with one chunk, not with everybody's skills.
+        a run's memory grows with one chunk, not with everybody's skills. ``counted``: plans of
+        the sync guard's count, whose people the confirmed state goes on following (the first
+        chunks are already chosen for real by then).
         """
         assert self._lister is not None
         assert self._reconciler is not None
-        if self._delta is not None:
+        if self._delta is not None and not counted:
             self._delta.release(plans)
         for user, _rows, _plan in plans:
             if not self._reconciler.is_pending(user):

@@ -175,6 +175,38 @@ async def test_a_changed_person_is_planned_and_the_rest_skipped(
     assert skipped[0]["changes"] == "not listed: same as confirmed on 2026-03-02 (state)"
 
 
+@pytest.mark.parametrize("mode", ["upsert", "sync"])
+async def test_a_quiet_night_in_many_chunks_reports_every_row_once_in_input_order(
+    running_sandbox: RunningSandbox, tmp_path: Path, mode: str
+) -> None:
+    # One person per chunk: listings start while later people are still being chosen, and
+    # a sync run counts every chunk's deletes first; night 1 confirms every person either way.
+    rows = [(user, name, "expert", "Tech") for name in ("Python", "SQL") for user in PEOPLE]
+    await run_night(
+        running_sandbox, tmp_path, write_csv(tmp_path / "s.csv", rows), 1, mode=mode,
+        rows_per_chunk=1,
+    )  # fmt: skip
+    assert len(people_in_state()) == len(PEOPLE)
+    changed = [(u, n, "elementary" if u == ZOE_UPN else lvl, c) for u, n, lvl, c in rows]
+
+    result = await run_night(
+        running_sandbox, tmp_path, write_csv(tmp_path / "t.csv", changed), 2, mode=mode,
+        rows_per_chunk=1,
+    )  # fmt: skip
+
+    assert levels(await skills_of(running_sandbox, ZOE_UPN)) == {
+        "Python": "elementary",
+        "SQL": "elementary",
+    }
+    lines = results(result)
+    assert [(line["user"], line["displayName"]) for line in lines] == [r[:2] for r in changed]
+    assert [line["action"] for line in lines if line["user"] == ZOE_UPN] == ["updated"] * 2
+    assert {line["action"] for line in lines if line["user"] != ZOE_UPN} == {"unchanged"}
+    figures = summary(result)["state"]
+    assert figures["planned"] == 1
+    assert figures["skipped"] + figures["verified"] == len(PEOPLE) - 1
+
+
 # --- drift made by hand ---------------------------------------------------------------------
 
 
