@@ -7,12 +7,20 @@ rotating re-verification slice of ``run.verify_days`` is listed as on a real sec
 
     .venv/bin/python -m bench.bench_delta --users 100000 --skills 5 --latency-ms 50
 
-Requests are counted twice: HTTP requests the importer sent (a ``$batch`` counts one; directory
-pages and the tenant check included) and sub-requests (each ``$batch`` item and each plain
-request), from each night's summary.json. After night 2 every changed person's skills are read
-back from the sandbox and compared with the file.
+Wall time and CPU time (the importer process: user + system) per night. Requests are counted twice:
+HTTP requests the importer sent (a ``$batch`` counts one; directory pages and the tenant check
+included) and sub-requests (each ``$batch`` item and each plain request), from each night's
+summary.json. After night 2 every changed person's skills are read back from the sandbox and
+compared with the file.
 
 Targets: night 2 sends <= 3% of night 1's requests and takes >= 15x less wall time.
+
+To measure night 2 again and again without paying night 1 each time, ``--prepared DIR`` keeps
+night 1 (inputs, sandbox database, state folder, figures) in DIR the first time and, when DIR
+already holds one, replays night 2 on fresh copies of them; ``--profile FILE`` writes night 2's
+cProfile statistics:
+
+    .venv/bin/python -m bench.bench_delta --users 20000 --prepared /tmp/n1-20k --profile n2.prof
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ import argparse
 import csv
 import json
 import os
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,11 +51,18 @@ _NIGHT = (
     "from pathlib import Path\n"
     "from importer.config import load_settings\n"
     "from importer.pipeline import run_import\n"
-    "config, url, source, now, concurrency, delta = sys.argv[1:7]\n"
+    "config, url, source, now, concurrency, delta, profile = sys.argv[1:8]\n"
     "settings = load_settings(Path(config), {'target': {'graph': url},"
     " 'run': {'concurrency': int(concurrency), 'delta': delta}})\n"
-    "result = asyncio.run(run_import([Path(source)], settings,"
+    "night = lambda: asyncio.run(run_import([Path(source)], settings,"
     " now=datetime.fromisoformat(now)))\n"
+    "if profile:\n"
+    "    import cProfile\n"
+    "    with cProfile.Profile() as prof:\n"
+    "        result = night()\n"
+    "    prof.dump_stats(profile)\n"
+    "else:\n"
+    "    result = night()\n"
     "sys.exit(int(result.exit_code))\n"
 )
 
@@ -81,22 +98,32 @@ def write_inputs(folder: Path, users: int, skills: int, changed_every: int) -> t
 
 
 def _night(
-    folder: Path, url: str, source: Path, now: datetime, concurrency: int, delta: str = "auto"
+    folder: Path,
+    url: str,
+    source: Path,
+    now: datetime,
+    concurrency: int,
+    delta: str = "auto",
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     env = {**os.environ, "XDG_STATE_HOME": str(folder / "state-home")}
     before = set((folder / "reports").glob("*/summary.json"))
     started = time.perf_counter()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         [sys.executable, "-c", _NIGHT, str(folder / "config.yaml"), url, str(source),
-         now.isoformat(), str(concurrency), delta],
+         now.isoformat(), str(concurrency), delta, str(profile or "")],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     seconds = time.perf_counter() - started
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = cpu.ru_utime + cpu.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
     [new] = set((folder / "reports").glob("*/summary.json")) - before
     summary = json.loads(new.read_text())
     return {
         "exit_code": done.returncode,
         "seconds": round(seconds, 1),
+        "cpu_s": round(cpu_s, 1),
         "http_requests": summary["http"]["requests"],
         "sub_requests": summary["http"]["sub_requests"],
         "counts": {k: v for k, v in summary["counts"].items() if v},
@@ -117,37 +144,92 @@ def _check_changed(url: str, users: int, changed_every: int) -> int:
     return wrong
 
 
+class _Sandbox:
+    """``skills-import sandbox`` in its own process on a free port, over one folder's data."""
+
+    def __init__(self, folder: Path, latency_ms: float) -> None:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        command = [
+            sys.executable, "-m", "importer", "sandbox", "--port", str(port),
+            "--db", str(folder / "graph.sqlite"), "--directory", str(folder / "directory.csv"),
+            "--latency-ms", str(latency_ms),
+        ]  # fmt: skip
+        with (folder / "sandbox.log").open("a") as log:
+            self._server = subprocess.Popen(command, stdout=log, stderr=log)
+        try:
+            _wait_until_up(port)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """End the sandbox (its database is then complete on disk)."""
+        self._server.terminate()
+        self._server.wait(10)
+
+
+def _prepare(folder: Path, args: argparse.Namespace, changed_every: int) -> dict[str, Any]:
+    """Night 1 in ``folder`` (kept there with its figures), or the figures of one kept."""
+    figures = folder / "night1.json"
+    if figures.exists():
+        kept: dict[str, Any] = json.loads(figures.read_text())
+        return kept
+    folder.mkdir(parents=True, exist_ok=True)
+    write_inputs(folder, args.users, args.skills, changed_every)
+    (folder / "config.yaml").write_text(f"report:\n  dir: {folder / 'reports'}\n")
+    sandbox = _Sandbox(folder, args.latency_ms)
+    try:
+        one = _night(folder, sandbox.url, folder / "night1.csv", NIGHT_1, args.concurrency)
+    finally:
+        sandbox.stop()
+    figures.write_text(json.dumps(one))
+    return one
+
+
+def _replay_copy(prepared: Path) -> Path:
+    """A fresh folder holding copies of a kept night 1 (night 2 changes sandbox and state)."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-delta-night2-"))
+    for name in ("directory.csv", "night1.csv", "night2.csv"):
+        (folder / name).symlink_to(prepared / name)
+    for db in prepared.glob("graph.sqlite*"):
+        shutil.copy2(db, folder / db.name)
+    shutil.copytree(prepared / "state-home", folder / "state-home")
+    (folder / "config.yaml").write_text(f"report:\n  dir: {folder / 'reports'}\n")
+    return folder
+
+
+#: Night 1's clock; night 2 runs a day later.
+NIGHT_1 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Two nights against one sandbox; the figures of each and their ratios."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-delta-"))
     changed_every = round(100 / args.changed_percent)
-    directory, first, second = write_inputs(folder, args.users, args.skills, changed_every)
-    (folder / "config.yaml").write_text(f"report:\n  dir: {folder / 'reports'}\n")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    sandbox_cmd = [
-        sys.executable, "-m", "importer", "sandbox", "--port", str(port),
-        "--db", str(folder / "graph.sqlite"), "--directory", str(directory),
-        "--latency-ms", str(args.latency_ms),
-    ]  # fmt: skip
-    with (folder / "sandbox.log").open("w") as log:
-        server = subprocess.Popen(sandbox_cmd, stdout=log, stderr=log)
+    if args.prepared is not None:
+        one = _prepare(args.prepared, args, changed_every)
+        folder = _replay_copy(args.prepared)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="bench-delta-"))
+        write_inputs(folder, args.users, args.skills, changed_every)
+        (folder / "config.yaml").write_text(f"report:\n  dir: {folder / 'reports'}\n")
+    sandbox = _Sandbox(folder, args.latency_ms)
+    url = sandbox.url
     try:
-        _wait_until_up(port)
-        night_1 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
-        one = _night(folder, url, first, night_1, args.concurrency)
-        two = _night(folder, url, second, night_1 + timedelta(days=1), args.concurrency)
+        if args.prepared is None:
+            one = _night(folder, url, folder / "night1.csv", NIGHT_1, args.concurrency)
+        night_2 = NIGHT_1 + timedelta(days=1)
+        two = _night(
+            folder, url, folder / "night2.csv", night_2, args.concurrency, profile=args.profile
+        )
         wrong = _check_changed(url, args.users, changed_every)
         stats = _get_json(f"{url}/_sandbox/stats")
         before = {}
         if args.before:
             # The code before the state: night 2's file again, every person listed.
-            before = _night(
-                folder, url, second, night_1 + timedelta(days=1), args.concurrency, "off"
-            )
+            before = _night(folder, url, folder / "night2.csv", night_2, args.concurrency, "off")
     finally:
-        server.terminate()
-        server.wait(10)
+        sandbox.stop()
     return {
         "users": args.users,
         "skills_per_person": args.skills,
@@ -179,6 +261,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="then run night 2's file again with run.delta off (every person listed, as before)",
     )
+    parser.add_argument(
+        "--prepared",
+        type=Path,
+        help="keep night 1 in this folder, or replay night 2 on copies of the one kept there",
+    )
+    parser.add_argument("--profile", type=Path, help="write night 2's cProfile statistics here")
     print(json.dumps(run_benchmark(parser.parse_args(argv)), indent=2))
 
 

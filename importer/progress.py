@@ -166,15 +166,15 @@ class RunProgress:
         if current is not None:
             current.total = current.done
 
-    def count(self, action: str) -> None:
-        """Count one row's outcome; the writing phase, when started, advances by one.
+    def count(self, action: str, rows: int = 1) -> None:
+        """Count ``rows`` rows' outcome; the writing phase, when started, advances as much.
 
         After an interrupt, the rows reported ``not-sent`` were not written: they do not
         advance it (answers still arriving for rows in flight do).
         """
-        self.actions[str(action)] += 1
+        self.actions[str(action)] += rows
         if WRITING in self.phases and not (self.interrupted and action == "not-sent"):
-            self.advance(phase=WRITING)
+            self.advance(rows, phase=WRITING)
 
     def interrupt(self) -> None:
         """Ctrl-C or SIGTERM: from now on the counts are what was really done."""

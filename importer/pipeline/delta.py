@@ -128,18 +128,21 @@ async def open_delta(
     dry_run: bool,
     now: datetime,
     file_users: set[str],
+    tenant: str | None = None,
 ) -> DeltaSetup:
     """Open the target's state and make the run's ledger.
 
     Args:
         file_users: the users (case-folded) of the file's rows that are not to be written
             (invalid, duplicate): a person whose every row is invalid has not left the file.
+        tenant: the tenant id when the run already asked (``tenant_of``), else asked here.
     """
     setup = DeltaSetup()
     kind = settings.target.kind
     if kind != "profile":
         return setup
-    tenant = await tenant_of(settings, client, token_provider)
+    if tenant is None:
+        tenant = await tenant_of(settings, client, token_provider)
     if not tenant:
         warning = (
             "the tenant this run writes to cannot be told (no tenant id in the token or in "

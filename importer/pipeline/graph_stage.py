@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 from importer.config import Settings
 from importer.connector import ConfirmedItems, ConnectorWriter, open_confirmed_items
@@ -16,15 +17,17 @@ from importer.graph.client import GraphClient, TokenProvider
 from importer.journal import open_journal
 from importer.journal.backup import RunBackup
 from importer.pipeline.delta import DeltaSetup, WithLeavers, open_delta
-from importer.pipeline.resolving import ResolvedRows, resolve_for_run
+from importer.pipeline.resolving import ResolvedRows, directory_cache, resolve_for_run
 from importer.pipeline.result import GraphWork, StateOptions
 from importer.pipeline.signals import stop_on_signals
 from importer.pipeline.spill import RowSpill, report_not_sent
-from importer.progress import RunProgress
+from importer.progress import RESOLVING, RunProgress
 from importer.records import RowOutcome
 from importer.report.writer import ReportWriter
+from importer.resolve import DirectoryCache
 from importer.state import DeltaLedger
 from importer.targets import open_graph
+from importer.targets.identity import tenant_of
 from importer.write.dispatcher import Dispatcher
 from importer.write.groups import UserRows
 
@@ -50,7 +53,20 @@ async def dispatch(
     assert token_provider is not None
     async with open_graph(settings, token_provider) as client:
         work = GraphWork()
-        resolved = await _resolve_step(settings, client, users, writer, progress, work)
+        tenants: list[str] = []
+
+        async def find_cache() -> DirectoryCache | None:
+            """Which tenant this is (asked once, inside the interruptible resolving step)."""
+            if state is None:
+                return None
+            progress.start(RESOLVING, None, "users")
+            progress.tell(RESOLVING, "finding which tenant the run writes to")
+            tenants.append(await tenant_of(settings, client, token_provider))
+            return directory_cache(
+                settings, tenants[0], state.now, full=state.full, dry_run=dry_run
+            )
+
+        resolved = await _resolve_step(settings, client, users, writer, progress, work, find_cache)
         if resolved is not None:
             delta = DeltaSetup()
             if state is not None:
@@ -63,6 +79,7 @@ async def dispatch(
                     dry_run=dry_run,
                     now=state.now,
                     file_users=state.file_users,
+                    tenant=tenants[0] if tenants else None,
                 )
                 work.state, work.warnings[:0] = delta.figures, delta.warnings
             items = None
@@ -108,16 +125,23 @@ async def _resolve_step(
     writer: ReportWriter,
     progress: RunProgress,
     work: GraphWork,
+    find_cache: Callable[[], Awaitable[DirectoryCache | None]],
 ) -> ResolvedRows | None:
-    """Every user to an object id; None when the run stops here (``work`` then says why)."""
+    """Every user to an object id; None when the run stops here (``work`` then says why).
+
+    ``find_cache``: the run's directory snapshot (``directory_cache``), None for none."""
 
     def emit(outcome: RowOutcome) -> None:
         progress.count(outcome.action)
         writer.add(outcome)
 
-    resolving = asyncio.ensure_future(
-        resolve_for_run(settings, client, users, emit, work.users, progress)
-    )
+    async def resolve() -> ResolvedRows | str:
+        cache = await find_cache()
+        return await resolve_for_run(
+            settings, client, users, emit, work.users, progress, cache=cache
+        )
+
+    resolving = asyncio.ensure_future(resolve())
 
     def stop() -> None:
         resolving.cancel()
@@ -200,6 +224,7 @@ async def _write_step(
             on_confirmed=journal.record if journal is not None else None,
             before_writes=backup,
             ledger=ledger,
+            on_person_rows=writer.add_person_rows,
         )
     writer.on_failure(dispatcher.stop)
     try:

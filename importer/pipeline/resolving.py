@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from importer.config import Settings
@@ -20,14 +21,17 @@ from importer.progress import RunProgress
 from importer.records import RowOutcome, SkillRow
 from importer.resolve import (
     DirectoryAccessError,
+    DirectoryCache,
     DirectoryUser,
     Resolution,
     RowResolver,
     resolve_users,
 )
+from importer.state.directory_snapshot import snapshot_path
+from importer.targets.identity import state_target
 from importer.write.groups import UserRows
 
-__all__ = ["HeldRows", "ResolvedRows", "resolve_for_run"]
+__all__ = ["HeldRows", "ResolvedRows", "directory_cache", "resolve_for_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +112,32 @@ class ResolvedRows:
         return users[0] if len(users) == 1 else None
 
 
+def directory_cache(
+    settings: Settings, tenant: str, now: datetime, *, full: bool, dry_run: bool
+) -> DirectoryCache | None:
+    """Where this run keeps its directory snapshot and what it may do with it (None when the
+    tenant cannot be told: no snapshot is then kept, as no confirmed state is)."""
+    if not tenant:
+        return None
+    target = state_target(settings)
+    reason = ""
+    if full:
+        reason = "--full: the whole directory is listed"
+    elif settings.run.delta == "off":
+        reason = "run.delta is off: the whole directory is listed"
+    if reason:
+        logger.info("%s", reason)
+    return DirectoryCache(
+        snapshot_path(target, tenant),
+        target,
+        tenant,
+        use=not reason,
+        writable=not dry_run,
+        now=now.timestamp(),
+        reason=reason,
+    )
+
+
 def regroup_people(held: HeldRows, resolution: Resolution) -> int:
     """Put the rows of one person written several ways (a GUID here, a UPN there) in one group.
 
@@ -151,10 +181,12 @@ async def resolve_for_run(
     progress: RunProgress | None = None,
     *,
     keep_mail: bool = False,
+    cache: DirectoryCache | None = None,
 ) -> ResolvedRows | str:
     """Resolve every held user; the rows to plan come back as ``ResolvedRows``.
 
-    ``keep_mail``: remember each person's mail (``ResolvedRows.directory_user``).
+    ``keep_mail``: remember each person's mail (``ResolvedRows.directory_user``); ``cache``:
+    the run's directory snapshot (``directory_cache``).
 
     Returns:
         The resolved rows; or, when the directory cannot be read, the reason to stop (every
@@ -170,6 +202,7 @@ async def resolve_for_run(
             settings.run,
             progress=progress,
             keep_mail=keep_mail,
+            cache=cache,
         )
     except DirectoryAccessError as exc:
         logger.error("%s", exc)

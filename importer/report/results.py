@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-from importer.records import Action, RowOutcome, SourceRow, Table
+from importer.records import Action, RowOutcome, SkillRow, SourceRow, Table
 from importer.report.csv_files import (
     FORMULA_PREFIXES,
     REJECT_ACTIONS,
@@ -57,6 +58,7 @@ _REJECT_CODES = frozenset(_CODES[action] for action in REJECT_ACTIONS)
 _ATTENTION_CODES = frozenset(_CODES[action] for action in ATTENTION_ACTIONS)
 _FLUSH_ROWS = 4096
 _COMMAS = len(RESULT_COLUMNS) - 1
+_TAIL_COMMAS = 8  # the commas of a line from its action on
 _ABSENT = 1 << 30  # a cell index no row reaches: the column is not in the table
 
 
@@ -120,6 +122,7 @@ class ResultsStream(ReportFiles):
         self._prefix = ","
         self._plain_prefix = False
         self._values_text: dict[Values, str] = {}
+        self._row_cells: dict[tuple[Any, ...], str] = {}
         self._row_table: Table | None = None
         self._user_index = self._name_index = _ABSENT
         self._corrections: dict[CorrectionKey, RowOutcome] = {}
@@ -266,6 +269,84 @@ class ResultsStream(ReportFiles):
                     written = 0
                     self._flush()
         self._counts[code] += written
+
+    def add_person_rows(self, rows: Sequence[SkillRow], action: Action, changes: str) -> None:
+        """Record one person's rows that share an outcome with no detail but ``changes``
+        (the rows the confirmed state lets a run skip, half a million on a quiet night).
+
+        Writes the same lines as ``add(RowOutcome.for_row(row, action, changes=changes))`` for
+        each row, without building the outcomes: the user's cells and the tail of the line
+        are checked once for the person; a row that needs anything special takes ``add``.
+        """
+        if not rows:
+            return
+        code = _CODES[action]
+        user, user_id = rows[0].user, rows[0].user_id
+        tail = f",{_TEXT[code]},{changes},,,0,,,"
+        slow = (
+            code in _REJECT_CODES
+            or code in self._attention_codes
+            or _needs_care(f",{user},{user_id}", 2, (user, user_id))
+            or _needs_care(tail, _TAIL_COMMAS, (changes,))
+        )
+        cells = self._row_cells
+        for row in rows:
+            source = row.source
+            table = source.table
+            column = source.column
+            key = (
+                column,
+                row.display_name,
+                row.proficiency,
+                row.categories,
+                row.collaboration_tags,
+                row.allowed_audiences,
+                row.web_url,
+            )
+            after = cells.get(key)
+            if after is None:
+                after = self._row_cells_text(key)
+            if (
+                slow
+                or not after
+                or self._need_template
+                or row.user != user
+                or row.user_id != user_id
+            ):
+                self.add(RowOutcome.for_row(row, action, changes=changes))
+                continue
+            if table.source is not self._table_source or table.sheet is not self._table_sheet:
+                self._switch_table(table.source, table.sheet)
+            number = source.row
+            self._record(
+                code,
+                number,
+                f"{self._prefix}{number or ''},{column},{user},{user_id},{after}{tail}",
+            )
+            if column:
+                produced = correction_key(
+                    table.source, table.sheet, number, column, row.display_name
+                )
+                self._produced[produced] = code
+
+    def _row_cells_text(self, key: tuple[Any, ...]) -> str:
+        """A row's skill name and value cells as ``add_person_rows`` writes them, or "" when
+        its column or name needs care; remembered per combination (they repeat a lot)."""
+        column, name, proficiency, categories, tags, audiences, web_url = key
+        text = ""
+        if not _needs_care(f",{column},{name}", 2, (column, name)):
+            values = (
+                proficiency or "",
+                "; ".join(categories) if categories else "",
+                "; ".join(tags) if tags else "",
+                audiences or "",
+                web_url or "",
+            )
+            text = f"{name},{self._values_text.get(values) or self._format_values(values)}"
+        if len(self._row_cells) >= _VALUES_CACHE:
+            self._row_cells.clear()
+        self._row_cells[key] = text
+        return text
 
     def _format_values(self, values: Values) -> str:
         """The value cells of a line, as ``result_row`` shows them; remembered per values."""

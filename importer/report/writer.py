@@ -31,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 
 from importer.errors import ConfigError, ExitCode
-from importer.records import Action, RowOutcome, SourceRow
+from importer.records import Action, RowOutcome, SkillRow, SourceRow
 from importer.report.error_types import ErrorTallyPart
 from importer.report.rejects import RejectsCsv
 from importer.report.results import ResultsStream
@@ -191,6 +191,13 @@ class ReportWriter:
         self._stream.add(outcome)
         if self.seen_users is not None:
             self.seen_users.add(outcome.user.casefold())
+
+    def add_person_rows(self, rows: Sequence[SkillRow], action: Action, changes: str) -> None:
+        """Record one person's rows with one outcome and ``changes`` each (the rows the
+        confirmed state skips; see ``ResultsStream.add_person_rows``)."""
+        self._stream.add_person_rows(rows, action, changes)
+        if self.seen_users is not None and rows:
+            self.seen_users.update(row.user.casefold() for row in rows)
 
     def add_source_row(
         self,

@@ -3,10 +3,12 @@
 - ``odata``: the directory requests, with values as properly escaped OData literals;
 - ``matching``: which directory users a value matches (mail ignoring case, employeeId exactly);
 - ``directory``: reads the directory by listing or lookups, whichever costs fewer requests;
+- ``cached``: or from last run's snapshot plus Graph's changes since (``users/delta``);
 - ``stage``: the stage itself: resolve the distinct values, then give each row its object id
   or its outcome (user-not-found, user-ambiguous, user-disabled).
 """
 
+from importer.resolve.cached import DirectoryCache
 from importer.resolve.directory import (
     DIRECTORY_PERMISSION,
     DirectoryAccessError,
@@ -33,6 +35,7 @@ __all__ = [
     "DIRECTORY_PERMISSION",
     "MAX_FILTER_VALUES",
     "DirectoryAccessError",
+    "DirectoryCache",
     "DirectoryFigures",
     "DirectoryUser",
     "MatchIndex",

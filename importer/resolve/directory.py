@@ -23,7 +23,6 @@ import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from importer.config import RunSettings
@@ -33,6 +32,15 @@ from importer.graph.client import GraphClient, SubRequest, SubResponse
 from importer.graph.pacing import AdaptivePacer
 from importer.graph.retry import with_retries
 from importer.progress import RESOLVING, RunProgress
+from importer.resolve.cached import (
+    CaughtUp,
+    DirectoryCache,
+    catch_up,
+    keep_listing,
+    latest_link,
+    listed_user,
+)
+from importer.resolve.figures import DirectoryFigures
 from importer.resolve.matching import MatchIndex, parse_user
 from importer.resolve.odata import MAX_FILTER_VALUES, listing_url, lookup_url
 
@@ -53,35 +61,6 @@ DIRECTORY_PERMISSION = (
 )
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class DirectoryFigures:
-    """How the users were resolved, for the log and summary.json.
-
-    Attributes:
-        strategy: ``lookups``, ``listing``, ``listing, then lookups`` or ``none``.
-        people: distinct user values looked for.
-        requests: HTTP requests sent to the directory (a ``$batch`` counts one).
-        sub_requests: listing pages plus lookups (each lookup is one ``$batch`` item).
-        listing_pages: pages of the listing read.
-        lookups: ``$filter`` lookups sent.
-        directory_users: users the listing went through.
-        lookup_budget: the requests the lookups were estimated to cost.
-    """
-
-    strategy: str = "none"
-    people: int = 0
-    requests: int = 0
-    sub_requests: int = 0
-    listing_pages: int = 0
-    lookups: int = 0
-    directory_users: int = 0
-    lookup_budget: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        """The figures as JSON-ready data."""
-        return asdict(self)
 
 
 def lookup_requests(values_per_prop: Mapping[str, int], batch_size: int) -> int:
@@ -111,8 +90,10 @@ class _Reader:
         self.sleep = sleep
         self.figures = DirectoryFigures()
         self.failures: dict[tuple[str, str], GraphError] = {}
+        #: The listed users, for a snapshot (None: none is kept).
+        self.listed: list[dict[str, Any]] | None = None
 
-    async def _retrying(self, call: Callable[[], Awaitable[SubResponse]]) -> dict[str, Any]:
+    async def retrying(self, call: Callable[[], Awaitable[SubResponse]]) -> dict[str, Any]:
         async def once() -> dict[str, Any]:
             answer = await call()
             error = answer.error()
@@ -156,18 +137,20 @@ class _Reader:
             if link in seen:
                 raise PermanentGraphError("the directory returned the same @odata.nextLink twice")
             seen.add(link)
-            body = await self._retrying(functools.partial(self.client.get_page, link))
+            body = await self.retrying(functools.partial(self.client.get_page, link))
             self._take(body, props)
 
     async def listing(self, budget: int) -> bool:
         """Page through the directory; False when abandoned after ``budget`` pages."""
-        body = await self._retrying(
+        body = await self.retrying(
             lambda: self.client.send(SubRequest("users", "GET", listing_url()))
         )
         seen: set[str] = set()
         while True:
             self.figures.listing_pages += 1
             self.figures.directory_users += self._take(body)
+            if self.listed is not None:
+                self.listed.extend(filter(None, map(listed_user, body["value"])))
             if self.progress is not None:
                 self.progress.set_done(RESOLVING, self.index.found)
                 self.progress.tell(
@@ -183,7 +166,7 @@ class _Reader:
             if link in seen:
                 raise PermanentGraphError("the directory returned the same @odata.nextLink twice")
             seen.add(link)
-            body = await self._retrying(functools.partial(self.client.get_page, link))
+            body = await self.retrying(functools.partial(self.client.get_page, link))
 
     async def lookups(self, wanted: Mapping[str, Sequence[str]]) -> None:
         """Send every lookup through one batcher; a failed lookup fails only its values."""
@@ -200,7 +183,7 @@ class _Reader:
                 nonlocal answered
                 url = lookup_url(prop, values)
                 try:
-                    body = await self._retrying(lambda: batcher.submit("GET", url))
+                    body = await self.retrying(lambda: batcher.submit("GET", url))
                     self._take(body, (prop,))
                     await self._next_pages(body, (prop,))
                 except DirectoryAccessError:
@@ -225,6 +208,21 @@ class _Reader:
             await asyncio.gather(*(one(prop, chunk) for prop, chunk in jobs))
 
 
+async def _link_for_snapshot(
+    cache: DirectoryCache | None, client: GraphClient, reader: _Reader
+) -> str:
+    """Before a listing that may be kept, the link that catches up from it ("" for none)."""
+    if cache is None or not cache.writable:
+        return ""
+    try:
+        link = await latest_link(client, reader.retrying)
+    except GraphError as error:
+        logger.warning("no directory snapshot is kept: no delta link could be had (%s)", error)
+        return ""
+    reader.listed = []
+    return link
+
+
 async def read_directory(
     wanted: Mapping[str, Sequence[str]],
     index: MatchIndex,
@@ -234,11 +232,14 @@ async def read_directory(
     sleep: Sleep = asyncio.sleep,
     progress: RunProgress | None = None,
     strategy: str = "auto",
+    cache: DirectoryCache | None = None,
 ) -> tuple[DirectoryFigures, dict[tuple[str, str], GraphError]]:
     """Find the users holding the ``wanted`` values (property -> distinct values) into ``index``.
 
     ``strategy`` is ``auto`` (the rule above); ``listing`` or ``lookups`` force one way, for
-    benchmarks that compare them.
+    benchmarks that compare them. ``cache``: the run's directory snapshot (see ``cached``):
+    with ``auto``, the snapshot plus the changes since replaces any listing or lookup; a
+    complete listing makes a new one.
 
     Returns:
         The figures, and the values whose lookup failed for good with the error (a listing
@@ -256,13 +257,29 @@ async def read_directory(
     budget = lookup_requests({p: len(v) for p, v in wanted.items()}, run.batch_size)
     figures.lookup_budget = budget
     done = False
+    if cache is not None:
+        figures.listing_reason = cache.reason
+        if cache.use and strategy == "auto":
+            if progress is not None:
+                progress.tell(RESOLVING, "reading the directory's changes since the last run")
+            caught = await catch_up(cache, client, reader.retrying, index)
+            if isinstance(caught, CaughtUp):
+                figures.strategy, figures.delta_pages = "delta", caught.pages
+                figures.changes, figures.directory_users = caught.changes, len(caught.users)
+                figures.requests = client.stats.requests - requests
+                figures.sub_requests = client.stats.sub_requests - subs
+                return figures, {}
+            figures.listing_reason = caught
     if strategy == "listing":
         budget = 2**62
     elif strategy == "lookups":
         budget = 1
     if budget > 1:
         try:
+            link = await _link_for_snapshot(cache, client, reader)
             done = await reader.listing(budget)
+            if done and link and reader.listed is not None and cache is not None:
+                keep_listing(cache, reader.listed, link)
         except DirectoryAccessError:
             raise
         except GraphError as error:

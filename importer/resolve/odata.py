@@ -15,6 +15,7 @@ __all__ = [
     "LISTING_PAGE_SIZE",
     "MAX_FILTER_VALUES",
     "USER_PROPERTIES",
+    "delta_latest_url",
     "filter_expression",
     "listing_url",
     "lookup_url",
@@ -70,3 +71,9 @@ def lookup_url(prop: str, values: Sequence[str]) -> str:
 def listing_url() -> str:
     """The relative URL of the first page of the whole directory."""
     return f"/users?$select={_SELECT}&$top={LISTING_PAGE_SIZE}"
+
+
+def delta_latest_url() -> str:
+    """The relative URL that asks for a deltaLink "from now" (no users), for the same
+    properties as the listing."""
+    return f"/users/delta?$select={_SELECT}&$deltaToken=latest"

@@ -26,6 +26,7 @@ from importer.errors import GraphError
 from importer.graph.client import GraphClient
 from importer.progress import RESOLVING, RunProgress
 from importer.records import Action, RowOutcome, SkillRow
+from importer.resolve.cached import DirectoryCache
 from importer.resolve.directory import DirectoryFigures, read_directory
 from importer.resolve.matching import DirectoryUser, MatchIndex, match_key
 from importer.validate.user_keys import key_of_value
@@ -88,9 +89,10 @@ async def resolve_users(
     progress: RunProgress | None = None,
     strategy: str = "auto",
     keep_mail: bool = False,
+    cache: DirectoryCache | None = None,
 ) -> Resolution:
     """Look every distinct value up in the directory (``progress``: the resolving phase;
-    ``strategy``: see ``read_directory``; ``keep_mail``: see ``MatchIndex``).
+    ``strategy``, ``cache``: see ``read_directory``; ``keep_mail``: see ``MatchIndex``).
 
     Raises:
         DirectoryAccessError: the directory answered 401/403 (``SAFETY_ABORT``, nothing written).
@@ -103,7 +105,7 @@ async def resolve_users(
     if progress is not None:
         progress.start(RESOLVING, sum(len(vs) for vs in wanted.values()), "users")
     figures, failed = await read_directory(
-        wanted, index, client, run, sleep=sleep, progress=progress, strategy=strategy
+        wanted, index, client, run, sleep=sleep, progress=progress, strategy=strategy, cache=cache
     )
     if progress is not None:
         progress.set_done(RESOLVING, figures.people)

@@ -65,6 +65,8 @@ class FaultConfig:
         next_link: Listings with a next page carry this ``@odata.nextLink`` ("" = off).
         max_request_bytes: Bodies larger than this are refused: a ``$batch`` whole with 400,
             a plain request with 413 (0 = off).
+        delta_status: ``GET /users/delta`` (links included) answers this 5xx status, the
+            listing still works (0 = off).
     """
 
     latency_ms: float = 0
@@ -92,6 +94,7 @@ class FaultConfig:
     expire_tokens_after_writes: int = 0
     next_link: str = ""
     max_request_bytes: int = 0
+    delta_status: int = 0
 
 
 _RATES = ("error_503_rate", "commit_then_504_rate", "reset_rate", "late_commit_rate")

@@ -54,6 +54,9 @@ def answer_users_delta(
             "Insufficient privileges to complete the operation.",
             call.ctx,
         )
+    if state.faults.delta_status:
+        status = state.faults.delta_status
+        return graph_error(status, "UnknownError", "The change tracking service failed.", call.ctx)
     query = {key.casefold(): value for key, value in call.query.items()}
     round_: dict[str, Any]
     try:

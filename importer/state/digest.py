@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from importer.config import Settings
 from importer.records import SkillRow
 
@@ -79,16 +81,18 @@ def fingerprint_text(parts: dict[str, str]) -> str:
     return json.dumps(parts, sort_keys=True)
 
 
-def _canonical(row: SkillRow) -> str:
-    categories = None if row.categories is None else sorted(row.categories)
-    tags = None if row.collaboration_tags is None else sorted(row.collaboration_tags)
-    return repr(
+def _canonical(row: SkillRow) -> bytes:
+    # JSON of the row's wanted values (orjson, in C): unambiguous (None is not "", a list is
+    # not a string) and about twice as fast as the ``repr`` of a tuple it replaces.
+    categories, tags = row.categories, row.collaboration_tags
+    name = row.display_name
+    return orjson.dumps(
         (
-            row.skill_key,
-            row.display_name.strip(),
+            name.strip().casefold(),
+            name.strip(),
             row.proficiency,
-            categories,
-            tags,
+            None if categories is None else sorted(categories),
+            None if tags is None else sorted(tags),
             row.allowed_audiences,
             row.web_url,
         )
@@ -102,7 +106,6 @@ def wanted_digest(rows: Sequence[SkillRow], fingerprint: str) -> str:
     cell) give the same digest; any change of a name, level or value gives another one.
     """
     digest = hashlib.blake2b(fingerprint.encode("utf-8"), digest_size=16)
-    for item in sorted(_canonical(row) for row in rows):
-        digest.update(b"\x1e")
-        digest.update(item.encode("utf-8"))
+    # JSON never holds a raw control character, so the separator cannot occur in a row.
+    digest.update(b"\x1e" + b"\x1e".join(sorted(_canonical(row) for row in rows)))
     return digest.hexdigest()

@@ -42,7 +42,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever the file's meaning changes: a file of another version is never trusted.
-FORMAT_VERSION = "1"
+#: 2: digests of each row's values as JSON (``importer.state.digest``), not as a tuple's repr.
+FORMAT_VERSION = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS header (name TEXT PRIMARY KEY, value TEXT NOT NULL);

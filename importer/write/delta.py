@@ -14,7 +14,9 @@ The dispatcher calls these at five points, and nothing else about the state leak
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 
 from importer.errors import GraphError
 from importer.progress import LISTING, RunProgress
@@ -23,7 +25,11 @@ from importer.state import DeltaLedger
 from importer.write.outcomes import error_type_for
 from importer.write.planner import Planned, UserPlan
 
-__all__ = ["StateHooks"]
+__all__ = ["SELECT_PEOPLE", "StateHooks"]
+
+#: People chosen (and their skipped rows reported) between two turns of the event loop: a few
+#: milliseconds of CPU.
+SELECT_PEOPLE = 100
 
 
 class StateHooks:
@@ -31,15 +37,19 @@ class StateHooks:
 
     Args:
         ledger: the run's ledger.
-        record: reports one outcome (the dispatcher's ``_record``).
+        record_rows: reports one skipped person's rows, each with the same action and
+            ``changes`` (the dispatcher's ``_record_rows``).
         progress: the run's live counters (people skipped, verified, planned).
     """
 
     def __init__(
-        self, ledger: DeltaLedger, record: Callable[[RowOutcome], None], progress: RunProgress
+        self,
+        ledger: DeltaLedger,
+        record_rows: Callable[[Sequence[SkillRow], Action, str], None],
+        progress: RunProgress,
     ) -> None:
         self.ledger = ledger
-        self._record = record
+        self._record_rows = record_rows
         self._progress = progress
 
     def select(
@@ -52,13 +62,48 @@ class StateHooks:
         owned = sum(person.entry.owned for person in skipped)
         if record:
             for person in skipped:
-                note = person.note()
-                for row in person.rows:
-                    self._record(RowOutcome.for_row(row, Action.UNCHANGED, changes=note))
+                self._record_rows(person.rows, Action.UNCHANGED, person.note())
             for name, count in self.ledger.figures.items():
                 self._progress.people[name] += count - before.get(name, 0)
             self._progress.drop(LISTING, len(skipped))
         return listed, owned
+
+    async def listed_chunks(
+        self,
+        chunks: Iterable[Mapping[str, Sequence[SkillRow]]],
+        *,
+        record: bool,
+        rows_per_chunk: int,
+        owned: Callable[[int], None],
+        early: Callable[[Mapping[str, Sequence[SkillRow]]], None] | None = None,
+    ) -> AsyncIterator[dict[str, Sequence[SkillRow]]]:
+        """The people to list, gathered over ``chunks`` up to ``rows_per_chunk`` rows (so a
+        quiet night lists in chunks as full as a full night's); those skipped are reported
+        as the chunks go by, and their owned skills told to ``owned``.
+
+        Choosing and reporting the skipped people is most of a quiet night's CPU, so it goes
+        ``SELECT_PEOPLE`` people at a time, handing the event loop a turn after each: listings
+        under way keep their HTTP slots busy meanwhile. ``early`` is told of the people to
+        list as they are chosen, until the first chunk is complete (so their listings can
+        start before it is).
+        """
+        gathered: dict[str, Sequence[SkillRow]] = {}
+        size = 0
+        for chunk in chunks:
+            people = iter(chunk.items())
+            while part := dict(itertools.islice(people, SELECT_PEOPLE)):
+                listed, skipped_owned = self.select(part, record=record)
+                owned(skipped_owned)
+                if early is not None and listed:
+                    early(listed)
+                gathered.update(listed)
+                size += sum(max(len(rows), 1) for rows in listed.values())
+                if size >= rows_per_chunk:
+                    yield gathered
+                    gathered, size, early = {}, 0, None
+                await asyncio.sleep(0)
+        if gathered:
+            yield gathered
 
     def planned(self, user: str, plan: UserPlan) -> None:
         """The person's plan is made: wait for each of its operations."""

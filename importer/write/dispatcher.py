@@ -27,9 +27,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +123,9 @@ class Dispatcher(StopSwitch):
             write (the automatic backup); a reason it returns stops the run (exit 3).
         ledger: the run's use of the confirmed state (``run.delta``): people it lets the run
             skip are reported unchanged without a request; None lists everyone.
+        on_person_rows: reports one skipped person's rows at once, each with the same action
+            and ``changes`` (the report's block path: the same lines as ``on_outcome`` of each
+            row's outcome, without building them); None sends each through ``on_outcome``.
     """
 
     def __init__(
@@ -134,8 +144,15 @@ class Dispatcher(StopSwitch):
         plan: PlanUser | None = None,
         before_writes: BeforeWrites | None = None,
         ledger: DeltaLedger | None = None,
+        on_person_rows: Callable[[Sequence[SkillRow], Action, str], None] | None = None,
     ) -> None:
         self._before_writes = before_writes
+        self._emit_rows = on_person_rows
+        # Listings started while the first chunk was chosen: request user -> its listing.
+        self._prefetched: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
+        self._prefetch_limit = asyncio.Semaphore(
+            max(1, run.concurrency * run.batch_size * LISTING_BATCHES_PER_SLOT)
+        )
         self._chunked = False
         self._client = client
         self._on_confirmed = on_confirmed
@@ -159,7 +176,7 @@ class Dispatcher(StopSwitch):
         self.result = DispatchResult()
         self.progress = progress if progress is not None else RunProgress()
         self.progress.throttled = lambda: client.gate.is_closed
-        self._delta = StateHooks(ledger, self._record, self.progress) if ledger else None
+        self._delta = StateHooks(ledger, self._record_rows, self.progress) if ledger else None
 
     # ------------------------------------------------------------------ entry point
 
@@ -219,68 +236,111 @@ class Dispatcher(StopSwitch):
                 self._delta.ledger.uncertain = self._reconciler.is_pending
             if self._stop_reason:
                 batcher.stop()
-            chunks = self._selected(source.chunks(), record=True)
-            first = next(chunks, None)
-            second = next(chunks, None) if first is not None else None
-            if second is None:
-                plans = await self._plan_all(first or {})
-                if self._dry_run:
-                    # A dry run tells what the real one would do, the guard's verdict included.
-                    self._check_delete_guard(plans)
-                    self._report_dry_run(plans)
-                    return self.result
-                self._check_delete_guard(plans)
-                await self._write_all(plans)
-            else:
-                assert first is not None
-                self._chunked = True
-                await self._run_chunks(source, itertools.chain((first, second), chunks))
-                if self._dry_run:
-                    return self.result
             try:
-                await self._sweep()
+                await self._dispatch(source)
             finally:
-                self._release_held()  # every row gets its outcome, whatever ended the sweep
+                await _cancelled(*self._prefetched.values())  # left by a run that ended early
+                self._prefetched.clear()
         return self.result
 
-    def _selected(
+    async def _dispatch(self, source: UserRows) -> None:
+        """Plan and write every chunk, then sweep: the body of ``run``."""
+        chunks = self._selected(source.chunks(), record=True)
+        first = await anext(chunks, None)
+        # The first chunk's listings go out while the next chunk is chosen, except in a sync
+        # run, which counts every chunk's deletes before it plans one for real.
+        planning = None
+        if first is not None and self._run.mode != "sync":
+            planning = asyncio.create_task(self._plan_all(first))
+        try:
+            second = await anext(chunks, None) if first is not None else None
+        except BaseException:
+            await _cancelled(planning)
+            raise
+        if second is None:
+            plans = await planning if planning else await self._plan_all(first or {})
+            if self._dry_run:
+                # A dry run tells what the real one would do, the guard's verdict included.
+                self._check_delete_guard(plans)
+                self._report_dry_run(plans)
+                return
+            self._check_delete_guard(plans)
+            await self._write_all(plans)
+        else:
+            assert first is not None
+            self._chunked = True
+            taken = (second,) if planning else (first, second)
+            await self._run_chunks(source, _chained(taken, chunks), planning)
+            if self._dry_run:
+                return
+        try:
+            await self._sweep()
+        finally:
+            self._release_held()  # every row gets its outcome, whatever ended the sweep
+
+    async def _selected(
         self, chunks: Iterator[Mapping[str, Sequence[SkillRow]]], *, record: bool
-    ) -> Iterator[Mapping[str, Sequence[SkillRow]]]:
-        """With the confirmed state, the people of each chunk to list (those skipped are
-        reported as the chunks go by), gathered over chunks up to ``rows_per_chunk`` rows, so a
-        quiet night lists in chunks as full as a full night's. Without a state, the chunks."""
+    ) -> AsyncIterator[Mapping[str, Sequence[SkillRow]]]:
+        """With the confirmed state, the people of each chunk to list (``StateHooks.
+        listed_chunks``: those skipped are reported as the chunks go by). Without, the chunks.
+
+        The listings of the first chunk's people start as they are chosen (``_prefetch``),
+        unless a sync run must first count its deletes over every chunk.
+        """
         if self._delta is None:
-            yield from chunks
+            for chunk in chunks:
+                yield chunk
             return
-        gathered: dict[str, Sequence[SkillRow]] = {}
-        size = 0
-        for chunk in chunks:
-            listed, owned = self._delta.select(chunk, record=record)
-            self.result.owned_skills += owned
-            gathered.update(listed)
-            size += sum(max(len(rows), 1) for rows in listed.values())
-            if size >= self._run.rows_per_chunk:
-                yield gathered
-                gathered, size = {}, 0
-        if gathered:
-            yield gathered
+
+        def owned(skills: int) -> None:
+            self.result.owned_skills += skills
+
+        early = record and not (self._run.mode == "sync" and not self._dry_run)
+        async for chunk in self._delta.listed_chunks(
+            chunks,
+            record=record,
+            rows_per_chunk=self._run.rows_per_chunk,
+            owned=owned,
+            early=self._prefetch if early else None,
+        ):
+            yield chunk
+
+    def _prefetch(self, users: Mapping[str, Sequence[SkillRow]]) -> None:
+        """Start listing these people's skills now, for the plan of their chunk to come."""
+        assert self._lister is not None
+        lister = self._lister
+        limit = self._prefetch_limit
+
+        async def list_early(user: str) -> list[dict[str, Any]]:
+            async with limit:
+                return await lister.list_skills(user)
+
+        for rows in users.values():
+            if rows:
+                user = rows[0].user_id or rows[0].user
+                self._prefetched[user] = asyncio.create_task(list_early(user))
 
     async def _run_chunks(
-        self, source: UserRows, chunks: Iterator[Mapping[str, Sequence[SkillRow]]]
+        self,
+        source: UserRows,
+        chunks: AsyncIterator[Mapping[str, Sequence[SkillRow]]],
+        planning: asyncio.Task[list[Planned]] | None = None,
     ) -> None:
+        """Plan each chunk while the one before is written. ``planning``: the first chunk's,
+        already under way (not in a sync run, which first counts every chunk's deletes)."""
         if self._run.mode == "sync" and not self._dry_run:
+            assert planning is None
             deletes = 0
-            for chunk in self._selected(source.chunks(), record=False):
+            async for chunk in self._selected(source.chunks(), record=False):
                 counted = await self._plan_all(chunk, record=False)
                 deletes += deletes_in(counted)
                 self._release(counted)
             self._guard_deletes(deletes)
             self.result.owned_skills = 0  # counted again as the chunks are planned for real
             self.result.warnings.clear()
-        planning: asyncio.Task[list[Planned]] | None = None
         deletes = 0
         try:
-            for chunk in chunks:
+            async for chunk in chunks:
                 if self._stop_reason and self.result.aborted:
                     self._hold_back(chunk)
                     continue
@@ -294,10 +354,7 @@ class Dispatcher(StopSwitch):
                 deletes += await self._use_plans(await planning)
                 planning = None
         finally:
-            if planning is not None:
-                planning.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await planning
+            await _cancelled(planning)
         if self._dry_run and self._run.mode == "sync":
             self._guard_deletes(deletes, dry_run=True)
 
@@ -381,8 +438,9 @@ class Dispatcher(StopSwitch):
     ) -> list[dict[str, Any]] | None:
         """List the user's skills, or report all their rows and return None."""
         assert self._lister is not None
+        early = self._prefetched.pop(user, None)
         try:
-            skills = await self._lister.list_skills(user)
+            skills = await (early if early is not None else self._lister.list_skills(user))
         except NotSentError as exc:
             self._report_rows(rows, Action.NOT_SENT, exc, record=record)
             return None
@@ -503,6 +561,17 @@ class Dispatcher(StopSwitch):
             outcome = replace(outcome, user=self._written_as[outcome.user])
         self._emit(outcome)
 
+    def _record_rows(self, rows: Sequence[SkillRow], action: Action, changes: str) -> None:
+        """The rows of a person the state skipped: one outcome each, as a block. They need
+        none of ``_record``'s care: the ledger does not follow a skipped person, and rows
+        from the file keep the user as written."""
+        if self._emit_rows is None:
+            for row in rows:
+                self._record(RowOutcome.for_row(row, action, changes=changes))
+            return
+        self.progress.count(action, len(rows))
+        self._emit_rows(rows, action, changes)
+
     def _confirmed(self, write: ConfirmedWrite) -> None:
         assert self._on_confirmed is not None
         if write.user_as_written == write.user and write.user in self._written_as:
@@ -514,3 +583,25 @@ class Dispatcher(StopSwitch):
         reason = self._refusals.note(kind, user, error)
         if reason:
             self._abort(reason)
+
+
+async def _chained(
+    first: Iterable[Mapping[str, Sequence[SkillRow]]],
+    rest: AsyncIterator[Mapping[str, Sequence[SkillRow]]],
+) -> AsyncIterator[Mapping[str, Sequence[SkillRow]]]:
+    """The chunks already taken, then the rest."""
+    for chunk in first:
+        yield chunk
+    async for chunk in rest:
+        yield chunk
+
+
+async def _cancelled(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel work that will not be used (a chunk's planning, early listings); wait for it."""
+    for task in tasks:
+        if task is not None and not task.done():
+            task.cancel()
+    for task in tasks:
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
