@@ -9,10 +9,8 @@ It searches for that rate the way a person would:
 
 - until the first 429 there is no limit at all (the usual case against a real tenant);
 - ``good`` is the highest rate that ran for ``quiet_s`` without a 429, ``bad`` the lowest rate
-  that drew one. The next rate to try is double ``good`` (every ``quiet_s / 8``: the climb from
-  the first 429's floor costs traffic, the overshoot only the window it draws anyway) while no
-  ``bad`` is known, then the geometric middle of the two; once they are within 3% the pacer
-  settles at 99% of ``good``;
+  that drew one. The next rate to try is double ``good`` while no ``bad`` is known, then the
+  geometric middle of the two; once they are within 3% the pacer settles at 99% of ``good``;
 - a 429 at or below ``good`` means capacity shrank: ``good`` falls below it and the search
   resumes, unless it is a lone 429 after ``10 * quiet_s`` quiet seconds at the settled rate (a
   blip: the rate gives up 1%, no more); after ``reprobe_s`` quiet seconds at the settled rate,
@@ -137,7 +135,7 @@ class AdaptivePacer:
         quiet = now - self._changed_at
         settled = self._settled()
         # While no rate has failed yet, double quickly; near the limit, be sure first.
-        needed = self._quiet_s / 8 if math.isinf(self.bad) else self._quiet_s
+        needed = self._quiet_s / 4 if math.isinf(self.bad) else self._quiet_s
         if not settled and quiet >= needed:
             self.good = max(self.good, self.rate)
             self.bad = max(self.bad, self.good * 1.001)
