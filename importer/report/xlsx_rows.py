@@ -7,12 +7,15 @@ fill per action), so they are written here as text, the way openpyxl itself writ
 strings, ``t="n"`` numbers, ``xml:space="preserve"`` on text with outer whitespace): a few µs a
 row. openpyxl still writes everything else (Summary sheet and chart, styles, column widths,
 frozen header, filter), with a Results sheet that holds only the header; :func:`splice_rows`
-then copies that workbook into the final file, the rows inserted before ``</sheetData>``.
+then copies that workbook into the final file, the rows inserted before ``</sheetData>`` (the
+sheet goes through a temporary file first, so that zipfile knows its size: zip64 for > 2 GiB).
 """
 
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -25,8 +28,10 @@ _SHEET_DATA_END = b"</sheetData>"
 #: file only ~18% bigger (the sheet text is very repetitive).
 _COMPRESS_LEVEL = 1
 
-#: Rows are handed to the zip stream in chunks of this many.
+#: Rows are written out in chunks of this many.
 _CHUNK_ROWS = 500
+
+_COPY_BYTES = 1 << 20
 
 
 def _escape(text: str) -> str:
@@ -116,15 +121,21 @@ def splice_rows(
                 target.writestr(info, data)
                 continue
             cut = data.rindex(_SHEET_DATA_END)
-            member = zipfile.ZipInfo(info.filename, info.date_time)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            with target.open(member, "w") as out:
-                out.write(data[:cut])
+            with tempfile.TemporaryFile() as sheet:
+                sheet.write(data[:cut])
                 chunk: list[str] = []
                 for row in rows:
                     chunk.append(row)
                     if len(chunk) >= _CHUNK_ROWS:
-                        out.write("".join(chunk).encode("utf-8"))
+                        sheet.write("".join(chunk).encode("utf-8"))
                         chunk.clear()
-                out.write("".join(chunk).encode("utf-8"))
-                out.write(finish_tail(data[cut:]))
+                sheet.write("".join(chunk).encode("utf-8"))
+                sheet.write(finish_tail(data[cut:]))
+                # Spooled first so that its size is known: zipfile turns the zip64 extension on
+                # from it when a sheet of huge cells passes the 2 GiB a plain member holds.
+                member = zipfile.ZipInfo(info.filename, info.date_time)
+                member.compress_type = zipfile.ZIP_DEFLATED
+                member.file_size = sheet.tell()
+                sheet.seek(0)
+                with target.open(member, "w") as out:
+                    shutil.copyfileobj(sheet, out, _COPY_BYTES)
