@@ -147,8 +147,9 @@ def _check_changed(url: str, users: int, changed_every: int) -> int:
 class _Sandbox:
     """``skills-import sandbox`` in its own process on a free port, over one folder's data."""
 
-    def __init__(self, folder: Path, latency_ms: float) -> None:
-        port = _free_port()
+    def __init__(self, folder: Path, latency_ms: float, port: int | None = None) -> None:
+        port = port or _free_port()
+        self.port = port
         self.url = f"http://127.0.0.1:{port}"
         command = [
             sys.executable, "-m", "importer", "sandbox", "--port", str(port),
@@ -183,6 +184,8 @@ def _prepare(folder: Path, args: argparse.Namespace, changed_every: int) -> dict
         one = _night(folder, sandbox.url, folder / "night1.csv", NIGHT_1, args.concurrency)
     finally:
         sandbox.stop()
+    # The replays serve on the same port: the directory's delta link names it.
+    one["sandbox_port"] = sandbox.port
     figures.write_text(json.dumps(one))
     return one
 
@@ -213,7 +216,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         folder = Path(tempfile.mkdtemp(prefix="bench-delta-"))
         write_inputs(folder, args.users, args.skills, changed_every)
         (folder / "config.yaml").write_text(f"report:\n  dir: {folder / 'reports'}\n")
-    sandbox = _Sandbox(folder, args.latency_ms)
+    sandbox = _Sandbox(folder, args.latency_ms, one.get("sandbox_port") if args.prepared else None)
     url = sandbox.url
     try:
         if args.prepared is None:
