@@ -67,9 +67,9 @@ ACTION_COLOURS: dict[str, str] = {
     Action.WOULD_DELETE.value: _BLUE,
 }
 
-# Excel refuses these in a cell (the XML cannot hold them; lone surrogates come from file
-# names with undecodable bytes) and caps a cell at 32,767 chars.
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+# Excel refuses these in a cell (the XML cannot hold them, U+FFFE and U+FFFF included; lone
+# surrogates come from file names with undecodable bytes) and caps a cell at 32,767 chars.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MAX_CELL = 32_767
 _NUMERIC_COLUMNS = frozenset(RESULT_COLUMNS.index(name) for name in ("row", "status", "attempts"))

@@ -259,3 +259,14 @@ def test_markup_spaces_and_line_ends_in_cells_read_back_exactly_as_in_results_cs
     assert [r[6] for r in rows] == [line[6] or None for line in csv_lines]
     assert [r[18] for r in rows] == [line[18] for line in csv_lines] == values
     assert [r[12] for r in rows] == ["invalid"] * 4
+
+
+def test_noncharacters_xml_cannot_hold_are_replaced_in_the_workbook_only(tmp_path: Path) -> None:
+    table = make_table()
+    writer = new_writer(tmp_path, ALL)
+    writer.add(outcome(table, 2, ["ann@contoso.com", "Go\uffffX\ufffe", ""], Action.INVALID))
+    folder = writer.finish(make_summary(writer.path.name))
+
+    (row,) = sheet_values(folder / "results.xlsx", "Results")[1:]
+    assert row[6] == "Go\ufffdX\ufffd"
+    assert read_csv(folder / "results.csv")[1][6] == "Go\uffffX\ufffe"
