@@ -73,6 +73,7 @@ class RowSpill:
         self._pending: list[tuple[str, str, bytes]] = []
         self._rows = 0
         self._indexed = False
+        self._placed = False
         self._users: int | None = None
 
     def __len__(self) -> int:
@@ -120,7 +121,6 @@ class RowSpill:
         if not self._indexed:
             self._flush()
             try:
-                self._db.execute("CREATE INDEX by_place ON rows (place)")
                 self._db.execute("CREATE INDEX by_user ON rows (user_key, seq)")
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
@@ -134,6 +134,13 @@ class RowSpill:
         skill name (compared ignoring case): only that skill's row is dropped.
         """
         self._index()
+        if not self._placed:
+            # Only a run with rows corrected after reading looks rows up by place.
+            try:
+                self._db.execute("CREATE INDEX by_place ON rows (place)")
+            except sqlite3.Error as exc:
+                raise _no_room(exc) from None
+            self._placed = True
         place = _place(source, sheet, row, column)
         if name:
             found = self._db.execute("SELECT rowid, data FROM rows WHERE place = ?", (place,))
@@ -205,8 +212,23 @@ class RowSpill:
                     chunk, size = {}, 0
                 current = user_key
                 rows = chunk[user_key] = []
-            index, row, column, cells, *values = loads(data)
-            rows.append(SkillRow(SourceRow(tables[index], row, cells, column), *values))
+            # Unpacked by name: a starred target would build a list for every row.
+            index, row, column, cells, user, name, level, kinds, tags, audience, url, uid = loads(
+                data
+            )
+            rows.append(
+                SkillRow(
+                    SourceRow(tables[index], row, cells, column),
+                    user,
+                    name,
+                    level,
+                    kinds,
+                    tags,
+                    audience,
+                    url,
+                    uid,
+                )
+            )
             size += 1
         if chunk:
             yield chunk

@@ -10,8 +10,11 @@ segment grows on its own (by half, when it passes 3/4 full), so growing never co
 whole table at once: the transient is one segment, about 1/256 of the map. Key 0 marks an
 empty slot, so an actual key 0 is held aside.
 
-It is slower than a dict (a Python-level probe per call instead of C code): ``run`` uses it,
-where a row costs hundreds of microseconds anyway; offline ``validate`` keeps the dict.
+A probe in Python is about seven times slower than a dict's, so the first ``SMALL_KEYS``
+keys (about a million) are held in a plain dict, about 90 bytes a key: a file of a few hundred
+thousand rows pays neither the probes nor the memory of note. Past that the entries move into
+the tables, sized for them at once, and the map is compact from then on. ``run`` uses it;
+offline ``validate`` keeps a dict.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 
-__all__ = ["CompactMap", "NameTable", "RepeatLog"]
+__all__ = ["SMALL_KEYS", "CompactMap", "NameTable", "RepeatLog"]
 
 _MASK64 = (1 << 64) - 1
 _LOW56 = (1 << 56) - 1
@@ -29,6 +32,9 @@ _SEGMENT_SHIFT = 56
 _SEGMENTS = 1 << (64 - _SEGMENT_SHIFT)
 _FIRST_SLOTS = 8
 _WORDS = 3  # key, low 64 bits of the value, the rest of the value
+_MAX_VALUE = (1 << 128) - 1
+#: Keys held in a dict before the map turns compact (see the module).
+SMALL_KEYS = 1 << 20
 
 
 def _limit(slots: int) -> int:
@@ -43,18 +49,35 @@ class CompactMap:
     ``OverflowError``. Values come back equal, not identical: compare them with ``==``.
     Instances pickle as their arrays (the parallel ``validate`` path sends them between
     processes).
+
+    Args:
+        small_keys: how many keys a plain dict holds before the map turns compact (0: compact
+            from the start).
     """
 
-    __slots__ = ("_limits", "_tables", "_used", "_zero")
+    __slots__ = ("_limits", "_small", "_small_keys", "_tables", "_used", "_zero")
 
-    def __init__(self) -> None:
+    def __init__(self, small_keys: int = SMALL_KEYS) -> None:
         self._tables = [array("Q", bytes(8 * _WORDS * _FIRST_SLOTS)) for _ in range(_SEGMENTS)]
         self._used = [0] * _SEGMENTS
         self._limits = [_limit(_FIRST_SLOTS)] * _SEGMENTS
         self._zero: int | None = None
+        self._small_keys = small_keys
+        # The keys while there are few of them; None once the map is compact.
+        self._small: dict[int, int] | None = {} if small_keys > 0 else None
 
     def setdefault(self, key: int, value: int) -> int:
         """The value stored for ``key``; ``value`` (itself) is stored and returned if none was."""
+        small = self._small
+        if small is not None:
+            found = small.get(key)
+            if found is not None:
+                return found
+            _check(key, value)
+            small[key] = value
+            if len(small) > self._small_keys:
+                self._go_compact()
+            return value
         if not key:
             if self._zero is None:
                 array("Q", (value & _MASK64, value >> 64))  # the same range checks as the tables
@@ -82,6 +105,21 @@ class CompactMap:
         if used > self._limits[segment]:
             self._grow(segment)
         return value
+
+    def _go_compact(self) -> None:
+        """Move the dict's entries into the tables, each segment sized for its share at once."""
+        small = self._small
+        assert small is not None
+        self._small = None
+        share = len(small) // _SEGMENTS + 1
+        slots = _FIRST_SLOTS
+        while _limit(slots) < share + share // 4:  # room for an uneven spread before a growth
+            slots = slots * 3 // 2
+        self._tables = [array("Q", bytes(8 * _WORDS * slots)) for _ in range(_SEGMENTS)]
+        self._limits = [_limit(slots)] * _SEGMENTS
+        for key, value in small.items():
+            self.setdefault(key, value)
+        small.clear()
 
     def _find(self, key: int) -> int:
         """The index of ``key``'s slot in its segment's table, or -1 (``key`` is not 0)."""
@@ -121,6 +159,13 @@ class CompactMap:
         self._limits[segment] = _limit(slots)
 
     def __setitem__(self, key: int, value: int) -> None:
+        small = self._small
+        if small is not None:
+            _check(key, value)
+            small[key] = value
+            if len(small) > self._small_keys:
+                self._go_compact()
+            return
         words = array("Q", (value & _MASK64, value >> 64))  # OverflowError outside [0, 2**128)
         at = self._find(key) if 0 < key <= _MASK64 else -1
         if at >= 0:
@@ -132,6 +177,8 @@ class CompactMap:
             self.setdefault(key, value)
 
     def __getitem__(self, key: int) -> int:
+        if self._small is not None:
+            return self._small[key]
         if not key:
             if self._zero is None:
                 raise KeyError(key)
@@ -144,6 +191,8 @@ class CompactMap:
 
     def get(self, key: int, default: int) -> int:
         """The value stored for ``key``, or ``default``."""
+        if self._small is not None:
+            return self._small.get(key, default)
         if 0 < key <= _MASK64:
             at = self._find(key)
             if at < 0:
@@ -155,15 +204,23 @@ class CompactMap:
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, int) or not 0 <= key <= _MASK64:
             return False
+        if self._small is not None:
+            return key in self._small
         if not key:
             return self._zero is not None
         return self._find(key) >= 0
 
     def __len__(self) -> int:
+        if self._small is not None:
+            return len(self._small)
         return sum(self._used) + (self._zero is not None)
 
     def __iter__(self) -> Iterator[int]:
-        """Every key, one segment at a time (no set of them all, unlike ``keys``)."""
+        """Every key, one segment at a time (no set of them all, unlike ``keys``); while the
+        map is small, in the order the keys came."""
+        if self._small is not None:
+            yield from self._small
+            return
         if self._zero is not None:
             yield 0
         for table in self._tables:
@@ -171,6 +228,8 @@ class CompactMap:
 
     def keys(self) -> set[int]:
         """Every key, as a set (for set operations such as ``a.keys() & b.keys()``)."""
+        if self._small is not None:
+            return set(self._small)
         found: set[int] = set()
         for table in self._tables:
             found.update(table[0::_WORDS])
@@ -180,8 +239,19 @@ class CompactMap:
         return found
 
     def nbytes(self) -> int:
-        """The bytes the tables take (the arrays' buffers), for measurements."""
+        """The bytes the tables take (the arrays' buffers), for measurements; while the map
+        is small, an estimate of its dict's (about 90 bytes a key)."""
+        if self._small is not None:
+            return len(self._small) * 90
         return sum(len(table) * table.itemsize for table in self._tables)
+
+
+def _check(key: int, value: int) -> None:
+    """The tables' range checks, for an entry the dict takes while the map is small."""
+    if not 0 <= key <= _MASK64:
+        raise OverflowError(f"key {key} is not in [0, 2**64)")
+    if not 0 <= value <= _MAX_VALUE:
+        raise OverflowError(f"{value} is not in [0, 2**128)")
 
 
 class RepeatLog:
