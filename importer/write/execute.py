@@ -38,6 +38,8 @@ __all__ = ["OperationWriter", "WriteContext", "as_graph_error", "confirmed_write
 logger = logging.getLogger(__name__)
 
 _WRITE_METHOD = {OpKind.CREATE: "POST", OpKind.UPDATE: "PATCH", OpKind.DELETE: "DELETE"}
+#: Unchanged rows reported between two turns of the event loop (answers keep flowing).
+_UNCHANGED_PER_TURN = 500
 
 
 def as_graph_error(error: Exception) -> GraphError:
@@ -107,7 +109,16 @@ class OperationWriter:
             if outstanding == 0:
                 all_done.set()
 
+        reported = 0
         for op in operations:
+            if op.kind is OpKind.UNCHANGED:
+                # Nothing to send, nothing to wait for: reported here, no future, no slot
+                # (most rows of a re-verified person); the loop gets a turn now and then.
+                self._unchanged(op)
+                reported += 1
+                if reported % _UNCHANGED_PER_TURN == 0:
+                    await asyncio.sleep(0)
+                continue
             await slots.acquire()
             outstanding += 1
             all_done.clear()
