@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import random
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,124 @@ def test_a_large_report_is_sorted_in_runs_on_disk_and_merged_whole(
     assert got == want
     assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]  # no run file left
     assert order_results(path, tables) is False  # in order now: left alone
+
+
+def _expected(arrived: list[tuple[str, ...]], tables: list[tuple[str, str]]) -> list[str]:
+    """The users (one per line) in input order, by a plain sort of (table, row, arrival)."""
+    rank = {table: n for n, table in enumerate(tables)}
+    for source, sheet, *_ in arrived:
+        rank.setdefault((source, sheet), len(rank))
+    order = sorted(
+        range(len(arrived)),
+        key=lambda n: (
+            rank[arrived[n][0], arrived[n][1]],
+            int(arrived[n][2]) if arrived[n][2] else float("inf"),
+            n,
+        ),
+    )
+    return [arrived[n][4] for n in order]
+
+
+def _mostly_ordered(count: int, late_every: int = 7) -> list[tuple[str, ...]]:
+    """Lines of two tables in order, every ``late_every``-th group of 5 arriving some 30 lines
+    late (so some rows have a line in order and one late); each line's user is unique."""
+    per_row = [1 + (n % 3 == 0) for n in range(count // 2)]  # one line, or two (list layout)
+    lines = [("a.xlsx", "People", str(n)) for n in range(2, count // 2) for _ in range(per_row[n])]
+    lines += [("b.csv", "", str(n)) for n in range(2, count // 2) for _ in range(per_row[n])]
+    groups = [lines[n : n + 5] for n in range(0, len(lines), 5)]
+    arrived: list[tuple[str, ...]] = []
+    waiting: list[tuple[int, list[tuple[str, str, str]]]] = []
+    for n, group in enumerate(groups):
+        if n % late_every == late_every // 2:
+            waiting.append((len(arrived) + 30, group))
+        else:
+            arrived += group
+        while waiting and waiting[0][0] <= len(arrived):
+            arrived += waiting.pop(0)[1]
+    for _, group in waiting:
+        arrived += group
+    return [(*line, "", f"u{n}") for n, line in enumerate(arrived)]
+
+
+@pytest.fixture(params=["one block", "small blocks"])
+def blocks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read the file in one block, or in blocks of a few lines (most of them lines of one
+    table with row numbers, read without splitting each line)."""
+    if request.param == "small blocks":
+        monkeypatch.setattr(importer.report.input_order, "_BLOCK_BYTES", 300)
+
+
+@pytest.mark.usefixtures("blocks")
+def test_a_mostly_ordered_report_with_late_lines_is_put_in_order(tmp_path: Path) -> None:
+    tables = [("a.xlsx", "People"), ("b.csv", "")]
+    arrived = _mostly_ordered(400)
+    path = tmp_path / "results.csv"
+    _write(path, arrived)
+
+    assert order_results(path, tables) is True
+
+    assert [cells[4] for cells in _read(path)] == _expected(arrived, tables)
+    assert order_results(path, tables) is False
+
+
+@pytest.mark.usefixtures("blocks")
+def test_late_lines_beyond_one_run_are_sorted_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer.report.input_order, "RUN_RECORDS", 5)
+    tables = [("a.xlsx", "People"), ("b.csv", "")]
+    arrived = _mostly_ordered(300, late_every=2)  # some 75 late lines: 15 runs
+    path = tmp_path / "results.csv"
+    _write(path, arrived)
+
+    assert order_results(path, tables) is True
+
+    assert [cells[4] for cells in _read(path)] == _expected(arrived, tables)
+    assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]
+
+
+@pytest.mark.usefixtures("blocks")
+def test_late_lines_without_row_of_unknown_tables_and_quoted_go_in_their_place(
+    tmp_path: Path,
+) -> None:
+    tables = [("a.xlsx", "People"), ("b.csv", "")]
+    arrived = _mostly_ordered(200)
+    extra: list[tuple[str, ...]] = [
+        ("a.xlsx", "People", "", "", "deleted"),  # no row: after the table's rows
+        ("zz.csv", "", "3", "", "unknown 3"),  # tables not named: after, as they came
+        ("b.csv", "", "9", "", 'a "quoted",\r\nname'),  # among b.csv's late lines
+        ("c.csv", "", "2", "", "unknown 2"),
+        ("zz.csv", "", "2", "", "unknown 2 of zz"),
+        ("a.xlsx", "People", "50", "", "second line\nof row 50"),
+        ("b.csv", "", "", "", "deleted too"),
+        ("a.xlsx", "People", "1", "", "first, late"),
+    ]
+    for n, line in enumerate(extra):
+        arrived.insert(len(arrived) * (n + 1) // (len(extra) + 1) + 3, line)
+    arrived += [("b.csv", "", "3", "", "last of row 3"), ("a.xlsx", "People", "", "", "gone")]
+    arrived.insert(0, ("", "", "", "", "deleted, no table"))  # a table without cells, first
+    path = tmp_path / "results.csv"
+    _write(path, arrived)
+
+    assert order_results(path, tables) is True
+
+    got = [cells[4] for cells in _read(path)]
+    assert got == _expected(arrived, tables)
+    # Tables not named come after the others, in the order they came, each by row.
+    assert got[-4:] == ["deleted, no table", "unknown 2 of zz", "unknown 3", "unknown 2"]
+    assert order_results(path, tables) is False
+
+
+@pytest.mark.usefixtures("blocks")
+def test_a_shuffled_report_is_put_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importer.report.input_order, "RUN_RECORDS", 50)
+    tables = [("a.xlsx", "People"), ("b.csv", "")]
+    arrived = _mostly_ordered(400)
+    random.Random(7).shuffle(arrived)
+    arrived.insert(100, ("b.csv", "", "17", "", "with\r\n\r\nblank lines"))
+    path = tmp_path / "results.csv"
+    _write(path, arrived)
+
+    assert order_results(path, tables) is True
+
+    assert [cells[4] for cells in _read(path)] == _expected(arrived, tables)
