@@ -84,8 +84,10 @@ class StateHooks:
         Choosing and reporting the skipped people is most of a quiet night's CPU, so it goes
         ``SELECT_PEOPLE`` people at a time, handing the event loop a turn after each: listings
         under way keep their HTTP slots busy meanwhile. ``early`` is told of the people to
-        list as they are chosen, until the first chunk is complete (so their listings can
-        start before it is).
+        list as they are chosen, so that their listings start before their chunk is complete:
+        the last chunk's people are then listed while they are chosen, not after (choosing
+        runs only as the dispatcher asks for a chunk, so at most the chunk being chosen is
+        listed ahead of its plan).
         """
         gathered: dict[str, Sequence[SkillRow]] = {}
         size = 0
@@ -100,7 +102,7 @@ class StateHooks:
                 size += sum(max(len(rows), 1) for rows in listed.values())
                 if size >= rows_per_chunk:
                     yield gathered
-                    gathered, size, early = {}, 0, None
+                    gathered, size = {}, 0
                 await asyncio.sleep(0)
         if gathered:
             yield gathered

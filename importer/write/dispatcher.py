@@ -284,8 +284,8 @@ class Dispatcher(StopSwitch):
         """With the confirmed state, the people of each chunk to list (``StateHooks.
         listed_chunks``: those skipped are reported as the chunks go by). Without, the chunks.
 
-        The listings of the first chunk's people start as they are chosen (``_prefetch``),
-        unless a sync run must first count its deletes over every chunk.
+        The listings of each chunk's people start as they are chosen (``_prefetch``), unless
+        a sync run must first count its deletes over every chunk.
         """
         if self._delta is None:
             for chunk in chunks:
