@@ -213,17 +213,7 @@ class SkillRow:
 
     def for_user_id(self, user_id: str) -> SkillRow:
         """The same row, for the object id the directory found (cheaper than ``replace``)."""
-        return SkillRow(
-            self.source,
-            self.user,
-            self.display_name,
-            self.proficiency,
-            self.categories,
-            self.collaboration_tags,
-            self.allowed_audiences,
-            self.web_url,
-            user_id,
-        )
+        return SkillRow(self.source, *self.values()[:-1], user_id)
 
     @property
     def user_key(self) -> str:

@@ -126,7 +126,8 @@ class OperationWriter:
         await all_done.wait()
 
     def start(self, op: Operation) -> asyncio.Future[None]:
-        """Write ``op``; the returned future is done once its one outcome is recorded.
+        """Write ``op`` (an operation with something to send: ``write_all`` reports unchanged
+        ones itself); the returned future is done once its one outcome is recorded.
 
         The happy path costs no task: the first attempt is queued in the batcher and its
         answer handled in a callback. Anything but a success (an error, a refusal, the run
@@ -135,11 +136,6 @@ class OperationWriter:
         """
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        if op.kind is OpKind.UNCHANGED:
-            # Nothing to send: reported at once, without a task (most rows of a quiet night).
-            self._unchanged(op)
-            done.set_result(None)
-            return done
         if self._ctx.stop.is_set:
             loop.create_task(self.execute(op)).add_done_callback(lambda _: done.set_result(None))
             return done
